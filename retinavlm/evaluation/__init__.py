@@ -1,0 +1,1 @@
+"""Clinical grading of free-text reports: findings extraction, rubrics, statistics."""

@@ -1,0 +1,1 @@
+"""Curriculum runner, trainer, frozen-encoder feature cache and checkpoints."""
