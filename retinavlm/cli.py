@@ -56,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     _env_defaults()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv or argv[0] not in COMMANDS:
-        parser.parse_args(argv or ["--help"])
+    if not argv:
+        parser.print_help()
+        return 2
+    if argv[0] not in COMMANDS:
+        parser.parse_args(argv)  # --help, --version, or an "invalid choice" error (exit 2)
         return 2
     name, rest = argv[0], argv[1:]
     module = importlib.import_module(f"retinavlm.commands.{name.replace('-', '_')}")
