@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -32,6 +33,19 @@ def test_atomic_dir_appears_only_when_complete(tmp_path):
         (tmp / "b.txt").write_text("two")
     assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    """mkstemp makes 0600 files; results and checkpoints must be readable like any other file."""
+    umask = os.umask(0o022)
+    try:
+        write_json(tmp_path / "r.json", {})
+        with atomic_dir(tmp_path / "d"):
+            pass
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
 
 
 def test_read_jsonl_reports_bad_lines_by_number(tmp_path):
