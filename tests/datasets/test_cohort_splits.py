@@ -1,0 +1,91 @@
+"""Patient-level splits: no patient in two splits, shares and strata respected, deterministic."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retinavlm.data.cohorts import SplitConfig, split_by_patient
+
+STAGES = [None, "healthy", "early", "intermediate", "late_wet_active"]
+
+
+@st.composite
+def cohorts(draw):
+    """Rows of random patients (1-6 scans each), mostly sharing their patient's stage, in random order."""
+    groups, strata = [], []
+    for patient in range(draw(st.integers(1, 40))):
+        stage = draw(st.sampled_from(STAGES))
+        for _ in range(draw(st.integers(1, 6))):
+            groups.append(f"p{patient}")
+            strata.append(draw(st.sampled_from([stage, stage, stage, None])))
+    order = draw(st.permutations(range(len(groups))))
+    return [groups[i] for i in order], [strata[i] for i in order]
+
+
+configs = st.builds(
+    SplitConfig,
+    val=st.sampled_from([0.0, 0.1, 0.15, 0.3]),
+    test=st.sampled_from([0.0, 0.15, 0.2]),
+    seed=st.integers(0, 2**31),
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(cohorts(), configs)
+def test_split_properties(cohort, config):
+    groups, strata = cohort
+    names = split_by_patient(groups, strata, config)
+
+    assert len(names) == len(groups)
+    assert set(names) <= set(config.fractions)
+    splits_of_patient = defaultdict(set)
+    for group, name in zip(groups, names):
+        splits_of_patient[group].add(name)
+    assert all(len(s) == 1 for s in splits_of_patient.values()), "a patient is in two splits"
+
+    assert split_by_patient(groups, strata, config) == names, "not deterministic"
+    split_of = {g: next(iter(s)) for g, s in splits_of_patient.items()}
+    reversed_names = split_by_patient(groups[::-1], strata[::-1], config)
+    assert reversed_names == [split_of[g] for g in groups[::-1]], "depends on row order"
+
+    if len(splits_of_patient) >= len(config.fractions):
+        assert set(names) == set(config.fractions), "a split asked for is empty"
+
+    largest = max(Counter(groups).values())
+    scans = Counter(names)
+    for name, share in config.fractions.items():
+        assert abs(scans[name] - share * len(groups)) <= 2 * largest
+
+
+def test_each_stratum_is_shared_in_the_asked_proportions():
+    groups, strata = [], []
+    for patient in range(300):
+        stage = STAGES[1 + patient % 3]
+        for _ in range(1 + patient % 2):
+            groups.append(f"p{patient}")
+            strata.append(stage)
+    names = split_by_patient(groups, strata, SplitConfig(val=0.15, test=0.15, seed=3))
+    for stage in STAGES[1:4]:
+        in_stage = Counter(n for n, s in zip(names, strata) if s == stage)
+        total = sum(in_stage.values())
+        assert abs(in_stage["validation"] / total - 0.15) < 0.03
+        assert abs(in_stage["test"] / total - 0.15) < 0.03
+
+
+def test_seed_changes_the_split_and_zero_fraction_drops_the_split():
+    groups = [f"p{i // 2}" for i in range(200)]
+    strata = ["early"] * 200
+    a = split_by_patient(groups, strata, SplitConfig(seed=0))
+    b = split_by_patient(groups, strata, SplitConfig(seed=1))
+    assert a != b
+    assert set(split_by_patient(groups, strata, SplitConfig(val=0.0, test=0.2))) == {"train", "test"}
+
+
+@pytest.mark.parametrize(("val", "test"), [(-0.1, 0.1), (1.0, 0.0), (0.5, 0.5)])
+def test_impossible_fractions_are_refused(val, test):
+    with pytest.raises(ValueError, match="val|test"):
+        SplitConfig(val=val, test=test)
