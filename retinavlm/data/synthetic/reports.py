@@ -1,0 +1,173 @@
+"""Specialist-style free-text reports for synthetic scans, in varied wording.
+
+Layouts and sentence frames come from curricula/templates/reports.yaml; every clinical word comes
+from the knowledge base, so the grader's vocabulary and the reports' can never drift apart.
+A report names each present finding with its attributes, rules out the important absent ones,
+and states the stage and referral the knowledge-base rules derive.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from retinavlm.knowledge import KnowledgeBase, load_knowledge
+from retinavlm.resources import curricula_dir
+
+
+@dataclass(frozen=True)
+class ReportTemplates:
+    layouts: tuple[str, ...]
+    present: tuple[str, ...]
+    attribute_forms: tuple[str, ...]
+    absent: tuple[str, ...]
+    nothing_present: tuple[str, ...]
+    rule_out_always: tuple[str, ...]
+    rule_out_sometimes: dict[str, float]
+    group_probability: float
+    skip_phrases: frozenset[str]
+    abbreviation_probability: float
+    display_case: dict[str, str]
+    eyes: dict[str, tuple[str, ...]]
+    sexes: dict[str, tuple[str, ...]]
+
+
+def default_templates_path() -> Path:
+    return curricula_dir() / "templates" / "reports.yaml"
+
+
+def load_report_templates(path: str | os.PathLike | None = None) -> ReportTemplates:
+    path = Path(path) if path is not None else default_templates_path()
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        rule_out = doc["rule_out"]
+        return ReportTemplates(
+            layouts=tuple(doc["layouts"]),
+            present=tuple(doc["present"]),
+            attribute_forms=tuple(doc["attribute_forms"]),
+            absent=tuple(doc["absent"]),
+            nothing_present=tuple(doc["nothing_present"]),
+            rule_out_always=tuple(rule_out["always"]),
+            rule_out_sometimes={str(k): float(v) for k, v in rule_out["sometimes"].items()},
+            group_probability=float(rule_out["group_probability"]),
+            skip_phrases=frozenset(p.lower() for p in doc["skip_phrases"]),
+            abbreviation_probability=float(doc["abbreviation_probability"]),
+            display_case=dict(doc["display_case"]),
+            eyes={k: tuple(v) for k, v in doc["eyes"].items()},
+            sexes={k: tuple(v) for k, v in doc["sexes"].items()},
+        )
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a usable report template file ({type(exc).__name__}: {exc})") from None
+
+
+class ReportWriter:
+    """Writes reports for one knowledge base and template set; deterministic given the rng."""
+
+    def __init__(self, kb: KnowledgeBase | None = None, templates: ReportTemplates | None = None):
+        self.kb = kb or load_knowledge()
+        self.templates = templates or load_report_templates()
+        self._terms = {bid: self._biomarker_terms(bid) for bid in self.kb.biomarker_ids}
+        self._stage_terms = {level.id: self._level_terms(level) for level in self.kb.stages}
+        self._referral_terms = {level.id: self._level_terms(level) for level in self.kb.referrals}
+
+    def write(self, present: Mapping[str, Mapping[str, str]], stage: str, referral: str, rng: np.random.Generator,
+              eye: str = "OD", age: int | None = None, sex: str | None = None) -> str:
+        """present: biomarker id -> attributes for every present finding; the rest are absent."""
+        t = self.templates
+        sentences = [self._present_sentence(bid, present[bid], rng) for bid in self.kb.biomarker_ids if bid in present]
+        if not sentences:
+            sentences = [_pick(t.nothing_present, rng)]
+        absent = [bid for bid in self.kb.biomarker_ids if bid not in present]
+        fields = {
+            "findings": " ".join(sentences),
+            "findings_list": "\n- ".join(sentences),
+            "negatives": self._negatives(absent, rng),
+            "stage": _pick(self._stage_terms[self.kb.stage(stage).id], rng),
+            "referral": _pick(self._referral_terms[self.kb.referral(referral).id], rng),
+            "eye": _pick(t.eyes[eye], rng),
+            "age": "" if age is None else str(age),
+            "sex": _pick(t.sexes[sex], rng) if sex in t.sexes else "patient",
+        }
+        layouts = [lay for lay in t.layouts if age is not None or "{age}" not in lay]
+        text = _pick(layouts, rng).format(**fields)
+        text = re.sub(r"\n- \n|\n- $", "\n", text)  # an empty bullet when nothing was ruled out
+        return re.sub(r"[ \t]+", " ", text).replace(" \n", "\n").strip()
+
+    def _present_sentence(self, bid: str, attributes: Mapping[str, str], rng: np.random.Generator) -> str:
+        term = self._term(bid, rng)
+        for aname, value in attributes.items():
+            words = self._attribute_words(bid, aname, value)
+            term = _pick(self.templates.attribute_forms, rng).format(value=_pick(words, rng), term=term)
+        frame = _pick(self.templates.present, rng)
+        return frame.format(finding=term, Finding=term[:1].upper() + term[1:])
+
+    def _negatives(self, absent: Sequence[str], rng: np.random.Generator) -> str:
+        t = self.templates
+        chosen = [b for b in absent if b in t.rule_out_always or rng.random() < t.rule_out_sometimes.get(b, 0.0)]
+        if not chosen:
+            return ""
+        words = []
+        for group in self.kb.groups.values():
+            members = [m for m in group.members if m in chosen]
+            if len(members) == len(group.members) and rng.random() < t.group_probability:
+                words.append(_pick(group.synonyms, rng))
+                chosen = [b for b in chosen if b not in members]
+        words += [self._term(b, rng) for b in chosen]
+        return _pick(t.absent, rng).format(list=_join(words, "or"))
+
+    def _term(self, bid: str, rng: np.random.Generator) -> str:
+        spelled, abbreviations = self._terms[bid]
+        if abbreviations and rng.random() < self.templates.abbreviation_probability:
+            return _pick(abbreviations, rng)
+        return _pick(spelled, rng)
+
+    def _level_terms(self, level) -> list[str]:
+        options = [s for s in dict.fromkeys((level.name, *level.synonyms)) if self._usable(s, owner=None)]
+        return [self._display(s) for s in options or [level.name]]
+
+    def _attribute_words(self, bid: str, aname: str, value: str) -> list[str]:
+        attribute = self.kb.biomarkers[bid].attributes[aname]
+        words = [w for w in (value, *attribute.synonyms.get(value, ())) if re.fullmatch(r"[a-z][a-z -]*", w)]
+        return sorted(set(words), key=words.index)
+
+    @functools.cached_property
+    def _foreign_phrases(self) -> dict[str | None, re.Pattern]:
+        """For each biomarker, a pattern of the phrases that would name something else (None: anything)."""
+        kb = self.kb
+        groups = [s for g in kb.groups.values() for s in g.synonyms]
+        out: dict[str | None, list[str]] = {None: groups + [s for b in kb.biomarkers.values() for s in b.synonyms]}
+        for bid, marker in kb.biomarkers.items():
+            others = [s for o in kb.biomarkers.values() if o.id != bid for s in o.synonyms]
+            values = [w for a in marker.attributes.values() for syns in a.synonyms.values() for w in syns]
+            out[bid] = groups + others + values
+        return {owner: re.compile("|".join(rf"(?<!\w){re.escape(p)}(?!\w)" for p in phrases)) for owner, phrases in out.items()}
+
+    def _usable(self, phrase: str, owner: str | None) -> bool:
+        lowered = phrase.lower()
+        if lowered in self.templates.skip_phrases:
+            return False
+        return self._foreign_phrases[owner].search(lowered) is None
+
+    def _biomarker_terms(self, bid: str) -> tuple[list[str], list[str]]:
+        marker = self.kb.biomarkers[bid]
+        spelled = [s for s in dict.fromkeys((marker.name, *marker.synonyms)) if self._usable(s, bid)]
+        abbreviations = [a for a in marker.abbreviations if a.lower() not in self.templates.skip_phrases]
+        return [self._display(s) for s in spelled] or [marker.name], abbreviations
+
+    def _display(self, phrase: str) -> str:
+        return re.sub(r"[a-z]+", lambda m: self.templates.display_case.get(m.group(0), m.group(0)), phrase)
+
+
+def _pick(options: Sequence[str], rng: np.random.Generator) -> str:
+    return options[int(rng.integers(len(options)))]
+
+
+def _join(words: Sequence[str], conjunction: str) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
