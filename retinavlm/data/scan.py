@@ -27,6 +27,8 @@ class Scan:
     bit_depth: bits per sample of the stored image (8, 16, 32 for float sources).
     frame / n_frames: which B-scan of a volume this is (None for single images).
     metadata: header fields with patient identifiers removed.
+    colour_saturation: mean chroma (max - min channel, 0..1) of a colour source; 0 for grey ones and
+        for grey stored as RGB, so the quality gate can refuse colour photographs without refusing those.
     """
 
     pixels: np.ndarray
@@ -38,6 +40,7 @@ class Scan:
     pixel_spacing_mm: tuple[float, float] | None = None
     laterality: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    colour_saturation: float = 0.0
 
     @property
     def shape(self) -> tuple[int, int]:

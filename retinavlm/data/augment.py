@@ -1,0 +1,160 @@
+"""Augmentation for OCT B-scans: fovea-centred square crops and albumentations pipelines.
+
+OCT has a physical up and down (depth), so there is no vertical flip and rotations stay small.
+A horizontal flip mirrors a right eye into a left-looking one, so the pipeline flips the
+laterality label together with the pixels and the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+import albumentations as A  # noqa: E402
+
+from retinavlm.data.quality import padding_mask  # noqa: E402
+
+MIRRORED_LATERALITY = {"OD": "OS", "OS": "OD"}
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training augmentation strengths; `size` is the encoder's square input side."""
+
+    size: int = 192
+    hflip_p: float = 0.5
+    rotate_degrees: float = 3.0
+    shift_fraction: float = 0.03
+    scale_fraction: float = 0.05
+    affine_p: float = 0.7
+    brightness: float = 0.1
+    contrast: float = 0.15
+    brightness_contrast_p: float = 0.5
+    gamma_range: tuple[float, float] = (85.0, 115.0)
+    gamma_p: float = 0.3
+    speckle_range: tuple[float, float] = (0.85, 1.15)
+    speckle_p: float = 0.3
+    noise_std_range: tuple[float, float] = (0.01, 0.04)
+    noise_p: float = 0.3
+    seed: int | None = None
+
+
+# ---------------------------------------------------------------- fovea-centred crop
+
+
+def find_fovea_column(pixels: np.ndarray, working_side: int = 256, min_pit_fraction: float = 0.02) -> int:
+    """Column of the foveal pit: where the inner retinal boundary dips furthest below both its shoulders.
+
+    The inner boundary (first bright row from the top) at each column is compared with its
+    highest point within a shoulder-width on either side; the deepest such dip near the centre
+    is the fovea, so a tilt or gentle curvature of the retina does not move it. Without a clear
+    pit (pathology, or not a foveal scan) it falls back to the centre column.
+    """
+    height, width = pixels.shape
+    factor = max(1, round(max(height, width) / working_side))
+    work = cv2.resize(pixels, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
+    padding = cv2.dilate(padding_mask(work).view(np.uint8), np.ones((5, 5), np.uint8))  # and its blurred edge
+    work[padding > 0] = 0.0
+    smooth = cv2.GaussianBlur(work, (0, 0), 3)
+    rows, columns = smooth.shape
+    shoulder = columns // 6
+    if shoulder < 2:
+        return width // 2
+    background, bright = np.percentile(smooth, [50, 99])
+    inside = smooth > background + 0.2 * (bright - background)
+    boundary = np.where(inside.any(axis=0), inside.argmax(axis=0), rows).astype(np.float32)
+    boundary = ndimage.median_filter(boundary, size=max(3, (columns // 32) | 1), mode="nearest")
+
+    # Highest point of the boundary within a shoulder-width on each side of every column.
+    windows = np.lib.stride_tricks.sliding_window_view(boundary, shoulder)
+    candidates = np.arange(max(shoulder, int(columns * 0.2)), min(columns - shoulder, int(columns * 0.8) + 1))
+    if candidates.size == 0:
+        return width // 2
+    left_peak = windows[candidates - shoulder].min(axis=1)
+    right_peak = windows[candidates + 1].min(axis=1)
+    dip = boundary[candidates] - np.maximum(left_peak, right_peak)
+    best = float(dip.max())
+    if best < min_pit_fraction * rows:
+        return width // 2
+    deepest = candidates[dip >= best - 0.5]  # the middle of a flat-bottomed pit
+    return int((float(np.median(deepest)) + 0.5) * factor)
+
+
+def fovea_center_crop(pixels: np.ndarray, size: int = 192) -> np.ndarray:
+    """Square crop of side min(H, W) centred on the fovea, resized to (size, size), float32 in [0, 1]."""
+    pixels = np.asarray(pixels, dtype=np.float32)
+    if pixels.ndim != 2:
+        raise ValueError(f"expected a (height, width) B-scan, got shape {pixels.shape}")
+    height, width = pixels.shape
+    side = min(height, width)
+    centre_column = find_fovea_column(pixels) if width > side else width // 2
+    left = int(np.clip(centre_column - side // 2, 0, width - side))
+    if height > side:  # tall image: centre on the bright (retinal) rows
+        profile = pixels.mean(axis=1)
+        centre_row = int(np.average(np.arange(height), weights=profile + 1e-6))
+        top = int(np.clip(centre_row - side // 2, 0, height - side))
+    else:
+        top = 0
+    crop = pixels[top : top + side, left : left + side]
+    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return np.clip(cv2.resize(crop, (size, size), interpolation=interpolation), 0.0, 1.0)
+
+
+# ---------------------------------------------------------------- pipelines
+
+
+class OctTransform:
+    """Fovea crop, then (for training) a seeded horizontal flip that carries the laterality, then albumentations.
+
+    Call as `transform(image=pixels, laterality="OD")`; returns {"image", "laterality", "flipped"}.
+    """
+
+    def __init__(self, size: int, pixel_ops: list[A.BasicTransform], hflip_p: float, seed: int | None):
+        self.size = size
+        self.hflip_p = hflip_p
+        self.rng = np.random.default_rng(seed)
+        self.pipeline = A.Compose(pixel_ops, seed=seed) if pixel_ops else None
+
+    def __call__(self, *, image: np.ndarray, laterality: str | None = None) -> dict[str, Any]:
+        pixels = fovea_center_crop(image, self.size)
+        flipped = bool(self.hflip_p > 0 and self.rng.random() < self.hflip_p)
+        if flipped:
+            pixels = np.ascontiguousarray(pixels[:, ::-1])
+            laterality = MIRRORED_LATERALITY.get(laterality, laterality) if laterality else laterality
+        if self.pipeline is not None:
+            pixels = self.pipeline(image=pixels)["image"]
+        return {"image": np.clip(pixels, 0.0, 1.0).astype(np.float32), "laterality": laterality, "flipped": flipped}
+
+
+def train_transform(config: AugmentConfig | None = None) -> OctTransform:
+    """Random but OCT-plausible changes: small rotations and shifts, contrast, gamma, speckle and noise."""
+    cfg = config or AugmentConfig()
+    pixel_ops = [
+        A.Affine(
+            rotate=(-cfg.rotate_degrees, cfg.rotate_degrees),
+            translate_percent=(-cfg.shift_fraction, cfg.shift_fraction),
+            scale=(1 - cfg.scale_fraction, 1 + cfg.scale_fraction),
+            border_mode=cv2.BORDER_CONSTANT,
+            fill=0,
+            p=cfg.affine_p,
+        ),
+        A.RandomBrightnessContrast(
+            brightness_limit=cfg.brightness, contrast_limit=cfg.contrast, p=cfg.brightness_contrast_p
+        ),
+        A.RandomGamma(gamma_limit=cfg.gamma_range, p=cfg.gamma_p),
+        A.MultiplicativeNoise(multiplier=cfg.speckle_range, elementwise=True, p=cfg.speckle_p),
+        A.GaussNoise(std_range=cfg.noise_std_range, p=cfg.noise_p),
+    ]
+    return OctTransform(cfg.size, pixel_ops, cfg.hflip_p, cfg.seed)
+
+
+def eval_transform(config: AugmentConfig | None = None) -> OctTransform:
+    """The deterministic part only: fovea-centred crop and resize."""
+    cfg = config or AugmentConfig()
+    return OctTransform(cfg.size, [], hflip_p=0.0, seed=cfg.seed)
