@@ -23,8 +23,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[train]"
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[train,test]"
+# Browser tests drive Debian's chromium (installed by apt when missing; never a browser download).
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed scripts/install_browser.sh
+	$(BIN)/pip install --quiet -e ".[train,test,ui]"
+	bash scripts/install_browser.sh
 	touch $@
 
 setup: $(VENV)/.installed
