@@ -5,16 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from retinavlm.data.cohorts import (
-    KINDS,
-    CohortSourceError,
-    LabelMapError,
-    SplitConfig,
-    read_cohort_source,
-    write_cohort,
-)
-from retinavlm.data.cohorts.sources import SourceRows
-from retinavlm.knowledge import KnowledgeError, load_knowledge
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     build.add_argument("source", help="cohort folder, or a manifest file (.csv/.jsonl) for --kind manifest")
     build.add_argument("--out", required=True, help="folder to write (replaced atomically if it exists)")
-    build.add_argument("--kind", choices=KINDS, help="source kind (default: detected from SOURCE)")
+    build.add_argument("--kind", help="source kind: synthetic, manifest or kermany (default: detected from SOURCE)")
     build.add_argument("--label-map", help="label map YAML for --kind kermany (default: curricula/label_maps/kermany.yaml)")
     build.add_argument("--val", type=float, default=0.15, help="fraction of scans for validation (default 0.15)")
     build.add_argument("--test", type=float, default=0.15, help="fraction of scans for test (default 0.15)")
@@ -37,6 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here so that `retinavlm --help` does not pay for the datasets library.
+    from retinavlm.data.cohorts import CohortSourceError, LabelMapError, SplitConfig, read_cohort_source, write_cohort
+    from retinavlm.data.cohorts.sources import SourceRows
+    from retinavlm.knowledge import KnowledgeError, load_knowledge
+
     rows = SourceRows()
     try:
         split = SplitConfig(val=args.val, test=args.test, seed=args.seed)
@@ -55,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if rows.problems else 0
 
 
-def _print_problems(rows: SourceRows) -> None:
+def _print_problems(rows) -> None:
     for note in rows.notes:
         print(f"warning: {note}", file=sys.stderr)
     if rows.problems:
