@@ -1,0 +1,252 @@
+"""RetinaVLM: OCT encoder -> projection adapter -> visual embeddings spliced at the image tokens -> Llama.
+
+Modelled on transformers' modeling_llava.py: one explicit forward. The processor expands each
+prompt's image placeholder to `num_image_tokens` copies of the image token; `embed` replaces exactly
+those embedding rows with the adapter's outputs, in order, and refuses any count mismatch.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
+
+from retinavlm.knowledge import load_knowledge
+from retinavlm.model.adapter import create_adapter, num_visual_tokens
+from retinavlm.model.config import RetinaVLMConfig
+from retinavlm.model.encoder import OCTEncoder, create_encoder
+from retinavlm.model.llm import add_lora, build_tiny_llm, is_quantized, load_llm, quantize_via_folder
+from retinavlm.model.processor import RetinaVLMProcessor
+from retinavlm.model.tokenizer import END_OF_TEXT, END_OF_TURN, load_tokenizer, train_tokenizer
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class RetinaVLM(nn.Module):
+    def __init__(
+        self,
+        config: RetinaVLMConfig,
+        encoder: OCTEncoder,
+        adapter: nn.Module,
+        llm: nn.Module,
+        tokenizer: PreTrainedTokenizerBase,
+        knowledge_version: str,
+    ):
+        super().__init__()
+        self.config = config
+        self.encoder = encoder
+        self.adapter = adapter
+        self.llm = llm
+        self.knowledge_version = knowledge_version
+        self.num_image_tokens = num_visual_tokens(config.adapter, encoder.num_tokens)
+        self.processor = RetinaVLMProcessor(
+            tokenizer,
+            image_token=config.image_token,
+            num_image_tokens=self.num_image_tokens,
+            image_size=config.encoder.image_size,
+            pixel_mean=config.encoder.pixel_mean,
+            pixel_std=config.encoder.pixel_std,
+            max_length=llm.config.max_position_embeddings,
+        )
+        vocab = tokenizer.get_vocab()
+        self.stop_token_ids = [vocab[t] for t in (END_OF_TURN, END_OF_TEXT) if t in vocab]
+        self.has_lora = config.llm.lora is not None
+        self.trainable_parts(encoder=not config.encoder.freeze, adapter=True, lora=self.has_lora, llm=self._tiny_trainable())
+
+    def _tiny_trainable(self) -> bool:
+        """A tiny LLM built from scratch learns everything unless LoRA or quantization says otherwise."""
+        return self.config.llm.tiny and not self.has_lora and not is_quantized(self.llm)
+
+    # --- building -----------------------------------------------------------------------------
+
+    @classmethod
+    def from_config(
+        cls,
+        config: RetinaVLMConfig,
+        tokenizer_path: str | os.PathLike | None = None,
+        tokenizer: PreTrainedTokenizerBase | None = None,
+        device: str | None = None,
+    ) -> RetinaVLM:
+        """Build a new model. The tiny LLM gets the toolkit's tokenizer unless one is given."""
+        device = device or default_device()
+        if tokenizer is None:
+            if tokenizer_path is not None:
+                tokenizer = load_tokenizer(tokenizer_path, config.image_token)
+            elif config.llm.path is not None:
+                tokenizer = load_tokenizer(config.llm.path, config.image_token)
+            else:
+                tokenizer = train_tokenizer(vocab_size=config.llm.vocab_size, image_token=config.image_token)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            encoder = create_encoder(config.encoder.name, config.encoder.image_size, config.encoder.weights)
+            if config.llm.path is not None:
+                llm = load_llm(config.llm.path, config.llm.quantization, config.llm.dtype, device)
+            else:
+                llm = build_tiny_llm(config.llm, tokenizer)
+                llm = quantize_via_folder(llm, config.llm, device) if config.llm.quantization else llm.to(device)
+            return cls.assemble(config, encoder, llm, tokenizer, device, load_knowledge().version_tag)
+
+    @classmethod
+    def assemble(
+        cls,
+        config: RetinaVLMConfig,
+        encoder: OCTEncoder,
+        llm: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        device: str,
+        knowledge_version: str,
+    ) -> RetinaVLM:
+        """Add LoRA and a fresh adapter around a loaded encoder and LLM (shared by from_config/from_pretrained)."""
+        if len(tokenizer) > llm.get_input_embeddings().num_embeddings:
+            raise ValueError(
+                f"the tokenizer has {len(tokenizer)} tokens but the LLM only {llm.get_input_embeddings().num_embeddings} embeddings"
+            )
+        if config.llm.lora is not None:
+            llm = add_lora(llm, config.llm.lora)
+        adapter = create_adapter(config.adapter, encoder.dim, llm.config.hidden_size, encoder.num_tokens)
+        model = cls(config, encoder.to(device), adapter.to(device), llm, tokenizer, knowledge_version)
+        return model.eval()
+
+    @classmethod
+    def from_pretrained(cls, folder: str | os.PathLike, device: str | None = None) -> RetinaVLM:
+        from retinavlm.model.checkpoint import load_checkpoint
+
+        return load_checkpoint(folder, device or default_device())
+
+    def save_pretrained(self, folder: str | os.PathLike) -> None:
+        from retinavlm.model.checkpoint import save_checkpoint
+
+        save_checkpoint(self, folder)
+
+    # --- training set-up ----------------------------------------------------------------------
+
+    def trainable_parts(self, encoder: bool, adapter: bool, lora: bool, llm: bool = False) -> None:
+        """Choose what trains. `llm` trains every (unquantized) LLM weight, as the tiny model from scratch needs.
+
+        A frozen encoder is held in eval mode, so its BatchNorm statistics never move.
+        """
+        if lora and not self.has_lora:
+            raise ValueError("lora=True but this model has no LoRA (config.llm.lora is null); pass llm=True to train the whole LLM")
+        if llm and is_quantized(self.llm):
+            raise ValueError("llm=True: quantized LLM weights cannot be trained; configure LoRA and pass lora=True")
+        if llm and self.config.llm.path is not None:
+            raise ValueError("llm=True: a base LLM loaded from a path is trained through LoRA only (it is saved by reference)")
+        self.encoder.requires_grad_(encoder)
+        self.adapter.requires_grad_(adapter)
+        for name, param in self.llm.named_parameters():
+            param.requires_grad_(lora if "lora_" in name else (llm and param.is_floating_point()))
+        self.config.encoder.freeze = not encoder
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> RetinaVLM:
+        super().train(mode)
+        if self.config.encoder.freeze:
+            self.encoder.eval()
+        return self
+
+    # --- forward ------------------------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        return self.llm.get_input_embeddings().weight.device
+
+    def encode_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """(B, 1, S, S) -> raw encoder tokens (B, num_encoder_tokens, encoder_dim), before the adapter."""
+        return self.encoder(pixel_values.to(self.device, torch.float32))
+
+    def embed(
+        self,
+        input_ids: torch.Tensor,
+        pixel_values: torch.Tensor | None = None,
+        image_features: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Token embeddings with each image's adapter outputs written over its image-token rows."""
+        input_ids = input_ids.to(self.device)
+        embeds = self.llm.get_input_embeddings()(input_ids)
+        image_mask = input_ids == self.processor.image_token_id
+        if pixel_values is None and image_features is None:
+            if image_mask.any():
+                raise ValueError("input_ids hold image tokens but neither pixel_values nor image_features were given")
+            return embeds
+        if pixel_values is not None and image_features is not None:
+            raise ValueError("pass either pixel_values or image_features, not both")
+        features = self.encode_images(pixel_values) if image_features is None else image_features.to(self.device)
+        if features.shape[0] != input_ids.shape[0]:
+            raise ValueError(f"{features.shape[0]} images for {input_ids.shape[0]} sequences; one image per sequence")
+        visual = self.adapter(features.float()).to(embeds.dtype)
+        counts = image_mask.sum(dim=1)
+        if not torch.all(counts == visual.shape[1]):
+            raise ValueError(
+                f"image token counts per sequence {counts.tolist()} do not match the {visual.shape[1]} visual tokens "
+                "per image; build inputs with model.processor"
+            )
+        return embeds.masked_scatter(image_mask.unsqueeze(-1), visual)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        pixel_values: torch.Tensor | None = None,
+        image_features: torch.Tensor | None = None,
+    ) -> Any:
+        """Logits, and with labels the mean cross-entropy over answer tokens (labels != -100)."""
+        embeds = self.embed(input_ids, pixel_values, image_features)
+        attention_mask = attention_mask.to(self.device)
+        # Positions count real tokens only, so left and right padding give the same logits.
+        position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        return self.llm(
+            inputs_embeds=embeds,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            labels=None if labels is None else labels.to(self.device),
+        )
+
+    # --- generation ---------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(
+        self,
+        pixel_values: torch.Tensor | None,
+        prompts: list[str],
+        max_new_tokens: int = 256,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        streamer: Any = None,
+    ) -> list[str]:
+        """Write one answer per prompt (and scan), stopping at <|eot_id|>; greedy unless do_sample."""
+        batch = self.processor(prompts, images=pixel_values, padding_side="left")
+        length = batch["input_ids"].shape[1]
+        if length + max_new_tokens > self.processor.max_length:
+            raise ValueError(
+                f"prompt of {length} tokens + max_new_tokens={max_new_tokens} exceeds the model's context of "
+                f"{self.processor.max_length}"
+            )
+        sampling = {"temperature": temperature, "top_p": top_p} if do_sample else {}
+        generation = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=do_sample,
+            eos_token_id=self.stop_token_ids,
+            pad_token_id=self.processor.tokenizer.pad_token_id,
+            **sampling,
+        )
+        was_training = self.training
+        self.eval()
+        try:
+            embeds = self.embed(batch["input_ids"], batch.get("pixel_values"))
+            output = self.llm.generate(
+                inputs_embeds=embeds,
+                attention_mask=batch["attention_mask"].to(self.device),
+                generation_config=generation,
+                streamer=streamer,
+            )
+        finally:
+            self.train(was_training)
+        texts = self.processor.tokenizer.batch_decode(output, skip_special_tokens=True)
+        return [t.strip() for t in texts]

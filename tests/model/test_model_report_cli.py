@@ -1,0 +1,62 @@
+"""`retinavlm report` end to end, in-process through the CLI's `main`."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from model_testing import kermany_scans, tiny_config
+
+from retinavlm.cli import main
+from retinavlm.model.config import EncoderConfig
+from retinavlm.model.vlm import RetinaVLM
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report") / "tiny-ckpt"
+    RetinaVLM.from_config(tiny_config(encoder=EncoderConfig(image_size=64)), device="cpu").save_pretrained(folder)
+    return folder
+
+
+def read_predictions(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_reports_good_scans_and_lists_the_bad_ones(checkpoint, tmp_path, capsys):
+    real = [Path(shutil.copy(p, tmp_path / p.name)) for p in kermany_scans(3)]
+    (tmp_path / "notes.png").write_text("this is not an image")
+    (tmp_path / "cut.jpeg").write_bytes(real[0].read_bytes()[:300])
+    out = tmp_path / "predictions.jsonl"
+    args = ["report", "--checkpoint", str(checkpoint), *map(str, real), str(tmp_path / "notes.png"),
+            str(tmp_path / "cut.jpeg"), str(tmp_path / "absent.png"), "--out", str(out),
+            "--max-new-tokens", "6", "--batch-size", "2"]  # fmt: skip
+    assert main(args) == 1  # some skipped
+    rows = read_predictions(out)
+    assert [r["id"] for r in rows] == [p.stem for p in real]
+    assert all(r["model"] == "tiny-ckpt" and isinstance(r["report"], str) for r in rows)
+    err = capsys.readouterr().err
+    assert "skipped: " in err and "notes.png" in err and "cut.jpeg" in err and "absent.png: no such file" in err
+    assert "Traceback" not in err
+
+
+def test_folders_and_reference_ids(checkpoint, tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    names = [Path(shutil.copy(p, scans / p.name)).name for p in kermany_scans(2)]
+    refs = tmp_path / "references.jsonl"
+    refs.write_text("".join(json.dumps({"id": f"case-{i}", "image": f"scans/{name}"}) + "\n" for i, name in enumerate(names)))
+    out = tmp_path / "p.jsonl"
+    assert main(["report", "--checkpoint", str(checkpoint), str(scans), "--references", str(refs), "--out", str(out), "--max-new-tokens", "4", "--model-name", "m1"]) == 0
+    assert sorted(r["id"] for r in read_predictions(out)) == ["case-0", "case-1"]
+
+
+def test_a_bad_checkpoint_or_prompt_is_one_line_and_exit_2(checkpoint, tmp_path, capsys):
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(b"")
+    assert main(["report", "--checkpoint", str(tmp_path / "nowhere"), str(scan)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("retinavlm report: error:") and "checkpoint folder not found" in err and "\n" not in err
+    assert main(["report", "--checkpoint", str(checkpoint), str(scan), "--prompt", "Describe the scan."]) == 2
+    assert "holds 0 image placeholders" in capsys.readouterr().err
+    assert not (tmp_path / "predictions.jsonl").exists()
