@@ -107,7 +107,9 @@ def _print_table(rows: list[dict]) -> None:
     from rich.text import Text
 
     table = Table(title="OCT B-scan quality gate", show_lines=False)
-    for column in ("file", "usable", "size", "bits", *TABLE_FIGURES, "flags / reason"):
+    longest_path = max((len(row["path"]) for row in rows), default=4)
+    table.add_column("file", no_wrap=True, min_width=longest_path)  # a path must stay copy-pasteable
+    for column in ("usable", "size", "bits", *TABLE_FIGURES, "flags / reason"):
         table.add_column(column, overflow="fold")
     for row in rows:
         size = f"{row['width']}×{row['height']}" if "width" in row else "-"
@@ -115,7 +117,7 @@ def _print_table(rows: list[dict]) -> None:
         verdict = Text("yes", style="green") if row["ok"] else Text("no", style="red")
         note = ", ".join(row["flags"]) if row["ok"] else row["reason"]
         table.add_row(Text(row["path"]), verdict, size, str(row.get("bit_depth", "-")), *figures, Text(note))
-    console = Console(width=max(160, Console().width))
+    console = Console(width=max(160, Console().width, longest_path + 120))
     console.print(table)
     refused = sum(not row["ok"] for row in rows)
     console.print(f"{len(rows) - refused} of {len(rows)} usable, {refused} refused")
