@@ -28,6 +28,43 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Read files or folders and print, per file, whether it is a usable OCT B-scan with its size, "
         "bit depth and quality figures, or the reason it was refused.",
     ),
+    "report": (
+        "write OCT reports for scans with a trained checkpoint",
+        "Read scans (files or folders), skip and list unreadable or refused ones, and write one report per "
+        "scan with a RetinaVLM checkpoint to a predictions JSONL file (DESIGN.md §3).",
+    ),
+    "dataset": (
+        "build a patient-split Hugging Face dataset from a cohort",
+        "Build a datasets.DatasetDict (train/validation/test, split by patient, stratified by label) from a "
+        "synthetic cohort, a CSV/JSONL manifest or Kermany-style class folders, and save it with save_to_disk.",
+    ),
+    "train": (
+        "run one curriculum stage from its YAML (resumes after a kill)",
+        "Train one curriculum stage (stage 0 encoder pretraining, stage 1 introduction to retina, stage 2 "
+        "advanced retinal specialism) from a stage YAML with KEY=VALUE overrides; checkpoints, resumes, logs "
+        "metrics to CSV and TensorBoard.",
+    ),
+    "view": (
+        "open the Streamlit report viewer and reader study on a run folder",
+        "Start the report viewer (ui/app.py) on 127.0.0.1: cohort table and plots, case pages with scan, "
+        "highlighted findings and rubric scores, live reports from a checkpoint, and a blinded reader study.",
+    ),
+    "curriculum": (
+        "run the chain of curriculum stages, then the held-out evaluation",
+        "Run every stage of a curriculum YAML in order, each from the previous stage's checkpoint, then score "
+        "the final model's closed-ended answers on held-out patients (own vs shuffled images).",
+    ),
+    "evaluate": (
+        "grade free-text reports against reference labels with a clinical rubric",
+        "Extract findings, stage and referral from each report (negation, hedging, history, other eye), score "
+        "them with a rubric YAML, and write results.json (scores with patient-bootstrap 95% CIs, F1s, "
+        "per-biomarker metrics, paired comparisons), samples.jsonl, results.csv and summary.md.",
+    ),
+    "label-reports": (
+        "turn free-text reference reports into reference labels",
+        "Read {id, report} JSON lines and write reference labels (stage, referral, every biomarker present or "
+        "absent) in the interchange format, taking what each report states and the knowledge-base rules for the rest.",
+    ),
 }
 
 

@@ -1,0 +1,178 @@
+"""ConText (Harkema et al. 2009) over tokens: which triggers reach a target, and what they make of it.
+
+A trigger ("no", "possible", "previously", "fellow eye") reaches targets in its direction until the
+sentence ends, a terminator ("but", "however") intervenes, or its scope (in ordinary words) runs
+out. Two axes are then resolved per target:
+- existence: the closest of negated / uncertain / affirmed decides absent / uncertain / present
+  (present when none reaches);
+- context: other-eye always, hypothetical unless an existence cue is at least as close, and
+  historical unless a "current" cue also reaches, make the mention say nothing about this scan.
+A "label: value" line ("SRF: absent", "Is there IRF? No") lets the value's triggers reach the label.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from retinavlm.evaluation.rules import ModifierRule
+from retinavlm.evaluation.text import Token
+
+_EXISTENCE = {"uncertain": (0, "uncertain"), "negated": (1, "absent"), "affirmed": (2, "present")}
+_FAR = 10_000  # distance of a cue that comes from the section, not the sentence
+
+
+@dataclass(frozen=True)
+class Trigger:
+    start: int
+    end: int
+    rules: tuple[ModifierRule, ...]
+    terminates: bool
+
+
+@dataclass(frozen=True)
+class Cue:
+    category: str
+    trigger: Trigger | None  # None: the section heading
+    distance: int
+
+
+@dataclass(frozen=True)
+class Assertion:
+    state: str | None  # None: the mention says nothing about this scan (history, other eye, hypothetical)
+    cues: tuple[Cue, ...]  # the cues that decided it
+    reason: str = ""
+
+
+class SentenceContext:
+    """Triggers of one pass (those not overlapping its targets) indexed for scope scans.
+
+    negation_stops marks words where negation stops (findings, for the stage and referral passes:
+    "no fluid, inactive nAMD" does not negate the stage)."""
+
+    def __init__(
+        self,
+        tokens: list[Token],
+        triggers: list[Trigger],
+        target_mask: list[bool],
+        negation_stops: list[bool] | None,
+        separators: list[int],
+        list_words: frozenset[str],
+        sentence_wide: frozenset[str],
+        reach: int,
+    ):
+        self.tokens = tokens
+        self.by_end = {t.end - 1: t for t in triggers}
+        self.by_start = {t.start: t for t in triggers}
+        self.target_mask = target_mask
+        self.negation_stops = negation_stops
+        self.separators = sorted(separators)
+        self._separator_set = set(separators)
+        self.list_words = list_words
+        self.sentence_wide = sentence_wide
+        self.reach = reach
+        # another finding counts as one word of distance, however many words it has
+        self.target_first = [mask and (k == 0 or not target_mask[k - 1]) for k, mask in enumerate(target_mask)]
+
+    def assess(self, start: int, end: int, sentence: tuple[int, int], section_category: str | None) -> Assertion:
+        cues: list[Cue] = []
+        cues += self._scan(start - 1, sentence[0] - 1, -1, ("forward", "bidirectional"))
+        cues += self._scan(end, sentence[1], 1, ("backward", "bidirectional"))
+        cues += self._tail_cues(start, end, sentence)
+        if section_category is not None:
+            cues.append(Cue(section_category, None, _FAR))
+        return _decide(cues)
+
+    def _scan(self, i: int, stop: int, step: int, directions: tuple[str, ...]) -> list[Cue]:
+        cues: list[Cue] = []
+        distance = 0
+        crossed_stop = False
+        crossed_punctuation = False
+        terminated = False  # past a terminator only sentence-wide categories (other eye) still reach
+        index = self.by_end if step < 0 else self.by_start
+        while i != stop and distance <= self.reach:
+            trigger = index.get(i)
+            if trigger is not None:
+                for rule in trigger.rules:
+                    if rule.direction not in directions or distance > rule.max_scope:
+                        continue
+                    if terminated and rule.category not in self.sentence_wide:
+                        continue
+                    if crossed_stop and rule.category == "negated":
+                        continue
+                    if rule.max_scope == 0 and crossed_punctuation:
+                        continue
+                    cues.append(Cue(rule.category, trigger, distance))
+                if trigger.terminates:
+                    if not self.sentence_wide:
+                        break
+                    terminated = True
+                distance += trigger.end - trigger.start
+                i = trigger.start - 1 if step < 0 else trigger.end
+                continue
+            if i in self._separator_set:
+                break
+            if self.negation_stops is not None and self.negation_stops[i]:
+                crossed_stop = True
+            token = self.tokens[i]
+            crossed_punctuation = crossed_punctuation or not (token.is_word or self.target_mask[i])
+            if self.target_first[i] or (not self.target_mask[i] and token.is_word and token.norm not in self.list_words):
+                distance += 1
+            i += step
+        return cues
+
+    def _tail_cues(self, start: int, end: int, sentence: tuple[int, int]) -> list[Cue]:
+        """In "label: value", the value's triggers reach every target of the label."""
+        seps = self.separators
+        n = bisect.bisect_left(seps, end)
+        if n == len(seps) or seps[n] >= sentence[1]:
+            return []
+        sep = seps[n]
+        tail_end = seps[n + 1] if n + 1 < len(seps) and seps[n + 1] < sentence[1] else sentence[1]
+        # the value is the first clause after the separator ("Yes, a small amount ...")
+        tail_end = next((k for k in range(sep + 1, tail_end) if self.tokens[k].raw == ","), tail_end)
+        if tail_end - sep - 1 > 8 or any(self.target_mask[sep + 1 : tail_end]):
+            return []
+        # the label is the finding itself plus at most a few words ("Is there IRF? No"), no triggers
+        p = bisect.bisect_left(seps, start)
+        head_start = max(sentence[0], seps[p - 1] + 1 if p else 0)
+        if sep - head_start > 12:
+            return []
+        head_words = sum(1 for k in range(head_start, sep) if not self.target_mask[k] and self.tokens[k].is_word)
+        head_triggers = [self.by_start[k] for k in range(head_start, sep) if k in self.by_start]
+        if head_words > 3 or any(r.category in _EXISTENCE for t in head_triggers for r in t.rules):
+            return []
+        cues = []
+        k = sep + 1
+        while k < tail_end:
+            trigger = self.by_start.get(k)
+            if trigger is not None:
+                cues += [Cue(rule.category, trigger, 0) for rule in trigger.rules]
+                k = trigger.end
+            else:
+                k += 1
+        return cues
+
+
+def _decide(cues: list[Cue]) -> Assertion:
+    existence = [c for c in cues if c.category in _EXISTENCE]
+    best = min(existence, key=lambda c: (c.distance, _EXISTENCE[c.category][0]), default=None)
+    by_category: dict[str, list[Cue]] = {}
+    for cue in cues:
+        by_category.setdefault(cue.category, []).append(cue)
+    if "other_eye" in by_category:
+        return Assertion(None, tuple(by_category["other_eye"]), "about the other eye")
+    if "hypothetical" in by_category:
+        nearest = min(c.distance for c in by_category["hypothetical"])
+        if best is None or best.distance > nearest:
+            return Assertion(None, tuple(by_category["hypothetical"]), "hypothetical")
+    if "historical" in by_category:
+        # kept when it says what happened since ("SRF, now resolved") or a "now" is closer
+        nearest_past = min(c.distance for c in by_category["historical"])
+        current = by_category.get("current", [])
+        speaks_now = best is not None and any(c.trigger is best.trigger for c in current)
+        if not speaks_now and not any(c.distance < nearest_past for c in current):
+            return Assertion(None, tuple(by_category["historical"]), "historical")
+    if best is None:
+        return Assertion("present", ())
+    return Assertion(_EXISTENCE[best.category][1], (best,))

@@ -1,0 +1,500 @@
+"""Findings extraction: what a free-text OCT report asserts about each biomarker, the AMD stage it
+states and the referral it recommends, each with the text span it came from.
+
+The vocabulary comes from the knowledge base (curricula/knowledge/), the language around it from
+eval/context_rules.yaml; this module only wires them together:
+tokens -> sections and sentences -> targets (biomarkers, stages, referrals) -> ConText -> decisions.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+from retinavlm.evaluation.context import Assertion, SentenceContext, Trigger
+from retinavlm.evaluation.matcher import Match, PhraseTable
+from retinavlm.evaluation.normalize import Normalizer
+from retinavlm.evaluation.rules import ContextRules, load_rules
+from retinavlm.evaluation.text import SEPARATORS, Token, clean_text, sentence_spans
+from retinavlm.knowledge import KnowledgeBase, load_knowledge, stage_from_findings
+
+_BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–"})
+_STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One place in the report that speaks about a biomarker, a stage or a referral level."""
+
+    kind: str  # "biomarker" | "stage" | "referral"
+    id: str
+    state: str | None  # present / absent / uncertain; None: not about this scan
+    span: Span
+    section: str | None = None
+    cues: tuple[str, ...] = ()  # "negated: no", "historical: previously", ...
+    attributes: dict[str, str] = field(default_factory=dict)
+    via: str | None = None  # the umbrella term or stage family it came through
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "state": self.state, "span": self.span.to_json()}
+        for key in ("section", "via"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        if self.cues:
+            out["cues"] = list(self.cues)
+        if self.attributes:
+            out["attributes"] = dict(self.attributes)
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True)
+class Extraction:
+    stage: Mention | None
+    referral: Mention | None
+    biomarkers: dict[str, Mention]  # the deciding mention per mentioned biomarker, knowledge-base order
+    mentions: tuple[Mention, ...]
+    read_chars: int = 0  # how much of the report was read
+    truncated: bool = False  # the report was longer than the extractor reads
+
+    def labels(self) -> dict[str, Any]:
+        """The interchange form: stage, referral, and the state of each mentioned biomarker."""
+        return {
+            "stage": self.stage.id if self.stage else None,
+            "referral": self.referral.id if self.referral else None,
+            "biomarkers": {bid: m.state for bid, m in self.biomarkers.items()},
+        }
+
+    def findings(self) -> dict[str, dict[str, str]]:
+        """Findings in the knowledge-base rule format, for the report's own stage and referral."""
+        return {bid: {"state": m.state, **m.attributes} for bid, m in self.biomarkers.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.labels(),
+            **({"truncated_at": self.read_chars} if self.truncated else {}),
+            "evidence": {
+                "stage": self.stage.to_json() if self.stage else None,
+                "referral": self.referral.to_json() if self.referral else None,
+                "biomarkers": {bid: m.to_json() for bid, m in self.biomarkers.items()},
+            },
+        }
+
+
+@dataclass
+class _Document:
+    text: str
+    tokens: list[Token]
+    sentences: list[tuple[int, int]]
+    section_of: list[int | None]  # section index per token
+    triggers: list[Trigger]
+    separators: list[int]
+
+
+MAX_REPORT_CHARS = 100_000  # a specialist report is a few thousand characters
+
+
+class FindingsExtractor:
+    """Reads reports against one knowledge base and one set of context rules (built once, reused).
+
+    Reports longer than `max_chars` are read up to there and flagged `truncated`."""
+
+    def __init__(self, kb: KnowledgeBase | None = None, rules: ContextRules | None = None,
+                 max_chars: int = MAX_REPORT_CHARS):
+        self.max_chars = max_chars
+        self.kb = kb or load_knowledge()
+        self.rules = rules or load_rules()
+        norm = self._norm = Normalizer(self.rules)
+        kb, rules = self.kb, self.rules
+        unknown = [k for k in rules.implied_absence if k not in kb.biomarkers and k not in kb.groups]
+        if unknown:
+            raise ValueError(f"context rules: implied_absence names unknown biomarker or group {unknown}")
+
+        self._biomarkers = PhraseTable()
+        for bid, marker in kb.biomarkers.items():
+            for term in _variants(marker.synonyms):
+                self._biomarkers.add(norm.phrase(term), ("biomarker", (bid,)))
+            for abbr in marker.abbreviations:
+                self._biomarkers.add(norm.as_written(abbr), ("biomarker", (bid,)), case_sensitive=True)
+                if len(abbr) >= 3:  # "srf", "ped" in shorthand; two-letter ones ("GA") only as written
+                    self._biomarkers.add(norm.phrase(abbr), ("biomarker", (bid,)))
+        for gid, group in kb.groups.items():
+            for term in _variants(group.synonyms):
+                self._biomarkers.add(norm.phrase(term), ("group", group.members, gid))
+        for key, terms in rules.implied_absence.items():
+            members = kb.groups[key].members if key in kb.groups else (key,)
+            for term in _variants(terms):
+                self._biomarkers.add(norm.phrase(term), ("absence", members, key))
+        for term in _variants(rules.not_findings):
+            self._biomarkers.add(norm.phrase(term), ("ignore",))
+
+        self._attributes = PhraseTable()
+        for bid, marker in kb.biomarkers.items():
+            for attribute in marker.attributes.values():
+                for value, terms in attribute.synonyms.items():
+                    for term in _variants(terms):
+                        self._attributes.add(norm.phrase(term), (bid, attribute.name, value))
+
+        self._stages = PhraseTable()
+        for level in kb.stages:
+            for term in _variants(level.synonyms):
+                self._stages.add(norm.phrase(term), ("level", level.id))
+        self._qualifiers = PhraseTable()
+        for index, family in enumerate(rules.stage_families):
+            bad = [m for m in (*family.members, *family.qualifiers) if m not in kb.stage_ids]
+            if bad:
+                raise ValueError(f"context rules: stage family names unknown stage(s) {bad}")
+            for term in _variants(family.terms):
+                self._stages.add(norm.phrase(term), ("family", index))
+            for member, terms in family.qualifiers.items():
+                for term in _variants(terms):
+                    self._qualifiers.add(norm.phrase(term), (index, member))
+
+        self._referrals = PhraseTable()
+        for level in kb.referrals:
+            for term in _variants(level.synonyms):
+                self._referrals.add(norm.phrase(term), ("level", level.id))
+
+        self._modifiers = PhraseTable()
+        for term, modifier_rules in rules.modifiers.items():
+            for rule in modifier_rules:
+                self._modifiers.add(norm.phrase(term), rule)
+        for term in rules.terminators:
+            self._modifiers.add(norm.phrase(term), "terminate")
+
+        self._heading_values: dict[str, dict[tuple[str, ...], str]] = {}
+        for role, levels in rules.heading_values.items():
+            for level_id, terms in levels.items():
+                if level_id not in kb.referral_ids and level_id not in kb.stage_ids:
+                    raise ValueError(f"context rules: heading_values names unknown level {level_id!r}")
+                for term in terms:
+                    self._heading_values.setdefault(role, {})[norm.phrase(term)] = level_id
+
+        self._headings = PhraseTable()
+        for index, section in enumerate(rules.sections):
+            for term in _variants(section.headings):
+                self._headings.add(norm.phrase(term), index)
+        for term in rules.anatomy_guard_words | rules.anatomy_guard_terms:
+            norm.phrase(term)
+        norm.freeze()
+
+    # -- document structure -------------------------------------------------------------------
+
+    def _document(self, text: str) -> _Document:
+        tokens = self._norm.tokens(text)
+        headings: list[tuple[int, int, int]] = []  # (first token, end token incl. colon, section)
+        line_start = True
+        prev_end_sentence = True
+        for i, tok in enumerate(tokens):
+            if i > 0:
+                line_start = "\n" in text[tokens[i - 1].end : tok.start]
+                prev_end_sentence = tokens[i - 1].raw in (".", "!", ";")
+            if not (line_start or prev_end_sentence):
+                continue
+            j = i
+            while j < len(tokens) and tokens[j].raw in _BULLETS:  # "- ", "**", "#" before a heading
+                j += 1
+            if j >= len(tokens):
+                break
+            found = self._headings.match_at(tokens, j)
+            if found is None:
+                continue
+            after = found.end
+            if after < len(tokens) and tokens[after].raw in (":", "-", "–", "—"):
+                headings.append((i, after + 1, found.payloads[0]))
+            elif line_start and (after == len(tokens) or "\n" in text[tokens[after - 1].end : tokens[after].start]):
+                headings.append((i, after, found.payloads[0]))
+
+        section_of: list[int | None] = [None] * len(tokens)
+        heading_mask = [False] * len(tokens)
+        breaks: set[int] = set()
+        for n, (first, end, section) in enumerate(headings):
+            stop = headings[n + 1][0] if n + 1 < len(headings) else len(tokens)
+            for k in range(first, stop):
+                section_of[k] = section
+            for k in range(first, end):
+                heading_mask[k] = True
+            breaks.add(first)
+            breaks.add(end)
+
+        sentences = []
+        for start, end in sentence_spans(text, tokens):
+            piece_start = start
+            for k in range(start, end + 1):
+                if k == end or k in breaks or heading_mask[k]:
+                    if k > piece_start:
+                        sentences.append((piece_start, k))
+                    piece_start = k + 1 if (k < end and heading_mask[k]) else k
+        sentences = [(s, e) for s, e in sentences if s < e and not heading_mask[s]]
+
+        triggers: list[Trigger] = []
+        separators: list[int] = []
+        questions = set()
+        for s, e in sentences:
+            for k in range(s, e):
+                tok = tokens[k]
+                if tok.raw in SEPARATORS:
+                    separators.append(k)
+                elif tok.raw == "?" and k + 1 < e and k > s and tokens[k - 1].end == tok.start and tokens[k + 1].start > tok.end:
+                    separators.append(k)
+                    questions.add(k)
+            for found in self._modifiers.scan(tokens, s, e):
+                if found.start in questions:
+                    continue
+                rules = tuple(p for p in found.payloads if p != "terminate")
+                triggers.append(Trigger(found.start, found.end, rules, "terminate" in found.payloads))
+        return _Document(text, tokens, sentences, section_of, triggers, separators)
+
+    def _targets(self, doc: _Document, table: PhraseTable) -> list[tuple[Match, tuple[int, int]]]:
+        out = []
+        for sentence in doc.sentences:
+            for found in table.scan(doc.tokens, *sentence):
+                elided = self._elided(doc, table, found, sentence, out)
+                if elided is not None:
+                    out.append((elided, sentence))
+                out.append((found, sentence))
+        return out
+
+    def _elided(self, doc: _Document, table: PhraseTable, found: Match, sentence, before) -> Match | None:
+        """"subretinal or intraretinal fluid": the first word stands for "subretinal fluid"."""
+        s = found.start
+        if found.end - s < 2 or s - 2 < sentence[0] or doc.tokens[s - 1].norm not in ("or", "and", "nor", "/", ","):
+            return None
+        if before and before[-1][0].end > s - 2:
+            return None
+        words = (doc.tokens[s - 2].norm, *(t.norm for t in doc.tokens[s + 1 : found.end]))
+        payloads = table.get(words)
+        return Match(s - 2, s - 1, payloads) if payloads and payloads != found.payloads else None
+
+    def _context(self, doc: _Document, targets, negation_stops: list[bool] | None = None) -> SentenceContext:
+        mask = [False] * len(doc.tokens)
+        for found, _ in targets:
+            for k in range(found.start, found.end):
+                mask[k] = True
+        triggers = [t for t in doc.triggers if not any(mask[t.start : t.end])]
+        reach = max([self.rules.max_scope] + [r.max_scope for t in triggers for r in t.rules])
+        return SentenceContext(doc.tokens, triggers, mask, negation_stops, doc.separators, self.rules.list_words,
+                               self.rules.sentence_wide, reach)
+
+    def _span(self, doc: _Document, start: int, end: int) -> Span:
+        a, b = doc.tokens[start].start, doc.tokens[end - 1].end
+        return Span(a, b, doc.text[a:b])
+
+    def _section(self, doc: _Document, index: int):
+        section = doc.section_of[index]
+        return None if section is None else self.rules.sections[section]
+
+    def _assess(self, doc: _Document, ctx: SentenceContext, found: Match, sentence) -> Assertion:
+        section = self._section(doc, found.start)
+        return ctx.assess(found.start, found.end, sentence, section.category if section else None)
+
+    def _mention(self, doc, kind, level_id, state, found, assertion, **extra) -> Mention:
+        section = self._section(doc, found.start)
+        cues = []
+        for cue in assertion.cues:
+            where = "section heading" if cue.trigger is None else self._span(doc, cue.trigger.start, cue.trigger.end).text
+            cues.append(f"{cue.category}: {where}")
+        return Mention(kind, level_id, state, self._span(doc, found.start, found.end),
+                       section.id if section else None, tuple(cues), reason=assertion.reason, **extra)
+
+    # -- the three passes -----------------------------------------------------------------------
+
+    def extract(self, text: str) -> Extraction:
+        """Read one report. Never raises on text: unknown words are simply not findings."""
+        if not isinstance(text, str):
+            raise TypeError(f"a report must be a string, got {type(text).__name__}")
+        truncated = len(text) > self.max_chars
+        doc = self._document(clean_text(text[: self.max_chars]))
+        biomarker_targets = self._targets(doc, self._biomarkers)
+        mentions = self._biomarker_mentions(doc, biomarker_targets)
+        decided = self._combine(mentions)
+        stops = [False] * len(doc.tokens)
+        for found, _ in biomarker_targets:
+            if found.payloads[0][0] != "ignore":
+                for k in range(found.start, found.end):
+                    stops[k] = True
+        # a stage family ("wet AMD") is resolved by the report's own findings, hedged ones included
+        own_findings = {bid: {"state": "present" if m.state == "uncertain" else m.state, **m.attributes}
+                        for bid, m in decided.items()}
+        stages = self._stage_mentions(doc, stops, own_findings)
+        referrals = self._level_mentions(doc, self._referrals, "referral", stops) + self._heading_value_mentions(doc)
+        return Extraction(
+            stage=self._pick(stages, "conclusion"),
+            referral=self._pick(referrals, "plan"),
+            biomarkers=decided,
+            mentions=(*mentions, *(m for m, _ in stages), *(m for m, _ in referrals)),
+            read_chars=len(doc.text),
+            truncated=truncated,
+        )
+
+    def _pick(self, candidates: list[tuple[Mention, bool]], role: str) -> Mention | None:
+        """The statement that counts: in the conclusion (or plan) section first, explicit over weak,
+        confident over hedged, and the last one written among equals."""
+        if not candidates:
+            return None
+        roles = {section.id: section.role for section in self.rules.sections}
+
+        def key(item):
+            index, (mention, weak) = item
+            return (roles.get(mention.section) in ("conclusion", role), not weak, mention.state == "present", index)
+
+        return max(enumerate(candidates), key=key)[1][0]
+
+    def _biomarker_mentions(self, doc: _Document, targets) -> list[Mention]:
+        ctx = self._context(doc, targets)
+        attributes = list(self._attributes.scan(doc.tokens))
+        attribute_starts = [a.start for a in attributes]
+        mentions: list[Mention] = []
+        for n, (found, sentence) in enumerate(targets):
+            kind, *rest = found.payloads[0]
+            if kind == "ignore":
+                continue
+            assertion = self._assess(doc, ctx, found, sentence)
+            state = assertion.state
+            if kind == "absence":
+                state = {"present": "absent", "uncertain": "uncertain"}.get(state) if state else None
+                if state is None and assertion.state == "absent":
+                    continue
+            # attribute words belong to this finding up to the neighbouring findings
+            lo = max(sentence[0], found.start - 4, targets[n - 1][0].end if n and targets[n - 1][1] == sentence else 0)
+            hi = min(sentence[1], found.end + 4, targets[n + 1][0].start if n + 1 < len(targets) and targets[n + 1][1] == sentence else sentence[1])
+            nearby = attributes[bisect.bisect_left(attribute_starts, lo) : bisect.bisect_left(attribute_starts, hi)]
+            for bid in rest[0]:
+                via = rest[1] if kind in ("group", "absence") else None
+                attrs, attribute_before = self._attributes_of(bid, nearby, found, hi)
+                mention_state = state
+                if kind == "group" and state == "present":
+                    mention_state = None  # "fluid" asserts no particular kind of fluid
+                if state == "absent" and attribute_before:
+                    mention_state = None  # "no large drusen" says nothing about small ones
+                mentions.append(self._mention(doc, "biomarker", bid, mention_state, found, assertion,
+                                              attributes=attrs if mention_state == "present" else {}, via=via))
+        return mentions
+
+    def _attributes_of(self, bid: str, nearby: list[Match], found: Match, hi: int) -> tuple[dict[str, str], bool]:
+        """The most advanced value of each attribute ("large", "serous") named next to the finding,
+        and whether one stood before it (so that "no large drusen" is not "no drusen")."""
+        marker = self.kb.biomarkers[bid]
+        best: dict[str, str] = {}
+        before = False
+        for a in nearby:
+            if a.end > hi:
+                continue
+            for target_bid, name, value in a.payloads:
+                if target_bid != bid:
+                    continue
+                values = marker.attributes[name].values
+                if name not in best or values.index(value) > values.index(best[name]):
+                    best[name] = value
+                before = before or a.end <= found.start
+        return best, before
+
+    def _combine(self, mentions: list[Mention]) -> dict[str, Mention]:
+        """One state per biomarker: its own mentions beat umbrella terms; present > uncertain > absent."""
+        decided: dict[str, Mention] = {}
+        for bid in self.kb.biomarkers:
+            own = [m for m in mentions if m.id == bid and m.state is not None]
+            specific = [m for m in own if m.via is None]
+            pool = specific or own
+            if pool:
+                decided[bid] = max(pool, key=lambda m: (_STATE_RANK[m.state], m.span.start))
+        return decided
+
+    def _stage_mentions(self, doc: _Document, stops: list[bool], own_findings) -> list[tuple[Mention, bool]]:
+        """Stated stages, each with whether it is weak (a biomarker word like "geographic atrophy",
+        or a bare "AMD") so that an explicit stage statement wins over it."""
+        targets = self._targets(doc, self._stages)
+        ctx = self._context(doc, targets, stops)
+        qualifiers = list(self._qualifiers.scan(doc.tokens))
+        qualifier_starts = [q.start for q in qualifiers]
+        own_stage = stage_from_findings(own_findings, self.kb)
+        guard = self.rules.anatomy_guard_terms
+        mentions = []
+        for found, sentence in targets:
+            words = [t.norm for t in doc.tokens[found.start : found.end]]
+            if len(words) == 1 and words[0] in guard and self._near_anatomy(doc, found, sentence):
+                continue
+            assertion = self._assess(doc, ctx, found, sentence)
+            if assertion.state in (None, "absent"):
+                continue
+            section = self._section(doc, found.start)
+            weak = any(stops[found.start : found.end])
+            kind, value = found.payloads[0]
+            via = None
+            if kind == "family":
+                family = self.rules.stage_families[value]
+                if family.conclusion_only and (section is None or section.role != "conclusion"):
+                    continue
+                via = doc.text[doc.tokens[found.start].start : doc.tokens[found.end - 1].end]
+                level_id = self._qualified(qualifiers, qualifier_starts, value, found, sentence)
+                if level_id is None:
+                    level_id = own_stage if own_stage in family.members else family.members[0]
+                weak = weak or family.conclusion_only
+            else:
+                level_id = value
+            mentions.append((self._mention(doc, "stage", level_id, assertion.state, found, assertion, via=via), weak))
+        return mentions
+
+    def _qualified(self, qualifiers: list[Match], starts: list[int], family_index: int, found: Match, sentence) -> str | None:
+        """A qualifier next to a stage-family word ("wet AMD, inactive") picks the member."""
+        lo, hi = max(sentence[0], found.start - 3), min(sentence[1], found.end + 4)
+        for q in qualifiers[bisect.bisect_left(starts, lo) : bisect.bisect_left(starts, hi)]:
+            if q.end <= hi:
+                for index, member in q.payloads:
+                    if index == family_index:
+                        return member
+        return None
+
+    def _near_anatomy(self, doc: _Document, found: Match, sentence) -> bool:
+        window = self.rules.anatomy_guard_window
+        lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
+        return any(doc.tokens[k].norm in self.rules.anatomy_guard_words for k in range(lo, hi))
+
+    def _heading_value_mentions(self, doc: _Document) -> list[tuple[Mention, bool]]:
+        """A plan line holding only a value word: "Referral: none", "Refer: no"."""
+        mentions = []
+        for start, end in doc.sentences:
+            section = self._section(doc, start)
+            values = self._heading_values.get(section.role) if section else None
+            if not values:
+                continue
+            words = tuple(t.norm for t in doc.tokens[start:end] if t.is_word or t.raw == "-")
+            level_id = values.get(words)
+            if level_id in self.kb.referral_ids:
+                found = Match(start, end, ())
+                mentions.append((self._mention(doc, "referral", level_id, "present", found, Assertion("present", ())), False))
+        return mentions
+
+    def _level_mentions(self, doc: _Document, table: PhraseTable, kind: str, stops) -> list[tuple[Mention, bool]]:
+        targets = self._targets(doc, table)
+        ctx = self._context(doc, targets, stops)
+        mentions = []
+        for found, sentence in targets:
+            assertion = self._assess(doc, ctx, found, sentence)
+            if assertion.state in (None, "absent"):
+                continue
+            mentions.append((self._mention(doc, kind, found.payloads[0][1], assertion.state, found, assertion), False))
+        return mentions
+
+
+def _variants(terms) -> list[str]:
+    """Each term, plus its spaced form when it is hyphenated ("double-layer" also as "double layer")."""
+    out = []
+    for term in terms:
+        out.append(term)
+        if "-" in term:
+            out.append(term.replace("-", " "))
+    return out

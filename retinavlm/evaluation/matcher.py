@@ -1,0 +1,75 @@
+"""Leftmost-longest phrase matching over tokens (a word trie): the target and trigger finder."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
+
+from retinavlm.evaluation.text import Token
+
+_END = object()  # trie key under which a node keeps the payloads of the phrase ending there
+
+
+@dataclass(frozen=True)
+class Match:
+    start: int  # token index
+    end: int  # token index, exclusive
+    payloads: tuple[Hashable, ...]
+
+
+class PhraseTable:
+    """Phrases (token tuples) -> payloads. Lower-case phrases match folded tokens; case-sensitive
+    ones (abbreviations such as "GA", "PED") match the tokens as written."""
+
+    def __init__(self) -> None:
+        self._folded: dict = {}
+        self._exact: dict = {}
+
+    def add(self, words: tuple[str, ...], payload: Hashable, case_sensitive: bool = False) -> None:
+        if not words:
+            return
+        node = self._exact if case_sensitive else self._folded
+        for word in words:
+            node = node.setdefault(word, {})
+        payloads = node.setdefault(_END, [])
+        if payload not in payloads:
+            payloads.append(payload)
+
+    def get(self, words: tuple[str, ...]) -> tuple[Hashable, ...]:
+        """Payloads of exactly this lower-case phrase (empty if unknown)."""
+        node = self._folded
+        for word in words:
+            node = node.get(word)
+            if node is None:
+                return ()
+        return tuple(node.get(_END, ()))
+
+    def match_at(self, tokens: list[Token], i: int, end: int | None = None) -> Match | None:
+        """The longest phrase starting at token i (and ending by `end`), or None."""
+        end = len(tokens) if end is None else end
+        best: Match | None = None
+        for root, as_written in ((self._folded, False), (self._exact, True)):
+            node = root
+            k = i
+            while k < end:
+                node = node.get(tokens[k].raw if as_written else tokens[k].norm)
+                if node is None:
+                    break
+                k += 1
+                if _END in node and (best is None or k > best.end):
+                    best = Match(i, k, tuple(node[_END]))
+        return best
+
+    def scan(self, tokens: list[Token], start: int = 0, end: int | None = None) -> Iterator[Match]:
+        """Non-overlapping leftmost-longest matches in tokens[start:end]."""
+        end = len(tokens) if end is None else end
+        folded, exact = self._folded, self._exact
+        i = start
+        while i < end:
+            token = tokens[i]
+            found = self.match_at(tokens, i, end) if token.norm in folded or token.raw in exact else None
+            if found is not None:
+                yield found
+                i = found.end
+            else:
+                i += 1

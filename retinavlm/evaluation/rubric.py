@@ -1,0 +1,276 @@
+"""Specialist rubrics: criteria loaded from YAML (eval/rubrics/), each scoring a report in [0, 1]
+with a one-sentence explanation that cites the report.
+
+A criterion names a `kind` (one of SCORERS) and its `params`; a user writes a new rubric by
+choosing kinds, weights and parameters, not by writing code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from retinavlm.evaluation.extract import Extraction, Mention
+from retinavlm.evaluation.reference import Reference
+from retinavlm.knowledge import KnowledgeBase, decide
+from retinavlm.resources import eval_dir
+
+
+class RubricError(ValueError):
+    """A rubric file breaks the schema."""
+
+
+@dataclass(frozen=True)
+class CriterionScore:
+    score: float | None  # None: not applicable to this case
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    kind: str
+    weight: float
+    description: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rubric:
+    name: str
+    version: str
+    description: str
+    criteria: tuple[Criterion, ...]
+    sha256: str
+    path: str
+
+    def score(self, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> dict[str, CriterionScore]:
+        return {c.id: SCORERS[c.kind][1](c.params, extraction, reference, report, kb) for c in self.criteria}
+
+    def total(self, scores: dict[str, CriterionScore]) -> float | None:
+        """Weighted mean of the applicable criteria."""
+        pairs = [(c.weight, scores[c.id].score) for c in self.criteria if scores[c.id].score is not None]
+        weight = sum(w for w, _ in pairs)
+        return sum(w * s for w, s in pairs) / weight if weight > 0 else None
+
+
+# -- scorers ---------------------------------------------------------------------------------------
+
+
+def _quote(mention: Mention | None) -> str:
+    return f'"{mention.span.text}"' if mention is not None else "nothing"
+
+
+def _stage(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
+    stated = extraction.stage
+    if stated is None:
+        return CriterionScore(params["not_stated"], f"states no stage; reference is {reference.stage}.")
+    distance = abs(kb.stage_ids.index(stated.id) - kb.stage_ids.index(reference.stage))
+    credits = params["credit_by_distance"]
+    score = credits[distance] if distance < len(credits) else 0.0
+    verdict = "correct" if distance == 0 else f"{distance} stage(s) from the reference {reference.stage}"
+    return CriterionScore(score, f"states {stated.id} ({_quote(stated)}): {verdict}.")
+
+
+def _referral(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
+    stated = extraction.referral
+    if stated is None:
+        return CriterionScore(params["not_stated"], f"recommends no referral level; reference is {reference.referral}.")
+    score = float(params["scores"][reference.referral][stated.id])
+    order = kb.referral_ids
+    if stated.id == reference.referral:
+        verdict = "correct"
+    elif order.index(stated.id) < order.index(reference.referral):
+        verdict = f"under-referral (reference {reference.referral})"
+    else:
+        verdict = f"over-referral (reference {reference.referral})"
+    return CriterionScore(score, f"recommends {stated.id} ({_quote(stated)}): {verdict}.")
+
+
+def _completeness(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
+    wanted = [b for b in kb.biomarkers if reference.present(b)]
+    if not wanted:
+        return CriterionScore(None, "the reference has no present biomarkers.")
+    credit = {"present": 1.0, "uncertain": float(params["uncertain_credit"])}
+    got = {b: credit.get(extraction.biomarkers[b].state, 0.0) if b in extraction.biomarkers else 0.0 for b in wanted}
+    missed = [b for b in wanted if got[b] == 0.0]
+    found = [f'{b} ({_quote(extraction.biomarkers[b])})' for b in wanted if got[b] > 0]
+    text = f"reports {len(wanted) - len(missed)} of {len(wanted)} present biomarkers"
+    text += f": {', '.join(found)}" if found else ""
+    text += f"; misses {', '.join(missed)}." if missed else "."
+    return CriterionScore(sum(got.values()) / len(wanted), text)
+
+
+def _accuracy(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
+    statements = extraction.biomarkers
+    if not statements:
+        return CriterionScore(None, "makes no biomarker statements.")
+    total = wrong = 0.0
+    errors = []
+    for bid, mention in statements.items():
+        weight = float(params["uncertain_weight"]) if mention.state == "uncertain" else 1.0
+        total += weight
+        truth = reference.present(bid)
+        if mention.state in ("present", "uncertain") and not truth:
+            wrong += weight
+            errors.append(f'{bid} not in reference ({_quote(mention)})')
+        elif mention.state == "absent" and truth and params["false_absent_counts"]:
+            wrong += weight
+            errors.append(f'{bid} wrongly ruled out ({_quote(mention)})')
+    if total == 0:
+        return CriterionScore(None, "makes no weighted biomarker statements.")
+    text = f"{len(statements) - len(errors)} of {len(statements)} biomarker statements true"
+    return CriterionScore(1.0 - wrong / total, text + (f"; {'; '.join(errors)}." if errors else "."))
+
+
+def _consistency(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
+    findings = extraction.findings()
+    parts, checks = [], []
+    for stated, levels, what in ((extraction.stage, kb.stages, "stage"), (extraction.referral, kb.referrals, "referral")):
+        if stated is None:
+            continue
+        decision = decide(levels, findings, kb)
+        because = ", ".join(c.describe(kb) for c in decision.reasons) or "no qualifying findings"
+        agree = decision.id == stated.id
+        checks.append(1.0 if agree else 0.0)
+        parts.append(f"{what} {stated.id} ({_quote(stated)}) {'agrees with' if agree else 'contradicts'} its findings ({because} -> {decision.id})")
+    if not checks:
+        return CriterionScore(None, "states neither a stage nor a referral.")
+    return CriterionScore(sum(checks) / len(checks), "; ".join(parts) + ".")
+
+
+_SENTENCE = re.compile(r"[^.!?;\n]+")
+_WORD = re.compile(r"\w+")
+
+
+def _conciseness(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
+    words = len(_WORD.findall(report))
+    low, high = int(params["min_words"]), int(params["max_words"])
+    if words == 0:
+        return CriterionScore(0.0, "the report is empty.")
+    length = 1.0 if low <= words <= high else (words / low if words < low else high / words)
+    sentences = [" ".join(_WORD.findall(s.lower())) for s in _SENTENCE.findall(report)]
+    sentences = [s for s in sentences if s]
+    repeated = len(sentences) - len(set(sentences))
+    share = repeated / len(sentences) if sentences else 0.0
+    score = max(0.0, length * (1.0 - float(params["repetition_penalty"]) * share))
+    text = f"{words} words (target {low}-{high})"
+    text += f", {repeated} repeated sentence(s)." if repeated else "."
+    return CriterionScore(score, text)
+
+
+# kind -> (parameter defaults, scorer)
+SCORERS: dict[str, tuple[dict[str, Any], Callable[..., CriterionScore]]] = {
+    "stage_correctness": ({"credit_by_distance": [1.0, 0.5], "not_stated": 0.0}, _stage),
+    "referral_correctness": ({"scores": None, "not_stated": 0.0}, _referral),
+    "biomarker_completeness": ({"uncertain_credit": 0.5}, _completeness),
+    "biomarker_accuracy": ({"uncertain_weight": 0.5, "false_absent_counts": True}, _accuracy),
+    "internal_consistency": ({}, _consistency),
+    "conciseness": ({"min_words": 12, "max_words": 180, "repetition_penalty": 1.0}, _conciseness),
+}
+
+
+# -- loading ---------------------------------------------------------------------------------------
+
+
+def load_rubric(path: str | os.PathLike, kb: KnowledgeBase) -> Rubric:
+    """Load and validate a rubric YAML against the knowledge base; errors name the file and field."""
+    path = Path(path)
+    if not path.is_file():
+        raise RubricError(f"{path}: rubric file not found")
+    raw = path.read_bytes()
+    try:
+        doc = yaml.safe_load(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise RubricError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(doc, dict):
+        raise RubricError(f"{path}: expected a mapping at the top level")
+    unknown = sorted(set(doc) - {"name", "version", "description", "criteria"})
+    if unknown:
+        raise RubricError(f"{path}: unknown top-level key(s) {', '.join(unknown)}")
+    raw_criteria = doc.get("criteria")
+    if not isinstance(raw_criteria, list) or not raw_criteria:
+        raise RubricError(f"{path}: 'criteria' must be a non-empty list")
+    criteria = []
+    for i, spec in enumerate(raw_criteria):
+        criteria.append(_criterion(spec, f"{path}: criteria[{i}]", kb))
+    ids = [c.id for c in criteria]
+    if len(set(ids)) != len(ids):
+        raise RubricError(f"{path}: criterion ids must be unique, got {ids}")
+    if sum(c.weight for c in criteria) <= 0:
+        raise RubricError(f"{path}: the criterion weights must add up to more than 0")
+    return Rubric(
+        name=str(doc.get("name", path.stem)),
+        version=str(doc.get("version", "0")),
+        description=str(doc.get("description", "")),
+        criteria=tuple(criteria),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        path=str(path),
+    )
+
+
+def _criterion(spec: Any, where: str, kb: KnowledgeBase) -> Criterion:
+    if not isinstance(spec, dict):
+        raise RubricError(f"{where} must be a mapping")
+    unknown = sorted(set(spec) - {"id", "kind", "weight", "description", "params"})
+    if unknown:
+        raise RubricError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    kind = spec.get("kind")
+    if kind not in SCORERS:
+        raise RubricError(f"{where}: kind {kind!r} is not one of {', '.join(SCORERS)}")
+    weight = spec.get("weight", 1.0)
+    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
+        raise RubricError(f"{where}: weight must be a non-negative number, got {weight!r}")
+    defaults = SCORERS[kind][0]
+    params = spec.get("params") or {}
+    if not isinstance(params, dict):
+        raise RubricError(f"{where}: params must be a mapping")
+    extra = sorted(set(params) - set(defaults))
+    if extra:
+        raise RubricError(f"{where}: unknown param(s) {', '.join(extra)} for kind {kind}; allowed: {', '.join(defaults) or 'none'}")
+    params = {**defaults, **params}
+    _check_params(kind, params, where, kb)
+    return Criterion(str(spec.get("id", kind)), kind, float(weight), str(spec.get("description", "")), params)
+
+
+def _check_params(kind: str, params: dict, where: str, kb: KnowledgeBase) -> None:
+    def unit(value: Any, name: str) -> None:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
+            raise RubricError(f"{where}: {name} must be a number in [0, 1], got {value!r}")
+
+    for name in ("not_stated", "uncertain_credit", "uncertain_weight", "repetition_penalty"):
+        if name in params:
+            unit(params[name], name)
+    if kind == "stage_correctness":
+        credits = params["credit_by_distance"]
+        if not isinstance(credits, list) or not credits:
+            raise RubricError(f"{where}: credit_by_distance must be a non-empty list of scores")
+        for value in credits:
+            unit(value, "credit_by_distance")
+    if kind == "referral_correctness":
+        scores = params["scores"]
+        levels = set(kb.referral_ids)
+        if not isinstance(scores, dict) or set(scores) != levels:
+            raise RubricError(f"{where}: scores must map every reference level ({', '.join(kb.referral_ids)}) to a row")
+        for ref, row in scores.items():
+            if not isinstance(row, dict) or set(row) != levels:
+                raise RubricError(f"{where}: scores[{ref}] must give a score for every stated level ({', '.join(kb.referral_ids)})")
+            for value in row.values():
+                unit(value, f"scores[{ref}]")
+    if kind == "conciseness":
+        low, high = params["min_words"], params["max_words"]
+        if not (isinstance(low, int) and isinstance(high, int) and 0 < low <= high):
+            raise RubricError(f"{where}: need integers 0 < min_words <= max_words, got {low!r}, {high!r}")
+    if kind == "biomarker_accuracy" and not isinstance(params["false_absent_counts"], bool):
+        raise RubricError(f"{where}: false_absent_counts must be true or false")
+
+
+def default_rubric_path() -> Path:
+    return eval_dir() / "rubrics" / "amd.yaml"

@@ -1,0 +1,207 @@
+"""Typed view of eval/context_rules.yaml: the language around findings (negation, hedging, history,
+other eye, sections, spelling), validated on load so that a typo in the rules fails loudly."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from retinavlm.resources import eval_dir
+
+CATEGORIES = ("negated", "uncertain", "affirmed", "pseudo", "historical", "current", "hypothetical", "other_eye")
+DIRECTIONS = ("forward", "backward", "bidirectional")
+SECTION_ROLES = ("findings", "conclusion", "plan")
+
+
+class RulesError(ValueError):
+    """The context rules file breaks its schema."""
+
+
+@dataclass(frozen=True)
+class ModifierRule:
+    category: str
+    direction: str
+    max_scope: int
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    headings: tuple[str, ...]
+    category: str | None
+    role: str | None
+
+
+@dataclass(frozen=True)
+class StageFamily:
+    """A stage word naming several stages ("wet AMD"); qualifiers or the report's findings pick one."""
+
+    terms: tuple[str, ...]
+    members: tuple[str, ...]
+    qualifiers: dict[str, tuple[str, ...]]
+    conclusion_only: bool
+
+
+@dataclass(frozen=True)
+class ContextRules:
+    version: str
+    fingerprint: str
+    max_scope: int
+    list_words: frozenset[str]
+    terminators: tuple[str, ...]
+    modifiers: dict[str, tuple[ModifierRule, ...]]  # phrase -> rules
+    sentence_wide: frozenset[str]  # categories not stopped by terminators
+    sections: tuple[Section, ...]
+    heading_values: dict[str, dict[str, tuple[str, ...]]]  # section role -> level id -> phrases
+    spelling: tuple[tuple[str, str], ...]
+    token_aliases: dict[str, str]
+    typo_min_length: int
+    typo_protected: frozenset[str]
+    implied_absence: dict[str, tuple[str, ...]]
+    not_findings: tuple[str, ...]
+    stage_families: tuple[StageFamily, ...]
+    anatomy_guard_terms: frozenset[str]
+    anatomy_guard_words: frozenset[str]
+    anatomy_guard_window: int
+
+
+def default_rules_path() -> Path:
+    return eval_dir() / "context_rules.yaml"
+
+
+def load_rules(path: str | os.PathLike | None = None) -> ContextRules:
+    """Load and validate the context rules (default: eval/context_rules.yaml). Cached per file."""
+    return _load_cached(Path(path or default_rules_path()).resolve())
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: Path) -> ContextRules:
+    if not path.is_file():
+        raise RulesError(f"{path}: context rules file not found")
+    raw = path.read_bytes()
+    try:
+        doc = yaml.safe_load(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise RulesError(f"{path}: not valid YAML ({exc})") from None
+    allowed = {
+        "version", "max_scope", "list_words", "terminators", "rules", "sections", "spelling", "token_aliases",
+        "typos", "implied_absence", "not_findings", "stage_families", "stage_anatomy_guard", "sentence_wide",
+        "heading_values",
+    }
+    _keys(doc, allowed, path, "top level")
+    modifiers: dict[str, list[ModifierRule]] = {}
+    default_scope = _int(doc.get("max_scope", 6), path, "max_scope")
+    for i, rule in enumerate(doc.get("rules") or []):
+        where = f"rules[{i}]"
+        _keys(rule, {"category", "direction", "terms", "max_scope"}, path, where)
+        category, direction = rule.get("category"), rule.get("direction")
+        if category not in CATEGORIES:
+            raise RulesError(f"{path}: {where} category {category!r} is not one of {', '.join(CATEGORIES)}")
+        if direction not in DIRECTIONS:
+            raise RulesError(f"{path}: {where} direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
+        scope = _int(rule.get("max_scope", default_scope), path, f"{where} max_scope")
+        for term in _strings(rule.get("terms"), path, f"{where} terms"):
+            modifiers.setdefault(term, []).append(ModifierRule(category, direction, scope))
+    sections = []
+    for sid, spec in (doc.get("sections") or {}).items():
+        _keys(spec, {"headings", "category", "role"}, path, f"section {sid!r}")
+        category, role = spec.get("category"), spec.get("role")
+        if category is not None and category not in CATEGORIES:
+            raise RulesError(f"{path}: section {sid!r} category {category!r} is not one of {', '.join(CATEGORIES)}")
+        if role is not None and role not in SECTION_ROLES:
+            raise RulesError(f"{path}: section {sid!r} role {role!r} is not one of {', '.join(SECTION_ROLES)}")
+        sections.append(Section(str(sid), _strings(spec.get("headings"), path, f"section {sid!r} headings"), category, role))
+    spelling = []
+    for pair in doc.get("spelling") or []:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) and p for p in pair)):
+            raise RulesError(f"{path}: each spelling entry must be a pair [british, american], got {pair!r}")
+        spelling.append((pair[0].lower(), pair[1].lower()))
+    typos = doc.get("typos") or {}
+    _keys(typos, {"min_length", "words"}, path, "typos")
+    families = []
+    for i, spec in enumerate(doc.get("stage_families") or []):
+        where = f"stage_families[{i}]"
+        _keys(spec, {"terms", "members", "qualifiers", "conclusion_only"}, path, where)
+        qualifiers = _mapping(spec.get("qualifiers"), path, f"{where} qualifiers")
+        families.append(
+            StageFamily(
+                terms=_strings(spec.get("terms"), path, f"{where} terms"),
+                members=_strings(spec.get("members"), path, f"{where} members"),
+                qualifiers={str(k): _strings(v, path, f"{where} qualifiers {k}") for k, v in qualifiers.items()},
+                conclusion_only=bool(spec.get("conclusion_only", False)),
+            )
+        )
+    sentence_wide = _strings(doc.get("sentence_wide"), path, "sentence_wide")
+    bad = [c for c in sentence_wide if c not in CATEGORIES]
+    if bad:
+        raise RulesError(f"{path}: sentence_wide names unknown categories {bad}")
+    heading_values: dict[str, dict[str, tuple[str, ...]]] = {}
+    for role, values in _mapping(doc.get("heading_values"), path, "heading_values").items():
+        if role not in SECTION_ROLES:
+            raise RulesError(f"{path}: heading_values role {role!r} is not one of {', '.join(SECTION_ROLES)}")
+        heading_values[role] = {
+            str(level): _strings(terms, path, f"heading_values {role} {level}")
+            for level, terms in _mapping(values, path, f"heading_values {role}").items()
+        }
+    guard = doc.get("stage_anatomy_guard") or {}
+    _keys(guard, {"terms", "window", "anatomy"}, path, "stage_anatomy_guard")
+    absence = _mapping(doc.get("implied_absence"), path, "implied_absence")
+    aliases = _mapping(doc.get("token_aliases"), path, "token_aliases")
+    return ContextRules(
+        version=str(doc.get("version", "0")),
+        fingerprint=hashlib.sha256(raw).hexdigest()[:12],
+        max_scope=default_scope,
+        list_words=frozenset(w.lower() for w in _strings(doc.get("list_words"), path, "list_words")),
+        terminators=_strings(doc.get("terminators"), path, "terminators"),
+        modifiers={term: tuple(rules) for term, rules in modifiers.items()},
+        sentence_wide=frozenset(sentence_wide),
+        sections=tuple(sections),
+        heading_values=heading_values,
+        spelling=tuple(spelling),
+        token_aliases={str(k).lower(): str(v).lower() for k, v in aliases.items()},
+        typo_min_length=_int(typos.get("min_length", 5), path, "typos min_length"),
+        typo_protected=frozenset(w.lower() for w in _strings(typos.get("words"), path, "typos words")),
+        implied_absence={str(k): _strings(v, path, f"implied_absence {k}") for k, v in absence.items()},
+        not_findings=_strings(doc.get("not_findings"), path, "not_findings"),
+        stage_families=tuple(families),
+        anatomy_guard_terms=frozenset(w.lower() for w in _strings(guard.get("terms"), path, "stage_anatomy_guard terms")),
+        anatomy_guard_words=frozenset(w.lower() for w in _strings(guard.get("anatomy"), path, "stage_anatomy_guard anatomy")),
+        anatomy_guard_window=_int(guard.get("window", 2), path, "stage_anatomy_guard window"),
+    )
+
+
+def _keys(obj: Any, allowed: set, path: Path, where: str) -> None:
+    if not isinstance(obj, dict):
+        raise RulesError(f"{path}: {where} must be a mapping, got {type(obj).__name__}")
+    unknown = sorted(str(k) for k in set(obj) - allowed)
+    if unknown:
+        raise RulesError(f"{path}: unknown key(s) {', '.join(unknown)} in {where}")
+
+
+def _mapping(value: Any, path: Path, where: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RulesError(f"{path}: {where} must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _strings(value: Any, path: Path, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        # YAML reads a bare no/yes/on/off as a boolean: such words must be quoted
+        raise RulesError(f"{path}: {where} must be a list of strings (quote words like \"no\" and \"yes\")")
+    return tuple(str(v) for v in value)
+
+
+def _int(value: Any, path: Path, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise RulesError(f"{path}: {where} must be a non-negative integer, got {value!r}")
+    return value

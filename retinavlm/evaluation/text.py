@@ -1,0 +1,101 @@
+"""Tokens, sentences and sections of a free-text report, with character offsets kept for spans.
+
+Matching works on tokens, not characters, so that spelling variants, typos and hyphenation can
+be folded without losing where in the original text a finding came from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# "+ve"/"-ve"; words (hyphenated and apostrophe'd parts kept together); a sign stuck to the end of
+# a word ("SRF+", "IRF-"); any other single non-space character.
+_TOKEN_RE = re.compile(r"[+-]ve\b|-+>|=>|\w+(?:[-'’]\w+)*|(?<=\w)[+-](?=[\s,.;:)/]|$)|\S", re.UNICODE)
+SENTENCE_END = frozenset({".", "!", ";"})
+# "label: value" separators; arrows ("->") are not, they read as "therefore".
+SEPARATORS = frozenset({":", "-", "–", "—", "="})
+_WRAP_MIN_CHARS = 50  # shorter lines are items of a list or template, not wrapped prose
+# "Dr." or "e.g." do not end a sentence.
+_NO_SPLIT_AFTER = frozenset({"dr", "mr", "mrs", "ms", "prof", "approx", "vs", "fig", "ref", "eg", "ie", "cf", "st"})
+
+
+@dataclass(frozen=True)
+class Token:
+    start: int
+    end: int
+    raw: str  # as written (hyphens removed), for case-sensitive abbreviations
+    norm: str  # lower-cased, spelling folded, typo corrected
+    is_word: bool
+
+
+def raw_tokens(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, surface form) of each token; signs stuck to a word become "+ve"/"-ve"."""
+    out = []
+    for m in _TOKEN_RE.finditer(text):
+        surface = m.group()
+        if surface.endswith(">") and surface.startswith("-"):
+            surface = "->"
+        if surface in "+-" and m.start() > 0 and text[m.start() - 1].isalnum():
+            surface += "ve"
+        out.append((m.start(), m.end(), surface))
+    return out
+
+
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """NFC-normalise and blank control, format and surrogate characters, which would otherwise
+    break matching or the UTF-8 output (one character for one, so offsets survive)."""
+    if text.isascii():
+        return _ASCII_CONTROL.sub(" ", text)
+    text = unicodedata.normalize("NFC", text)
+    return "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+
+
+def is_word(surface: str) -> bool:
+    return surface[:1].isalnum() or surface[:1] == "_"
+
+
+def sentence_spans(text: str, tokens: list[Token]) -> list[tuple[int, int]]:
+    """Token index ranges [start, end) of sentences: split at . ; ! and at line breaks that do not
+    look like a wrapped line of prose (previous line ends mid-sentence, next starts lower-case)."""
+    spans = []
+    start = 0
+    n = len(tokens)
+    for i, tok in enumerate(tokens):
+        boundary_after = False
+        if tok.raw in SENTENCE_END:
+            boundary_after = not _is_inline_period(tokens, i)
+        elif i + 1 < n and "\n" in text[tok.end : tokens[i + 1].start]:
+            boundary_after = not _wrapped_line(text, tok, tokens[i + 1])
+        if boundary_after:
+            if i + 1 > start:
+                spans.append((start, i + 1))
+            start = i + 1
+    if start < n:
+        spans.append((start, n))
+    return spans
+
+
+def _wrapped_line(text: str, last: Token, first: Token) -> bool:
+    """A line break inside prose: a long line ending mid-sentence, the next one starting lower-case
+    (template lines such as "drusen: large" are short and end at the break)."""
+    line_start = text.rfind("\n", 0, last.start) + 1
+    long_line = last.end - line_start >= _WRAP_MIN_CHARS
+    return long_line and (last.is_word or last.raw == ",") and first.raw[:1].islower()
+
+
+def _is_inline_period(tokens: list[Token], i: int) -> bool:
+    if tokens[i].raw != ".":
+        return False
+    prev = tokens[i - 1] if i > 0 else None
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    if prev is None or prev.end != tokens[i].start:
+        return False
+    if nxt is not None and nxt.start == tokens[i].end and prev.raw.isdigit() and nxt.raw.isdigit():
+        return True  # 2.5
+    word = prev.norm
+    return prev.is_word and (len(word) == 1 and word.isalpha() or word in _NO_SPLIT_AFTER) and nxt is not None

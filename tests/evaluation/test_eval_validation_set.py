@@ -1,0 +1,64 @@
+"""The grader validation set: well-formed, large enough, and read at >= 0.95 accuracy per field;
+and the synthetic renderer's reports are labelled back to their exact references."""
+
+import functools
+
+import numpy as np
+import pytest
+
+from retinavlm.evaluation.extract import FindingsExtractor
+from retinavlm.evaluation.labeller import label_report
+from retinavlm.evaluation.validation import default_validation_path, score
+from retinavlm.jsonl import read_jsonl
+from retinavlm.knowledge import load_knowledge
+
+
+@functools.lru_cache(maxsize=1)
+def extractor() -> FindingsExtractor:
+    return FindingsExtractor()
+
+
+def test_validation_set_is_well_formed():
+    rows, problems = read_jsonl(default_validation_path())
+    assert problems == []
+    kb = load_knowledge()
+    assert len(rows) >= 150
+    assert {r["split"] for r in rows} == {"dev", "heldout"}
+    assert len({r["id"] for r in rows}) == len(rows)
+    for row in rows:
+        labels = row["labels"]
+        assert labels["stage"] is None or labels["stage"] in kb.stage_ids
+        assert labels["referral"] is None or labels["referral"] in kb.referral_ids
+        assert set(labels["biomarkers"]) <= set(kb.biomarker_ids)
+        assert set(labels["biomarkers"].values()) <= {"present", "absent", "uncertain"}
+    # every stage and referral level is exercised
+    assert {r["labels"]["stage"] for r in rows} >= set(kb.stage_ids)
+    assert {r["labels"]["referral"] for r in rows} >= set(kb.referral_ids)
+
+
+def test_extraction_accuracy_on_the_whole_validation_set():
+    rows, _ = read_jsonl(default_validation_path())
+    accuracy = score(rows, lambda text: extractor().extract(text).labels()).accuracy()
+    assert accuracy["stage"] >= 0.95
+    assert accuracy["referral"] >= 0.95
+    assert accuracy["biomarker_state"] >= 0.95
+
+
+def test_synthetic_reports_are_labelled_back_to_their_references():
+    synthetic = pytest.importorskip("retinavlm.data.synthetic.cohort", reason="synthetic renderer not available")
+    from retinavlm.data.synthetic.config import load_cohort_config
+    from retinavlm.data.synthetic.reports import ReportWriter
+
+    kb = extractor().kb
+    writer = ReportWriter(kb)
+    plans = synthetic.plan_cohort(300, 11, load_cohort_config())
+    stage = referral = cells = 0
+    for plan in plans:
+        report = writer.write(plan.present, plan.stage, plan.referral, np.random.default_rng([11, 2, plan.index]), eye=plan.eye)
+        labels = label_report(report, extractor())
+        stage += labels["stage"] == plan.stage
+        referral += labels["referral"] == plan.referral
+        cells += sum(labels["biomarkers"][b] == ("present" if b in plan.present else "absent") for b in kb.biomarkers)
+    assert stage / len(plans) >= 0.95
+    assert referral / len(plans) >= 0.95
+    assert cells / (len(plans) * len(kb.biomarkers)) >= 0.95
