@@ -13,12 +13,14 @@ from typing import Any
 import torch
 from torch import nn
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from retinavlm.knowledge import load_knowledge
 from retinavlm.model.adapter import create_adapter, num_visual_tokens
 from retinavlm.model.config import RetinaVLMConfig
 from retinavlm.model.encoder import OCTEncoder, create_encoder
-from retinavlm.model.llm import add_lora, build_tiny_llm, is_quantized, load_llm, quantize_via_folder
+from retinavlm.model.fast import FastSettings, StaticGreedyDecoder, answer_token_losses, sequence_means
+from retinavlm.model.llm import add_lora, base_model, build_tiny_llm, is_quantized, load_llm, quantize_via_folder
 from retinavlm.model.processor import RetinaVLMProcessor
 from retinavlm.model.tokenizer import END_OF_TEXT, END_OF_TURN, load_tokenizer, train_tokenizer
 
@@ -56,6 +58,9 @@ class RetinaVLM(nn.Module):
         vocab = tokenizer.get_vocab()
         self.stop_token_ids = [vocab[t] for t in (END_OF_TURN, END_OF_TEXT) if t in vocab]
         self.has_lora = config.llm.lora is not None
+        self.fast = FastSettings()
+        self._decoder: StaticGreedyDecoder | None = None
+        self._decoder_compiled = False
         self.trainable_parts(encoder=not config.encoder.freeze, adapter=True, lora=self.has_lora, llm=self._tiny_trainable())
 
     def _tiny_trainable(self) -> bool:
@@ -194,20 +199,76 @@ class RetinaVLM(nn.Module):
         labels: torch.Tensor | None = None,
         pixel_values: torch.Tensor | None = None,
         image_features: torch.Tensor | None = None,
+        return_logits: bool = True,
     ) -> Any:
-        """Logits, and with labels the mean cross-entropy over answer tokens (labels != -100)."""
+        """Logits, and with labels the mean cross-entropy over answer tokens (labels != -100).
+
+        Training passes `return_logits=False`: with labels and `fast.answer_only_loss` (the default) the
+        LM head then runs only at answer tokens and `.logits` is None.
+        """
+        if labels is None or return_logits or not self.fast.answer_only_loss:
+            embeds, attention_mask, position_ids = self._llm_inputs(input_ids, attention_mask, pixel_values, image_features)
+            return self.llm(
+                inputs_embeds=embeds,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                labels=None if labels is None else labels.to(self.device),
+            )
+        hidden = self._hidden_states(input_ids, attention_mask, pixel_values, image_features)
+        losses, _ = answer_token_losses(hidden, self._lm_head(), labels, self.fast.loss_chunk_tokens)
+        # An empty answer set gives 0 (HF's mean gives NaN); there is nothing to learn either way.
+        return CausalLMOutputWithPast(loss=losses.sum() / max(losses.numel(), 1))
+
+    def answer_losses(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        labels: torch.Tensor,
+        pixel_values: torch.Tensor | None = None,
+        image_features: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Mean cross-entropy over each sequence's answer tokens, shape (B,), with the LM head at answers only."""
+        hidden = self._hidden_states(input_ids, attention_mask, pixel_values, image_features)
+        losses, sequence = answer_token_losses(hidden, self._lm_head(), labels, self.fast.loss_chunk_tokens)
+        return sequence_means(losses, sequence, hidden.shape[0])
+
+    def _llm_inputs(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        pixel_values: torch.Tensor | None,
+        image_features: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         embeds = self.embed(input_ids, pixel_values, image_features)
         attention_mask = attention_mask.to(self.device)
         # Positions count real tokens only, so left and right padding give the same logits.
         position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-        return self.llm(
-            inputs_embeds=embeds,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            labels=None if labels is None else labels.to(self.device),
-        )
+        return embeds, attention_mask, position_ids
+
+    def _hidden_states(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        pixel_values: torch.Tensor | None,
+        image_features: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """The decoder's last hidden states (B, T, D), without the LM head (LoRA layers live inside)."""
+        embeds, attention_mask, position_ids = self._llm_inputs(input_ids, attention_mask, pixel_values, image_features)
+        decoder = base_model(self.llm).get_decoder()
+        return decoder(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids).last_hidden_state
+
+    def _lm_head(self) -> nn.Module:
+        return base_model(self.llm).get_output_embeddings()
 
     # --- generation ---------------------------------------------------------------------------
+
+    def greedy_decoder(self) -> StaticGreedyDecoder:
+        """The static-cache greedy decoder, built once and reused (its cache and compiled step persist)."""
+        compile_decode = self.fast.compile_decode
+        compile_decode = self.device.type == "cuda" if compile_decode is None else compile_decode
+        if self._decoder is None or self._decoder_compiled != compile_decode:
+            self._decoder, self._decoder_compiled = StaticGreedyDecoder(base_model(self.llm), compile_decode), compile_decode
+        return self._decoder
 
     @torch.no_grad()
     def generate(
@@ -240,12 +301,15 @@ class RetinaVLM(nn.Module):
         self.eval()
         try:
             embeds = self.embed(batch["input_ids"], batch.get("pixel_values"))
-            output = self.llm.generate(
-                inputs_embeds=embeds,
-                attention_mask=batch["attention_mask"].to(self.device),
-                generation_config=generation,
-                streamer=streamer,
-            )
+            attention_mask = batch["attention_mask"].to(self.device)
+            if self.fast.static_cache_generation and not do_sample and streamer is None:
+                output = self.greedy_decoder()(
+                    embeds, attention_mask, max_new_tokens, self.stop_token_ids, self.processor.tokenizer.pad_token_id
+                )
+            else:
+                output = self.llm.generate(
+                    inputs_embeds=embeds, attention_mask=attention_mask, generation_config=generation, streamer=streamer
+                )
         finally:
             self.train(was_training)
         texts = self.processor.tokenizer.batch_decode(output, skip_special_tokens=True)
