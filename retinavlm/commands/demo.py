@@ -1,26 +1,43 @@
-"""`retinavlm demo` (interim main job): render a small synthetic cohort into a run folder and summarise it.
+"""`retinavlm demo`: the main job end to end on a laptop CPU (retinavlm/demo.py does the work).
 
-Until the training and grading pipeline exists, the demo shows the part that does: a labelled
-synthetic cohort with reports, rendered in seconds on a laptop CPU.
+Renders a synthetic cohort, trains the tiny model through the curricula, writes reports for the
+held-out test patients, grades them and two controls (shuffled images, an always-healthy template)
+with the default rubric, and writes a run folder for `retinavlm view`. Presets are data
+(curricula/demo.yaml). Re-running reuses finished steps; a killed run resumes.
+Exit status: 0 done, 2 bad settings or input (one line on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
-
-from retinavlm.commands.synth import add_common_arguments, print_summary, synthesize
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="runs/demo", help="run folder (default runs/demo)")
-    parser.add_argument("--n", type=int, default=120, help="number of scans to render (default 120)")
-    add_common_arguments(parser)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--fast", dest="preset", action="store_const", const="fast", help="the `fast` preset (smaller, shorter)")
+    size.add_argument("--full", dest="preset", action="store_const", const="full", help="the `full` preset (larger cohort)")
+    size.add_argument("--preset", dest="preset", help="a preset by name (default: default)")
+    parser.add_argument("--config", help="presets YAML (default: curricula/demo.yaml)")
+    parser.add_argument("--out", help="run folder (default: runs/demo, or runs/demo-PRESET for other presets)")
+    parser.add_argument("--restart", action="store_true", help="discard what an earlier demo wrote into the run folder")
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = synthesize(argparse.Namespace(**{**vars(args), "out": f"{args.out.rstrip('/')}/cohort"}))
-    if summary is None:
+    from pathlib import Path
+
+    from retinavlm.demo import DemoError, load_demo_config, print_summary, run_demo
+    from retinavlm.train.errors import TRAINING_ERRORS
+
+    preset = args.preset or "default"
+    out = Path(args.out or ("runs/demo" if preset == "default" else f"runs/demo-{preset}"))
+    try:
+        summary = run_demo(preset, out, load_demo_config(args.config), restart=args.restart)
+    except (DemoError, *TRAINING_ERRORS) as exc:
+        print(f"retinavlm demo: error: {exc}", file=sys.stderr)
         return 2
-    print_summary(summary)
-    print(f"cohort: {summary.out_dir}  (images/, references.jsonl, annotations.csv, manifest.json)")
+    except OSError as exc:
+        print(f"retinavlm demo: error: {exc.filename or out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print_summary(summary, out)
     return 0

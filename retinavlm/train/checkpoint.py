@@ -1,0 +1,168 @@
+"""Resumable training checkpoints: everything needed to continue bit-exactly, in safetensors + JSON.
+
+A checkpoint folder `step-<N>` holds the trainable weights and buffers, the optimizer and scheduler
+state, the trainer position and every process's RNG states (python, numpy, torch). It is built under
+a temporary name and renamed when complete (`atomic_dir`), so a kill leaves either the previous
+checkpoints or the new one, never half of one. No pickle is written or read.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from retinavlm.atomic import atomic_dir, write_json
+
+STEP_DIR = re.compile(r"^step-(\d+)$")
+STATE_FILE = "trainer_state.json"
+
+
+class ResumeError(RuntimeError):
+    """A checkpoint cannot be resumed from. `str()` names the folder and the problem."""
+
+
+@dataclass
+class TrainerState:
+    step: int
+    config_hash: str
+    seconds: float = 0.0  # training time so far, so a resumed run reports the whole
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The tensors training changes: parameters that require grad, and all buffers (e.g. BatchNorm stats)."""
+    tensors = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
+    tensors.update({n: b.detach() for n, b in model.named_buffers() if b is not None})
+    return {n: t.cpu().contiguous().clone() for n, t in tensors.items()}
+
+
+def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    version, mt, gauss = random.getstate()
+    np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    tensors = {"torch": torch.get_rng_state(), "numpy": torch.from_numpy(np_keys.astype(np.int64))}
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"cuda{i}"] = s
+    meta = {"python": [version, list(mt), gauss], "numpy": [np_kind, int(np_pos), int(np_has_gauss), float(np_gauss)]}
+    return tensors, meta
+
+
+def set_rng_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    version, mt, gauss = meta["python"]
+    random.setstate((version, tuple(mt), gauss))
+    np_kind, np_pos, np_has_gauss, np_gauss = meta["numpy"]
+    np.random.set_state((np_kind, tensors["numpy"].numpy().astype(np.uint32), np_pos, np_has_gauss, np_gauss))
+    torch.set_rng_state(tensors["torch"])
+    cuda = [tensors[k] for k in sorted(k for k in tensors if k.startswith("cuda"))]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, per_param in state["state"].items():
+        scalars[str(index)] = {}
+        for key, value in per_param.items():
+            if torch.is_tensor(value):
+                tensors[f"{index}.{key}"] = value.cpu().contiguous()
+            else:
+                scalars[str(index)][key] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {int(i): dict(s) for i, s in meta["scalars"].items()}
+    for name, tensor in tensors.items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = tensor
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_checkpoint(
+    folder: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    state: TrainerState,
+    rng_states: list[tuple[dict[str, torch.Tensor], dict[str, Any]]],
+) -> None:
+    """Write one complete checkpoint atomically; `rng_states` has one entry per process (by rank)."""
+    with atomic_dir(folder) as tmp:
+        save_file(trainable_state(model), str(tmp / "trainable.safetensors"))
+        opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
+        save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
+        write_json(tmp / "optimizer.json", opt_meta)
+        write_json(tmp / "scheduler.json", scheduler.state_dict())
+        for rank, (tensors, meta) in enumerate(rng_states):
+            save_file(tensors, str(tmp / f"rng-rank{rank}.safetensors"))
+            write_json(tmp / f"rng-rank{rank}.json", meta)
+        write_json(tmp / STATE_FILE, {"step": state.step, "config_hash": state.config_hash, "seconds": state.seconds,
+                                      "processes": len(rng_states)})
+
+
+def load_checkpoint(
+    folder: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    rank: int,
+    num_processes: int,
+    config_hash: str,
+) -> TrainerState:
+    """Restore a checkpoint in place; raise ResumeError naming the folder when it does not fit this run."""
+    try:
+        meta = json.loads((folder / STATE_FILE).read_text())
+        if meta["config_hash"] != config_hash:
+            raise ResumeError(f"{folder}: written by a run with a different stage config; use a new output_dir")
+        if meta["processes"] != num_processes:
+            raise ResumeError(f"{folder}: written by {meta['processes']} process(es), resuming with {num_processes}")
+        weights = load_file(str(folder / "trainable.safetensors"))
+        expected = trainable_state(model)
+        if set(weights) != set(expected):
+            missing = sorted(set(expected) - set(weights))[:3]
+            raise ResumeError(f"{folder}: trainable tensors do not match the model (missing e.g. {missing})")
+        with torch.no_grad():
+            named = dict(model.named_parameters()) | dict(model.named_buffers())
+            for name, tensor in weights.items():
+                if named[name].shape != tensor.shape:
+                    raise ResumeError(f"{folder}: {name} has shape {tuple(tensor.shape)}, model has {tuple(named[name].shape)}")
+                named[name].copy_(tensor)
+        optimizer.load_state_dict(
+            _unflatten_optimizer(load_file(str(folder / "optimizer.safetensors")), json.loads((folder / "optimizer.json").read_text()))
+        )
+        scheduler.load_state_dict(json.loads((folder / "scheduler.json").read_text()))
+        set_rng_state(load_file(str(folder / f"rng-rank{rank}.safetensors")), json.loads((folder / f"rng-rank{rank}.json").read_text()))
+    except (OSError, KeyError, ValueError, SafetensorError) as exc:
+        raise ResumeError(f"{folder}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+    return TrainerState(step=int(meta["step"]), config_hash=config_hash, seconds=float(meta["seconds"]))
+
+
+def list_checkpoints(root: Path) -> list[Path]:
+    """Complete checkpoints under `root`, oldest first (temporary folders of a killed write are skipped)."""
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir() if (m := STEP_DIR.match(p.name)) and (p / STATE_FILE).is_file()]
+    return [p for _, p in sorted(found)]
+
+
+def remove_stale(root: Path) -> None:
+    """Delete what a killed write left: temporary folders (their names start with a dot)."""
+    if root.is_dir():
+        for p in root.iterdir():
+            if p.name.startswith(".step-") and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def prune(root: Path, keep_last: int) -> None:
+    for old in list_checkpoints(root)[:-keep_last]:
+        shutil.rmtree(old, ignore_errors=True)

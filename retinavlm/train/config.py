@@ -1,0 +1,348 @@
+"""Stage configs: one YAML file per curriculum stage, validated strictly before any training starts.
+
+Every key is checked against the dataclasses below; an unknown key, a wrong type or a missing file
+raises `ConfigError` with the file and the dotted key, so a typo never trains the wrong thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+
+PART_NAMES = ("encoder", "adapter", "lora", "llm")
+
+
+class ConfigError(ValueError):
+    """A stage or curriculum config is invalid. `str()` names the file and the key."""
+
+
+@dataclass
+class Parts:
+    """Which parts of the model train in this stage (the rest are frozen)."""
+
+    encoder: bool = False
+    adapter: bool = True
+    lora: bool = False
+    # Every LLM weight: for the tiny LLM built from scratch (a base LLM from a path trains via LoRA).
+    llm: bool = False
+
+
+@dataclass
+class Optimizer:
+    name: Literal["adamw", "sgd"] = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    momentum: float = 0.9
+    # Per-part learning-rate multipliers, e.g. {encoder: 0.5}: the encoder often wants a smaller step.
+    lr_scale: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Schedule:
+    name: Literal["constant", "linear", "cosine"] = "cosine"
+    warmup_steps: int = 0
+
+
+@dataclass
+class Train:
+    parts: Parts = field(default_factory=Parts)
+    optimizer: Optimizer = field(default_factory=Optimizer)
+    schedule: Schedule = field(default_factory=Schedule)
+    batch_size: int = 16
+    grad_accum: int = 1
+    max_steps: int | None = None
+    epochs: float | None = None
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    gradient_checkpointing: bool = False
+    max_grad_norm: float | None = 1.0
+    # Sort examples by token length inside windows of this many batches, so padding stays small.
+    length_group_batches: int = 8
+    seed: int = 0
+
+
+@dataclass
+class Selection:
+    """Data-efficiency option: keep a fraction of the training scans, chosen in embedding space."""
+
+    method: Literal["all", "random", "redundancy"] = "all"
+    keep_fraction: float = 1.0
+    # Sampling weight multiplier for scans with rare findings or high loss (1.0 = off).
+    rare_weight: float = 1.0
+
+
+@dataclass
+class Data:
+    cohort: str | None = None
+    split_seed: int = 0
+    # Patient-level split shares, as `retinavlm.data.cohorts.splits.SplitConfig` (val, test).
+    validation_fraction: float = 0.15
+    test_fraction: float = 0.15
+    max_train_scans: int | None = None
+    augment: dict[str, Any] = field(default_factory=dict)
+    # Augmented views per scan cached when the encoder is frozen (the feature cache).
+    cached_views: int = 4
+    selection: Selection = field(default_factory=Selection)
+
+
+@dataclass
+class QA:
+    templates: str = "templates/qa_stage1.yaml"
+    # builder name -> relative sampling weight (see retinavlm.train.qa_builders).
+    builders: dict[str, float] = field(default_factory=dict)
+    per_scan: int = 4
+
+
+@dataclass
+class Checkpoint:
+    every_steps: int = 100
+    keep_last: int = 2
+
+
+@dataclass
+class Validation:
+    every_steps: int = 100
+    max_scans: int | None = 64
+    closed_ended: bool = True
+    batch_size: int = 32
+
+
+@dataclass
+class SSL:
+    """Stage 0 only: the self-supervised objective and its linear probe."""
+
+    method: Literal["simclr", "mae", "supervised"] = "simclr"
+    temperature: float = 0.2
+    projection_dim: int = 64
+    mask_ratio: float = 0.6
+    ema_decay: float = 0.99
+    probe_epochs: int = 100
+    probe_lr: float = 0.05
+
+
+@dataclass
+class StageConfig:
+    name: str
+    kind: Literal["ssl", "vlm"] = "vlm"
+    # Checkpoint folder to start from; None builds a fresh model from `model`.
+    init_from: str | None = None
+    model: dict[str, Any] | None = None
+    output_dir: str = "runs/stage"
+    data: Data = field(default_factory=Data)
+    qa: QA = field(default_factory=QA)
+    train: Train = field(default_factory=Train)
+    checkpoint: Checkpoint = field(default_factory=Checkpoint)
+    validation: Validation = field(default_factory=Validation)
+    ssl: SSL = field(default_factory=SSL)
+    # Where the YAML lives; template paths are relative to it.
+    source: str = field(default="", metadata={"internal": True})
+
+    def templates_path(self) -> Path:
+        path = Path(self.qa.templates)
+        return path if path.is_absolute() else Path(self.source).parent / path
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out.pop("source")
+        return out
+
+
+def build(cls: type, data: Any, where: str) -> Any:
+    """Build dataclass `cls` from a mapping, checking every key and type; `where` prefixes errors."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'top level'}: expected a mapping, got {_type_name(data)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{_join(where, unknown[0])}: unknown key; allowed here: {', '.join(fields)}")
+    kwargs = {}
+    for name, f in fields.items():
+        if name in data:
+            kwargs[name] = _convert(hints[name], data[name], _join(where, name))
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{_join(where, name)}: required key is missing")
+    return cls(**kwargs)
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return build(hint, value, where)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _convert(arg, value, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise errors[0] if len(errors) == 1 else ConfigError(f"{where}: expected {_hint_name(hint)}, got {value!r}")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, args))}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {_type_name(value)}")
+        return [_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {_type_name(value)}")
+        return {str(k): _convert(args[1], v, _join(where, str(k))) for k, v in value.items()}
+    if hint is Any:
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise TypeError(f"config field {where} has an unsupported type {hint}")  # a bug in this module
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _type_name(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+def _hint_name(hint: Any) -> str:
+    return " or ".join(getattr(a, "__name__", str(a)) for a in typing.get_args(hint))
+
+
+def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return doc
+
+
+def apply_overrides(doc: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `a.b.c=value` overrides (value parsed as YAML) to a nested mapping, in place."""
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {item!r}: expected KEY=VALUE, e.g. train.max_steps=100")
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            value = raw
+        node = doc
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {item!r}: {part!r} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return doc
+
+
+def load_stage(
+    path: str | os.PathLike, overrides: list[str] | None = None, produced: frozenset[str] = frozenset()
+) -> StageConfig:
+    """Read, override and validate a stage YAML; checks that the files it names exist.
+
+    `produced`: checkpoint folders an earlier stage of the same curriculum will write.
+    """
+    path = Path(path)
+    doc = apply_overrides(read_yaml(path), overrides or [])
+    try:
+        cfg = build(StageConfig, doc, "")
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    cfg.source = str(path)
+    check_stage(cfg, produced)
+    return cfg
+
+
+def check_stage(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> None:
+    """Semantic checks that need more than types: ranges, combinations and files on disk."""
+    where = cfg.source
+    t = cfg.train
+    problems = []
+    if (t.max_steps is None) == (t.epochs is None):
+        problems.append("train: give exactly one of max_steps or epochs")
+    for key, value in (("train.batch_size", t.batch_size), ("train.grad_accum", t.grad_accum),
+                       ("checkpoint.every_steps", cfg.checkpoint.every_steps),
+                       ("checkpoint.keep_last", cfg.checkpoint.keep_last),
+                       ("validation.every_steps", cfg.validation.every_steps), ("qa.per_scan", cfg.qa.per_scan),
+                       ("data.cached_views", cfg.data.cached_views)):
+        if value < 1:
+            problems.append(f"{key}: must be at least 1, got {value}")
+    if t.max_steps is not None and t.max_steps < 1:
+        problems.append(f"train.max_steps: must be at least 1, got {t.max_steps}")
+    if t.epochs is not None and t.epochs <= 0:
+        problems.append(f"train.epochs: must be positive, got {t.epochs}")
+    if not 0 < cfg.data.selection.keep_fraction <= 1:
+        problems.append(f"data.selection.keep_fraction: must be in (0, 1], got {cfg.data.selection.keep_fraction}")
+    unknown_parts = sorted(set(t.optimizer.lr_scale) - set(PART_NAMES))
+    if unknown_parts:
+        problems.append(f"train.optimizer.lr_scale.{unknown_parts[0]}: unknown part; use {', '.join(PART_NAMES)}")
+    if cfg.init_from is None and cfg.model is None:
+        problems.append("model: a stage without init_from must give the model config")
+    if cfg.init_from is not None and cfg.model is not None:
+        problems.append("model: give either init_from (a checkpoint) or model (a fresh model), not both")
+    if cfg.model is not None:
+        from retinavlm.model.config import ConfigError as ModelConfigError
+        from retinavlm.model.config import RetinaVLMConfig
+
+        try:
+            RetinaVLMConfig.from_dict(cfg.model)
+        except ModelConfigError as exc:
+            problems.append(f"model: {exc}")
+    if cfg.init_from == "previous":
+        problems.append("init_from: 'previous' only means something inside a curriculum; give a checkpoint folder")
+    elif cfg.init_from is not None and cfg.init_from not in produced and not Path(cfg.init_from).is_dir():
+        problems.append(f"init_from: checkpoint folder {cfg.init_from} not found")
+    if cfg.data.cohort is None:
+        problems.append("data.cohort: no cohort folder given (set it in the YAML or as data.cohort=DIR)")
+    elif not Path(cfg.data.cohort).exists():
+        problems.append(f"data.cohort: cohort {cfg.data.cohort} not found")
+    try:
+        from retinavlm.train.images import augment_config
+
+        augment_config(cfg.data.augment, 32)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if cfg.kind == "vlm":
+        if not cfg.templates_path().is_file():
+            problems.append(f"qa.templates: {cfg.templates_path()} not found")
+        else:
+            from retinavlm.train.qa import check_builders, load_templates
+
+            try:
+                check_builders(cfg.qa.builders, load_templates(cfg.templates_path()))
+            except ConfigError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise ConfigError(f"{where}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))

@@ -1,0 +1,114 @@
+"""What a stage trains on, step by step: question/answer examples per epoch and their batches.
+
+The order is a pure function of (seed, epoch), never of a global RNG, so a resumed run sees exactly
+the batches an uninterrupted one would, and every process of a DDP run agrees on the global batch.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from retinavlm.knowledge import KnowledgeBase
+from retinavlm.train.qa import QAPair, Templates, build_pairs
+from retinavlm.train.records import ScanRecord
+
+
+@dataclass(frozen=True)
+class Example:
+    scan: int  # index into the stage's training scans
+    pair: QAPair
+
+    @property
+    def length(self) -> int:
+        return len(self.pair.question) + len(self.pair.answer)
+
+
+def allocate(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split `total` examples over scans in proportion to `weights` (largest remainder; sums exactly)."""
+    share = weights / weights.sum() * total
+    counts = np.floor(share).astype(int)
+    remainder = total - counts.sum()
+    order = np.argsort(-(share - counts), kind="stable")
+    counts[order[:remainder]] += 1
+    return counts
+
+
+def epoch_examples(
+    records: list[ScanRecord],
+    weights: np.ndarray,
+    per_scan: int,
+    builders: dict[str, float],
+    templates: Templates,
+    kb: KnowledgeBase,
+    seed: int,
+    epoch: int,
+) -> list[Example]:
+    """Fresh question/answer pairs for every scan: `per_scan` on average, more for up-weighted scans."""
+    counts = allocate(per_scan * len(records), weights)
+    examples = []
+    for index, (record, count) in enumerate(zip(records, counts)):
+        rng = random.Random(f"{seed}/{epoch}/{record.id}")
+        examples.extend(Example(index, pair) for pair in build_pairs(record, int(count), builders, templates, kb, rng))
+    return examples
+
+
+def length_grouped_batches(lengths: list[int], batch_size: int, group_batches: int, seed: int) -> list[list[int]]:
+    """Shuffled batches of similar length (less padding); the incomplete last batch is dropped.
+
+    As transformers' LengthGroupedSampler: shuffle, sort by length inside windows of `group_batches`
+    batches, cut into batches, shuffle the batches.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(lengths))
+    window = batch_size * group_batches
+    grouped: list[int] = []
+    for start in range(0, len(order), window):
+        chunk = order[start : start + window]
+        grouped.extend(sorted(chunk.tolist(), key=lambda i: -lengths[i]))
+    batches = [grouped[i : i + batch_size] for i in range(0, len(grouped) - batch_size + 1, batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+class EpochPlan:
+    """Maps a global optimizer step to its batch of examples (one epoch's plan cached at a time)."""
+
+    def __init__(
+        self,
+        records: list[ScanRecord],
+        weights: np.ndarray,
+        per_scan: int,
+        builders: dict[str, float],
+        templates: Templates,
+        kb: KnowledgeBase,
+        batch_size: int,
+        group_batches: int,
+        seed: int,
+    ):
+        self._args = (records, weights, per_scan, builders, templates, kb)
+        self.batch_size = batch_size
+        self.group_batches = group_batches
+        self.seed = seed
+        self._epoch: int | None = None
+        self._examples: list[Example] = []
+        self._batches: list[list[int]] = []
+        self._plan(0)
+        self.steps_per_epoch = len(self._batches)
+        if self.steps_per_epoch == 0:
+            raise ValueError(f"{len(self._examples)} training examples do not fill one batch of {batch_size}")
+
+    def batch(self, step: int) -> tuple[int, list[Example]]:
+        """(epoch, examples) of a global step."""
+        epoch, position = divmod(step, self.steps_per_epoch)
+        self._plan(epoch)
+        # An epoch may build a few pairs fewer than epoch 0 (a builder that does not apply): wrap.
+        return epoch, [self._examples[i] for i in self._batches[position % len(self._batches)]]
+
+    def _plan(self, epoch: int) -> None:
+        if epoch != self._epoch:
+            self._examples = epoch_examples(*self._args, seed=self.seed, epoch=epoch)
+            lengths = [e.length for e in self._examples]
+            self._batches = length_grouped_batches(lengths, self.batch_size, self.group_batches, self.seed * 100_003 + epoch)
+            self._epoch = epoch

@@ -1,0 +1,3 @@
+"""The question/answer builders, registered by name in `retinavlm.train.qa.BUILDERS` on import."""
+
+from retinavlm.train.qa_builders import report, tabular  # noqa: F401

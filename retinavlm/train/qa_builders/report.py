@@ -1,0 +1,93 @@
+"""Stage 2 builders: what a specialist's report teaches — findings, staging and referral with explicit
+reasoning (findings -> rule -> level, via `retinavlm.knowledge.decide`), and the full report in a
+fixed order (biomarkers, stage, referral).
+
+The findings are the scan's reference findings (those its specialist report states); stage and
+referral are derived from them with the knowledge-base rules, so the reasoning always agrees with
+the rule it cites.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+
+import yaml
+
+from retinavlm.knowledge import KnowledgeBase, Level, decide
+from retinavlm.resources import curricula_dir
+from retinavlm.train.qa import QAPair, Templates, finding_phrase, join_list, register, with_context
+from retinavlm.train.records import ScanRecord
+
+
+def _lists(record: ScanRecord, templates: Templates, kb: KnowledgeBase) -> dict[str, str]:
+    none = templates.sections.get("none_word", "none")
+    present = [finding_phrase(record, b, kb) for b in record.present()]
+    absent = [kb.biomarkers[b].name for b in record.absent()]
+    return {"findings": join_list(present) or none, "absent": join_list(absent) or none}
+
+
+@register("describe_findings", ("describe_findings",))
+def describe_findings(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
+    t = templates.section("describe_findings")
+    answer = rng.choice(t["answers"]["some" if record.present() else "none"]).format(**_lists(record, templates, kb))
+    return QAPair(with_context(rng.choice(t["questions"]), record, templates, rng), answer, "describe_findings")
+
+
+def _reasoning(
+    name: str, levels: tuple[Level, ...], key: str, record: ScanRecord, templates: Templates, kb: KnowledgeBase,
+    rng: random.Random,
+) -> QAPair:
+    t = templates.section(name)
+    decision = decide(levels, record.findings(), kb)
+    reasons = join_list([c.describe(kb) for c in decision.reasons])
+    fields = {**_lists(record, templates, kb), key: decision.level.name, "reasons": reasons,
+              "definition": decision.level.definition.rstrip(".")}
+    answer = rng.choice(t["answers"]["met" if decision.reasons else "default"]).format(**fields)
+    return QAPair(with_context(rng.choice(t["questions"]), record, templates, rng), answer, name)
+
+
+@register("staging_reasoning", ("staging_reasoning",))
+def staging_reasoning(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
+    return _reasoning("staging_reasoning", kb.stages, "stage", record, templates, kb, rng)
+
+
+@register("referral_reasoning", ("referral_reasoning",))
+def referral_reasoning(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
+    return _reasoning("referral_reasoning", kb.referrals, "referral", record, templates, kb, rng)
+
+
+@register("report", ("report",))
+def report(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
+    """The whole report, sections always in the order biomarkers, stage, referral."""
+    question = rng.choice(report_prompts(templates))
+    return QAPair(with_context(question, record, templates, rng), write_report(record, templates, kb), "report")
+
+
+def write_report(record: ScanRecord, templates: Templates, kb: KnowledgeBase) -> str:
+    """The deterministic reference report for a scan's findings (the target of report writing)."""
+    sections = templates.section("report")["sections"]
+    findings = record.findings()
+    fields = {
+        **_lists(record, templates, kb),
+        "stage": decide(kb.stages, findings, kb).level.name,
+        "referral": decide(kb.referrals, findings, kb).level.name,
+    }
+    biomarkers = sections["biomarkers"]["some" if record.present() else "none"]
+    return " ".join(s.format(**fields) for s in (biomarkers, sections["stage"], sections["referral"]))
+
+
+def report_prompts(templates: Templates) -> list[str]:
+    """The shared report prompt (curricula/prompts.yaml `report`) when there is one, else the templates'."""
+    shared = _shared_prompt()
+    return [shared] if shared else list(templates.section("report")["questions"])
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_prompt() -> str | None:
+    path = curricula_dir() / "prompts.yaml"
+    if not path.is_file():
+        return None
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    prompt = doc.get("report") if isinstance(doc, dict) else None
+    return prompt if isinstance(prompt, str) else None

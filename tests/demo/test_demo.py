@@ -1,0 +1,160 @@
+"""`retinavlm demo` end to end through the CLI on a test-sized preset: the run folder of
+docs/RUN_FOLDER.md that the viewer loads, all three systems graded, a second run that reuses every
+finished step, and a run killed mid-curriculum that resumes and completes.
+
+Learning quality is asserted in the training tests and measured by the real presets (README).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from retinavlm.cli import main
+from retinavlm.demo import SYSTEMS, load_demo_config
+from retinavlm.jsonl import read_jsonl
+from retinavlm.resources import curricula_dir, project_root
+from retinavlm.viewer.run import load_run
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
+
+TINY_MODEL = [
+    "model.encoder.image_size=64", "model.llm.hidden_size=32", "model.llm.intermediate_size=64",
+    "model.llm.num_hidden_layers=1", "model.llm.num_attention_heads=2", "model.llm.num_key_value_heads=1",
+]
+SHORT = ["train.epochs=null", "train.batch_size=4", "checkpoint.every_steps=2", "data.cached_views=1"]
+QUIET_VALIDATION = ["validation.max_scans=2", "validation.closed_ended=false", "validation.batch_size=8"]
+
+
+def tiny_presets(path: Path) -> Path:
+    """The real presets file plus `tiny`: 24 scans, a 1-layer LLM, a few steps per stage."""
+    doc = yaml.safe_load((curricula_dir() / "demo.yaml").read_text())
+    for preset in doc["presets"].values():  # the copy lives elsewhere: name the curriculum by full path
+        preset["curriculum"] = str(curricula_dir() / preset["curriculum"])
+    doc["presets"]["tiny"] = {
+        "cohort": {"n": 24, "seed": 3},
+        "curriculum": str(curricula_dir() / "curriculum.yaml"),
+        "stage_overrides": {
+            "stage0_ssl": [*TINY_MODEL, *SHORT, "train.max_steps=2", "ssl.probe_epochs=2"],
+            "stage1_introduction": [*SHORT, *QUIET_VALIDATION, "train.max_steps=16", "qa.per_scan=1"],
+            "stage2_specialism": [*SHORT, *QUIET_VALIDATION, "train.max_steps=2", "qa.per_scan=1"],
+        },
+        "generation": {"max_new_tokens": 8, "batch_size": 8},
+        "evaluation": {"bootstrap": 10, "seed": 0},
+    }
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A tiny demo killed during stage 1 (after its first checkpoint), then resumed to the end."""
+    tmp = tmp_path_factory.mktemp("demo")
+    presets, run = tiny_presets(tmp / "demo.yaml"), tmp / "run"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "NO_ALBUMENTATIONS_UPDATE": "1"}
+    command = [sys.executable, "-m", "retinavlm.cli", "demo", "--config", str(presets), "--preset", "tiny",
+               "--out", str(run)]
+    stage1 = run / "curriculum" / "stage1_introduction"
+    with open(tmp / "killed.log", "w") as log:
+        process = subprocess.Popen(command, cwd=project_root(), env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 240
+        while not list((stage1 / "checkpoints").glob("step-*")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    killed_log = (tmp / "killed.log").read_text()
+    assert process.returncode == -signal.SIGKILL, killed_log  # it was killed, not finished or failed
+    assert not (stage1 / "summary.json").exists() and not (run / "run.json").exists()
+
+    resumed = subprocess.run(command, cwd=project_root(), env=env, capture_output=True, text=True, timeout=240)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    return run, presets, resumed
+
+
+def test_killed_demo_resumes_the_curriculum_mid_stage(finished_run):
+    run, _, resumed = finished_run
+    assert "cohort: done earlier" in resumed.stderr
+    assert "stage stage0_ssl already complete; skipping" in resumed.stderr
+    assert "resuming stage1_introduction from" in resumed.stderr
+    summary = json.loads((run / "curriculum" / "stage1_introduction" / "summary.json").read_text())
+    assert summary["steps"] == 16
+    assert "next: retinavlm view" in resumed.stdout and "always_healthy" in resumed.stdout
+
+
+def test_run_folder_follows_the_contract_and_loads_in_the_viewer(finished_run):
+    run, _, _ = finished_run
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["systems"] == list(SYSTEMS)
+    assert meta["references"] == "references.jsonl" and meta["evaluation"] == "evaluation"
+    assert (run / meta["checkpoint"] / "config.json").is_file()  # a save_pretrained folder inside RUN
+    assert not Path(meta["checkpoint"]).is_absolute()
+
+    references, problems = read_jsonl(run / "references.jsonl")
+    assert not problems and references
+    test_ids = [r["id"] for r in references]
+    for row in references:
+        assert not Path(row["image"]).is_absolute() and (run / row["image"]).is_file()
+    for system in SYSTEMS:
+        rows, problems = read_jsonl(run / "predictions" / f"{system}.jsonl")
+        assert not problems and [r["id"] for r in rows] == test_ids and {r["model"] for r in rows} == {system}
+    healthy = {r["report"] for r in read_jsonl(run / "predictions" / "always_healthy.jsonl")[0]}
+    assert healthy == {" ".join(load_demo_config().always_healthy_report.split())}
+
+    results = json.loads((run / "evaluation" / "results.json").read_text())
+    assert set(results["summary"]["systems"]) == set(SYSTEMS)
+    assert all(results["summary"]["systems"][s]["n"] == len(test_ids) for s in SYSTEMS)
+
+    loaded = load_run(run)
+    assert loaded.problems == []
+    assert loaded.systems == list(SYSTEMS) and loaded.case_ids == test_ids
+    assert loaded.checkpoint is not None and loaded.results is not None
+    assert all(case.image is not None for case in loaded.cases.values())
+    assert all(loaded.report(s, test_ids[0]) is not None for s in SYSTEMS)
+
+    summary = json.loads((run / "demo_summary.json").read_text())
+    assert [row["system"] for row in summary["systems"]] == list(SYSTEMS)
+    assert summary["machine"]["logical_cpus"] and summary["versions"]["torch"]
+
+
+def test_second_run_reuses_every_finished_step(finished_run, capsys):
+    run, presets, _ = finished_run
+    watched = [run / "curriculum" / "stage1_introduction" / "summary.json", run / "predictions" / "retinavlm.jsonl",
+               run / "evaluation" / "results.json", run / "cohort" / "manifest.json"]
+    before = {p: p.stat().st_mtime_ns for p in watched}
+    assert main(["demo", "--config", str(presets), "--preset", "tiny", "--out", str(run)]) == 0
+    err = capsys.readouterr().err
+    for step in ("cohort", "curriculum", "evaluation"):
+        assert f"{step}: done earlier" in err
+    assert "predictions: reusing all three systems' reports" in err
+    assert "== stage" not in err  # no stage was even started
+    assert {p: p.stat().st_mtime_ns for p in watched} == before
+
+
+def test_bad_settings_get_one_line_errors(finished_run, tmp_path, capsys):
+    run, presets, _ = finished_run
+    cases = [
+        (["--config", str(presets), "--preset", "nonexistent", "--out", str(tmp_path / "a")], "no preset 'nonexistent'"),
+        (["--config", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "b")], "not found"),
+        # the run folder was made with `tiny`: another preset must not reuse its stages
+        (["--config", str(presets), "--fast", "--out", str(run)], "made with other settings"),
+    ]
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "notes.txt").write_text("mine")
+    cases.append((["--config", str(presets), "--preset", "tiny", "--out", str(tmp_path / "c")], "not a demo run folder"))
+    broken = yaml.safe_load(presets.read_text())
+    broken["presets"]["tiny"]["stage_overrides"]["stage9"] = ["train.max_steps=1"]
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump(broken))
+    cases.append((["--config", str(tmp_path / "broken.yaml"), "--preset", "tiny", "--out", str(tmp_path / "d")],
+                  "stage_overrides.stage9: no such stage"))
+    for argv, message in cases:
+        capsys.readouterr()
+        assert main(["demo", *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1, err
+    assert (tmp_path / "c" / "notes.txt").read_text() == "mine"

@@ -1,0 +1,122 @@
+"""Question/answer builders: questions never leak answers, answers say exactly what the labels say."""
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retinavlm.knowledge import load_knowledge, referral_from_findings, stage_from_findings
+from retinavlm.resources import curricula_dir
+from retinavlm.train.config import ConfigError
+from retinavlm.train.qa import BUILDERS, build_pairs, check_builders, load_templates, prompt_for
+from retinavlm.train.records import ScanRecord
+
+KB = load_knowledge()
+STAGE1 = load_templates(curricula_dir() / "templates" / "qa_stage1.yaml")
+STAGE2 = load_templates(curricula_dir() / "templates" / "qa_stage2.yaml")
+
+
+@st.composite
+def records(draw):
+    states = {b: draw(st.sampled_from(["present", "absent"])) for b in KB.biomarker_ids}
+    attributes = {}
+    for bid, state in states.items():
+        if state == "present" and KB.biomarkers[bid].attributes and draw(st.booleans()):
+            attributes[bid] = {a.name: draw(st.sampled_from(a.values)) for a in KB.biomarkers[bid].attributes.values()}
+    findings = {b: {"state": s, **attributes.get(b, {})} for b, s in states.items()}
+    return ScanRecord(
+        id="s", patient_id="p", image=Path("s.png"), stage=stage_from_findings(findings, KB),
+        referral=referral_from_findings(findings, KB), biomarkers=states, attributes=attributes,
+        age=draw(st.integers(50, 95)), sex=draw(st.sampled_from(["F", "M"])),
+    )
+
+
+def words(text):
+    return set(re.findall(r"[a-z]+", text.lower()))
+
+
+@settings(max_examples=150, deadline=None)
+@given(records(), st.integers(0, 10_000))
+def test_presence_question_depends_only_on_the_target_name(record, seed):
+    pair = BUILDERS["presence"][0](record, STAGE1, KB, random.Random(seed))
+    targets = [b for b in KB.biomarker_ids if re.search(rf"\b{re.escape(KB.biomarkers[b].name)}\b", pair.question)]
+    assert len(targets) == 1
+    target = targets[0]
+    # The question is a template filled with the name alone: the same for a scan with and without the finding.
+    questions = {q.format(name=KB.biomarkers[target].name) for q in STAGE1.section("presence")["questions"]}
+    assert any(pair.question.endswith(q) for q in questions)
+    assert not words(pair.question) & {"yes", "no", "not", "present", "absent"}
+    expected = "Yes" if record.biomarkers[target] == "present" else "No"
+    assert pair.answer.startswith(expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(records(), st.integers(0, 10_000))
+def test_which_biomarkers_lists_exactly_the_present_ones(record, seed):
+    pair = BUILDERS["which_biomarkers"][0](record, STAGE1, KB, random.Random(seed))
+    named = {b for b in KB.biomarker_ids if re.search(rf"(?<![\w-]){re.escape(KB.biomarkers[b].name.lower())}", pair.answer.lower())}
+    # "subretinal fluid" must not count "fluid"-less names; "hyperreflective foci" is not "subretinal hyperreflective material"
+    assert named == set(record.present())
+    assert not any(KB.biomarkers[b].name.lower() in pair.question.lower() for b in KB.biomarker_ids)
+
+
+@settings(max_examples=150, deadline=None)
+@given(records(), st.integers(0, 10_000))
+def test_stage_and_referral_questions_never_name_a_level(record, seed):
+    for name, levels, truth in (("stage", KB.stages, record.stage), ("referral", KB.referrals, record.referral)):
+        pair = BUILDERS[name][0](record, STAGE1, KB, random.Random(seed))
+        question = pair.question.lower()
+        for level in levels:
+            for phrase in (level.name, *level.synonyms):
+                assert not re.search(rf"(?<![\w-]){re.escape(phrase.lower())}(?![\w-])", question), (phrase, question)
+        assert next(lv for lv in levels if lv.id == truth).name.lower() in pair.answer.lower()
+
+
+@settings(max_examples=100, deadline=None)
+@given(records(), st.integers(0, 10_000))
+def test_reasoning_follows_the_knowledge_base_rule(record, seed):
+    staging = BUILDERS["staging_reasoning"][0](record, STAGE2, KB, random.Random(seed))
+    referral = BUILDERS["referral_reasoning"][0](record, STAGE2, KB, random.Random(seed))
+    assert staging.answer.endswith(f"Stage: {KB.stage(record.stage).name}.")
+    assert referral.answer.endswith(f"Referral: {KB.referral(record.referral).name}.")
+    assert KB.stage(record.stage).name.lower() not in staging.question.lower()
+
+
+@settings(max_examples=100, deadline=None)
+@given(records(), st.integers(0, 10_000))
+def test_report_sections_come_in_fixed_order(record, seed):
+    pair = BUILDERS["report"][0](record, STAGE2, KB, random.Random(seed))
+    assert prompt_for(pair.question).count("<image>") == 1  # the shared report prompt places the scan itself
+    report = pair.answer
+    positions = [report.index(h) for h in ("Biomarkers:", "Stage:", "Referral:")]
+    assert positions == sorted(positions)
+    assert f"Stage: {KB.stage(record.stage).name}." in report
+    assert f"Referral: {KB.referral(record.referral).name}." in report
+
+
+def test_presence_questions_are_balanced_between_present_and_absent():
+    record = ScanRecord("s", "p", Path("s.png"), "early", "none",
+                        {b: "present" if b == "drusen" else "absent" for b in KB.biomarker_ids}, {"drusen": {"size": "small"}})
+    rng = random.Random(1)
+    answers = [BUILDERS["presence"][0](record, STAGE1, KB, rng).answer for _ in range(400)]
+    share = sum(a.startswith("Yes") for a in answers) / len(answers)
+    assert 0.4 < share < 0.6  # one present finding against ten absent ones, still about half "yes"
+
+
+def test_attribute_builder_skips_scans_without_attributes_and_build_pairs_redraws():
+    record = ScanRecord("s", "p", Path("s.png"), "healthy", "none", {b: "absent" for b in KB.biomarker_ids})
+    assert BUILDERS["attribute"][0](record, STAGE1, KB, random.Random(0)) is None
+    pairs = build_pairs(record, 6, {"attribute": 5.0, "stage": 1.0}, STAGE1, KB, random.Random(0))
+    assert len(pairs) == 6 and {p.builder for p in pairs} == {"stage"}
+
+
+def test_builder_checks_name_the_bad_builder(tmp_path):
+    with pytest.raises(ConfigError, match="qa.builders.staging: unknown builder"):
+        check_builders({"staging": 1.0}, STAGE1)
+    with pytest.raises(ConfigError, match="qa.builders.report: .*no 'report' section"):
+        check_builders({"report": 1.0}, STAGE1)
+    with pytest.raises(ConfigError, match="positive weight"):
+        check_builders({"stage": 0.0}, STAGE1)

@@ -1,0 +1,27 @@
+"""Helpers shared by the training tests: small stage configs that start from the session's base model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from retinavlm.resources import curricula_dir
+
+
+def stage_yaml(tmp: Path, cohort: Path, init_from: Path, out: Path, **train) -> Path:
+    """A stage-1 YAML sized for tests (a few steps, tiny batches), written into `tmp`."""
+    doc = yaml.safe_load((curricula_dir() / "stage1_introduction.yaml").read_text())
+    doc.pop("model")
+    doc["init_from"] = str(init_from)
+    doc["output_dir"] = str(out)
+    doc["data"]["cohort"] = str(cohort)
+    doc["qa"]["templates"] = str(curricula_dir() / "templates" / "qa_stage1.yaml")
+    doc["qa"]["per_scan"] = 2
+    doc["train"].update({"batch_size": 4, "epochs": None, "max_steps": 12, "schedule": {"name": "cosine", "warmup_steps": 2}})
+    doc["train"].update(train)
+    doc["checkpoint"] = {"every_steps": 3, "keep_last": 2}
+    doc["validation"] = {"every_steps": 100, "max_scans": 2, "closed_ended": False, "batch_size": 8}
+    path = tmp / f"{out.name}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
