@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 # Browser tests drive Debian's chromium (installed by apt when missing; never a browser download).
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed scripts/install_browser.sh
-	$(BIN)/pip install --quiet -e ".[train,test,ui]"
+	$(BIN)/pip install --quiet -e ".[train,test,ui,notebooks]"
 	bash scripts/install_browser.sh
 	touch $@
 
