@@ -63,7 +63,7 @@ def render(run: Path, case: dict, system: str) -> bytes:
         f"Reference: stage {case['stage']}, referral {case['referral']}; present: {', '.join(present)}\n\n"
         f"Rubric score {sample['total']:.2f}  (criterion, score, explanation)\n{criteria}"
     )
-    figure, (left, right) = plt.subplots(1, 2, figsize=(15, 4.8), gridspec_kw={"width_ratios": [1, 1.45]})
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.4), gridspec_kw={"width_ratios": [1, 1.25]})
     left.imshow(scan.pixels, cmap="gray", vmin=0, vmax=1, aspect="auto")
     left.set_title(f"{case['id']} (held-out test patient)", fontsize=10)
     left.axis("off")

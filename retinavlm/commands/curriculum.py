@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from retinavlm.train.errors import TRAINING_ERRORS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from retinavlm.train.errors import TRAINING_ERRORS  # heavy (torch): only when the command runs
     from retinavlm.resources import curricula_dir
     from retinavlm.train.curriculum import run_curriculum
 

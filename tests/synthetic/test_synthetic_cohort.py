@@ -146,13 +146,3 @@ def test_synth_cli_refuses_bad_input_with_one_line(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "x").exists()
-
-
-def test_demo_renders_a_run_folder(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "run"), "--n", "6", "--seed", "1"]) == 0
-    printed = capsys.readouterr().out
-    assert "scans per AMD stage" in printed
-    manifest = json.loads((tmp_path / "run" / "cohort" / "manifest.json").read_text())
-    assert manifest["n_scans"] == 6
-    image = np.asarray(Image.open(tmp_path / "run" / "cohort" / manifest["files"][0]["path"]))
-    assert image.dtype == np.uint8 and image.std() > 10
