@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from retinavlm.resources import default_knowledge_dir
+from retinavlm.yaml_files import read_yaml_mapping
 
 FINDING_STATES = ("present", "absent", "uncertain")
 
@@ -163,15 +163,7 @@ def _load_cached(folder: Path) -> KnowledgeBase:
 
 
 def _read_yaml(path: Path) -> dict:
-    if not path.is_file():
-        raise KnowledgeError(f"{path}: knowledge file not found")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise KnowledgeError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(doc, dict):
-        raise KnowledgeError(f"{path}: expected a mapping at the top level")
-    return doc
+    return read_yaml_mapping(path, KnowledgeError, "knowledge file")
 
 
 def _check_keys(obj: Any, allowed: set[str], path: Path, where: str) -> None:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from retinavlm.knowledge import KnowledgeBase
 from retinavlm.model.prompts import IMAGE_PLACEHOLDER
 from retinavlm.train.config import ConfigError
 from retinavlm.train.records import ScanRecord
+from retinavlm.yaml_files import read_yaml_mapping
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,7 @@ def register(name: str, sections: tuple[str, ...]) -> Callable[[Builder], Builde
 
 def load_templates(path: str | Path) -> Templates:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: templates file not found")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections")
+    doc = read_yaml_mapping(path, ConfigError, "templates file", expected="a mapping of sections")
     sections: dict[str, Any] = {}
     include = doc.pop("include", None)
     if include is not None:
