@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+
 from retinavlm.yaml_files import read_yaml_mapping
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from retinavlm.knowledge import KnowledgeBase
 from retinavlm.model.prompts import IMAGE_PLACEHOLDER
 from retinavlm.train.config import ConfigError
