@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from retinavlm.evaluation.extract import Extraction, Mention
 from retinavlm.evaluation.reference import Reference
 from retinavlm.knowledge import KnowledgeBase, decide
 from retinavlm.resources import eval_dir
+from retinavlm.yaml_files import read_yaml_file
 
 
 class RubricError(ValueError):
@@ -183,15 +182,7 @@ SCORERS: dict[str, tuple[dict[str, Any], Callable[..., CriterionScore]]] = {
 def load_rubric(path: str | os.PathLike, kb: KnowledgeBase) -> Rubric:
     """Load and validate a rubric YAML against the knowledge base; errors name the file and field."""
     path = Path(path)
-    if not path.is_file():
-        raise RubricError(f"{path}: rubric file not found")
-    raw = path.read_bytes()
-    try:
-        doc = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise RubricError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(doc, dict):
-        raise RubricError(f"{path}: expected a mapping at the top level")
+    doc, raw = read_yaml_file(path, RubricError, "rubric file")
     unknown = sorted(set(doc) - {"name", "version", "description", "criteria"})
     if unknown:
         raise RubricError(f"{path}: unknown top-level key(s) {', '.join(unknown)}")

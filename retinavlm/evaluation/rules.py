@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from retinavlm.resources import eval_dir
+from retinavlm.yaml_files import read_yaml_file
 
 CATEGORIES = ("negated", "uncertain", "affirmed", "pseudo", "historical", "current", "hypothetical", "other_eye")
 DIRECTIONS = ("forward", "backward", "bidirectional")
@@ -82,13 +81,7 @@ def load_rules(path: str | os.PathLike | None = None) -> ContextRules:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(path: Path) -> ContextRules:
-    if not path.is_file():
-        raise RulesError(f"{path}: context rules file not found")
-    raw = path.read_bytes()
-    try:
-        doc = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise RulesError(f"{path}: not valid YAML ({exc})") from None
+    doc, raw = read_yaml_file(path, RulesError, "context rules file")
     allowed = {
         "version", "max_scope", "list_words", "terminators", "rules", "sections", "spelling", "token_aliases",
         "typos", "implied_absence", "not_findings", "stage_families", "stage_anatomy_guard", "sentence_wide",
