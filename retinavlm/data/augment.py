@@ -86,24 +86,38 @@ def find_fovea_column(pixels: np.ndarray, working_side: int = 256, min_pit_fract
     return int((float(np.median(deepest)) + 0.5) * factor)
 
 
-def fovea_center_crop(pixels: np.ndarray, size: int = 192) -> np.ndarray:
-    """Square crop of side min(H, W) centred on the fovea, resized to (size, size), float32 in [0, 1]."""
+def fovea_center_crop(pixels: np.ndarray, size: int = 192, fraction: float = 1.0) -> np.ndarray:
+    """Square crop centred on the fovea (columns) and the retina (rows), resized to (size, size), float32 in [0, 1].
+
+    The side is `fraction` of the scan's shorter side. Below 1 the crop zooms in on the retinal band, so
+    that thin findings (a double-layer sign, foci a few pixels wide) survive the resize to a small input.
+    """
     pixels = np.asarray(pixels, dtype=np.float32)
     if pixels.ndim != 2:
         raise ValueError(f"expected a (height, width) B-scan, got shape {pixels.shape}")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"crop fraction must be in (0, 1], got {fraction}")
     height, width = pixels.shape
-    side = min(height, width)
+    side = max(1, int(round(fraction * min(height, width))))
     centre_column = find_fovea_column(pixels) if width > side else width // 2
     left = int(np.clip(centre_column - side // 2, 0, width - side))
-    if height > side:  # tall image: centre on the bright (retinal) rows
-        profile = pixels.mean(axis=1)
-        centre_row = int(np.average(np.arange(height), weights=profile + 1e-6))
-        top = int(np.clip(centre_row - side // 2, 0, height - side))
-    else:
-        top = 0
+    top = int(np.clip(retina_centre_row(pixels) - side // 2, 0, height - side)) if height > side else 0
     crop = pixels[top : top + side, left : left + side]
     interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
     return np.clip(cv2.resize(crop, (size, size), interpolation=interpolation), 0.0, 1.0)
+
+
+def retina_centre_row(pixels: np.ndarray) -> int:
+    """The row at the centre of the bright retinal band: the mean row weighted by brightness above background.
+
+    Subtracting the background (the median row) keeps the dark vitreous and noise floor from pulling the
+    centre towards the middle of the image.
+    """
+    profile = ndimage.gaussian_filter1d(pixels.mean(axis=1), sigma=max(1.0, pixels.shape[0] / 64))
+    weights = np.clip(profile - np.median(profile), 0.0, None)
+    if weights.sum() <= 0:
+        return pixels.shape[0] // 2
+    return int(np.average(np.arange(pixels.shape[0]), weights=weights))
 
 
 # ---------------------------------------------------------------- pipelines

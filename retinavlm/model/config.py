@@ -36,6 +36,8 @@ class EncoderConfig:
     freeze: bool = False
     pixel_mean: float = 0.5
     pixel_std: float = 0.5
+    # Side of the fovea-centred square crop as a fraction of the scan's shorter side (1: the whole height).
+    crop_fraction: float = 1.0
 
 
 @dataclass
@@ -99,6 +101,8 @@ class RetinaVLMConfig:
             raise ConfigError(f"llm.dtype {self.llm.dtype!r} is not one of {', '.join(DTYPES)}")
         if self.encoder.image_size <= 0 or self.adapter.num_queries <= 0:
             raise ConfigError("encoder.image_size and adapter.num_queries must be positive")
+        if not 0 < self.encoder.crop_fraction <= 1:
+            raise ConfigError(f"encoder.crop_fraction must be in (0, 1], got {self.encoder.crop_fraction}")
         if self.encoder.pixel_std <= 0:
             raise ConfigError("encoder.pixel_std must be positive")
         if not self.image_token:

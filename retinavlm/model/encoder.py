@@ -31,6 +31,15 @@ def feature_map_to_tokens(feature_map: torch.Tensor) -> torch.Tensor:
     return feature_map.flatten(2).transpose(1, 2)
 
 
+def pool_tokens(tokens: torch.Tensor) -> torch.Tensor:
+    """(B, N, C) -> (B, 2C): the mean and the max over the tokens, a scan-level embedding.
+
+    The max keeps a small finding that lights up one token of many (a focus, a short double-layer sign);
+    a mean alone dilutes it by the token count.
+    """
+    return torch.cat([tokens.mean(1), tokens.amax(1)], dim=-1)
+
+
 class OCTEncoder(nn.Module):
     """A backbone plus what the rest of the model needs to know: token count, width and grid."""
 

@@ -35,6 +35,7 @@ class RetinaVLMProcessor:
         pixel_mean: float,
         pixel_std: float,
         max_length: int,
+        crop_fraction: float = 1.0,
     ):
         self.tokenizer = tokenizer
         self.image_token = image_token
@@ -44,6 +45,7 @@ class RetinaVLMProcessor:
         self.pixel_mean = pixel_mean
         self.pixel_std = pixel_std
         self.max_length = max_length
+        self.crop_fraction = crop_fraction
 
     # --- images -------------------------------------------------------------------------------
 
@@ -54,7 +56,7 @@ class RetinaVLMProcessor:
             raise ProcessorError(f"image of shape {pixels.shape} is too small to be a B-scan")
         from retinavlm.data.augment import fovea_center_crop  # lazy: pulls in OpenCV and albumentations
 
-        square = fovea_center_crop(pixels, self.image_size)
+        square = fovea_center_crop(pixels, self.image_size, self.crop_fraction)
         normalised = (square.astype(np.float32) - self.pixel_mean) / self.pixel_std
         return torch.from_numpy(np.ascontiguousarray(normalised, dtype=np.float32)).unsqueeze(0)
 

@@ -54,6 +54,7 @@ class RetinaVLM(nn.Module):
             pixel_mean=config.encoder.pixel_mean,
             pixel_std=config.encoder.pixel_std,
             max_length=llm.config.max_position_embeddings,
+            crop_fraction=config.encoder.crop_fraction,
         )
         vocab = tokenizer.get_vocab()
         self.stop_token_ids = [vocab[t] for t in (END_OF_TURN, END_OF_TEXT) if t in vocab]

@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load, save
 
 from retinavlm.atomic import write_bytes
+from retinavlm.model.encoder import pool_tokens
 from retinavlm.train.images import ScanImages
 
 
@@ -66,9 +67,9 @@ def cached_features(
 
 @torch.no_grad()
 def pooled_features(encoder: torch.nn.Module, images: ScanImages, batch_size: int = 64) -> np.ndarray:
-    """(scans, dim) mean of the encoder's tokens per plain (unaugmented) scan: the scan's embedding."""
+    """(scans, 2 * dim) pooled tokens (`pool_tokens`) of each plain (unaugmented) scan: the scan's embedding."""
     was_training = encoder.training
     encoder.eval()
-    chunks = [encoder(images.batch(list(range(s, min(s + batch_size, len(images)))))).mean(1) for s in range(0, len(images), batch_size)]
+    chunks = [pool_tokens(encoder(images.batch(list(range(s, min(s + batch_size, len(images))))))) for s in range(0, len(images), batch_size)]
     encoder.train(was_training)
     return torch.cat(chunks).float().numpy()

@@ -45,7 +45,7 @@ class ScanImages:
                 self.refused.append(str(exc))
                 continue
             self.records.append(record)
-            self.squares.append(fovea_center_crop(pixels, processor.image_size))
+            self.squares.append(fovea_center_crop(pixels, processor.image_size, processor.crop_fraction))
 
     def keep(self, indices: list[int]) -> None:
         """Drop every scan not in `indices` (data-efficiency selection)."""

@@ -121,10 +121,10 @@ def finding_phrase(record: ScanRecord, biomarker_id: str, kb: KnowledgeBase) -> 
     return " ".join([*qualifiers, kb.biomarkers[biomarker_id].name])
 
 
-def join_list(items: list[str]) -> str:
+def join_list(items: list[str], conjunction: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
 # Registers the builders (they import this module, so this comes last).

@@ -8,7 +8,7 @@ Objectives (`ssl.method`):
   when self-supervision cannot learn enough on a small CPU budget. It is not self-supervised, and
   the probe record says which method ran.
 
-The probe: a logistic regression per biomarker on the frozen, mean-pooled encoder features of the
+The probe: a logistic regression per biomarker on the frozen, pooled (mean and max) encoder features of the
 training split, scored (F1) on the validation split; run for a randomly initialised encoder and for
 the pretrained one, and written to `probe.json`.
 """
@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from retinavlm.atomic import write_json
 from retinavlm.data.cohorts.splits import SplitConfig
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
-from retinavlm.model.encoder import OCTEncoder, create_encoder
+from retinavlm.model.encoder import OCTEncoder, create_encoder, pool_tokens
 from retinavlm.train import checkpoint as ckpt
 from retinavlm.train.config import StageConfig
 from retinavlm.train.features import pooled_features
@@ -53,21 +53,21 @@ class Objective(nn.Module):
         self.ssl = cfg.ssl
         dim = encoder.dim
         if self.method == "simclr":
-            self.head = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, cfg.ssl.projection_dim))
+            self.head = nn.Sequential(nn.Linear(2 * dim, dim), nn.ReLU(), nn.Linear(dim, cfg.ssl.projection_dim))
         elif self.method == "mae":
             cell = image_size // encoder.grid[1]
             self.head = nn.Linear(dim, cell * cell)
         else:
-            self.head = nn.Linear(dim, len(kb.biomarker_ids) + len(kb.stage_ids) + len(kb.referral_ids))
+            self.head = nn.Linear(2 * dim, len(kb.biomarker_ids) + len(kb.stage_ids) + len(kb.referral_ids))
         self.sizes = (len(kb.biomarker_ids), len(kb.stage_ids), len(kb.referral_ids))
 
     def loss(self, views: list[torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.method == "simclr":
-            z = F.normalize(self.head(self.encoder(torch.cat(views)).mean(1)), dim=1)
+            z = F.normalize(self.head(pool_tokens(self.encoder(torch.cat(views)))), dim=1)
             return nt_xent(z, self.ssl.temperature)
         if self.method == "mae":
             return self.masked_reconstruction(views[0], targets["mask_seed"])
-        logits = self.head(self.encoder(views[0]).mean(1))
+        logits = self.head(pool_tokens(self.encoder(views[0])))
         nb, ns, _ = self.sizes
         return (
             F.binary_cross_entropy_with_logits(logits[:, :nb], targets["biomarkers"])

@@ -62,6 +62,19 @@ def test_crop_shape_range_and_centring(kermany: Path) -> None:
     assert abs(find_fovea_column(crop) - 50) <= 5  # the pit sits in the middle of the crop
 
 
+def test_a_crop_fraction_zooms_in_on_the_retinal_band() -> None:
+    pixels = np.zeros((400, 400), np.float32)
+    pixels[300:340] = 0.9  # a bright band low in the scan, far from the image centre
+    crop = fovea_center_crop(pixels, 100, fraction=0.5)  # a 200 x 200 window resized to 100
+    rows = np.flatnonzero(crop.mean(axis=1) > 0.5)
+    assert crop.shape == (100, 100)
+    assert 15 <= rows.size <= 25  # the band keeps its 40 rows at half scale: not squeezed, not cut
+    assert 30 <= rows.mean() <= 70  # and sits near the middle of the crop
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="crop fraction"):
+            fovea_center_crop(pixels, 100, fraction=bad)
+
+
 def test_crop_of_tall_and_square_images() -> None:
     tall = layered_bscan(height=600, width=300)
     assert fovea_center_crop(tall, 64).shape == (64, 64)

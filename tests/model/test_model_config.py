@@ -29,6 +29,7 @@ def test_unknown_keys_are_named_with_their_place():
         (("adapter", "kind"), "conv", "adapter.kind 'conv' is not one of"),
         (("llm", "quantization"), "3bit", "llm.quantization"),
         (("encoder", "freeze"), None, r"config\.encoder\.freeze: must not be null"),
+        (("encoder", "crop_fraction"), 1.5, r"encoder\.crop_fraction must be in \(0, 1\], got 1\.5"),
     ],
 )
 def test_bad_values_are_refused_clearly(path, value, message):

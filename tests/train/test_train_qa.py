@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retinavlm.evaluation.extract import FindingsExtractor
 from retinavlm.knowledge import load_knowledge, referral_from_findings, stage_from_findings
 from retinavlm.resources import curricula_dir
 from retinavlm.train.config import ConfigError
@@ -15,6 +16,7 @@ from retinavlm.train.qa import BUILDERS, build_pairs, check_builders, load_templ
 from retinavlm.train.records import ScanRecord
 
 KB = load_knowledge()
+EXTRACTOR = FindingsExtractor(KB)
 STAGE1 = load_templates(curricula_dir() / "templates" / "qa_stage1.yaml")
 STAGE2 = load_templates(curricula_dir() / "templates" / "qa_stage2.yaml")
 
@@ -95,6 +97,19 @@ def test_report_sections_come_in_fixed_order(record, seed):
     assert positions == sorted(positions)
     assert f"Stage: {KB.stage(record.stage).name}." in report
     assert f"Referral: {KB.referral(record.referral).name}." in report
+
+
+@settings(max_examples=150, deadline=None)
+@given(records(), st.integers(0, 10_000))
+def test_the_grader_reads_the_target_report_back_as_the_labels(record, seed):
+    """What stage 2 teaches the model to write must grade perfectly: every finding, stage and referral.
+
+    (A first template listed the absent findings as "A, B, ... and I absent": the grader's negation
+    scope, a few words, left the head of the list read as present.)"""
+    report = BUILDERS["report"][0](record, STAGE2, KB, random.Random(seed)).answer
+    labels = EXTRACTOR.extract(report).labels()
+    assert labels["biomarkers"] == record.biomarkers, report
+    assert (labels["stage"], labels["referral"]) == (record.stage, record.referral), report
 
 
 def test_presence_questions_are_balanced_between_present_and_absent():

@@ -24,7 +24,7 @@ def test_grad_cam_map_matches_a_direct_computation(demo_run, checkpoint):
     assert np.isfinite(result.heat).all() and result.heat.min() >= 0.0 and result.heat.max() <= 1.0
     assert 0.0 < result.p_yes < 1.0
     assert result.question == "Is there subretinal fluid in this scan?"
-    np.testing.assert_allclose(result.view, fovea_center_crop(scan.pixels, model.config.encoder.image_size), atol=1e-5)
+    np.testing.assert_allclose(result.view, fovea_center_crop(scan.pixels, model.config.encoder.image_size, model.config.encoder.crop_fraction), atol=1e-5)
 
     # the map is the rectified, gradient-weighted sum of the feature map: redo it by hand on the same inputs
     pixel_values = model.processor.preprocess(scan).unsqueeze(0)

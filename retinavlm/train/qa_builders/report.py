@@ -24,7 +24,16 @@ def _lists(record: ScanRecord, templates: Templates, kb: KnowledgeBase) -> dict[
     none = templates.sections.get("none_word", "none")
     present = [finding_phrase(record, b, kb) for b in record.present()]
     absent = [kb.biomarkers[b].name for b in record.absent()]
-    return {"findings": join_list(present) or none, "absent": join_list(absent) or none}
+    return {"findings": join_list(present) or none, "absent": join_list(absent) or none,
+            "rule_outs": rule_out_sentences(absent, templates)}
+
+
+def rule_out_sentences(absent: list[str], templates: Templates) -> str:
+    """The absent findings as short negated sentences ("No A, B or C. No D."); empty when none is absent."""
+    spec = templates.sections.get("rule_outs", {"sentence": "No {list}.", "items_per_sentence": len(absent) or 1})
+    size = spec["items_per_sentence"]
+    chunks = [absent[i : i + size] for i in range(0, len(absent), size)]
+    return " ".join(spec["sentence"].format(list=join_list(chunk, "or")) for chunk in chunks)
 
 
 @register("describe_findings", ("describe_findings",))
