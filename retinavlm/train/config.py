@@ -125,9 +125,9 @@ class SSL:
     temperature: float = 0.2
     projection_dim: int = 64
     mask_ratio: float = 0.6
-    ema_decay: float = 0.99
-    probe_epochs: int = 100
-    probe_lr: float = 0.05
+    # supervised only: each biomarker's positives weigh (negatives / positives) in the training split,
+    # capped here (1: unweighted). A finding in 4% of scans is otherwise never worth predicting.
+    max_positive_weight: float = 10.0
 
 
 @dataclass

@@ -46,7 +46,8 @@ from retinavlm.train.trainer import FINAL, SUMMARY, StageResult, build_optimizer
 class Objective(nn.Module):
     """The encoder plus the heads its pretraining objective needs; `loss(batch)` is one step's loss."""
 
-    def __init__(self, encoder: OCTEncoder, image_size: int, cfg: StageConfig, kb: KnowledgeBase):
+    def __init__(self, encoder: OCTEncoder, image_size: int, cfg: StageConfig, kb: KnowledgeBase,
+                 positive_weight: torch.Tensor | None = None):
         super().__init__()
         self.encoder = encoder
         self.method = cfg.ssl.method
@@ -60,6 +61,7 @@ class Objective(nn.Module):
         else:
             self.head = nn.Linear(2 * dim, len(kb.biomarker_ids) + len(kb.stage_ids) + len(kb.referral_ids))
         self.sizes = (len(kb.biomarker_ids), len(kb.stage_ids), len(kb.referral_ids))
+        self.register_buffer("positive_weight", positive_weight, persistent=False)
 
     def loss(self, views: list[torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.method == "simclr":
@@ -70,7 +72,7 @@ class Objective(nn.Module):
         logits = self.head(pool_tokens(self.encoder(views[0])))
         nb, ns, _ = self.sizes
         return (
-            F.binary_cross_entropy_with_logits(logits[:, :nb], targets["biomarkers"])
+            F.binary_cross_entropy_with_logits(logits[:, :nb], targets["biomarkers"], pos_weight=self.positive_weight)
             + F.cross_entropy(logits[:, nb : nb + ns], targets["stage"])
             + F.cross_entropy(logits[:, nb + ns :], targets["referral"])
         )
@@ -103,6 +105,13 @@ def _targets(images: ScanImages, indices: list[int], kb: KnowledgeBase) -> dict[
         "stage": torch.tensor([kb.stage_ids.index(r.stage) for r in records]),
         "referral": torch.tensor([kb.referral_ids.index(r.referral) for r in records]),
     }
+
+
+def positive_weights(images: ScanImages, kb: KnowledgeBase, cap: float) -> torch.Tensor:
+    """Per biomarker: negatives / positives among the training scans, clipped to [1, cap]."""
+    present = _targets(images, list(range(len(images))), kb)["biomarkers"]
+    positives = present.sum(0)
+    return ((len(present) - positives) / positives.clamp(min=1)).clamp(1.0, max(1.0, cap))
 
 
 def _seed(*parts) -> int:
@@ -155,7 +164,8 @@ def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> Stage
     random_encoder = create_encoder(model.config.encoder.name, model.config.encoder.image_size)
     probe = {"method": cfg.ssl.method, "random_init": linear_probe(random_encoder, train, val, kb)}
 
-    objective = Objective(model.encoder, model.processor.image_size, cfg, kb)
+    weights = positive_weights(train, kb, cfg.ssl.max_positive_weight) if cfg.ssl.method == "supervised" else None
+    objective = Objective(model.encoder, model.processor.image_size, cfg, kb, weights)
     model.trainable_parts(encoder=True, adapter=False, lora=False, llm=False)
     objective.train()
     optimizer = build_optimizer(objective, cfg)

@@ -41,7 +41,7 @@ def tiny_presets(path: Path) -> Path:
         "cohort": {"n": 24, "seed": 3},
         "curriculum": str(curricula_dir() / "curriculum.yaml"),
         "stage_overrides": {
-            "stage0_ssl": [*TINY_MODEL, *SHORT, "train.max_steps=2", "ssl.probe_epochs=2"],
+            "stage0_ssl": [*TINY_MODEL, *SHORT, "train.max_steps=2"],
             "stage1_introduction": [*SHORT, *QUIET_VALIDATION, "train.max_steps=16", "qa.per_scan=1"],
             "stage2_specialism": [*SHORT, *QUIET_VALIDATION, "train.max_steps=2", "qa.per_scan=1"],
         },

@@ -35,7 +35,7 @@ def test_resnet50_makes_36_tokens_of_2048_in_grid_order():
     assert torch.equal(tokens[0, 5 * 6 + 0], fmap[0, :, 5, 0])
 
 
-@pytest.mark.parametrize("name", ["resnet_tiny", "vit_tiny"])
+@pytest.mark.parametrize("name", ["resnet_tiny", "resnet_tiny_s16", "vit_tiny"])
 def test_each_corner_token_answers_to_its_own_corner(name):
     torch.manual_seed(0)
     encoder = create_encoder(name, 192).eval()
@@ -55,12 +55,18 @@ def test_each_corner_token_answers_to_its_own_corner(name):
 
 
 def test_registry_and_sizes():
-    assert {"resnet50", "resnet_tiny", "vit", "vit_tiny"} <= set(list_encoders())
+    assert {"resnet50", "resnet_tiny", "resnet_tiny_s16", "vit", "vit_tiny"} <= set(list_encoders())
     assert create_encoder("resnet_tiny", 128).num_tokens == 16
+    s16 = create_encoder("resnet_tiny_s16", 96)
+    assert s16.grid == (6, 6) and s16.dim == 128
+    with torch.no_grad():
+        assert s16(torch.zeros(2, 1, 96, 96)).shape == (2, 36, 128)  # the grid it reports is the grid it makes
     with pytest.raises(ValueError, match="unknown encoder 'resnet9'"):
         create_encoder("resnet9")
     with pytest.raises(ValueError, match="divisible by 32"):
         create_encoder("resnet_tiny", 100)
+    with pytest.raises(ValueError, match="divisible by 16"):
+        create_encoder("resnet_tiny_s16", 100)
 
 
 def test_weights_load_from_a_local_safetensors_file(tmp_path):

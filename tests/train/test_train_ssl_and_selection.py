@@ -1,12 +1,16 @@
 """Stage 0 objectives and the data-efficiency selection."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
 from retinavlm.cli import main
+from retinavlm.knowledge import load_knowledge
+from retinavlm.train.records import ScanRecord
+from retinavlm.train.ssl import positive_weights
 from retinavlm.resources import curricula_dir
 from retinavlm.train.data_efficiency import k_center_greedy, scan_weights
 
@@ -25,6 +29,33 @@ def test_stage0_runs_each_objective_and_records_the_probe(tmp_path, small_cohort
     losses = [float(v) for s, name, v in rows if name == "train/loss"]
     assert len(losses) == 3 and all(np.isfinite(losses))
     assert (out / "final" / "encoder.safetensors").is_file()
+
+
+class LabelledScans:
+    """The part of ScanImages the weights read: records and a length."""
+
+    def __init__(self, records):
+        self.records = records
+
+    def __len__(self):
+        return len(self.records)
+
+
+def test_supervised_warm_up_weighs_rare_biomarkers_up_to_the_cap():
+    kb = load_knowledge()
+    common, rare = kb.biomarker_ids[0], kb.biomarker_ids[1]
+    records = [
+        ScanRecord(f"s{i}", f"p{i}", Path("s.png"), "healthy", "none",
+                   {b: "present" if (b == common and i % 2) or (b == rare and i == 0) else "absent" for b in kb.biomarker_ids})
+        for i in range(40)
+    ]
+    images = LabelledScans(records)
+    weights = positive_weights(images, kb, cap=10.0)
+    by_id = dict(zip(kb.biomarker_ids, weights.tolist()))
+    assert by_id[common] == 1.0  # 20 of 40: balanced already
+    assert by_id[rare] == 10.0  # 1 of 40 would be 39x: capped
+    assert by_id[kb.biomarker_ids[2]] == 10.0  # never present: the cap, not a division by zero
+    assert positive_weights(images, kb, cap=1.0).eq(1.0).all()  # cap 1: unweighted
 
 
 def test_redundancy_selection_drops_near_duplicates_first():
