@@ -56,6 +56,15 @@ def test_template_sections_and_label_value_lines():
     assert got == {"stage": "late_wet_active", "referral": "urgent", "biomarkers": {"ped": "absent", "srf": "absent", "irf": "present"}}
 
 
+def test_an_absent_section_rules_its_findings_out():
+    report = "Present:\n- large drusen\nAbsent:\n- subretinal fluid\n- intraretinal fluid\n- PED\nImpression: intermediate AMD"
+    got = labels(report)
+    assert got["biomarkers"] == {"drusen": "present", "ped": "absent", "srf": "absent", "irf": "absent"}
+    assert got["stage"] == "intermediate"
+    # its own sentence still decides: a hedge inside the section stays a hedge
+    assert labels("Negative findings:\nNo SRF. Possible IRF.")["biomarkers"] == {"srf": "absent", "irf": "uncertain"}
+
+
 def test_history_section_is_not_current_but_today_is():
     report = "History: wet AMD with SRF, treated.\nToday: no SRF, no IRF. Fibrotic scar.\nImpression: inactive nAMD."
     got = labels(report)
