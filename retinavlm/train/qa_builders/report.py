@@ -30,13 +30,13 @@ def _lists(record: ScanRecord, templates: Templates, kb: KnowledgeBase) -> dict[
 
 def rule_out_sentences(absent: list[str], templates: Templates) -> str:
     """The absent findings as short negated sentences ("No A, B or C. No D."); empty when none is absent."""
-    spec = templates.sections.get("rule_outs", {"sentence": "No {list}.", "items_per_sentence": len(absent) or 1})
+    spec = templates.section("rule_outs")
     size = spec["items_per_sentence"]
     chunks = [absent[i : i + size] for i in range(0, len(absent), size)]
     return " ".join(spec["sentence"].format(list=join_list(chunk, "or")) for chunk in chunks)
 
 
-@register("describe_findings", ("describe_findings",))
+@register("describe_findings", ("describe_findings", "rule_outs"))
 def describe_findings(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
     t = templates.section("describe_findings")
     answer = rng.choice(t["answers"]["some" if record.present() else "none"]).format(**_lists(record, templates, kb))
@@ -56,17 +56,17 @@ def _reasoning(
     return QAPair(with_context(rng.choice(t["questions"]), record, templates, rng), answer, name)
 
 
-@register("staging_reasoning", ("staging_reasoning",))
+@register("staging_reasoning", ("staging_reasoning", "rule_outs"))
 def staging_reasoning(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
     return _reasoning("staging_reasoning", kb.stages, "stage", record, templates, kb, rng)
 
 
-@register("referral_reasoning", ("referral_reasoning",))
+@register("referral_reasoning", ("referral_reasoning", "rule_outs"))
 def referral_reasoning(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
     return _reasoning("referral_reasoning", kb.referrals, "referral", record, templates, kb, rng)
 
 
-@register("report", ("report",))
+@register("report", ("report", "rule_outs"))
 def report(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
     """The whole report, sections always in the order biomarkers, stage, referral."""
     question = rng.choice(report_prompts(templates))
