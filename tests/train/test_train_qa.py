@@ -135,3 +135,7 @@ def test_builder_checks_name_the_bad_builder(tmp_path):
         check_builders({"report": 1.0}, STAGE1)
     with pytest.raises(ConfigError, match="positive weight"):
         check_builders({"stage": 0.0}, STAGE1)
+    # A stage-2 templates file without the rule-out wording is refused before training, by section name.
+    without = {k: v for k, v in STAGE2.sections.items() if k != "rule_outs"}
+    with pytest.raises(ConfigError, match="qa.builders.report: .*no 'rule_outs' section"):
+        check_builders({"report": 1.0}, type(STAGE2)(STAGE2.path, without))
