@@ -87,6 +87,18 @@ def setup(args: argparse.Namespace) -> tuple[Shapes, str] | None:
     return FULL, "cuda"
 
 
+def prepare(args: argparse.Namespace) -> tuple[Shapes, str, object, Path] | None:
+    """`setup`, then the tokenizer and the base LLM folder every benchmark starts from; None: nothing to run."""
+    chosen = setup(args)
+    if chosen is None:
+        return None
+    shapes, device = chosen
+    from retinavlm.model.tokenizer import train_tokenizer
+
+    tokenizer = train_tokenizer()
+    return shapes, device, tokenizer, base_llm_folder(args.work_dir, shapes, tokenizer, device, args.tiny)
+
+
 def header(device: str, shapes: Shapes) -> dict:
     """Hardware, versions, date and command of a result file."""
     record = {

@@ -82,14 +82,10 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=3, help="timed calls per path after a warm-up call (the minimum is kept)")
     p.add_argument("--no-compile", action="store_true", help="static cache without torch.compile (to isolate its effect)")
     args = p.parse_args()
-    chosen = common.setup(args)
-    if chosen is None:
+    prepared = common.prepare(args)
+    if prepared is None:
         return 0
-    shapes, device = chosen
-    from retinavlm.model.tokenizer import train_tokenizer
-
-    tokenizer = train_tokenizer()
-    folder = common.base_llm_folder(args.work_dir, shapes, tokenizer, device, args.tiny)
+    shapes, device, tokenizer, folder = prepared
     record = common.header(device, shapes)
     common.reset_peak(device)
     model = load_model(folder, shapes, device, tokenizer)

@@ -174,14 +174,10 @@ def main() -> int:
     p.add_argument("--lean-batch", type=int, help="toolkit_lean (24 GB card) batch size (default 16 GPU / 2 tiny)")
     p.add_argument("--recipes", nargs="+", default=["plain_qlora", "published_8bit", "plain_bf16_lora", "toolkit_fast", "toolkit_lean"])
     args = p.parse_args()
-    chosen = common.setup(args)
-    if chosen is None:
+    prepared = common.prepare(args)
+    if prepared is None:
         return 0
-    shapes, device = chosen
-    from retinavlm.model.tokenizer import train_tokenizer
-
-    tokenizer = train_tokenizer()
-    folder = common.base_llm_folder(args.work_dir, shapes, tokenizer, device, args.tiny)
+    shapes, device, tokenizer, folder = prepared
     fast_batch = args.fast_batch or (4 if args.tiny else 48)
     lean_batch = args.lean_batch or (2 if args.tiny else 16)
     image_token_id = tokenizer.convert_tokens_to_ids("<|reserved_special_token_10|>")
