@@ -139,3 +139,8 @@ def test_builder_checks_name_the_bad_builder(tmp_path):
     without = {k: v for k, v in STAGE2.sections.items() if k != "rule_outs"}
     with pytest.raises(ConfigError, match="qa.builders.report: .*no 'rule_outs' section"):
         check_builders({"report": 1.0}, type(STAGE2)(STAGE2.path, without))
+    record = ScanRecord("s", "p", Path("s.png"), "healthy", "none", {b: "absent" for b in KB.biomarker_ids})
+    for bad in ({"sentence": "No {list}.", "items_per_sentence": 0}, {"sentence": "No findings.", "items_per_sentence": 4}):
+        broken = type(STAGE2)(STAGE2.path, {**STAGE2.sections, "rule_outs": bad})
+        with pytest.raises(ConfigError, match="rule_outs needs items_per_sentence"):
+            BUILDERS["report"][0](record, broken, KB, random.Random(0))

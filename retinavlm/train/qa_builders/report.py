@@ -16,6 +16,7 @@ import yaml
 
 from retinavlm.knowledge import KnowledgeBase, Level, decide
 from retinavlm.resources import curricula_dir
+from retinavlm.train.config import ConfigError
 from retinavlm.train.qa import QAPair, Templates, finding_phrase, join_list, register, with_context
 from retinavlm.train.records import ScanRecord
 
@@ -31,9 +32,12 @@ def _lists(record: ScanRecord, templates: Templates, kb: KnowledgeBase) -> dict[
 def rule_out_sentences(absent: list[str], templates: Templates) -> str:
     """The absent findings as short negated sentences ("No A, B or C. No D."); empty when none is absent."""
     spec = templates.section("rule_outs")
-    size = spec["items_per_sentence"]
+    size, sentence = spec.get("items_per_sentence"), spec.get("sentence")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1 or not isinstance(sentence, str) or "{list}" not in sentence:
+        raise ConfigError(f"{templates.path}: rule_outs needs items_per_sentence (a positive integer) and a "
+                          f"sentence holding {{list}}; got {spec!r}")
     chunks = [absent[i : i + size] for i in range(0, len(absent), size)]
-    return " ".join(spec["sentence"].format(list=join_list(chunk, "or")) for chunk in chunks)
+    return " ".join(sentence.format(list=join_list(chunk, "or")) for chunk in chunks)
 
 
 @register("describe_findings", ("describe_findings", "rule_outs"))
