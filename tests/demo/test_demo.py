@@ -158,3 +158,19 @@ def test_bad_settings_get_one_line_errors(finished_run, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1, err
     assert (tmp_path / "c" / "notes.txt").read_text() == "mine"
+
+
+def test_every_shipped_preset_derives_a_curriculum_whose_stages_load(tmp_path):
+    """A typo in a preset's stage overrides (the ablations too) fails here, not minutes into a run."""
+    from retinavlm.demo import derive_curriculum
+    from retinavlm.train.curriculum import load_curriculum
+
+    config = load_demo_config()
+    assert {"fast", "default", "full"} <= set(config.presets)
+    for name, preset in config.presets.items():
+        run = tmp_path / name
+        (run / "cohort").mkdir(parents=True)
+        doc, _ = derive_curriculum(run, config, preset)
+        (run / "curriculum.yaml").write_text(yaml.safe_dump(doc))
+        _, stages = load_curriculum(run / "curriculum.yaml")
+        assert [s.name for s in stages] == ["stage0_ssl", "stage1_introduction", "stage2_specialism"], name
