@@ -56,7 +56,16 @@ class RetinaVLMProcessor:
             raise ProcessorError(f"image of shape {pixels.shape} is too small to be a B-scan")
         from retinavlm.data.augment import fovea_center_crop  # lazy: pulls in OpenCV and albumentations
 
-        square = fovea_center_crop(pixels, self.image_size, self.crop_fraction)
+        return self.normalize(fovea_center_crop(pixels, self.image_size, self.crop_fraction))
+
+    def normalize(self, square: np.ndarray) -> torch.Tensor:
+        """An encoder-sized square in [0, 1], already fovea-cropped (and maybe augmented) -> (1, S, S) input.
+
+        Training crops each scan once and augments the square; cropping it again here would zoom in a
+        second time whenever `crop_fraction` < 1, so that training saw another view than inference.
+        """
+        if square.shape != (self.image_size, self.image_size):
+            raise ProcessorError(f"expected a {self.image_size}x{self.image_size} square, got shape {square.shape}")
         normalised = (square.astype(np.float32) - self.pixel_mean) / self.pixel_std
         return torch.from_numpy(np.ascontiguousarray(normalised, dtype=np.float32)).unsqueeze(0)
 

@@ -61,7 +61,7 @@ class ScanImages:
         if seed is not None:
             transform = train_transform(dataclasses.replace(self.augment, seed=seed))
             pixels = transform(image=pixels)["image"]
-        return self.processor.preprocess(pixels)
+        return self.processor.normalize(pixels)
 
     def batch(self, indices: list[int], seeds: list[int] | None = None) -> torch.Tensor:
         seeds = seeds if seeds is not None else [None] * len(indices)
