@@ -18,6 +18,7 @@ from scipy import ndimage
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import albumentations as A  # noqa: E402
 
+from retinavlm.data import lesion_masks  # noqa: E402
 from retinavlm.data.quality import padding_mask  # noqa: E402
 
 MIRRORED_LATERALITY = {"OD": "OS", "OS": "OD"}
@@ -93,6 +94,14 @@ def fovea_center_crop(pixels: np.ndarray, size: int = 192, fraction: float = 1.0
     that thin findings (a double-layer sign, foci a few pixels wide) survive the resize to a small input.
     """
     pixels = np.asarray(pixels, dtype=np.float32)
+    top, left, side = fovea_crop_box(pixels, fraction)
+    crop = pixels[top : top + side, left : left + side]
+    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return np.clip(cv2.resize(crop, (size, size), interpolation=interpolation), 0.0, 1.0)
+
+
+def fovea_crop_box(pixels: np.ndarray, fraction: float = 1.0) -> tuple[int, int, int]:
+    """(top, left, side) of `fovea_center_crop`'s square, so that a lesion mask can be cut the same way."""
     if pixels.ndim != 2:
         raise ValueError(f"expected a (height, width) B-scan, got shape {pixels.shape}")
     if not 0 < fraction <= 1:
@@ -102,9 +111,7 @@ def fovea_center_crop(pixels: np.ndarray, size: int = 192, fraction: float = 1.0
     centre_column = find_fovea_column(pixels) if width > side else width // 2
     left = int(np.clip(centre_column - side // 2, 0, width - side))
     top = int(np.clip(retina_centre_row(pixels) - side // 2, 0, height - side)) if height > side else 0
-    crop = pixels[top : top + side, left : left + side]
-    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
-    return np.clip(cv2.resize(crop, (size, size), interpolation=interpolation), 0.0, 1.0)
+    return top, left, side
 
 
 def retina_centre_row(pixels: np.ndarray) -> int:
@@ -126,7 +133,9 @@ def retina_centre_row(pixels: np.ndarray) -> int:
 class OctTransform:
     """Fovea crop, then (for training) a seeded horizontal flip that carries the laterality, then albumentations.
 
-    Call as `transform(image=pixels, laterality="OD")`; returns {"image", "laterality", "flipped"}.
+    Call as `transform(image=pixels, laterality="OD")`; returns {"image", "laterality", "flipped"}. With
+    `mask=` (a lesion-mask bit field of the image's shape) the mask is cropped, flipped and moved with the
+    pixels and returned as "mask", so that it still marks the same lesions.
     """
 
     def __init__(self, size: int, pixel_ops: list[A.BasicTransform], hflip_p: float, seed: int | None):
@@ -135,15 +144,24 @@ class OctTransform:
         self.rng = np.random.default_rng(seed)
         self.pipeline = A.Compose(pixel_ops, seed=seed) if pixel_ops else None
 
-    def __call__(self, *, image: np.ndarray, laterality: str | None = None) -> dict[str, Any]:
+    def __call__(self, *, image: np.ndarray, laterality: str | None = None, mask: np.ndarray | None = None) -> dict[str, Any]:
+        if mask is not None and np.shape(mask) != np.shape(image):
+            raise ValueError(f"mask shape {np.shape(mask)} differs from the image's {np.shape(image)}")
+        if mask is not None:
+            mask = lesion_masks.crop_mask(mask, fovea_crop_box(np.asarray(image, np.float32)), self.size, lesion_masks.MAX_BITS)
         pixels = fovea_center_crop(image, self.size)
         flipped = bool(self.hflip_p > 0 and self.rng.random() < self.hflip_p)
         if flipped:
             pixels = np.ascontiguousarray(pixels[:, ::-1])
+            mask = None if mask is None else np.ascontiguousarray(mask[:, ::-1])
             laterality = MIRRORED_LATERALITY.get(laterality, laterality) if laterality else laterality
         if self.pipeline is not None:
-            pixels = self.pipeline(image=pixels)["image"]
-        return {"image": np.clip(pixels, 0.0, 1.0).astype(np.float32), "laterality": laterality, "flipped": flipped}
+            moved = self.pipeline(image=pixels, **({} if mask is None else {"mask": mask}))
+            pixels, mask = moved["image"], moved.get("mask", mask)
+        out = {"image": np.clip(pixels, 0.0, 1.0).astype(np.float32), "laterality": laterality, "flipped": flipped}
+        if mask is not None:
+            out["mask"] = np.asarray(mask, np.uint16)
+        return out
 
 
 def train_transform(config: AugmentConfig | None = None) -> OctTransform:

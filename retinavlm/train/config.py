@@ -128,6 +128,13 @@ class SSL:
     # supervised only: each biomarker's positives weigh (negatives / positives) in the training split,
     # capped here (1: unweighted). A finding in 4% of scans is otherwise never worth predicting.
     max_positive_weight: float = 10.0
+    # supervised only: a biomarker head on every visual token besides the scan-level one. `mil`: its
+    # strongest token must agree with the scan's label (multiple-instance learning); `masks`: also, each
+    # token is told whether a lesion touches its cell (the cohort's lesion masks, masks/ in its manifest).
+    # Either makes single tokens carry a finding, which is what the LLM attends to.
+    token_head: Literal["none", "mil", "masks"] = "none"
+    # masks only: a lesion covers few tokens, so positive tokens weigh (negatives / positives), capped here.
+    max_token_positive_weight: float = 30.0
 
 
 @dataclass
@@ -321,6 +328,7 @@ def check_stage(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> Non
         problems.append("data.cohort: no cohort folder given (set it in the YAML or as data.cohort=DIR)")
     elif not Path(cfg.data.cohort).exists():
         problems.append(f"data.cohort: cohort {cfg.data.cohort} not found")
+    problems.extend(_token_head_problems(cfg))
     try:
         from retinavlm.train.images import augment_config
 
@@ -339,3 +347,23 @@ def check_stage(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> Non
                 problems.append(str(exc))
     if problems:
         raise ConfigError(f"{where}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+
+
+def _token_head_problems(cfg: StageConfig) -> list[str]:
+    """A token head learns from labels, and from masks only when the cohort has them."""
+    if cfg.kind != "ssl" or cfg.ssl.token_head == "none":
+        return []
+    if cfg.ssl.method != "supervised":
+        return [f"ssl.token_head: {cfg.ssl.token_head!r} learns from labels; it needs ssl.method=supervised, got {cfg.ssl.method!r}"]
+    if cfg.ssl.token_head == "masks" and cfg.data.cohort is not None and Path(cfg.data.cohort).exists():
+        from retinavlm.data.lesion_masks import cohort_mask_bits
+        from retinavlm.knowledge import load_knowledge
+
+        bits = cohort_mask_bits(cfg.data.cohort)
+        if bits is None:
+            return [f"data.cohort: {cfg.data.cohort} has no lesion masks (no lesion_masks in its manifest.json); "
+                    "use ssl.token_head=mil or none"]
+        missing = [b for b in load_knowledge().biomarker_ids if b not in bits]
+        if missing:
+            return [f"data.cohort: {cfg.data.cohort}'s lesion masks have no bit for {missing[0]}"]
+    return []

@@ -6,7 +6,9 @@ Objectives (`ssl.method`):
   predicts its cell's pixels, MAE-style (works for the ViT's patches and the CNN's grid alike);
 - `supervised`: a warm-up on the training split's labels (biomarker presence, stage, referral), for
   when self-supervision cannot learn enough on a small CPU budget. It is not self-supervised, and
-  the probe record says which method ran.
+  the probe record says which method ran. `ssl.token_head` adds a biomarker head on every token:
+  `mil` ties its strongest token to the scan's label, `masks` also teaches each token from the
+  cohort's lesion masks whether a lesion touches its cell.
 
 The probe: a logistic regression per biomarker on the frozen, pooled (mean and max) encoder features of the
 training split, scored (F1) on the validation split; run for a randomly initialised encoder and for
@@ -32,10 +34,11 @@ from tqdm.auto import tqdm
 
 from retinavlm.atomic import write_json
 from retinavlm.data.cohorts.splits import SplitConfig
+from retinavlm.data.lesion_masks import cohort_mask_bits, token_targets
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 from retinavlm.model.encoder import OCTEncoder, create_encoder, pool_tokens
 from retinavlm.train import checkpoint as ckpt
-from retinavlm.train.config import StageConfig
+from retinavlm.train.config import ConfigError, StageConfig
 from retinavlm.train.features import pooled_features
 from retinavlm.train.images import ScanImages, augment_config
 from retinavlm.train.metrics_log import MetricsLog
@@ -47,7 +50,7 @@ class Objective(nn.Module):
     """The encoder plus the heads its pretraining objective needs; `loss(batch)` is one step's loss."""
 
     def __init__(self, encoder: OCTEncoder, image_size: int, cfg: StageConfig, kb: KnowledgeBase,
-                 positive_weight: torch.Tensor | None = None):
+                 positive_weight: torch.Tensor | None = None, token_positive_weight: torch.Tensor | None = None):
         super().__init__()
         self.encoder = encoder
         self.method = cfg.ssl.method
@@ -60,8 +63,11 @@ class Objective(nn.Module):
             self.head = nn.Linear(dim, cell * cell)
         else:
             self.head = nn.Linear(2 * dim, len(kb.biomarker_ids) + len(kb.stage_ids) + len(kb.referral_ids))
+            if cfg.ssl.token_head != "none":
+                self.token_head = nn.Linear(dim, len(kb.biomarker_ids))
         self.sizes = (len(kb.biomarker_ids), len(kb.stage_ids), len(kb.referral_ids))
         self.register_buffer("positive_weight", positive_weight, persistent=False)
+        self.register_buffer("token_positive_weight", token_positive_weight, persistent=False)
 
     def loss(self, views: list[torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.method == "simclr":
@@ -69,13 +75,24 @@ class Objective(nn.Module):
             return nt_xent(z, self.ssl.temperature)
         if self.method == "mae":
             return self.masked_reconstruction(views[0], targets["mask_seed"])
-        logits = self.head(pool_tokens(self.encoder(views[0])))
+        tokens = self.encoder(views[0])
+        logits = self.head(pool_tokens(tokens))
         nb, ns, _ = self.sizes
-        return (
+        loss = (
             F.binary_cross_entropy_with_logits(logits[:, :nb], targets["biomarkers"], pos_weight=self.positive_weight)
             + F.cross_entropy(logits[:, nb : nb + ns], targets["stage"])
             + F.cross_entropy(logits[:, nb + ns :], targets["referral"])
         )
+        if self.ssl.token_head == "none":
+            return loss
+        token_logits = self.token_head(tokens)
+        # A soft maximum over the tokens (log-mean-exp): the scan has the finding where its strongest token sees it.
+        strongest = torch.logsumexp(token_logits, dim=1) - math.log(tokens.shape[1])
+        loss = loss + F.binary_cross_entropy_with_logits(strongest, targets["biomarkers"], pos_weight=self.positive_weight)
+        if self.ssl.token_head == "masks":
+            loss = loss + F.binary_cross_entropy_with_logits(token_logits, targets["token_biomarkers"],
+                                                             pos_weight=self.token_positive_weight)
+        return loss
 
     def masked_reconstruction(self, pixels: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
         rows, cols = self.encoder.grid
@@ -114,6 +131,13 @@ def positive_weights(images: ScanImages, kb: KnowledgeBase, cap: float) -> torch
     return ((len(present) - positives) / positives.clamp(min=1)).clamp(1.0, max(1.0, cap))
 
 
+def token_positive_weights(images: ScanImages, grid: tuple[int, int], bit_positions: list[int], cap: float) -> torch.Tensor:
+    """Per biomarker: negative / positive tokens over the training scans' unaugmented masks, clipped to [1, cap]."""
+    cells = token_targets(np.stack(images.masks), grid, bit_positions).reshape(-1, len(bit_positions))
+    positives = cells.sum(0)
+    return torch.from_numpy((len(cells) - positives) / np.maximum(positives, 1)).float().clamp(1.0, max(1.0, cap))
+
+
 def _seed(*parts) -> int:
     return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:4], "little")
 
@@ -136,6 +160,14 @@ def linear_probe(encoder: OCTEncoder, train: ScanImages, evaluate: ScanImages, k
     return scores
 
 
+def _mask_bit_positions(cohort, kb: KnowledgeBase) -> list[int]:
+    """Which bit of the cohort's lesion masks holds each knowledge-base biomarker."""
+    bits = cohort_mask_bits(cohort)
+    if bits is None or any(b not in bits for b in kb.biomarker_ids):
+        raise ConfigError(f"data.cohort: {cohort} has no lesion masks for every biomarker; use ssl.token_head=mil or none")
+    return [bits.index(b) for b in kb.biomarker_ids]
+
+
 def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> StageResult:
     """Run stage 0; the saved model is the whole VLM (only its encoder changed), so stage 1 starts from it."""
     import shutil
@@ -156,7 +188,9 @@ def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> Stage
     model = load_model(cfg, "cpu")
     augment = augment_config(cfg.data.augment, model.processor.image_size)
     train_records = splits.train[: cfg.data.max_train_scans] if cfg.data.max_train_scans else splits.train
-    train = ScanImages(train_records, model.processor, augment)
+    with_masks = cfg.ssl.method == "supervised" and cfg.ssl.token_head == "masks"
+    bit_positions = _mask_bit_positions(cfg.data.cohort, kb) if with_masks else []
+    train = ScanImages(train_records, model.processor, augment, masks_from=cfg.data.cohort if with_masks else None)
     val = ScanImages(splits.validation, model.processor, augment)
     for line in splits.refused + train.refused + val.refused:
         log(f"skipped: {line}")
@@ -165,7 +199,9 @@ def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> Stage
     probe = {"method": cfg.ssl.method, "random_init": linear_probe(random_encoder, train, val, kb)}
 
     weights = positive_weights(train, kb, cfg.ssl.max_positive_weight) if cfg.ssl.method == "supervised" else None
-    objective = Objective(model.encoder, model.processor.image_size, cfg, kb, weights)
+    token_weights = (token_positive_weights(train, model.encoder.grid, bit_positions, cfg.ssl.max_token_positive_weight)
+                     if with_masks else None)
+    objective = Objective(model.encoder, model.processor.image_size, cfg, kb, weights, token_weights)
     model.trainable_parts(encoder=True, adapter=False, lora=False, llm=False)
     objective.train()
     optimizer = build_optimizer(objective, cfg)
@@ -187,9 +223,15 @@ def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> Stage
         order = np.random.default_rng(_seed(t.seed, epoch)).permutation(len(train))
         indices = order[position * t.batch_size : (position + 1) * t.batch_size].tolist()
         n_views = 2 if cfg.ssl.method == "simclr" else 1
-        views = [train.batch(indices, [_seed(t.seed, epoch, i, v) for i in indices]) for v in range(n_views)]
+        targets = {**_targets(train, indices, kb), "mask_seed": torch.tensor(_seed(t.seed, step))}
+        if with_masks:
+            pixels, fields = train.batch_with_masks(indices, [_seed(t.seed, epoch, i, 0) for i in indices])
+            views = [pixels]
+            targets["token_biomarkers"] = torch.from_numpy(token_targets(fields, model.encoder.grid, bit_positions))
+        else:
+            views = [train.batch(indices, [_seed(t.seed, epoch, i, v) for i in indices]) for v in range(n_views)]
         objective.train()
-        loss = objective.loss(views, {**_targets(train, indices, kb), "mask_seed": torch.tensor(_seed(t.seed, step))})
+        loss = objective.loss(views, targets)
         loss.backward()
         if t.max_grad_norm is not None:
             nn.utils.clip_grad_norm_(objective.parameters(), t.max_grad_norm)

@@ -80,9 +80,29 @@ def test_annotations_and_manifest_match_the_references(cohort):
     assert sum(manifest["counts"]["stage"].values()) == 24
     assert manifest["counts"]["stage"]["healthy"] == sum(r["stage"] == "healthy" for r in rows)
     listed = {f["path"]: f["sha256"] for f in manifest["files"]}
-    assert len(listed) == 24 + 2
+    assert len(listed) == 2 * 24 + 2  # images, lesion masks, references.jsonl, annotations.csv
     for path, digest in listed.items():
         assert hashlib.sha256((cohort / path).read_bytes()).hexdigest() == digest
+
+
+def test_lesion_masks_mark_exactly_the_findings_present(cohort):
+    from retinavlm.data.lesion_masks import cohort_mask_bits, mask_path, read_mask
+
+    kb = load_knowledge()
+    bits = cohort_mask_bits(cohort)
+    assert bits == list(kb.biomarker_ids)
+    rows, _ = read_jsonl(cohort / "references.jsonl")
+    present = drawn = 0
+    for row in rows:
+        field = read_mask(mask_path(cohort, row["id"]), Image.open(cohort / row["image"]).size[::-1])
+        for index, biomarker in enumerate(bits):
+            has_pixels = bool((field >> index & 1).any())
+            if row["biomarkers"][biomarker] == "absent":
+                assert not has_pixels, (row["id"], biomarker)
+            else:
+                present += 1
+                drawn += has_pixels
+    assert present and drawn >= 0.95 * present
 
 
 def test_same_seed_gives_byte_identical_files_whatever_the_workers(cohort, tmp_path):

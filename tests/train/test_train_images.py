@@ -38,3 +38,24 @@ def test_normalize_refuses_a_square_of_another_size(half_height_model):
 
     with pytest.raises(ProcessorError, match="expected a 64x64 square"):
         half_height_model.processor.normalize(np.zeros((96, 96), np.float32))
+
+
+def test_masks_come_cut_and_augmented_with_their_scans_and_a_bad_mask_refuses_only_its_scan(
+        small_cohort, kb, half_height_model, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from retinavlm.data.lesion_masks import mask_path
+
+    cohort = tmp_path / "cohort"
+    shutil.copytree(small_cohort, cohort)
+    records = load_splits(cohort, kb, SplitConfig(0.15, 0.15, 0)).train[:4]
+    mask_path(cohort, records[1].id).write_bytes(b"not a png")
+    processor = half_height_model.processor
+    images = ScanImages(records, processor, augment_config({}, processor.image_size), masks_from=cohort)
+    assert [r.id for r in images.records] == [records[i].id for i in (0, 2, 3)]
+    assert len(images.refused) == 1 and records[1].id in images.refused[0] and "not a readable PNG" in images.refused[0]
+    pixels, fields = images.batch_with_masks([0, 1, 2], [7, 8, 9])
+    assert pixels.shape == (3, 1, 64, 64) and fields.shape == (3, 64, 64) and fields.dtype == np.uint16
+    assert pixels[0].equal(images.tensor(0, 7))  # the mask does not change the image's augmentation

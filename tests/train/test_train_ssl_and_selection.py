@@ -82,3 +82,59 @@ def test_selection_is_validated_before_training(tmp_path, small_cohort):
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(doc))
     assert main(["train", str(path)]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("token_head", ["mil", "masks"])
+def test_supervised_stage0_trains_a_token_head(tmp_path, small_cohort, base_model, token_head):
+    out = tmp_path / token_head
+    args = ["train", str(curricula_dir() / "stage0_ssl.yaml"), f"data.cohort={small_cohort}", f"output_dir={out}",
+            "model=null", f"init_from={base_model}", "ssl.method=supervised", f"ssl.token_head={token_head}",
+            "train.batch_size=4", "train.epochs=null", "train.max_steps=3"]
+    assert main(args) == 0
+    rows = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()[1:]]
+    losses = [float(v) for s, name, v in rows if name == "train/loss"]
+    assert len(losses) == 3 and all(np.isfinite(losses))
+    assert (out / "final" / "encoder.safetensors").is_file()
+
+
+def test_token_head_terms_join_the_supervised_loss():
+    import torch
+
+    from retinavlm.model.encoder import create_encoder
+    from retinavlm.train.config import SSL, StageConfig
+    from retinavlm.train.ssl import Objective
+
+    kb = load_knowledge()
+    nb = len(kb.biomarker_ids)
+    pixels = torch.randn(2, 1, 32, 32)
+    targets = {"biomarkers": torch.zeros(2, nb), "stage": torch.zeros(2, dtype=torch.long),
+               "referral": torch.zeros(2, dtype=torch.long), "token_biomarkers": torch.zeros(2, 4, nb)}
+    targets["biomarkers"][0, 3] = 1
+    targets["token_biomarkers"][0, 1, 3] = 1  # the lesion touches token 1 of scan 0
+    losses = {}
+    for head in ("none", "mil", "masks"):
+        torch.manual_seed(0)
+        cfg = StageConfig(name="s", kind="ssl", ssl=SSL(method="supervised", token_head=head))
+        objective = Objective(create_encoder("resnet_tiny_s16", 32), 32, cfg, kb, torch.ones(nb), torch.ones(nb))
+        objective.eval()
+        losses[head] = objective.loss([pixels], targets).item()
+    assert losses["none"] < losses["mil"] < losses["masks"]
+
+
+def test_token_head_needs_labels_and_masks_before_training(tmp_path, small_cohort, base_model, capsys):
+    import shutil
+
+    base = ["train", str(curricula_dir() / "stage0_ssl.yaml"), "model=null", f"init_from={base_model}",
+            f"output_dir={tmp_path / 'out'}", "train.max_steps=1", "train.epochs=null"]
+    assert main([*base, f"data.cohort={small_cohort}", "ssl.method=simclr", "ssl.token_head=masks"]) == 2
+    assert "ssl.token_head" in capsys.readouterr().err
+    unmasked = tmp_path / "unmasked"
+    shutil.copytree(small_cohort, unmasked)
+    manifest = json.loads((unmasked / "manifest.json").read_text())
+    del manifest["lesion_masks"]
+    (unmasked / "manifest.json").write_text(json.dumps(manifest))
+    assert main([*base, f"data.cohort={unmasked}", "ssl.method=supervised", "ssl.token_head=masks"]) == 2
+    err = capsys.readouterr().err
+    assert "data.cohort" in err and "no lesion masks" in err
+    assert not (tmp_path / "out").exists()

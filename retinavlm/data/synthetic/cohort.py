@@ -23,6 +23,7 @@ from PIL import Image
 
 from retinavlm import __version__
 from retinavlm.atomic import atomic_dir
+from retinavlm.data import lesion_masks
 from retinavlm.data.synthetic.anatomy import Grid
 from retinavlm.data.synthetic.config import CohortConfig, CohortConfigError, ScannerDomain, StageRecipe, load_cohort_config
 from retinavlm.data.synthetic.render import ScanSpec, render, to_uint8
@@ -139,22 +140,25 @@ def _weighted(rng: np.random.Generator, weights: dict) -> str:
     return keys[int(rng.choice(len(keys), p=p / p.sum()))]
 
 
-def _render_png(plan: PlannedScan, domain: ScannerDomain, grid: Grid, halfwidth_um: float, seed: int) -> tuple[bytes, list[int], list[float]]:
+def _render_png(plan: PlannedScan, domain: ScannerDomain, grid: Grid, halfwidth_um: float, seed: int,
+                mask_bits: list[str]) -> tuple[bytes, bytes, list[int], list[float]]:
+    """The scan's PNG, its lesion-mask PNG, the fovea and the pixel spacing."""
     spec = ScanSpec(plan.present, plan.eye, plan.watermark, plan.anatomy_seed, plan.lesion_seed)
     scan = render(spec, domain, np.random.default_rng([seed, 1, plan.index]), grid, halfwidth_um)
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(scan.pixels)).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue(), list(scan.fovea), [round(v, 4) for v in scan.pixel_spacing_um]
+    mask = lesion_masks.encode_mask(scan.masks, mask_bits, scan.pixels.shape)
+    return buffer.getvalue(), mask, list(scan.fovea), [round(v, 4) for v in scan.pixel_spacing_um]
 
 
-def _render_job(job: tuple) -> tuple[bytes, list[int], list[float]]:
+def _render_job(job: tuple) -> tuple[bytes, bytes, list[int], list[float]]:
     return _render_png(*job)
 
 
 def render_cohort(n: int, out_dir: str | os.PathLike, seed: int = 0, config: CohortConfig | None = None,
                   workers: int = 1, progress: Callable[[int, int], None] | None = None,
                   kb: KnowledgeBase | None = None) -> CohortSummary:
-    """Render `n` scans into `out_dir` (images/, references.jsonl, annotations.csv, manifest.json).
+    """Render `n` scans into `out_dir` (images/, masks/, references.jsonl, annotations.csv, manifest.json).
 
     The folder appears complete or not at all; an existing cohort folder there is replaced, any
     other non-empty folder is refused.
@@ -165,16 +169,20 @@ def render_cohort(n: int, out_dir: str | os.PathLike, seed: int = 0, config: Coh
     _check_replaceable(out_dir)
     plans = plan_cohort(n, seed, config, kb)
     writer = ReportWriter(kb)
-    jobs = [(p, config.domains[p.domain], config.grid, config.central_halfwidth_um, seed) for p in plans]
+    jobs = [(p, config.domains[p.domain], config.grid, config.central_halfwidth_um, seed, kb.biomarker_ids) for p in plans]
 
     with atomic_dir(out_dir) as tmp:
         (tmp / "images").mkdir()
+        (tmp / lesion_masks.FOLDER).mkdir()
         files: list[dict] = []
         references: list[dict] = []
-        for done, (plan, (png, fovea, spacing)) in enumerate(zip(plans, _map(jobs, workers)), start=1):
+        for done, (plan, (png, mask, fovea, spacing)) in enumerate(zip(plans, _map(jobs, workers)), start=1):
             image_path = f"images/{plan.id}.png"
             (tmp / image_path).write_bytes(png)
             files.append(_file_entry(image_path, png))
+            mask_path = lesion_masks.mask_path(tmp, plan.id)
+            mask_path.write_bytes(mask)
+            files.append(_file_entry(mask_path.relative_to(tmp).as_posix(), mask))
             report = writer.write(plan.present, plan.stage, plan.referral, np.random.default_rng([seed, 2, plan.index]),
                                   plan.eye, plan.age, plan.sex)
             references.append(_reference_row(plan, image_path, report, fovea, spacing, kb))
@@ -195,6 +203,7 @@ def render_cohort(n: int, out_dir: str | os.PathLike, seed: int = 0, config: Coh
             "grid": {"rows": config.grid.rows, "cols": config.grid.cols,
                      "axial_um": config.grid.axial_um, "lateral_um": config.grid.lateral_um},
             "domains_used": list(config.domains),
+            "lesion_masks": {"folder": lesion_masks.FOLDER, "bits": list(kb.biomarker_ids)},
             "config": config.source,
             "files": files,
         }
@@ -202,7 +211,7 @@ def render_cohort(n: int, out_dir: str | os.PathLike, seed: int = 0, config: Coh
     return CohortSummary(out_dir, manifest["n_scans"], manifest["n_patients"], counts)
 
 
-def _map(jobs: list[tuple], workers: int) -> Iterator[tuple[bytes, list[int], list[float]]]:
+def _map(jobs: list[tuple], workers: int) -> Iterator[tuple[bytes, bytes, list[int], list[float]]]:
     if workers <= 1 or len(jobs) < 2:
         yield from map(_render_job, jobs)
         return
