@@ -54,6 +54,17 @@ def cohort_mask_bits(cohort: str | Path) -> list[str] | None:
     return list(bits) if isinstance(bits, list) and all(isinstance(b, str) for b in bits) else None
 
 
+def bit_positions(cohort: str | Path, biomarker_ids: Sequence[str]) -> list[int]:
+    """Which bit of the cohort's masks holds each biomarker; LesionMaskError when it has no masks or lacks one."""
+    bits = cohort_mask_bits(cohort)
+    if bits is None:
+        raise LesionMaskError(f"{cohort} has no lesion masks (no lesion_masks in its manifest.json)")
+    missing = [b for b in biomarker_ids if b not in bits]
+    if missing:
+        raise LesionMaskError(f"{cohort}'s lesion masks have no bit for {missing[0]}")
+    return [bits.index(b) for b in biomarker_ids]
+
+
 def read_mask(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
     """The uint16 bit field of one scan; it must have the scan's (rows, cols)."""
     path = Path(path)

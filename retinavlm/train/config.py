@@ -356,14 +356,11 @@ def _token_head_problems(cfg: StageConfig) -> list[str]:
     if cfg.ssl.method != "supervised":
         return [f"ssl.token_head: {cfg.ssl.token_head!r} learns from labels; it needs ssl.method=supervised, got {cfg.ssl.method!r}"]
     if cfg.ssl.token_head == "masks" and cfg.data.cohort is not None and Path(cfg.data.cohort).exists():
-        from retinavlm.data.lesion_masks import cohort_mask_bits
+        from retinavlm.data.lesion_masks import LesionMaskError, bit_positions
         from retinavlm.knowledge import load_knowledge
 
-        bits = cohort_mask_bits(cfg.data.cohort)
-        if bits is None:
-            return [f"data.cohort: {cfg.data.cohort} has no lesion masks (no lesion_masks in its manifest.json); "
-                    "use ssl.token_head=mil or none"]
-        missing = [b for b in load_knowledge().biomarker_ids if b not in bits]
-        if missing:
-            return [f"data.cohort: {cfg.data.cohort}'s lesion masks have no bit for {missing[0]}"]
+        try:
+            bit_positions(cfg.data.cohort, load_knowledge().biomarker_ids)
+        except LesionMaskError as exc:
+            return [f"data.cohort: {exc}; use ssl.token_head=mil or none"]
     return []

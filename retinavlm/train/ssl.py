@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from retinavlm.atomic import write_json
 from retinavlm.data.cohorts.splits import SplitConfig
-from retinavlm.data.lesion_masks import cohort_mask_bits, token_targets
+from retinavlm.data.lesion_masks import LesionMaskError, bit_positions, token_targets
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 from retinavlm.model.encoder import OCTEncoder, create_encoder, pool_tokens
 from retinavlm.train import checkpoint as ckpt
@@ -161,11 +161,10 @@ def linear_probe(encoder: OCTEncoder, train: ScanImages, evaluate: ScanImages, k
 
 
 def _mask_bit_positions(cohort, kb: KnowledgeBase) -> list[int]:
-    """Which bit of the cohort's lesion masks holds each knowledge-base biomarker."""
-    bits = cohort_mask_bits(cohort)
-    if bits is None or any(b not in bits for b in kb.biomarker_ids):
-        raise ConfigError(f"data.cohort: {cohort} has no lesion masks for every biomarker; use ssl.token_head=mil or none")
-    return [bits.index(b) for b in kb.biomarker_ids]
+    try:
+        return bit_positions(cohort, kb.biomarker_ids)
+    except LesionMaskError as exc:
+        raise ConfigError(f"data.cohort: {exc}; use ssl.token_head=mil or none") from None
 
 
 def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> StageResult:

@@ -79,3 +79,16 @@ def test_a_mask_of_another_shape_than_its_image_is_refused():
 def test_more_biomarkers_than_bits_is_refused():
     with pytest.raises(ValueError, match="at most 16"):
         encode_mask({}, [f"b{i}" for i in range(lesion_masks.MAX_BITS + 1)], (2, 2))
+
+
+def test_bit_positions_follow_the_manifest_and_name_what_is_missing(tmp_path):
+    import json
+
+    from retinavlm.data.lesion_masks import bit_positions
+
+    with pytest.raises(LesionMaskError, match="has no lesion masks"):
+        bit_positions(tmp_path, BITS)
+    (tmp_path / "manifest.json").write_text(json.dumps({"lesion_masks": {"folder": "masks", "bits": ["srf", "drusen"]}}))
+    assert bit_positions(tmp_path, ["drusen", "srf"]) == [1, 0]
+    with pytest.raises(LesionMaskError, match="no bit for ped"):
+        bit_positions(tmp_path, BITS)

@@ -19,6 +19,7 @@ import yaml
 from retinavlm.cli import main
 from retinavlm.demo import SYSTEMS, load_demo_config
 from retinavlm.jsonl import read_jsonl
+from retinavlm.knowledge import load_knowledge
 from retinavlm.resources import curricula_dir, project_root
 from retinavlm.viewer.run import load_run
 
@@ -170,6 +171,8 @@ def test_every_shipped_preset_derives_a_curriculum_whose_stages_load(tmp_path):
     for name, preset in config.presets.items():
         run = tmp_path / name
         (run / "cohort").mkdir(parents=True)
+        manifest = {"lesion_masks": {"folder": "masks", "bits": list(load_knowledge().biomarker_ids)}}
+        (run / "cohort" / "manifest.json").write_text(json.dumps(manifest))  # what the demo's cohort records
         doc, _ = derive_curriculum(run, config, preset)
         (run / "curriculum.yaml").write_text(yaml.safe_dump(doc))
         _, stages = load_curriculum(run / "curriculum.yaml")
