@@ -94,7 +94,12 @@ def fovea_center_crop(pixels: np.ndarray, size: int = 192, fraction: float = 1.0
     that thin findings (a double-layer sign, foci a few pixels wide) survive the resize to a small input.
     """
     pixels = np.asarray(pixels, dtype=np.float32)
-    top, left, side = fovea_crop_box(pixels, fraction)
+    return crop_square(pixels, fovea_crop_box(pixels, fraction), size)
+
+
+def crop_square(pixels: np.ndarray, box: tuple[int, int, int], size: int) -> np.ndarray:
+    """The (top, left, side) square of float pixels, resized to (size, size) and clipped to [0, 1]."""
+    top, left, side = box
     crop = pixels[top : top + side, left : left + side]
     interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
     return np.clip(cv2.resize(crop, (size, size), interpolation=interpolation), 0.0, 1.0)
@@ -147,9 +152,11 @@ class OctTransform:
     def __call__(self, *, image: np.ndarray, laterality: str | None = None, mask: np.ndarray | None = None) -> dict[str, Any]:
         if mask is not None and np.shape(mask) != np.shape(image):
             raise ValueError(f"mask shape {np.shape(mask)} differs from the image's {np.shape(image)}")
+        image = np.asarray(image, dtype=np.float32)
+        box = fovea_crop_box(image)
+        pixels = crop_square(image, box, self.size)
         if mask is not None:
-            mask = lesion_masks.crop_mask(mask, fovea_crop_box(np.asarray(image, np.float32)), self.size, lesion_masks.MAX_BITS)
-        pixels = fovea_center_crop(image, self.size)
+            mask = lesion_masks.crop_mask(mask, box, self.size, lesion_masks.MAX_BITS)
         flipped = bool(self.hflip_p > 0 and self.rng.random() < self.hflip_p)
         if flipped:
             pixels = np.ascontiguousarray(pixels[:, ::-1])

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from retinavlm.data import lesion_masks
-from retinavlm.data.augment import AugmentConfig, fovea_center_crop, fovea_crop_box, train_transform
+from retinavlm.data.augment import AugmentConfig, crop_square, fovea_crop_box, train_transform
 from retinavlm.data.io import read_scan
 from retinavlm.data.scan import ScanReadError
 from retinavlm.train.config import ConfigError
@@ -48,16 +48,16 @@ class ScanImages:
         self.records: list[ScanRecord] = []
         for record in records:
             try:
-                pixels = read_scan(record.image).pixels
+                pixels = np.asarray(read_scan(record.image).pixels, np.float32)
+                box = fovea_crop_box(pixels, processor.crop_fraction)
                 if masks_from is not None:
                     field = lesion_masks.read_mask(lesion_masks.mask_path(masks_from, record.id), pixels.shape)
-                    box = fovea_crop_box(np.asarray(pixels, np.float32), processor.crop_fraction)
                     self.masks.append(lesion_masks.crop_mask(field, box, processor.image_size, lesion_masks.MAX_BITS))
             except (ScanReadError, lesion_masks.LesionMaskError) as exc:
                 self.refused.append(str(exc))
                 continue
             self.records.append(record)
-            self.squares.append(fovea_center_crop(pixels, processor.image_size, processor.crop_fraction))
+            self.squares.append(crop_square(pixels, box, processor.image_size))
 
     def keep(self, indices: list[int]) -> None:
         """Drop every scan not in `indices` (data-efficiency selection)."""
