@@ -187,7 +187,7 @@ def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> Stage
     model = load_model(cfg, "cpu")
     augment = augment_config(cfg.data.augment, model.processor.image_size)
     train_records = splits.train[: cfg.data.max_train_scans] if cfg.data.max_train_scans else splits.train
-    with_masks = cfg.ssl.method == "supervised" and cfg.ssl.token_head == "masks"
+    with_masks = cfg.ssl.token_head == "masks"  # validation allows it with the supervised method only
     bit_positions = _mask_bit_positions(cfg.data.cohort, kb) if with_masks else []
     train = ScanImages(train_records, model.processor, augment, masks_from=cfg.data.cohort if with_masks else None)
     val = ScanImages(splits.validation, model.processor, augment)

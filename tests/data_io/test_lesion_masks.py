@@ -88,7 +88,7 @@ def test_bit_positions_follow_the_manifest_and_name_what_is_missing(tmp_path):
 
     with pytest.raises(LesionMaskError, match="has no lesion masks"):
         bit_positions(tmp_path, BITS)
-    (tmp_path / "manifest.json").write_text(json.dumps({"lesion_masks": {"folder": "masks", "bits": ["srf", "drusen"]}}))
+    (tmp_path / "manifest.json").write_text(json.dumps({"lesion_masks": {"bits": ["srf", "drusen"]}}))
     assert bit_positions(tmp_path, ["drusen", "srf"]) == [1, 0]
     with pytest.raises(LesionMaskError, match="no bit for ped"):
         bit_positions(tmp_path, BITS)

@@ -171,7 +171,7 @@ def test_every_shipped_preset_derives_a_curriculum_whose_stages_load(tmp_path):
     for name, preset in config.presets.items():
         run = tmp_path / name
         (run / "cohort").mkdir(parents=True)
-        manifest = {"lesion_masks": {"folder": "masks", "bits": list(load_knowledge().biomarker_ids)}}
+        manifest = {"lesion_masks": {"bits": list(load_knowledge().biomarker_ids)}}
         (run / "cohort" / "manifest.json").write_text(json.dumps(manifest))  # what the demo's cohort records
         doc, _ = derive_curriculum(run, config, preset)
         (run / "curriculum.yaml").write_text(yaml.safe_dump(doc))

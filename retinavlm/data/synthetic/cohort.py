@@ -203,7 +203,7 @@ def render_cohort(n: int, out_dir: str | os.PathLike, seed: int = 0, config: Coh
             "grid": {"rows": config.grid.rows, "cols": config.grid.cols,
                      "axial_um": config.grid.axial_um, "lateral_um": config.grid.lateral_um},
             "domains_used": list(config.domains),
-            "lesion_masks": {"folder": lesion_masks.FOLDER, "bits": list(kb.biomarker_ids)},
+            "lesion_masks": {"bits": list(kb.biomarker_ids)},
             "config": config.source,
             "files": files,
         }
