@@ -38,16 +38,28 @@ def answer_token_losses(
     `hidden` is the decoder output (B, T, D); `labels` (B, T) holds -100 outside answers. Returns
     float32 losses (N,) and sequence indices (N,) for the N answer tokens, in row-major order.
     """
-    targets = labels[:, 1:].to(hidden.device)
-    where = targets != IGNORE_INDEX
-    states, targets = hidden[:, :-1][where], targets[where]
-    sequence = where.nonzero()[:, 0]
+    where, targets = _answer_targets(labels, hidden.device)
+    states, sequence = hidden[:, :-1][where], where.nonzero()[:, 0]
     chunks = [
         _chunk_losses(lm_head, states[i : i + chunk_tokens], targets[i : i + chunk_tokens])
         for i in range(0, states.shape[0], chunk_tokens)
     ]
     losses = torch.cat(chunks) if chunks else states.new_zeros(0, dtype=torch.float32)
     return losses, sequence
+
+
+def logit_token_losses(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """`answer_token_losses` from already computed logits (B, T, V): the same losses and indices."""
+    where, targets = _answer_targets(labels, logits.device)
+    losses = F.cross_entropy(logits[:, :-1][where].float(), targets, reduction="none")
+    return losses, where.nonzero()[:, 0]
+
+
+def _answer_targets(labels: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where the next token is an answer token (B, T-1), and those tokens (N,)."""
+    targets = labels[:, 1:].to(device)
+    where = targets != IGNORE_INDEX
+    return where, targets[where]
 
 
 def _chunk_losses(lm_head: nn.Module, states: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

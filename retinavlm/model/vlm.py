@@ -19,7 +19,13 @@ from retinavlm.knowledge import load_knowledge
 from retinavlm.model.adapter import create_adapter, num_visual_tokens
 from retinavlm.model.config import RetinaVLMConfig
 from retinavlm.model.encoder import OCTEncoder, create_encoder
-from retinavlm.model.fast import FastSettings, StaticGreedyDecoder, answer_token_losses, sequence_means
+from retinavlm.model.fast import (
+    FastSettings,
+    StaticGreedyDecoder,
+    answer_token_losses,
+    logit_token_losses,
+    sequence_means,
+)
 from retinavlm.model.llm import add_lora, base_model, build_tiny_llm, is_quantized, load_llm, quantize_via_folder
 from retinavlm.model.processor import RetinaVLMProcessor
 from retinavlm.model.tokenizer import END_OF_TEXT, END_OF_TURN, load_tokenizer, train_tokenizer
@@ -201,37 +207,32 @@ class RetinaVLM(nn.Module):
         pixel_values: torch.Tensor | None = None,
         image_features: torch.Tensor | None = None,
         return_logits: bool = True,
+        loss_per_sequence: bool = False,
     ) -> Any:
-        """Logits, and with labels the mean cross-entropy over answer tokens (labels != -100).
+        """Logits, and with labels the cross-entropy over answer tokens (labels != -100).
 
-        Training passes `return_logits=False`: with labels and `fast.answer_only_loss` (the default) the
-        LM head then runs only at answer tokens and `.logits` is None.
+        `loss` is the mean over all answer tokens, or with `loss_per_sequence` each sequence's own mean,
+        shape (B,), so that a trainer can weigh every question alike however long its answer. Training
+        passes `return_logits=False`: with labels and `fast.answer_only_loss` (the default) the LM head
+        then runs only at answer tokens and `.logits` is None.
         """
         if labels is None or return_logits or not self.fast.answer_only_loss:
             embeds, attention_mask, position_ids = self._llm_inputs(input_ids, attention_mask, pixel_values, image_features)
-            return self.llm(
+            out = self.llm(
                 inputs_embeds=embeds,
                 attention_mask=attention_mask,
                 position_ids=position_ids,
-                labels=None if labels is None else labels.to(self.device),
+                labels=None if labels is None or loss_per_sequence else labels.to(self.device),
             )
-        hidden = self._hidden_states(input_ids, attention_mask, pixel_values, image_features)
-        losses, _ = answer_token_losses(hidden, self._lm_head(), labels, self.fast.loss_chunk_tokens)
-        # An empty answer set gives 0 (HF's mean gives NaN); there is nothing to learn either way.
-        return CausalLMOutputWithPast(loss=losses.sum() / max(losses.numel(), 1))
-
-    def answer_losses(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        labels: torch.Tensor,
-        pixel_values: torch.Tensor | None = None,
-        image_features: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Mean cross-entropy over each sequence's answer tokens, shape (B,), with the LM head at answers only."""
+            if labels is not None and loss_per_sequence:
+                out.loss = sequence_means(*logit_token_losses(out.logits, labels), out.logits.shape[0])
+            return out
         hidden = self._hidden_states(input_ids, attention_mask, pixel_values, image_features)
         losses, sequence = answer_token_losses(hidden, self._lm_head(), labels, self.fast.loss_chunk_tokens)
-        return sequence_means(losses, sequence, hidden.shape[0])
+        if loss_per_sequence:
+            return CausalLMOutputWithPast(loss=sequence_means(losses, sequence, hidden.shape[0]))
+        # An empty answer set gives 0 (HF's mean gives NaN); there is nothing to learn either way.
+        return CausalLMOutputWithPast(loss=losses.sum() / max(losses.numel(), 1))
 
     def _llm_inputs(
         self,

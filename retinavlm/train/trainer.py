@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import yaml
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
@@ -58,14 +57,6 @@ class StageResult:
     steps: int
     seconds: float
     validation: dict[str, float] = field(default_factory=dict)
-
-
-def per_sequence_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over each sequence's answer tokens (labels != -100), shape (batch,)."""
-    logits, labels = logits[:, :-1].float(), labels[:, 1:].to(logits.device)
-    losses = F.cross_entropy(logits.transpose(1, 2), labels, ignore_index=-100, reduction="none")
-    mask = labels != -100
-    return (losses * mask).sum(1) / mask.sum(1).clamp(min=1)
 
 
 def config_hash(cfg: StageConfig) -> str:
@@ -272,10 +263,9 @@ class StageTrainer:
         for i in range(t.grad_accum):
             micro = mine[i * self.micro_batch : (i + 1) * self.micro_batch]
             inputs = self.inputs(micro, step, epoch, acc.process_index * share + i * self.micro_batch)
-            labels = inputs.pop("labels")
             sync = contextlib.nullcontext() if i == t.grad_accum - 1 else acc.no_sync(self.wrapped)
             with sync, acc.autocast():
-                loss = per_sequence_loss(self.wrapped(**inputs).logits, labels).mean() / t.grad_accum
+                loss = self.wrapped(**inputs, return_logits=False, loss_per_sequence=True).loss.mean() / t.grad_accum
                 acc.backward(loss)
             total += loss.detach()
         if t.max_grad_norm is not None:
@@ -310,9 +300,8 @@ class StageTrainer:
                     [prompt_for(e.pair.question) for e in part], self.val_images.batch([e.scan for e in part]),
                     [e.pair.answer for e in part], padding_side="right",
                 )
-                labels = batch.pop("labels")
                 with self.accelerator.autocast():
-                    losses.append(per_sequence_loss(self.model(**batch).logits, labels))
+                    losses.append(self.model(**batch, return_logits=False, loss_per_sequence=True).loss)
             results["loss"] = torch.cat(losses).mean().item()
             if self.cfg.validation.closed_ended:
                 scores, _ = closed_ended_scores(self.model, self.val_images, self.templates, self.kb, bs)

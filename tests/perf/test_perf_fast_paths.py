@@ -55,11 +55,14 @@ def test_answer_only_loss_and_gradients_equal_the_full_logits_path(model, chunk_
         torch.testing.assert_close(g_fast, g_plain, rtol=1e-4, atol=1e-6)
 
 
-def test_per_sequence_losses_equal_the_mean_over_each_answer(model):
+@pytest.mark.parametrize("answer_only", [True, False])
+def test_per_sequence_losses_equal_the_mean_over_each_answer(model, answer_only):
     batch = training_batch(model)
+    model.fast.answer_only_loss = answer_only
     with torch.no_grad():
         logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
-        per_sequence = model.answer_losses(**batch)
+        per_sequence = model(**batch, return_logits=False, loss_per_sequence=True).loss
+    model.fast.answer_only_loss = True
     labels = batch["labels"][:, 1:]
     token_losses = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), labels, reduction="none", ignore_index=-100)
     mask = labels != -100
