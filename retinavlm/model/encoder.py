@@ -164,7 +164,7 @@ def resnet_tiny(image_size: int) -> OCTEncoder:
 
 @register_encoder("resnet_tiny_s16")
 def resnet_tiny_s16(image_size: int) -> OCTEncoder:
-    """`resnet_tiny` without its last downsampling (16-32-128 channels, output stride 16): 96 px -> 6x6 tokens.
+    """`resnet_tiny` without its last downsampling (16-32-128 channels, output stride 16): 128 px -> 8x8 tokens.
 
     On a CPU budget this is the better default: a finding a few pixels wide (a focus, a double-layer sign)
     owns a token instead of sharing one with a 32-pixel square, for about the same compute.
