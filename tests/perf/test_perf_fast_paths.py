@@ -73,6 +73,8 @@ def test_a_batch_without_answer_tokens_has_zero_loss(model):
     batch = training_batch(model)
     batch["labels"][:] = -100
     assert model(**batch, return_logits=False).loss.item() == 0.0
+    per_sequence = model(**batch, return_logits=False, loss_per_sequence=True).loss
+    assert per_sequence.shape == (len(PROMPTS),) and not per_sequence.any()
 
 
 def plain_generate(model: RetinaVLM, embeds, mask, max_new_tokens: int, stops: list[int]) -> torch.Tensor:
