@@ -36,6 +36,8 @@ demo: setup
 	$(BIN)/retinavlm demo
 
 test: setup-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 clean:

@@ -46,30 +46,59 @@ def main() -> None:
     for fraction in sorted(args.fractions):
         for method in ("random", "redundancy") if fraction < 1.0 else ("all",):
             name = f"{method}-{fraction:g}"
-            stage = load_stage(curricula_dir() / "stage1_introduction.yaml", [
-                f"data.cohort={args.cohort}", f"init_from={args.init}", "model=null", f"output_dir={Path(args.work) / name}",
-                f"data.selection.method={method}", f"data.selection.keep_fraction={fraction}",
-                f"data.selection.rare_weight={args.rare_weight}", "train.epochs=null", f"train.max_steps={args.steps}",
-                "validation.closed_ended=false", f"validation.every_steps={args.steps}",
-            ])
+            stage = load_stage(
+                curricula_dir() / "stage1_introduction.yaml",
+                [
+                    f"data.cohort={args.cohort}",
+                    f"init_from={args.init}",
+                    "model=null",
+                    f"output_dir={Path(args.work) / name}",
+                    f"data.selection.method={method}",
+                    f"data.selection.keep_fraction={fraction}",
+                    f"data.selection.rare_weight={args.rare_weight}",
+                    "train.epochs=null",
+                    f"train.max_steps={args.steps}",
+                    "validation.closed_ended=false",
+                    f"validation.every_steps={args.steps}",
+                ],
+            )
             started = time.perf_counter()
             result = train_stage(stage, restart=True)
             heldout = evaluate_heldout(result.final_dir, stage, Evaluation(shuffled_control=False))
             scores = {k: round(heldout["own_images"][k], 4) for k in SCORES}
-            points.append({"method": method, "keep_fraction": fraction, **scores,
-                           "train_seconds": round(result.seconds, 1), "wall_seconds": round(time.perf_counter() - started, 1)})
+            points.append(
+                {
+                    "method": method,
+                    "keep_fraction": fraction,
+                    **scores,
+                    "train_seconds": round(result.seconds, 1),
+                    "wall_seconds": round(time.perf_counter() - started, 1),
+                }
+            )
             print(points[-1], flush=True)
-    write_json(args.out, {
-        "benchmark": "data_efficiency",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": "python benchmarks/data_efficiency.py " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
-        "hardware": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                     "torch_threads": torch.get_num_threads()},
-        "versions": {"retinavlm": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
-                     "accelerate": accelerate.__version__, "python": platform.python_version()},
-        "steps_per_point": args.steps,
-        "points": points,
-    })
+    write_json(
+        args.out,
+        {
+            "benchmark": "data_efficiency",
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "command": "python benchmarks/data_efficiency.py "
+            + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
+            "hardware": {
+                "cpu": platform.processor() or platform.machine(),
+                "cores": os.cpu_count(),
+                "torch_threads": torch.get_num_threads(),
+            },
+            "versions": {
+                "retinavlm": __version__,
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "accelerate": accelerate.__version__,
+                "python": platform.python_version(),
+            },
+            "steps_per_point": args.steps,
+            "points": points,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-import torch  # noqa: E402
+import torch
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PACKAGES = ("torch", "transformers", "peft", "bitsandbytes", "accelerate")
@@ -47,29 +47,56 @@ class Shapes:
 
 FULL = Shapes(
     llama=dict(
-        hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
-        num_key_value_heads=8, max_position_embeddings=8192, vocab_size=128256, rms_norm_eps=1e-5,
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        max_position_embeddings=8192,
+        vocab_size=128256,
+        rms_norm_eps=1e-5,
         rope_parameters={"rope_type": "default", "rope_theta": 500000.0},
     ),
-    encoder="resnet50", image_size=192, batch_size=12, text_tokens=144, answer_tokens=60,
-    prompt_tokens=60, new_tokens=200, report_batch=16,
+    encoder="resnet50",
+    image_size=192,
+    batch_size=12,
+    text_tokens=144,
+    answer_tokens=60,
+    prompt_tokens=60,
+    new_tokens=200,
+    report_batch=16,
 )
 TINY = Shapes(
     llama=dict(
-        hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=512,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
         rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
     ),
-    encoder="resnet_tiny", image_size=64, batch_size=2, text_tokens=24, answer_tokens=8,
-    prompt_tokens=12, new_tokens=8, report_batch=2, lora_r=4,
+    encoder="resnet_tiny",
+    image_size=64,
+    batch_size=2,
+    text_tokens=24,
+    answer_tokens=8,
+    prompt_tokens=12,
+    new_tokens=8,
+    report_batch=2,
+    lora_r=4,
 )
 
 
 def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tiny", action="store_true", help="tiny shapes on the CPU: a smoke run of the same code (for CI)")
-    p.add_argument("--work-dir", type=Path, default=Path.home() / ".cache" / "retinavlm-bench",
-                   help="where the random base LLM folder is saved once and reused")
+    p.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path.home() / ".cache" / "retinavlm-bench",
+        help="where the random base LLM folder is saved once and reused",
+    )
     p.add_argument("--out", type=Path, help="result JSON (default: benchmarks/results/<name>[_tiny_cpu].json)")
     return p
 
@@ -80,8 +107,10 @@ def setup(args: argparse.Namespace) -> tuple[Shapes, str] | None:
         torch.manual_seed(0)
         return TINY, "cpu"
     if not torch.cuda.is_available():
-        print("skipped: no CUDA device; the full benchmark needs a GPU (nothing was measured or written). "
-              "Use --tiny for a CPU smoke run.")
+        print(
+            "skipped: no CUDA device; the full benchmark needs a GPU (nothing was measured or written). "
+            "Use --tiny for a CPU smoke run."
+        )
         return None
     torch.manual_seed(0)
     return FULL, "cuda"
@@ -104,7 +133,9 @@ def header(device: str, shapes: Shapes) -> dict:
     record = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": " ".join(["python", *sys.argv]),
-        "device": torch.cuda.get_device_name(0) if device == "cuda" else f"CPU ({platform.processor() or platform.machine()})",
+        "device": torch.cuda.get_device_name(0)
+        if device == "cuda"
+        else f"CPU ({platform.processor() or platform.machine()})",
         "cuda": torch.version.cuda if device == "cuda" else None,
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),

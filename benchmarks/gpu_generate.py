@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import sys
 
+import gpu_bench_common as common
 import torch
 from transformers import GenerationConfig
-
-import gpu_bench_common as common
 
 
 def load_model(folder, shapes: common.Shapes, device: str, tokenizer):
@@ -37,7 +36,9 @@ def load_model(folder, shapes: common.Shapes, device: str, tokenizer):
 def prompt_embeds(model, tokenizer, shapes: common.Shapes, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(batch)
     text = common.text_ids(tokenizer, batch, shapes.prompt_tokens, generator)
-    input_ids = torch.cat([common.visual_prefix(model.processor.image_token_id, batch, model.num_image_tokens), text], 1)
+    input_ids = torch.cat(
+        [common.visual_prefix(model.processor.image_token_id, batch, model.num_image_tokens), text], 1
+    )
     pixels = torch.randn(batch, 1, shapes.image_size, shapes.image_size, generator=generator)
     with torch.no_grad():
         embeds = model.embed(input_ids, pixels)
@@ -55,14 +56,27 @@ def generated_tokens(ids: torch.Tensor, stop_ids: list[int]) -> int:
 
 def compare(model, embeds, mask, new_tokens: int, repeats: int, device: str) -> dict:
     pad = model.processor.tokenizer.pad_token_id
-    config = GenerationConfig(max_new_tokens=new_tokens, do_sample=False, eos_token_id=model.stop_token_ids, pad_token_id=pad)
+    config = GenerationConfig(
+        max_new_tokens=new_tokens, do_sample=False, eos_token_id=model.stop_token_ids, pad_token_id=pad
+    )
     with torch.no_grad():
-        plain_ids, _ = common.timed(device, lambda: model.llm.generate(inputs_embeds=embeds, attention_mask=mask, generation_config=config))
-        plain_runs = [common.timed(device, lambda: model.llm.generate(inputs_embeds=embeds, attention_mask=mask, generation_config=config))[1]
-                      for _ in range(repeats)]
+        plain_ids, _ = common.timed(
+            device, lambda: model.llm.generate(inputs_embeds=embeds, attention_mask=mask, generation_config=config)
+        )
+        plain_runs = [
+            common.timed(
+                device, lambda: model.llm.generate(inputs_embeds=embeds, attention_mask=mask, generation_config=config)
+            )[1]
+            for _ in range(repeats)
+        ]
         decoder = model.greedy_decoder()
-        fast_ids, first_call = common.timed(device, lambda: decoder(embeds, mask, new_tokens, model.stop_token_ids, pad))
-        fast_runs = [common.timed(device, lambda: decoder(embeds, mask, new_tokens, model.stop_token_ids, pad))[1] for _ in range(repeats)]
+        fast_ids, first_call = common.timed(
+            device, lambda: decoder(embeds, mask, new_tokens, model.stop_token_ids, pad)
+        )
+        fast_runs = [
+            common.timed(device, lambda: decoder(embeds, mask, new_tokens, model.stop_token_ids, pad))[1]
+            for _ in range(repeats)
+        ]
     tokens = generated_tokens(plain_ids, model.stop_token_ids)
     plain_s, fast_s = min(plain_runs), min(fast_runs)
     batch = embeds.shape[0]
@@ -70,17 +84,29 @@ def compare(model, embeds, mask, new_tokens: int, repeats: int, device: str) -> 
         "batch_size": batch,
         "new_tokens_generated": tokens,
         "identical_token_ids": bool(plain_ids.shape == fast_ids.shape and torch.equal(plain_ids.cpu(), fast_ids.cpu())),
-        "plain": {"seconds": round(plain_s, 3), "tokens_per_s": round(tokens / plain_s, 2), "reports_per_min": round(60 * batch / plain_s, 2)},
-        "toolkit": {"seconds": round(fast_s, 3), "first_call_s": round(first_call, 2), "tokens_per_s": round(tokens / fast_s, 2),
-                    "reports_per_min": round(60 * batch / fast_s, 2)},
+        "plain": {
+            "seconds": round(plain_s, 3),
+            "tokens_per_s": round(tokens / plain_s, 2),
+            "reports_per_min": round(60 * batch / plain_s, 2),
+        },
+        "toolkit": {
+            "seconds": round(fast_s, 3),
+            "first_call_s": round(first_call, 2),
+            "tokens_per_s": round(tokens / fast_s, 2),
+            "reports_per_min": round(60 * batch / fast_s, 2),
+        },
         "speedup": round(plain_s / fast_s, 3),
     }
 
 
 def main() -> int:
     p = common.parser(__doc__)
-    p.add_argument("--repeats", type=int, default=3, help="timed calls per path after a warm-up call (the minimum is kept)")
-    p.add_argument("--no-compile", action="store_true", help="static cache without torch.compile (to isolate its effect)")
+    p.add_argument(
+        "--repeats", type=int, default=3, help="timed calls per path after a warm-up call (the minimum is kept)"
+    )
+    p.add_argument(
+        "--no-compile", action="store_true", help="static cache without torch.compile (to isolate its effect)"
+    )
     args = p.parse_args()
     prepared = common.prepare(args)
     if prepared is None:
@@ -103,15 +129,21 @@ def main() -> int:
     one, many = record["runs"]["batch_1"], record["runs"][f"batch_{shapes.report_batch}"]
     record["ratios"] = {
         "batch_1_tokens_per_s": round(one["toolkit"]["tokens_per_s"] / one["plain"]["tokens_per_s"], 3),
-        f"batch_{shapes.report_batch}_reports_per_min": round(many["toolkit"]["reports_per_min"] / many["plain"]["reports_per_min"], 3),
+        f"batch_{shapes.report_batch}_reports_per_min": round(
+            many["toolkit"]["reports_per_min"] / many["plain"]["reports_per_min"], 3
+        ),
         "all_token_ids_identical": one["identical_token_ids"] and many["identical_token_ids"],
     }
     out = common.write_result(args, "gpu_generate", record)
-    print(f"batch 1: plain {one['plain']['tokens_per_s']} tok/s, toolkit {one['toolkit']['tokens_per_s']} tok/s "
-          f"({record['ratios']['batch_1_tokens_per_s']}x)")
-    print(f"batch {shapes.report_batch}: plain {many['plain']['reports_per_min']} reports/min, toolkit "
-          f"{many['toolkit']['reports_per_min']} reports/min ({many['speedup']}x); identical ids: "
-          f"{record['ratios']['all_token_ids_identical']}")
+    print(
+        f"batch 1: plain {one['plain']['tokens_per_s']} tok/s, toolkit {one['toolkit']['tokens_per_s']} tok/s "
+        f"({record['ratios']['batch_1_tokens_per_s']}x)"
+    )
+    print(
+        f"batch {shapes.report_batch}: plain {many['plain']['reports_per_min']} reports/min, toolkit "
+        f"{many['toolkit']['reports_per_min']} reports/min ({many['speedup']}x); identical ids: "
+        f"{record['ratios']['all_token_ids_identical']}"
+    )
     print(f"wrote {out}")
     return 0 if record["ratios"]["all_token_ids_identical"] else 1
 

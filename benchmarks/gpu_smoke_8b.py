@@ -24,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-import torch  # noqa: E402
+import torch
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gpu_smoke_8b.json"
 PACKAGES = ("torch", "transformers", "peft", "bitsandbytes", "accelerate")

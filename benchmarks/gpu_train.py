@@ -24,10 +24,9 @@ import argparse
 import sys
 from collections.abc import Callable
 
+import gpu_bench_common as common
 import torch
 from torch import nn
-
-import gpu_bench_common as common
 
 
 class PlainVLM(nn.Module):
@@ -46,7 +45,9 @@ class PlainVLM(nn.Module):
         return self.llm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels).loss
 
 
-def training_batch(tokenizer, image_token_id: int, num_image_tokens: int, batch: int, shapes: common.Shapes, device: str):
+def training_batch(
+    tokenizer, image_token_id: int, num_image_tokens: int, batch: int, shapes: common.Shapes, device: str
+):
     generator = torch.Generator().manual_seed(batch)
     text = common.text_ids(tokenizer, batch, shapes.text_tokens, generator)
     input_ids = torch.cat([common.visual_prefix(image_token_id, batch, num_image_tokens), text], dim=1)
@@ -69,22 +70,37 @@ def load_plain(folder, shapes: common.Shapes, device: str, tokenizer, kind: str)
     from retinavlm.model.llm import quiet_transformers
 
     quant = {
-        "plain_qlora": BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                                          bnb_4bit_compute_dtype=torch.bfloat16),
+        "plain_qlora": BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        ),
         "published_8bit": BitsAndBytesConfig(load_in_8bit=True),
         "plain_bf16_lora": None,
     }[kind]
     options = {"quantization_config": quant} if quant else {}
     with quiet_transformers():
-        llm = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.bfloat16, device_map={"": device},
-                                                   local_files_only=True, use_safetensors=True, **options)
+        llm = AutoModelForCausalLM.from_pretrained(
+            str(folder),
+            dtype=torch.bfloat16,
+            device_map={"": device},
+            local_files_only=True,
+            use_safetensors=True,
+            **options,
+        )
     if kind == "plain_qlora":
         llm = prepare_model_for_kbit_training(llm, use_gradient_checkpointing=True)
     if kind == "published_8bit":
         llm.requires_grad_(False)
     else:
-        lora = LoraConfig(r=shapes.lora_r, lora_alpha=2 * shapes.lora_r, lora_dropout=0.05, target_modules="all-linear",
-                          task_type="CAUSAL_LM")
+        lora = LoraConfig(
+            r=shapes.lora_r,
+            lora_alpha=2 * shapes.lora_r,
+            lora_dropout=0.05,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
         llm = get_peft_model(llm, lora)
     encoder = create_encoder(shapes.encoder, shapes.image_size, None).to(device).eval().requires_grad_(False)
     adapter = nn.Linear(encoder.dim, llm.config.hidden_size).to(device)
@@ -110,13 +126,21 @@ def load_toolkit(folder, shapes: common.Shapes, device: str, tokenizer, checkpoi
     return model, [p for p in model.parameters() if p.requires_grad]
 
 
-def measure(name: str, device: str, batch_size: int, steps: int, warmup: int,
-            load: Callable[[], tuple[nn.Module, list]], loss_of: Callable[[nn.Module], torch.Tensor],
-            extra: Callable[[nn.Module], dict] | None = None) -> dict:
+def measure(
+    name: str,
+    device: str,
+    batch_size: int,
+    steps: int,
+    warmup: int,
+    load: Callable[[], tuple[nn.Module, list]],
+    loss_of: Callable[[nn.Module], torch.Tensor],
+    extra: Callable[[nn.Module], dict] | None = None,
+) -> dict:
     """Load fresh, train `warmup` + `steps` steps; samples/s over the timed steps; peaks with and without the load."""
     common.release(device)
     common.reset_peak(device)
-    (model, params), load_s = common.timed(device, load)
+    loaded, load_s = common.timed(device, load)
+    model, params = loaded
     peak_load = common.peak_gib(device)
     optimizer = torch.optim.AdamW(params, lr=1e-4)
     model.train()
@@ -149,7 +173,7 @@ def measure(name: str, device: str, batch_size: int, steps: int, warmup: int,
     if extra is not None:
         result.update(extra(model))
     print(result, flush=True)
-    del model, params, optimizer
+    model = params = optimizer = None  # release before the next configuration loads
     common.release(device)
     return result
 
@@ -169,10 +193,18 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=10, help="timed steps per recipe")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--fast-batch", type=int, help="toolkit_fast batch size (default 48 GPU / 4 tiny)")
-    p.add_argument("--fast-checkpointing", action=argparse.BooleanOptionalAction, default=True,
-                   help="gradient checkpointing for toolkit_fast (toolkit_lean always uses it)")
+    p.add_argument(
+        "--fast-checkpointing",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="gradient checkpointing for toolkit_fast (toolkit_lean always uses it)",
+    )
     p.add_argument("--lean-batch", type=int, help="toolkit_lean (24 GB card) batch size (default 16 GPU / 2 tiny)")
-    p.add_argument("--recipes", nargs="+", default=["plain_qlora", "published_8bit", "plain_bf16_lora", "toolkit_fast", "toolkit_lean"])
+    p.add_argument(
+        "--recipes",
+        nargs="+",
+        default=["plain_qlora", "published_8bit", "plain_bf16_lora", "toolkit_fast", "toolkit_lean"],
+    )
     args = p.parse_args()
     prepared = common.prepare(args)
     if prepared is None:
@@ -189,7 +221,11 @@ def main() -> int:
         if name.startswith("plain") or name == "published_8bit":
             batch = training_batch(tokenizer, image_token_id, visual_tokens, shapes.batch_size, shapes, device)
             results[name] = measure(
-                name, device, shapes.batch_size, args.steps, args.warmup,
+                name,
+                device,
+                shapes.batch_size,
+                args.steps,
+                args.warmup,
                 lambda name=name: load_plain(folder, shapes, device, tokenizer, name),
                 lambda model, batch=batch: model(**batch),
             )
@@ -201,15 +237,26 @@ def main() -> int:
             holder: dict = {}
 
             def load(lean=lean, pixels=pixels, holder=holder):
-                model, params = load_toolkit(folder, shapes, device, tokenizer, checkpointing=lean or args.fast_checkpointing)
+                model, params = load_toolkit(
+                    folder, shapes, device, tokenizer, checkpointing=lean or args.fast_checkpointing
+                )
                 with torch.no_grad():  # the frozen-encoder feature cache, filled once
                     holder["features"] = model.encode_images(pixels)
                 return model, params
 
             results[name] = measure(
-                name, device, size, args.steps, args.warmup, load,
-                lambda model, batch=batch, holder=holder: model(**batch, image_features=holder["features"], return_logits=False).loss,
-                extra=lambda model, batch=batch, holder=holder: fast_vs_plain_loss(model, {**batch, "image_features": holder["features"]}),
+                name,
+                device,
+                size,
+                args.steps,
+                args.warmup,
+                load,
+                lambda model, batch=batch, holder=holder: (
+                    model(**batch, image_features=holder["features"], return_logits=False).loss
+                ),
+                extra=lambda model, batch=batch, holder=holder: fast_vs_plain_loss(
+                    model, {**batch, "image_features": holder["features"]}
+                ),
             )
     record["recipes"] = results
     record["ratios"] = ratios(results)
@@ -231,8 +278,12 @@ def ratios(results: dict) -> dict:
             r = results[name]
             out[name] = {
                 "samples_per_s_ratio": round(r["samples_per_s"] / base["samples_per_s"], 3),
-                "peak_training_ratio": None if base["peak_gib_training"] is None else round(r["peak_gib_training"] / base["peak_gib_training"], 3),
-                "peak_with_load_ratio": None if base["peak_gib_with_load"] is None else round(r["peak_gib_with_load"] / base["peak_gib_with_load"], 3),
+                "peak_training_ratio": None
+                if base["peak_gib_training"] is None
+                else round(r["peak_gib_training"] / base["peak_gib_training"], 3),
+                "peak_with_load_ratio": None
+                if base["peak_gib_with_load"] is None
+                else round(r["peak_gib_with_load"] / base["peak_gib_with_load"], 3),
             }
     return out
 
@@ -240,9 +291,13 @@ def ratios(results: dict) -> dict:
 def summary(results: dict, ratio: dict) -> list[str]:
     lines = [f"{'recipe':<16} {'batch':>5} {'samples/s':>10} {'peak GiB (train)':>17} {'peak GiB (w/ load)':>19}"]
     for name, r in results.items():
-        lines.append(f"{name:<16} {r['batch_size']:>5} {r['samples_per_s']:>10} {str(r['peak_gib_training']):>17} {str(r['peak_gib_with_load']):>19}")
+        lines.append(
+            f"{name:<16} {r['batch_size']:>5} {r['samples_per_s']:>10} {str(r['peak_gib_training']):>17} {str(r['peak_gib_with_load']):>19}"
+        )
     for name, r in ratio.items():
-        lines.append(f"{name} vs plain_qlora: {r['samples_per_s_ratio']}x samples/s, peak ratio (train) {r['peak_training_ratio']}")
+        lines.append(
+            f"{name} vs plain_qlora: {r['samples_per_s_ratio']}x samples/s, peak ratio (train) {r['peak_training_ratio']}"
+        )
     return lines
 
 

@@ -30,15 +30,15 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from retinavlm.atomic import write_json, write_jsonl  # noqa: E402
-from retinavlm.evaluation.extract import FindingsExtractor  # noqa: E402
-from retinavlm.evaluation.grade import grade_pairs  # noqa: E402
-from retinavlm.evaluation.reference import parse_reference  # noqa: E402
-from retinavlm.evaluation.rubric import default_rubric_path, load_rubric  # noqa: E402
-from retinavlm.evaluation.rules import load_rules  # noqa: E402
-from retinavlm.evaluation.validation import default_validation_path, score  # noqa: E402
-from retinavlm.jsonl import read_jsonl  # noqa: E402
-from retinavlm.knowledge import load_knowledge, referral_from_findings, stage_from_findings  # noqa: E402
+from retinavlm.atomic import write_json, write_jsonl
+from retinavlm.evaluation.extract import FindingsExtractor
+from retinavlm.evaluation.grade import grade_pairs
+from retinavlm.evaluation.reference import parse_reference
+from retinavlm.evaluation.rubric import default_rubric_path, load_rubric
+from retinavlm.evaluation.rules import load_rules
+from retinavlm.evaluation.validation import default_validation_path, score
+from retinavlm.jsonl import read_jsonl
+from retinavlm.knowledge import load_knowledge, referral_from_findings, stage_from_findings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "grading.json"
 
@@ -51,12 +51,15 @@ def cases(n: int) -> tuple[list[dict], list[dict]]:
         row = rows[i % len(rows)]
         labels = row["labels"]
         present = {b: "present" for b, s in labels["biomarkers"].items() if s == "present"}
-        refs.append({
-            "id": f"r{i:06d}", "patient_id": f"p{i // 2:06d}",
-            "stage": labels["stage"] or stage_from_findings(present),
-            "referral": labels["referral"] or referral_from_findings(present),
-            "biomarkers": {b: ("present" if s == "present" else "absent") for b, s in labels["biomarkers"].items()},
-        })
+        refs.append(
+            {
+                "id": f"r{i:06d}",
+                "patient_id": f"p{i // 2:06d}",
+                "stage": labels["stage"] or stage_from_findings(present),
+                "referral": labels["referral"] or referral_from_findings(present),
+                "biomarkers": {b: ("present" if s == "present" else "absent") for b, s in labels["biomarkers"].items()},
+            }
+        )
         preds.append({"id": f"r{i:06d}", "report": row["report"], "model": "validation-text"})
     return refs, preds
 
@@ -72,9 +75,14 @@ def one_core(n: int) -> dict:
     start, cpu = time.perf_counter(), time.process_time()
     grade_pairs(references, reports, rubric, extractor)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
-    return {"reports": n, "wall_seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
-            "reports_per_second_wall": round(n / seconds, 1), "reports_per_cpu_second": round(n / cpu_seconds, 1),
-            "what": "extraction + rubric scoring, one process"}
+    return {
+        "reports": n,
+        "wall_seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu_seconds, 3),
+        "reports_per_second_wall": round(n / seconds, 1),
+        "reports_per_cpu_second": round(n / cpu_seconds, 1),
+        "what": "extraction + rubric scoring, one process",
+    }
 
 
 def end_to_end(n: int, systems: int, workers: int, resamples: int) -> dict:
@@ -87,9 +95,22 @@ def end_to_end(n: int, systems: int, workers: int, resamples: int) -> dict:
         for k in range(systems):
             files.append(str(tmp / f"system{k}.jsonl"))
             write_jsonl(files[-1], [{**p, "model": f"system{k}"} for p in preds])
-        command = [sys.executable, "-m", "retinavlm.cli", "evaluate", "--predictions", *files,
-                   "--references", str(tmp / "refs.jsonl"), "--out", str(tmp / "out"),
-                   "--workers", str(workers), "--bootstrap", str(resamples)]
+        command = [
+            sys.executable,
+            "-m",
+            "retinavlm.cli",
+            "evaluate",
+            "--predictions",
+            *files,
+            "--references",
+            str(tmp / "refs.jsonl"),
+            "--out",
+            str(tmp / "out"),
+            "--workers",
+            str(workers),
+            "--bootstrap",
+            str(resamples),
+        ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True)
@@ -98,10 +119,16 @@ def end_to_end(n: int, systems: int, workers: int, resamples: int) -> dict:
         if done.returncode != 0:
             raise SystemExit(f"evaluate failed ({done.returncode}): {done.stderr[-2000:]}")
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return {"reports_per_system": n, "systems": systems, "workers": workers, "bootstrap_resamples": resamples,
-            "wall_seconds": round(seconds, 2), "cpu_seconds_all_processes": round(cpu, 2),
-            "command": f"retinavlm evaluate --predictions {' '.join(f'system{k}.jsonl' for k in range(systems))} "
-                       f"--references refs.jsonl --out out --workers {workers} --bootstrap {resamples}"}
+    return {
+        "reports_per_system": n,
+        "systems": systems,
+        "workers": workers,
+        "bootstrap_resamples": resamples,
+        "wall_seconds": round(seconds, 2),
+        "cpu_seconds_all_processes": round(cpu, 2),
+        "command": f"retinavlm evaluate --predictions {' '.join(f'system{k}.jsonl' for k in range(systems))} "
+        f"--references refs.jsonl --out out --workers {workers} --bootstrap {resamples}",
+    }
 
 
 def medspacy_comparison() -> dict:
@@ -130,8 +157,12 @@ def medspacy_comparison() -> dict:
     nlp.remove_pipe("medspacy_context")  # drop its default rules: ours only
     context = nlp.add_pipe("medspacy_context", config={"rules": None})
     direction = {"forward": "FORWARD", "backward": "BACKWARD", "bidirectional": "BIDIRECTIONAL"}
-    context_rules = [ConTextRule(term, rule.category.upper(), direction=direction[rule.direction], max_scope=rule.max_scope or 1)
-                     for term, rule_list in rules.modifiers.items() for rule in rule_list if term.strip()]
+    context_rules = [
+        ConTextRule(term, rule.category.upper(), direction=direction[rule.direction], max_scope=rule.max_scope or 1)
+        for term, rule_list in rules.modifiers.items()
+        for rule in rule_list
+        if term.strip()
+    ]
     context_rules += [ConTextRule(term, "TERMINATE", direction="TERMINATE") for term in rules.terminators]
     context.add(context_rules)
 
@@ -155,15 +186,22 @@ def medspacy_comparison() -> dict:
             elif kind == "R" and state != "absent":
                 referral = value
         rank = {"present": 2, "uncertain": 1, "absent": 0}
-        return {"stage": stage, "referral": referral,
-                "biomarkers": {b: max(s, key=rank.get) for b, s in states.items()}}
+        return {
+            "stage": stage,
+            "referral": referral,
+            "biomarkers": {b: max(s, key=rank.get) for b, s in states.items()},
+        }
 
     rows, _ = read_jsonl(default_validation_path())
     start = time.perf_counter()
     result = score(rows, labels)
     seconds = time.perf_counter() - start
-    return {"medspacy": importlib.metadata.version("medspacy"), "spacy": importlib.metadata.version("spacy"),
-            **result.summary(), "reports_per_second": round(len(rows) / seconds, 1)}
+    return {
+        "medspacy": importlib.metadata.version("medspacy"),
+        "spacy": importlib.metadata.version("spacy"),
+        **result.summary(),
+        "reports_per_second": round(len(rows) / seconds, 1),
+    }
 
 
 def ours_on_validation() -> dict:
@@ -185,8 +223,12 @@ def hardware() -> dict:
     except OSError:
         pass
     # other jobs on a shared machine slow the wall times; the CPU times are the steadier figure
-    return {"cpu": model, "logical_cpus": os.cpu_count(), "platform": platform.platform(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpu": model,
+        "logical_cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def main() -> int:
@@ -195,8 +237,11 @@ def main() -> int:
     parser.add_argument("--end-to-end-reports", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--bootstrap", type=int, default=1000)
-    parser.add_argument("--medspacy", action="store_true",
-                        help="only measure medspaCy ConText (needs medspacy) and add it to the recorded results")
+    parser.add_argument(
+        "--medspacy",
+        action="store_true",
+        help="only measure medspaCy ConText (needs medspacy) and add it to the recorded results",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
@@ -206,13 +251,17 @@ def main() -> int:
     else:
         record = {
             "benchmark": "grading",
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "hardware": hardware(),
-            "versions": {"python": platform.python_version(),
-                         **{p: importlib.metadata.version(p) for p in ("retinavlm", "numpy", "scipy")}},
+            "versions": {
+                "python": platform.python_version(),
+                **{p: importlib.metadata.version(p) for p in ("retinavlm", "numpy", "scipy")},
+            },
             "one_core": one_core(args.one_core_reports),
-            "end_to_end": [end_to_end(args.end_to_end_reports, 1, args.workers, args.bootstrap),
-                           end_to_end(args.end_to_end_reports, 2, args.workers, args.bootstrap)],
+            "end_to_end": [
+                end_to_end(args.end_to_end_reports, 1, args.workers, args.bootstrap),
+                end_to_end(args.end_to_end_reports, 2, args.workers, args.bootstrap),
+            ],
             "validation_set": {"ours": ours_on_validation()},
         }
         if "medspacy_context" in previous.get("validation_set", {}):

@@ -20,15 +20,15 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-import torch  # noqa: E402
-from transformers.generation.streamers import BaseStreamer  # noqa: E402
+import torch
+from transformers.generation.streamers import BaseStreamer
 
-from retinavlm.atomic import write_json  # noqa: E402
-from retinavlm.model.config import LLMConfig, LoraSettings, RetinaVLMConfig  # noqa: E402
-from retinavlm.model.vlm import RetinaVLM  # noqa: E402
+from retinavlm.atomic import write_json
+from retinavlm.model.config import LLMConfig, LoraSettings, RetinaVLMConfig
+from retinavlm.model.vlm import RetinaVLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from read_augment import environment  # noqa: E402  (shared hardware/version record)
+from read_augment import environment
 
 RESULTS = Path(__file__).resolve().parent / "results" / "model_cpu.json"
 MODEL_PACKAGES = ("transformers", "tokenizers", "peft", "bitsandbytes", "accelerate")

@@ -32,7 +32,7 @@ from retinavlm.data.scan import Scan
 from retinavlm.resources import shared_data_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from read_augment import environment  # noqa: E402  (shared hardware/version record)
+from read_augment import environment
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality_gate.json"
 
@@ -94,7 +94,11 @@ def non_oct_images(split: str) -> Iterator[tuple[str, str, np.ndarray]]:
         for level in (0, 128, 255):
             yield "blank", f"constant_{level}", np.full(shape, level, np.uint8)
         yield "size", "tiny_32x32", (rng.random((32, 32)) * 255).astype(np.uint8)
-        yield "gradient", "vertical_ramp", np.tile(np.linspace(0, 255, shape[0])[:, None], (1, shape[1])).astype(np.uint8)
+        yield (
+            "gradient",
+            "vertical_ramp",
+            np.tile(np.linspace(0, 255, shape[0])[:, None], (1, shape[1])).astype(np.uint8),
+        )
     else:
         for name in ("rocket", "hubble_deep_field", "immunohistochemistry", "logo", "colorwheel"):
             yield "colour_photo", f"skimage.{name}", getattr(skimage.data, name)()
@@ -105,7 +109,9 @@ def non_oct_images(split: str) -> Iterator[tuple[str, str, np.ndarray]]:
         yield "rendered_text", "text_dark_on_light_large", _text_image("Jumps over the lazy dog", (800, 300), 40, True)
         yield "noise", "salt_and_pepper", ((rng.random(shape) > 0.5) * 255).astype(np.uint8)
         yield "noise", "gaussian_dark", np.clip(rng.normal(40, 30, shape), 0, 255).astype(np.uint8)
-        blurred = np.asarray(Image.fromarray((rng.random((62, 64)) * 255).astype(np.uint8)).resize(shape[::-1], Image.BICUBIC))
+        blurred = np.asarray(
+            Image.fromarray((rng.random((62, 64)) * 255).astype(np.uint8)).resize(shape[::-1], Image.BICUBIC)
+        )
         yield "noise", "smooth_noise", blurred
         for level in (10, 200):
             yield "blank", f"constant_{level}", np.full(shape, level, np.uint8)
@@ -185,7 +191,9 @@ def print_summary(results: dict) -> None:
         non = res["non_oct"]
         print(f"{split:10s} {'non-OCT refused (all)':34s} {non['n']:5d} {non['reject_rate']:8.1%}")
         for category, info in non["per_category"].items():
-            print(f"{split:10s} {'  non-OCT refused: ' + category:34s} {info['n']:5d} {info['refused'] / info['n']:8.1%}")
+            print(
+                f"{split:10s} {'  non-OCT refused: ' + category:34s} {info['n']:5d} {info['refused'] / info['n']:8.1%}"
+            )
         for name, info in res["degraded"].items():
             label = f"degraded {name} -> {info['expected_flag']}"
             print(f"{split:10s} {label:34s} {info['n']:5d} {info['flag_rate']:8.1%}")
@@ -208,7 +216,12 @@ def main() -> int:
         for split in ("tune", "held_out"):
             results[split] = measure(split, splits[split], Path(tmp), rng)
     print_summary(results)
-    record = {"benchmark": "quality_gate", "command": "python benchmarks/quality_gate.py", **environment(), "results": results}
+    record = {
+        "benchmark": "quality_gate",
+        "command": "python benchmarks/quality_gate.py",
+        **environment(),
+        "results": results,
+    }
     write_json(args.out, record)
     print(f"wrote {args.out}")
     return 0

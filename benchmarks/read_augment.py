@@ -50,7 +50,7 @@ def environment() -> dict:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "hardware": {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine()},
         "load_average_1m_at_start": round(os.getloadavg()[0], 2),  # other work on the machine skews timings
         "python": platform.python_version(),
@@ -121,7 +121,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         synthetic = _synthetic_pngs(Path(tmp), 100)
         if synthetic:
-            results["synthetic_png"] = {"train_transform": _throughput(synthetic, train_transform(config), args.repeats)}
+            results["synthetic_png"] = {
+                "train_transform": _throughput(synthetic, train_transform(config), args.repeats)
+            }
         else:
             results["synthetic_png"] = "not measured: retinavlm.data.synthetic is not available"
     for dataset, entry in results.items():

@@ -63,23 +63,32 @@ def main() -> int:
     runs = []
     for workers in args.workers:
         seconds, cpu = time_cohort(args.n, workers)
-        run = {"workers": workers, "scans": args.n, "seconds": round(seconds, 2), "scans_per_second": round(args.n / seconds, 1)}
+        run = {
+            "workers": workers,
+            "scans": args.n,
+            "seconds": round(seconds, 2),
+            "scans_per_second": round(args.n / seconds, 1),
+        }
         if workers == 1:  # CPU time is what contention from other jobs does not inflate much
             run["cpu_ms_per_scan"] = round(cpu / args.n * 1000, 1)
         runs.append(run)
-        print(f"{args.n} scans, {workers} worker(s): {seconds:.1f} s ({args.n / seconds:.1f} scans/s)"
-              + (f", {cpu / args.n * 1000:.1f} CPU ms per scan" if workers == 1 else ""))
+        print(
+            f"{args.n} scans, {workers} worker(s): {seconds:.1f} s ({args.n / seconds:.1f} scans/s)"
+            + (f", {cpu / args.n * 1000:.1f} CPU ms per scan" if workers == 1 else "")
+        )
     per_scan = time_single_scans(50)
     print(f"render_scan alone: {per_scan * 1000:.1f} ms per scan")
     result = {
         "benchmark": "synthetic B-scan rendering (retinavlm synth: render + PNG + references/annotations/manifest)",
         "command": "python benchmarks/render.py " + " ".join(sys.argv[1:]),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "hardware": {"cpu": cpu_model(), "logical_cpus": os.cpu_count(), "machine": platform.machine()},
         # Other work on the machine slows every figure; a 1-minute load above the CPU count means contention.
         "load_average_1min": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
-        "versions": {"python": platform.python_version(),
-                     **{pkg: version(pkg) for pkg in ("retinavlm", "numpy", "scipy", "pillow")}},
+        "versions": {
+            "python": platform.python_version(),
+            **{pkg: version(pkg) for pkg in ("retinavlm", "numpy", "scipy", "pillow")},
+        },
         "cohort": runs,
         "render_scan_ms": round(per_scan * 1000, 1),
     }

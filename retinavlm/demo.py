@@ -25,9 +25,10 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from retinavlm.atomic import write_json, write_jsonl, write_text
 from retinavlm.resources import curricula_dir
@@ -39,8 +40,17 @@ SYSTEMS = (MODEL_SYSTEM, SHUFFLED_SYSTEM, HEALTHY_SYSTEM)
 STATE_FILE = "demo_state.json"
 SUMMARY_FILE = "demo_summary.json"
 # What the demo writes into a run folder (and what --restart removes; a viewer's reader_study/ stays).
-OWNED = ("cohort", "curriculum", "curriculum.yaml", "predictions", "evaluation", "references.jsonl", "run.json",
-         STATE_FILE, SUMMARY_FILE)
+OWNED = (
+    "cohort",
+    "curriculum",
+    "curriculum.yaml",
+    "predictions",
+    "evaluation",
+    "references.jsonl",
+    "run.json",
+    STATE_FILE,
+    SUMMARY_FILE,
+)
 
 
 class DemoError(ValueError):
@@ -111,7 +121,7 @@ def load_demo_config(path: str | os.PathLike | None = None) -> DemoConfig:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 class DemoState:
@@ -120,8 +130,12 @@ class DemoState:
     def __init__(self, run_dir: Path, preset_name: str, settings: dict[str, Any]):
         self.path = run_dir / STATE_FILE
         self.settings_sha = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-        self.doc: dict[str, Any] = {"preset": preset_name, "settings": settings, "settings_sha": self.settings_sha,
-                                    "steps": {}}
+        self.doc: dict[str, Any] = {
+            "preset": preset_name,
+            "settings": settings,
+            "settings_sha": self.settings_sha,
+            "steps": {},
+        }
         if self.path.is_file():
             try:
                 previous = json.loads(self.path.read_text(encoding="utf-8"))
@@ -183,8 +197,13 @@ def render_step(run_dir: Path, spec: CohortSpec, log: Callable[[str], None]) -> 
     columns = (TextColumn("rendering cohort"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("render", total=spec.n)
-        summary = render_cohort(spec.n, out, seed=spec.seed, workers=min(4, os.cpu_count() or 1),
-                                progress=lambda done, total: progress.update(task, completed=done))
+        summary = render_cohort(
+            spec.n,
+            out,
+            seed=spec.seed,
+            workers=min(4, os.cpu_count() or 1),
+            progress=lambda done, total: progress.update(task, completed=done),
+        )
     log(f"cohort: {summary.n_scans} scans of {summary.n_patients} patients in {out}")
     return _read_manifest(out)
 
@@ -236,8 +255,9 @@ def held_out_scans(curriculum: Path):
 
     _, stages = load_curriculum(curriculum)
     data = stages[-1].data
-    records = load_splits(data.cohort, load_knowledge(), SplitConfig(data.validation_fraction, data.test_fraction,
-                                                                      data.split_seed)).test
+    records = load_splits(
+        data.cohort, load_knowledge(), SplitConfig(data.validation_fraction, data.test_fraction, data.split_seed)
+    ).test
     if not records:
         raise DemoError(f"{data.cohort}: the test split is empty; render a larger cohort")
     return records, Path(stages[-1].output_dir) / "final"
@@ -251,8 +271,9 @@ def write_references(run_dir: Path, records) -> None:
     if problems:
         raise DemoError(str(problems[0]))
     by_id = {row["id"]: row for row in rows}
-    write_jsonl(run_dir / "references.jsonl",
-                [{**by_id[r.id], "image": f"cohort/{by_id[r.id]['image']}"} for r in records])
+    write_jsonl(
+        run_dir / "references.jsonl", [{**by_id[r.id], "image": f"cohort/{by_id[r.id]['image']}"} for r in records]
+    )
 
 
 def generate_reports(model, images, prompt: str, order: list[int], generation: Generation, desc: str) -> list[str]:
@@ -270,8 +291,15 @@ def generate_reports(model, images, prompt: str, order: list[int], generation: G
     return reports
 
 
-def predictions_step(run_dir: Path, records, checkpoint: Path, config: DemoConfig, preset: Preset,
-                     state: DemoState, log: Callable[[str], None]) -> None:
+def predictions_step(
+    run_dir: Path,
+    records,
+    checkpoint: Path,
+    config: DemoConfig,
+    preset: Preset,
+    state: DemoState,
+    log: Callable[[str], None],
+) -> None:
     """RUN/predictions/<system>.jsonl for the three systems (each file is a step of its own)."""
     from retinavlm.model.prompts import report_prompt
     from retinavlm.model.vlm import RetinaVLM
@@ -286,7 +314,9 @@ def predictions_step(run_dir: Path, records, checkpoint: Path, config: DemoConfi
     if HEALTHY_SYSTEM in todo:
         started = time.perf_counter()
         report = " ".join(config.always_healthy_report.split())
-        write_jsonl(out / f"{HEALTHY_SYSTEM}.jsonl", [{"id": i, "report": report, "model": HEALTHY_SYSTEM} for i in ids])
+        write_jsonl(
+            out / f"{HEALTHY_SYSTEM}.jsonl", [{"id": i, "report": report, "model": HEALTHY_SYSTEM} for i in ids]
+        )
         state.finish(f"predictions:{HEALTHY_SYSTEM}", time.perf_counter() - started, reports=len(ids))
     model_systems = [s for s in todo if s != HEALTHY_SYSTEM]
     if not model_systems:
@@ -296,7 +326,10 @@ def predictions_step(run_dir: Path, records, checkpoint: Path, config: DemoConfi
     images = ScanImages(records, model.processor, augment_config({}, model.processor.image_size))
     if images.refused:
         raise DemoError(f"unreadable test scan: {images.refused[0]}")
-    orders = {MODEL_SYSTEM: list(range(len(ids))), SHUFFLED_SYSTEM: shuffled_order(len(ids), seed=preset.evaluation.seed)}
+    orders = {
+        MODEL_SYSTEM: list(range(len(ids))),
+        SHUFFLED_SYSTEM: shuffled_order(len(ids), seed=preset.evaluation.seed),
+    }
     prompt = report_prompt()
     for system in model_systems:
         started = time.perf_counter()
@@ -315,8 +348,14 @@ def evaluation_step(run_dir: Path, preset: Preset) -> dict[str, Any]:
 
     args = argparse.Namespace(
         predictions=[str(run_dir / "predictions" / f"{s}.jsonl") for s in SYSTEMS],
-        references=str(run_dir / "references.jsonl"), rubric=None, out=str(run_dir / "evaluation"), knowledge=None,
-        rules=None, bootstrap=preset.evaluation.bootstrap, seed=preset.evaluation.seed, workers=1,
+        references=str(run_dir / "references.jsonl"),
+        rubric=None,
+        out=str(run_dir / "evaluation"),
+        knowledge=None,
+        rules=None,
+        bootstrap=preset.evaluation.bootstrap,
+        seed=preset.evaluation.seed,
+        workers=1,
     )
     with contextlib.redirect_stdout(io.StringIO()):  # the demo prints its own table
         code = evaluate.run(args)
@@ -329,15 +368,18 @@ def write_run_json(run_dir: Path, preset_name: str, checkpoint: Path) -> None:
     from retinavlm import __version__
     from retinavlm.knowledge import load_knowledge
 
-    write_json(run_dir / "run.json", {
-        "name": f"demo ({preset_name} preset)",
-        "toolkit_version": __version__,
-        "knowledge_version": load_knowledge().version_tag,
-        "checkpoint": os.path.relpath(checkpoint, run_dir),
-        "systems": list(SYSTEMS),
-        "references": "references.jsonl",
-        "evaluation": "evaluation",
-    })
+    write_json(
+        run_dir / "run.json",
+        {
+            "name": f"demo ({preset_name} preset)",
+            "toolkit_version": __version__,
+            "knowledge_version": load_knowledge().version_tag,
+            "checkpoint": os.path.relpath(checkpoint, run_dir),
+            "systems": list(SYSTEMS),
+            "references": "references.jsonl",
+            "evaluation": "evaluation",
+        },
+    )
 
 
 # --- the summary ---------------------------------------------------------------------------------
@@ -350,15 +392,17 @@ def system_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         if not stats.get("n"):
             continue
         f1s = [b["f1"]["value"] for b in stats["biomarkers"].values() if b["f1"]["value"] is not None]
-        rows.append({
-            "system": system,
-            "n": stats["n"],
-            "patients": stats["patients"],
-            "score": stats["score"],
-            "stage_f1_macro": stats["stage"]["f1_macro"],
-            "referral_f1_macro": stats["referral"]["f1_macro"],
-            "biomarker_f1_mean": round(sum(f1s) / len(f1s), 4) if f1s else None,
-        })
+        rows.append(
+            {
+                "system": system,
+                "n": stats["n"],
+                "patients": stats["patients"],
+                "score": stats["score"],
+                "stage_f1_macro": stats["stage"]["f1_macro"],
+                "referral_f1_macro": stats["referral"]["f1_macro"],
+                "biomarker_f1_mean": round(sum(f1s) / len(f1s), 4) if f1s else None,
+            }
+        )
     return rows
 
 
@@ -371,8 +415,12 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    info = {"cpu": cpu, "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    info = {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
     with contextlib.suppress(OSError):
         info["load_average_1min"] = round(os.getloadavg()[0], 2)
     return info
@@ -403,14 +451,22 @@ def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
     console = Console()
     rows = summary["systems"]
     n = rows[0]["n"] if rows else 0
-    table = Table(title=f"Graded free-text reports, {n} held-out scans of {rows[0]['patients'] if rows else 0} "
-                        "patients (95% CI, patient bootstrap)", title_justify="left")
+    table = Table(
+        title=f"Graded free-text reports, {n} held-out scans of {rows[0]['patients'] if rows else 0} "
+        "patients (95% CI, patient bootstrap)",
+        title_justify="left",
+    )
     table.add_column("system", no_wrap=True)
     for column in ("stage macro-F1", "referral macro-F1", "biomarker F1 (mean)", "rubric score"):
         table.add_column(column, justify="right")
     for row in rows:
-        table.add_row(row["system"], cell(row["stage_f1_macro"]), cell(row["referral_f1_macro"]),
-                      cell(row["biomarker_f1_mean"]), cell(row["score"]))
+        table.add_row(
+            row["system"],
+            cell(row["stage_f1_macro"]),
+            cell(row["referral_f1_macro"]),
+            cell(row["biomarker_f1_mean"]),
+            cell(row["score"]),
+        )
     console.print(table)
     heldout = summary.get("closed_ended") or {}
     own, shuffled = heldout.get("own_images", {}), heldout.get("shuffled_images", {})
@@ -418,10 +474,15 @@ def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
         console.print(
             f"closed-ended answers (test split): stage macro-F1 {cell(own.get('stage_macro_f1'))} with own images, "
             f"{cell(shuffled.get('stage_macro_f1'))} shuffled; referral macro-F1 {cell(own.get('referral_macro_f1'))} / "
-            f"{cell(shuffled.get('referral_macro_f1'))}", highlight=False)
-    console.print(f"preset {summary['preset']}: {summary['compute_seconds'] / 60:.1f} min of compute over all runs of "
-                  f"this folder ({summary['wall_seconds'] / 60:.1f} min this run) on {summary['machine']['cpu']}, "
-                  f"{summary['machine']['logical_cpus']} logical CPUs", highlight=False)
+            f"{cell(shuffled.get('referral_macro_f1'))}",
+            highlight=False,
+        )
+    console.print(
+        f"preset {summary['preset']}: {summary['compute_seconds'] / 60:.1f} min of compute over all runs of "
+        f"this folder ({summary['wall_seconds'] / 60:.1f} min this run) on {summary['machine']['cpu']}, "
+        f"{summary['machine']['logical_cpus']} logical CPUs",
+        highlight=False,
+    )
     console.print(f"run folder: {run_dir}   (summary: {run_dir / SUMMARY_FILE})", highlight=False)
     console.print(f"next: retinavlm view {run_dir}", style="bold", highlight=False)
 
@@ -429,8 +490,13 @@ def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
 # --- the job --------------------------------------------------------------------------------------
 
 
-def run_demo(preset_name: str, run_dir: str | os.PathLike, config: DemoConfig | None = None,
-             restart: bool = False, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_demo(
+    preset_name: str,
+    run_dir: str | os.PathLike,
+    config: DemoConfig | None = None,
+    restart: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Run (or resume) the demo into `run_dir`; returns the summary also written to RUN/demo_summary.json."""
     import yaml
 
@@ -444,8 +510,15 @@ def run_demo(preset_name: str, run_dir: str | os.PathLike, config: DemoConfig | 
     prepare_run_dir(run_dir, restart)
     # Editing the curriculum or a stage YAML changes the settings too: finished stages would be stale.
     curriculum_doc, curriculum_files = derive_curriculum(run_dir, config, preset)
-    state = DemoState(run_dir, preset_name, {**asdict(preset), "always_healthy_report": config.always_healthy_report,
-                                             "curriculum_files": file_digests(curriculum_files)})
+    state = DemoState(
+        run_dir,
+        preset_name,
+        {
+            **asdict(preset),
+            "always_healthy_report": config.always_healthy_report,
+            "curriculum_files": file_digests(curriculum_files),
+        },
+    )
     steps = 6
 
     def announce(number: int, text: str) -> None:
@@ -455,7 +528,9 @@ def run_demo(preset_name: str, run_dir: str | os.PathLike, config: DemoConfig | 
     t = time.perf_counter()
     if not (state.done("cohort") and _read_manifest(run_dir / "cohort")):
         manifest = render_step(run_dir, preset.cohort, log)
-        state.finish("cohort", time.perf_counter() - t, scans=manifest.get("n_scans"), patients=manifest.get("n_patients"))
+        state.finish(
+            "cohort", time.perf_counter() - t, scans=manifest.get("n_scans"), patients=manifest.get("n_patients")
+        )
     else:
         log(f"cohort: done earlier; reusing {run_dir / 'cohort'}")
 
@@ -503,8 +578,10 @@ def run_demo(preset_name: str, run_dir: str | os.PathLike, config: DemoConfig | 
         "steps": state.doc["steps"],
         "machine": machine(),
         "versions": versions(),
-        "curriculum": {"stages": [{k: s[k] for k in ("name", "steps", "seconds")} for s in trained["stages"]],
-                       "final_model": trained["final_model"]},
+        "curriculum": {
+            "stages": [{k: s[k] for k in ("name", "steps", "seconds")} for s in trained["stages"]],
+            "final_model": trained["final_model"],
+        },
         "closed_ended": trained.get("heldout"),
         "systems": system_rows(results),
     }

@@ -9,8 +9,9 @@ from typing import Any
 import yaml
 
 
-def read_yaml_file(path: str | os.PathLike, error: type[Exception], what: str = "file",
-                   expected: str = "a mapping at the top level") -> tuple[dict[str, Any], bytes]:
+def read_yaml_file(
+    path: str | os.PathLike, error: type[Exception], what: str = "file", expected: str = "a mapping at the top level"
+) -> tuple[dict[str, Any], bytes]:
     """The mapping at `path` and the file's bytes (for fingerprints); otherwise `error` naming the file."""
     path = Path(path)
     if not path.is_file():
@@ -27,6 +28,7 @@ def read_yaml_file(path: str | os.PathLike, error: type[Exception], what: str = 
     return doc, raw
 
 
-def read_yaml_mapping(path: str | os.PathLike, error: type[Exception], what: str = "file",
-                      expected: str = "a mapping at the top level") -> dict[str, Any]:
+def read_yaml_mapping(
+    path: str | os.PathLike, error: type[Exception], what: str = "file", expected: str = "a mapping at the top level"
+) -> dict[str, Any]:
     return read_yaml_file(path, error, what, expected)[0]

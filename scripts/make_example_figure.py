@@ -18,12 +18,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from retinavlm.atomic import write_bytes  # noqa: E402
-from retinavlm.data.io import read_scan  # noqa: E402
-from retinavlm.demo import MODEL_SYSTEM  # noqa: E402
-from retinavlm.jsonl import read_jsonl  # noqa: E402
+from retinavlm.atomic import write_bytes
+from retinavlm.data.io import read_scan
+from retinavlm.demo import MODEL_SYSTEM
+from retinavlm.jsonl import read_jsonl
 
 
 def pick_case(run: Path, stage: str, case_id: str | None) -> dict:
@@ -31,7 +31,9 @@ def pick_case(run: Path, stage: str, case_id: str | None) -> dict:
     for row in references:
         if row["id"] == case_id or (case_id is None and row.get("stage") == stage):
             return row
-    raise SystemExit(f"error: {run / 'references.jsonl'}: no test scan " + (f"with id {case_id}" if case_id else f"of stage {stage}"))
+    raise SystemExit(
+        f"error: {run / 'references.jsonl'}: no test scan " + (f"with id {case_id}" if case_id else f"of stage {stage}")
+    )
 
 
 def sample_of(run: Path, system: str, case_id: str) -> dict:
@@ -56,7 +58,8 @@ def render(run: Path, case: dict, system: str) -> bytes:
     sample = sample_of(run, system, case["id"])
     present = [b for b, state in case["biomarkers"].items() if state == "present"] or ["none"]
     criteria = "\n".join(
-        f"{name:<13} {_score(s['score'])}  {textwrap.shorten(s['explanation'], 70)}" for name, s in sample["scores"].items()
+        f"{name:<13} {_score(s['score'])}  {textwrap.shorten(s['explanation'], 70)}"
+        for name, s in sample["scores"].items()
     )
     text = (
         f"Generated report ({system}):\n{textwrap.fill(report_of(run, system, case['id']), 78)}\n\n"
@@ -79,7 +82,9 @@ def render(run: Path, case: dict, system: str) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="a demo run folder")
-    parser.add_argument("--stage", default="intermediate", help="reference stage of the case to show (default: intermediate)")
+    parser.add_argument(
+        "--stage", default="intermediate", help="reference stage of the case to show (default: intermediate)"
+    )
     parser.add_argument("--id", help="show this case instead")
     parser.add_argument("--system", default=MODEL_SYSTEM, help="whose report to show (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("docs/images/example_report.png"))

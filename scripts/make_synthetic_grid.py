@@ -15,12 +15,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from retinavlm.atomic import write_bytes  # noqa: E402
-from retinavlm.data.synthetic import ScanSpec, load_cohort_config, plan_cohort, render  # noqa: E402
-from retinavlm.knowledge import load_knowledge, stage_from_findings  # noqa: E402
+from retinavlm.atomic import write_bytes
+from retinavlm.data.synthetic import ScanSpec, load_cohort_config, plan_cohort, render
+from retinavlm.knowledge import load_knowledge, stage_from_findings
 
 CLOSE_UPS = (
     {"drusen": {"size": "small"}},
@@ -39,7 +39,9 @@ def label(present: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "images" / "synthetic_grid.png"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "images" / "synthetic_grid.png")
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     kb = load_knowledge()
@@ -56,13 +58,22 @@ def main() -> int:
         ax.set_title(f"{kb.stage(plan.stage).name} · referral: {plan.referral}\n{label(plan.present)}", fontsize=9)
     half = int(config.central_halfwidth_um / config.grid.lateral_um)
     for i, (ax, present) in enumerate(zip(axes.flat[6:], CLOSE_UPS)):
-        scan = render(ScanSpec(present, "OD", False, 20 + i, 40 + i), domain, np.random.default_rng(i), config.grid,
-                      config.central_halfwidth_um)
+        scan = render(
+            ScanSpec(present, "OD", False, 20 + i, 40 + i),
+            domain,
+            np.random.default_rng(i),
+            config.grid,
+            config.central_halfwidth_um,
+        )
         row, col = scan.fovea
         top = max(row - 70, 0)
-        ax.imshow(scan.pixels[top:top + 200, max(col - half, 0):col + half], cmap="gray", vmin=0, vmax=1, aspect="auto")
+        ax.imshow(
+            scan.pixels[top : top + 200, max(col - half, 0) : col + half], cmap="gray", vmin=0, vmax=1, aspect="auto"
+        )
         findings = {b: {"state": "present", **a} for b, a in present.items()}
-        ax.set_title(f"close-up: {label(present)}\nstage: {kb.stage(stage_from_findings(findings, kb)).name}", fontsize=9)
+        ax.set_title(
+            f"close-up: {label(present)}\nstage: {kb.stage(stage_from_findings(findings, kb)).name}", fontsize=9
+        )
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])

@@ -1,7 +1,7 @@
 """Clear outputs, execution counts and run metadata from notebooks, so they are committed as source.
 
-    python scripts/strip_notebook_outputs.py                 # every notebooks/*.ipynb
-    python scripts/strip_notebook_outputs.py --check A.ipynb  # exit 1 when any would change (CI, hooks)
+python scripts/strip_notebook_outputs.py                 # every notebooks/*.ipynb
+python scripts/strip_notebook_outputs.py --check A.ipynb  # exit 1 when any would change (CI, hooks)
 """
 
 from __future__ import annotations

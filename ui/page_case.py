@@ -53,7 +53,9 @@ with left:
         st.image(vs.render_scan(scan.pixels, view), caption=vs.scan_caption(case), width="stretch", clamp=True)
         with st.expander("Evidence heat-map", icon=":material/local_fire_department:"):
             if run.checkpoint is None:
-                st.info("No model checkpoint: give one with `retinavlm view RUN --checkpoint DIR` to see evidence maps.")
+                st.info(
+                    "No model checkpoint: give one with `retinavlm view RUN --checkpoint DIR` to see evidence maps."
+                )
             else:
                 names = {bid: marker.name for bid, marker in kb.biomarkers.items()}
                 finding = st.selectbox("Finding", list(names), format_func=names.get, key="heat-finding")
@@ -62,8 +64,11 @@ with left:
 
                     result = evidence(str(run.checkpoint), scan, names[finding])
                     if result is not None:
-                        st.image(blend_heatmap(result.view, result.heat), width="stretch",
-                                 caption=f"Grad-CAM for “{result.question}” · P(yes) = {result.p_yes:.2f} · model input view")
+                        st.image(
+                            blend_heatmap(result.view, result.heat),
+                            width="stretch",
+                            caption=f"Grad-CAM for “{result.question}” · P(yes) = {result.p_yes:.2f} · model input view",
+                        )
 
 with right:
     ref = case.reference
@@ -93,28 +98,55 @@ with right:
             marks = marked_mentions(extraction, kb, f"{system}-{case_id}")
             labels = extraction.labels()
             score = sample_score(run.samples.get(system, {}).get(case_id))
-            st.html(vs.facts_html([
-                ("Stated stage", kb.stage(labels["stage"]).name if labels["stage"] else "not stated", labels["stage"] == stage),
-                ("Stated referral", kb.referral(labels["referral"]).name if labels["referral"] else "not stated",
-                 labels["referral"] == referral),
-                ("Rubric score", "—" if score is None else f"{score:.2f}", None),
-            ]))
+            st.html(
+                vs.facts_html(
+                    [
+                        (
+                            "Stated stage",
+                            kb.stage(labels["stage"]).name if labels["stage"] else "not stated",
+                            labels["stage"] == stage,
+                        ),
+                        (
+                            "Stated referral",
+                            kb.referral(labels["referral"]).name if labels["referral"] else "not stated",
+                            labels["referral"] == referral,
+                        ),
+                        ("Rubric score", "—" if score is None else f"{score:.2f}", None),
+                    ]
+                )
+            )
             with st.container(border=True):
                 st.html(report_html(report, marks))
             st.html(f'<div style="margin:-4px 0 8px 0">{legend_html()}</div>')
             if marks:
                 st.markdown("**Extracted findings**")
-                st.table(pd.DataFrame([
-                    {"finding": m.label, "state": STATE_LABELS[m.mention.state], "text": m.mention.span.text,
-                     "cues": ", ".join(m.mention.cues)}
-                    for m in marks
-                ]).set_index("finding"))
+                st.table(
+                    pd.DataFrame(
+                        [
+                            {
+                                "finding": m.label,
+                                "state": STATE_LABELS[m.mention.state],
+                                "text": m.mention.span.text,
+                                "cues": ", ".join(m.mention.cues),
+                            }
+                            for m in marks
+                        ]
+                    ).set_index("finding")
+                )
             criteria = sample_criteria(run.samples.get(system, {}).get(case_id))
             if criteria:
                 st.markdown("**Rubric**")
-                st.table(pd.DataFrame([
-                    {"criterion": c.name, "score": "n/a" if c.score is None else f"{c.score:.2f}", "explanation": c.explanation}
-                    for c in criteria
-                ]).set_index("criterion"))
+                st.table(
+                    pd.DataFrame(
+                        [
+                            {
+                                "criterion": c.name,
+                                "score": "n/a" if c.score is None else f"{c.score:.2f}",
+                                "explanation": c.explanation,
+                            }
+                            for c in criteria
+                        ]
+                    ).set_index("criterion")
+                )
             else:
                 st.caption("No rubric scores for this report (the run's evaluation does not cover it).")

@@ -34,17 +34,28 @@ with st.sidebar:
     st.header("Filters")
     systems = st.multiselect("Systems", run.systems, default=run.systems, key="cohort-systems")
     stages = st.multiselect("Reference stage", list(stage_names), format_func=stage_names.get, key="cohort-stages")
-    referrals = st.multiselect("Reference referral", list(referral_names), format_func=referral_names.get, key="cohort-referrals")
+    referrals = st.multiselect(
+        "Reference referral", list(referral_names), format_func=referral_names.get, key="cohort-referrals"
+    )
     disagreement = st.toggle("Only disagreements with the reference", key="cohort-disagree")
     scores = table["score"].dropna()
     score_range = None
     if not scores.empty and scores.min() < scores.max():
-        score_range = st.slider("Score range", float(scores.min()), float(scores.max()),
-                                (float(scores.min()), float(scores.max())), key="cohort-score")
-    sort_by = st.selectbox("Sort by", ["case", "score", "system", "reference stage", "reference referral"], key="cohort-sort")
+        score_range = st.slider(
+            "Score range",
+            float(scores.min()),
+            float(scores.max()),
+            (float(scores.min()), float(scores.max())),
+            key="cohort-score",
+        )
+    sort_by = st.selectbox(
+        "Sort by", ["case", "score", "system", "reference stage", "reference referral"], key="cohort-sort"
+    )
     descending = st.toggle("Descending", key="cohort-desc")
 
-shown = CaseFilter(tuple(stages), tuple(referrals), disagreement, score_range).apply(table[table["system"].isin(systems)])
+shown = CaseFilter(tuple(stages), tuple(referrals), disagreement, score_range).apply(
+    table[table["system"].isin(systems)]
+)
 shown = shown.sort_values([sort_by, "case"], ascending=not descending, kind="stable", na_position="last")
 
 st.subheader(f"Cases ({shown['case'].nunique()} of {len(run.cases)})")
@@ -74,7 +85,9 @@ if run.results is None:
     st.info("No evaluation in this run (evaluation/results.json): run `retinavlm evaluate` to see scores and plots.")
     st.stop()
 st.dataframe(evaluation_results.headline(run.results, systems), hide_index=True, width="stretch")
-st.caption("95% intervals: bootstrap by patient (retinavlm evaluate). Plots cover the whole run, not the filtered rows.")
+st.caption(
+    "95% intervals: bootstrap by patient (retinavlm evaluate). Plots cover the whole run, not the filtered rows."
+)
 tab_stage, tab_referral, tab_scores, tab_markers = st.tabs(["AMD stage", "Referral", "Rubric scores", "Biomarkers"])
 for tab, key, labels in ((tab_stage, "stage", kb.stage_ids), (tab_referral, "referral", kb.referral_ids)):
     with tab:
@@ -99,7 +112,9 @@ with tab_markers:
     if accuracy.empty:
         st.info("No biomarker figures in the evaluation.")
     else:
-        st.caption("Found = the report states the biomarker present; uncertain, absent and unmentioned count as not found.")
+        st.caption(
+            "Found = the report states the biomarker present; uncertain, absent and unmentioned count as not found."
+        )
         st.altair_chart(charts.biomarker_accuracy_chart(accuracy))
 summary = run.root / str(run.meta.get("evaluation") or "evaluation") / "summary.md"
 if run.roots.contains(summary) and summary.is_file():

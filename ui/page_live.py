@@ -14,9 +14,13 @@ run, _ = vs.current_run()
 kb = vs.knowledge()
 
 st.title("Live report")
-st.caption("The quality gate runs first; a refused scan is never sent to the model. DICOM patient fields are never read into the page.")
+st.caption(
+    "The quality gate runs first; a refused scan is never sent to the model. DICOM patient fields are never read into the page."
+)
 
-source = st.segmented_control("Scan", ["Upload a scan", "Pick from the run"], default="Upload a scan", key="live-source")
+source = st.segmented_control(
+    "Scan", ["Upload a scan", "Pick from the run"], default="Upload a scan", key="live-source"
+)
 scan = None
 if source == "Pick from the run":
     readable = [c for c in run.cases.values() if c.image is not None]
@@ -28,7 +32,9 @@ if source == "Pick from the run":
 else:
     upload = st.file_uploader(
         f"PNG, JPEG, TIFF or DICOM B-scan (at most {cfg.max_upload_mb} MB)",
-        type=list(UPLOAD_TYPES), max_upload_size=cfg.max_upload_mb, key="live-upload",
+        type=list(UPLOAD_TYPES),
+        max_upload_size=cfg.max_upload_mb,
+        key="live-upload",
     )
     if upload is not None:
         try:
@@ -41,8 +47,12 @@ if scan is None:
 left, right = st.columns([5, 6], gap="large")
 with left:
     view = vs.scan_controls("live")
-    st.image(vs.render_scan(scan.pixels, view), width="stretch", clamp=True,
-             caption=f"{scan.source} · {scan.shape[1]}×{scan.shape[0]} px · {scan.bit_depth}-bit")
+    st.image(
+        vs.render_scan(scan.pixels, view),
+        width="stretch",
+        clamp=True,
+        caption=f"{scan.source} · {scan.shape[1]}×{scan.shape[0]} px · {scan.bit_depth}-bit",
+    )
     if scan.metadata:
         with st.expander("Technical header fields"):
             st.json(scan.metadata)  # the reader keeps technical DICOM tags only (retinavlm.data.io)

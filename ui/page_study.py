@@ -18,7 +18,9 @@ if study.description:
 
 rater = st.query_params.get("rater")
 if rater not in study.raters:
-    rater = st.selectbox("Who is rating?", study.raters, index=None, placeholder="choose your rater name", key="study-rater")
+    rater = st.selectbox(
+        "Who is rating?", study.raters, index=None, placeholder="choose your rater name", key="study-rater"
+    )
     if rater is None:
         st.stop()
     st.query_params["rater"] = rater
@@ -35,8 +37,13 @@ pending = [c for c in case_ids if c not in rated]
 default = pending[0] if pending else case_ids[0]
 if not pending:
     st.success("You have rated every case of this study. Thank you! You can still revise any case below.")
-case_id = st.selectbox("Case", case_ids, index=case_ids.index(default), key=f"study-case-{default}",
-                       format_func=lambda c: f"{c} ✓" if c in rated else c)
+case_id = st.selectbox(
+    "Case",
+    case_ids,
+    index=case_ids.index(default),
+    key=f"study-case-{default}",
+    format_func=lambda c: f"{c} ✓" if c in rated else c,
+)
 case = run.cases[case_id]
 
 left, right = st.columns([4, 7], gap="large")
@@ -59,23 +66,40 @@ with right:
                 st.markdown(f"#### {label}")
                 st.text(run.report(system, case_id))
                 answers[system] = {
-                    q.id: st.radio(q.text, q.scores, index=None, horizontal=True, key=f"{case_id}-{position}-{q.id}",
-                                   captions=q.scale)
+                    q.id: st.radio(
+                        q.text,
+                        q.scores,
+                        index=None,
+                        horizontal=True,
+                        key=f"{case_id}-{position}-{q.id}",
+                        captions=q.scale,
+                    )
                     for q in study.questions
                 }
                 if study.comments:
-                    answers[system]["comment"] = st.text_area("Comment (optional)", key=f"{case_id}-{position}-comment",
-                                                              max_chars=2000, height=68)
+                    answers[system]["comment"] = st.text_area(
+                        "Comment (optional)", key=f"{case_id}-{position}-comment", max_chars=2000, height=68
+                    )
         submitted = st.form_submit_button("Submit ratings", type="primary", icon=":material/send:")
     if submitted:
-        missing = [report_label(p) for p, s in enumerate(shown) if any(answers[s][q.id] is None for q in study.questions)]
+        missing = [
+            report_label(p) for p, s in enumerate(shown) if any(answers[s][q.id] is None for q in study.questions)
+        ]
         if missing:
             st.error(f"Please answer every question for {', '.join(missing)}.")
         else:
-            store.save(rater, case_id, [
-                Rating(system, position, {q.id: answers[system][q.id] for q in study.questions},
-                       answers[system].get("comment") or "")
-                for position, system in enumerate(shown)
-            ])
+            store.save(
+                rater,
+                case_id,
+                [
+                    Rating(
+                        system,
+                        position,
+                        {q.id: answers[system][q.id] for q in study.questions},
+                        answers[system].get("comment") or "",
+                    )
+                    for position, system in enumerate(shown)
+                ],
+            )
             st.toast(f"Saved your ratings of case {case_id}.", icon=":material/check_circle:")
             st.rerun()

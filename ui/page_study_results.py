@@ -23,15 +23,31 @@ c3.metric("Cases rated", table["case_id"].nunique())
 
 st.subheader("Scores per system")
 summary = study_summary.per_system(table, study)
-st.dataframe(summary, hide_index=True, width="stretch",
-             column_config={k: st.column_config.NumberColumn(format="%.2f") for k in ("mean", "sd", "median")})
+st.dataframe(
+    summary,
+    hide_index=True,
+    width="stretch",
+    column_config={k: st.column_config.NumberColumn(format="%.2f") for k in ("mean", "sd", "median")},
+)
 
 st.subheader("Inter-rater agreement")
-st.caption("Cohen's kappa with quadratic weights per pair of raters, over the reports both rated (empty: fewer than two shared or no variation).")
-st.dataframe(study_summary.agreement(table, study), hide_index=True, width="stretch",
-             column_config={"kappa": st.column_config.NumberColumn(format="%.2f")})
+st.caption(
+    "Cohen's kappa with quadratic weights per pair of raters, over the reports both rated (empty: fewer than two shared or no variation)."
+)
+st.dataframe(
+    study_summary.agreement(table, study),
+    hide_index=True,
+    width="stretch",
+    column_config={"kappa": st.column_config.NumberColumn(format="%.2f")},
+)
 
 st.subheader("All ratings")
 st.dataframe(table, hide_index=True, width="stretch")
-st.download_button("Download CSV", store.csv_text(), file_name=f"{study.name}_ratings.csv", mime="text/csv",
-                   icon=":material/download:", key="study-export")
+st.download_button(
+    "Download CSV",
+    store.csv_text(),
+    file_name=f"{study.name}_ratings.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    key="study-export",
+)

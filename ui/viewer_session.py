@@ -37,7 +37,9 @@ def extractor() -> FindingsExtractor:
 
 
 @st.cache_resource(show_spinner="Loading the run folder…")
-def _load(run_dir: str, data_roots: tuple[str, ...], checkpoint: str | None) -> tuple[Run, dict[str, dict[str, Extraction]]]:
+def _load(
+    run_dir: str, data_roots: tuple[str, ...], checkpoint: str | None
+) -> tuple[Run, dict[str, dict[str, Extraction]]]:
     run = load_run(run_dir, data_roots, checkpoint)
     return run, extract_reports(run, extractor())
 

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", default=None, help="curriculum YAML (default: curricula/curriculum.yaml)")
     parser.add_argument("--cohort", help="cohort folder (a `retinavlm synth` output or a manifest) for every stage")
@@ -15,9 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from retinavlm.train.errors import TRAINING_ERRORS  # heavy (torch): only when the command runs
     from retinavlm.resources import curricula_dir
     from retinavlm.train.curriculum import run_curriculum
+    from retinavlm.train.errors import TRAINING_ERRORS  # heavy (torch): only when the command runs
 
     path = args.config or str(curricula_dir() / "curriculum.yaml")
     try:
@@ -29,6 +28,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"{summary['curriculum']}: trained in {summary['training_seconds']:.0f} s; model in {summary['final_model']}")
     for name in ("own_images", "shuffled_images"):
         scores = held.get(name, {})
-        print(f"  {held['split']} ({held['scans']} scans), {name.replace('_', ' ')}: "
-              + ", ".join(f"{k}={scores[k]:.3f}" for k in ("stage_macro_f1", "referral_macro_f1", "biomarker_mean_f1") if k in scores))
+        print(
+            f"  {held['split']} ({held['scans']} scans), {name.replace('_', ' ')}: "
+            + ", ".join(
+                f"{k}={scores[k]:.3f}"
+                for k in ("stage_macro_f1", "referral_macro_f1", "biomarker_mean_f1")
+                if k in scores
+            )
+        )
     return 0

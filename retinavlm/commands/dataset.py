@@ -6,7 +6,6 @@ import argparse
 import sys
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = actions.add_parser(
@@ -19,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("source", help="cohort folder, or a manifest file (.csv/.jsonl) for --kind manifest")
     build.add_argument("--out", required=True, help="folder to write (replaced atomically if it exists)")
     build.add_argument("--kind", help="source kind: synthetic, manifest or kermany (default: detected from SOURCE)")
-    build.add_argument("--label-map", help="label map YAML for --kind kermany (default: curricula/label_maps/kermany.yaml)")
+    build.add_argument(
+        "--label-map", help="label map YAML for --kind kermany (default: curricula/label_maps/kermany.yaml)"
+    )
     build.add_argument("--val", type=float, default=0.15, help="fraction of scans for validation (default 0.15)")
     build.add_argument("--test", type=float, default=0.15, help="fraction of scans for test (default 0.15)")
     build.add_argument("--seed", type=int, default=0, help="seed of the patient shuffle (default 0)")

@@ -15,8 +15,12 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--fast", dest="preset", action="store_const", const="fast", help="the `fast` preset (smaller, shorter)")
-    size.add_argument("--full", dest="preset", action="store_const", const="full", help="the `full` preset (larger cohort)")
+    size.add_argument(
+        "--fast", dest="preset", action="store_const", const="fast", help="the `fast` preset (smaller, shorter)"
+    )
+    size.add_argument(
+        "--full", dest="preset", action="store_const", const="full", help="the `full` preset (larger cohort)"
+    )
     size.add_argument("--preset", dest="preset", help="a preset by name (default: default)")
     parser.add_argument("--config", help="presets YAML (default: curricula/demo.yaml)")
     parser.add_argument("--out", help="run folder (default: runs/demo, or runs/demo-PRESET for other presets)")

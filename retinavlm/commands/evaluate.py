@@ -11,12 +11,23 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--predictions", nargs="+", required=True, metavar="P.jsonl",
-                        help='one file per system: {"id", "report", "model"?} per line')
-    parser.add_argument("--references", required=True, metavar="R.jsonl",
-                        help='{"id", "patient_id"?, "stage", "referral", "biomarkers"} per line (DESIGN.md §3)')
+    parser.add_argument(
+        "--predictions",
+        nargs="+",
+        required=True,
+        metavar="P.jsonl",
+        help='one file per system: {"id", "report", "model"?} per line',
+    )
+    parser.add_argument(
+        "--references",
+        required=True,
+        metavar="R.jsonl",
+        help='{"id", "patient_id"?, "stage", "referral", "biomarkers"} per line (DESIGN.md §3)',
+    )
     parser.add_argument("--rubric", default=None, help="rubric YAML (default: eval/rubrics/amd.yaml)")
-    parser.add_argument("--out", required=True, help="output folder (results.json, samples.jsonl, results.csv, summary.md)")
+    parser.add_argument(
+        "--out", required=True, help="output folder (results.json, samples.jsonl, results.csv, summary.md)"
+    )
     parser.add_argument("--knowledge", default=None, help="knowledge base folder (default: curricula/knowledge)")
     parser.add_argument("--rules", default=None, help="context rules YAML (default: eval/context_rules.yaml)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for 95%% intervals (0: none)")
@@ -28,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from retinavlm import __version__
     from retinavlm.evaluation.extract import FindingsExtractor
     from retinavlm.evaluation.grade import (
-        InputError, compare, grade_system, read_predictions, read_references, system_statistics,
+        InputError,
+        compare,
+        grade_system,
+        read_predictions,
+        read_references,
+        system_statistics,
     )
     from retinavlm.evaluation.outputs import print_table, sample_rows, write_outputs
     from retinavlm.evaluation.rubric import RubricError, default_rubric_path, load_rubric
@@ -55,14 +71,19 @@ def run(args: argparse.Namespace) -> int:
     systems = []
     for pred in predictions:
         todo = sum(1 for rid in references.by_id if rid in pred.by_id)
-        with tqdm(total=todo, desc=f"grading {pred.system}", unit="report", file=sys.stderr,
-                  disable=not sys.stderr.isatty()) as bar:
+        with tqdm(
+            total=todo, desc=f"grading {pred.system}", unit="report", file=sys.stderr, disable=not sys.stderr.isatty()
+        ) as bar:
             systems.append(grade_system(references, pred, rubric, extractor, args.workers, bar.update))
 
     problems = list(references.problems)
     inputs = {
-        "references": {"path": references.path, "valid": len(references.by_id), "duplicates": len(references.duplicates),
-                       "problems": len(references.problems)},
+        "references": {
+            "path": references.path,
+            "valid": len(references.by_id),
+            "duplicates": len(references.duplicates),
+            "problems": len(references.problems),
+        },
         "predictions": [],
         "problems": problems,
     }
@@ -71,29 +92,53 @@ def run(args: argparse.Namespace) -> int:
         problems += pred.problems
         problems += [f"{pred.path}: no prediction for reference id {rid}" for rid in result.missing]
         problems += [f"{pred.path}: id {rid} has no reference" for rid in result.unmatched]
-        inputs["predictions"].append({
-            "path": pred.path, "system": pred.system, "valid": len(pred.by_id), "graded": len(result.samples),
-            "missing": len(result.missing), "unmatched": len(result.unmatched), "duplicates": len(pred.duplicates),
-            "problems": len(pred.problems),
-        })
+        inputs["predictions"].append(
+            {
+                "path": pred.path,
+                "system": pred.system,
+                "valid": len(pred.by_id),
+                "graded": len(result.samples),
+                "missing": len(result.missing),
+                "unmatched": len(result.unmatched),
+                "duplicates": len(pred.duplicates),
+                "problems": len(pred.problems),
+            }
+        )
 
     results = {
-        "summary": {"systems": {r.predictions.system: system_statistics(r.samples, rubric, kb, args.bootstrap, args.seed) for r in systems}},
-        "comparisons": [compare(a, b, rubric, kb, args.bootstrap, args.seed) for a, b in itertools.combinations(systems, 2)],
+        "summary": {
+            "systems": {
+                r.predictions.system: system_statistics(r.samples, rubric, kb, args.bootstrap, args.seed)
+                for r in systems
+            }
+        },
+        "comparisons": [
+            compare(a, b, rubric, kb, args.bootstrap, args.seed) for a, b in itertools.combinations(systems, 2)
+        ],
         "inputs": inputs,
         "metadata": {
-            "rubric": {"name": rubric.name, "version": rubric.version, "sha256": rubric.sha256,
-                       "criteria": [{"id": c.id, "kind": c.kind, "weight": c.weight} for c in rubric.criteria]},
+            "rubric": {
+                "name": rubric.name,
+                "version": rubric.version,
+                "sha256": rubric.sha256,
+                "criteria": [{"id": c.id, "kind": c.kind, "weight": c.weight} for c in rubric.criteria],
+            },
             "knowledge_base": kb.version_tag,
             "context_rules": f"{rules.version}+{rules.fingerprint}",
             "toolkit_version": __version__,
-            "bootstrap": {"resamples": args.bootstrap, "seed": args.seed, "unit": "patient_id (id when missing)",
-                          "interval": "percentile 95%"},
+            "bootstrap": {
+                "resamples": args.bootstrap,
+                "seed": args.seed,
+                "unit": "patient_id (id when missing)",
+                "interval": "percentile 95%",
+            },
         },
     }
     samples = [row for r in systems for row in sample_rows(r.predictions.system, r.samples)]
-    run_info = {"created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "argv": [os.path.basename(sys.argv[0]), *sys.argv[1:]] if sys.argv else []}
+    run_info = {
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "argv": [os.path.basename(sys.argv[0]), *sys.argv[1:]] if sys.argv else [],
+    }
     try:
         write_outputs(args.out, results, samples, run_info)
     except OSError as exc:

@@ -17,11 +17,18 @@ TABLE_FIGURES = ("p99", "snr_db", "layer_anisotropy", "median_to_p99")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="scan files or folders (searched recursively)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
-    parser.add_argument("--frame", type=int, default=None, help="B-scan of a volume to inspect (default: the central one)")
     parser.add_argument(
-        "--max-pixels", type=int, default=None, help="refuse images larger than this before decoding (default: 100 million)"
+        "--frame", type=int, default=None, help="B-scan of a volume to inspect (default: the central one)"
     )
-    parser.add_argument("--config", type=Path, default=None, help="quality gate thresholds (default: curricula/quality_gate.yaml)")
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=None,
+        help="refuse images larger than this before decoding (default: 100 million)",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, help="quality gate thresholds (default: curricula/quality_gate.yaml)"
+    )
 
 
 def inspect_file(path: Path, frame: int | None, max_pixels: int, config) -> dict:

@@ -7,11 +7,16 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--reports", required=True, metavar="R.jsonl",
-                        help='{"id", "report", "patient_id"?, "image"?} per line')
+    parser.add_argument(
+        "--reports", required=True, metavar="R.jsonl", help='{"id", "report", "patient_id"?, "image"?} per line'
+    )
     parser.add_argument("--out", required=True, metavar="references.jsonl", help="reference labels to write")
-    parser.add_argument("--uncertain-as", choices=["absent", "present"], default="absent",
-                        help="label for findings the report hedges (default: absent)")
+    parser.add_argument(
+        "--uncertain-as",
+        choices=["absent", "present"],
+        default="absent",
+        help="label for findings the report hedges (default: absent)",
+    )
     parser.add_argument("--knowledge", default=None, help="knowledge base folder (default: curricula/knowledge)")
     parser.add_argument("--rules", default=None, help="context rules YAML (default: eval/context_rules.yaml)")
 

@@ -21,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prompt", help="prompt with one <image> placeholder (default: `report` in curricula/prompts.yaml)"
     )
-    parser.add_argument("--max-new-tokens", type=int, default=256, help="longest report in tokens (default: %(default)s)")
+    parser.add_argument(
+        "--max-new-tokens", type=int, default=256, help="longest report in tokens (default: %(default)s)"
+    )
     parser.add_argument("--batch-size", type=int, default=8, help="scans per generation batch (default: %(default)s)")
     parser.add_argument("--references", help="references JSONL whose `image` fields give each file its id")
     parser.add_argument("--model-name", help="the predictions' `model` field (default: the checkpoint folder name)")
@@ -65,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     batch_ids, batch_images = [], []
 
     def flush() -> None:
-        reports = model.generate(torch.stack(batch_images), [prompt] * len(batch_ids), max_new_tokens=args.max_new_tokens)
+        reports = model.generate(
+            torch.stack(batch_images), [prompt] * len(batch_ids), max_new_tokens=args.max_new_tokens
+        )
         rows.extend({"id": i, "report": r, "model": model_name} for i, r in zip(batch_ids, reports, strict=True))
         batch_ids.clear()
         batch_images.clear()
@@ -108,7 +112,11 @@ def _reference_ids(path: str) -> dict[str, str]:
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     base = Path(path).resolve().parent
-    named = [(row["image"], row["id"]) for row in rows if isinstance(row.get("image"), str) and isinstance(row.get("id"), str)]
+    named = [
+        (row["image"], row["id"])
+        for row in rows
+        if isinstance(row.get("image"), str) and isinstance(row.get("id"), str)
+    ]
     ids = {str((base / image).resolve()): scan_id for image, scan_id in named}
     file_names = Counter(Path(image).name for image, _ in named)
     ids.update({Path(image).name: scan_id for image, scan_id in named if file_names[Path(image).name] == 1})

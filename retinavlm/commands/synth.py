@@ -14,8 +14,12 @@ from retinavlm.knowledge import KnowledgeError, load_knowledge
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n", type=int, required=True, help="number of scans (both eyes of each patient, repeat visits)")
-    parser.add_argument("--out", required=True, help="output folder (created atomically; an older cohort there is replaced)")
+    parser.add_argument(
+        "--n", type=int, required=True, help="number of scans (both eyes of each patient, repeat visits)"
+    )
+    parser.add_argument(
+        "--out", required=True, help="output folder (created atomically; an older cohort there is replaced)"
+    )
     add_common_arguments(parser)
 
 
@@ -47,8 +51,15 @@ def synthesize(args: argparse.Namespace) -> CohortSummary | None:
         columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task("render", total=args.n)
-            return render_cohort(args.n, args.out, seed=args.seed, config=config, workers=max(1, args.workers), kb=kb,
-                                 progress=lambda done, total: progress.update(task, completed=done))
+            return render_cohort(
+                args.n,
+                args.out,
+                seed=args.seed,
+                config=config,
+                workers=max(1, args.workers),
+                kb=kb,
+                progress=lambda done, total: progress.update(task, completed=done),
+            )
     except (CohortConfigError, KnowledgeError, FileExistsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
@@ -56,7 +67,9 @@ def synthesize(args: argparse.Namespace) -> CohortSummary | None:
 
 def print_summary(summary: CohortSummary) -> None:
     console = Console()
-    console.print(f"[bold]{summary.n_scans}[/] scans of [bold]{summary.n_patients}[/] patients written to {summary.out_dir}")
+    console.print(
+        f"[bold]{summary.n_scans}[/] scans of [bold]{summary.n_patients}[/] patients written to {summary.out_dir}"
+    )
     for key, title in (("stage", "AMD stage"), ("referral", "referral"), ("domain", "scanner domain"), ("eye", "eye")):
         table = Table(title=f"scans per {title}", title_justify="left")
         table.add_column(title)

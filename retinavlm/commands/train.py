@@ -6,19 +6,25 @@ import argparse
 import sys
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="stage YAML, e.g. curricula/stage1_introduction.yaml")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                        help="override config keys, e.g. data.cohort=runs/cohort train.max_steps=200")
-    parser.add_argument("--restart", action="store_true",
-                        help="delete the stage's output folder and train from the start instead of resuming")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. data.cohort=runs/cohort train.max_steps=200",
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="delete the stage's output folder and train from the start instead of resuming",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from retinavlm.train.errors import TRAINING_ERRORS  # heavy (torch): only when the command runs
     from retinavlm.train.config import load_stage
     from retinavlm.train.curriculum import run_stage
+    from retinavlm.train.errors import TRAINING_ERRORS  # heavy (torch): only when the command runs
 
     try:
         cfg = load_stage(args.config, args.overrides)

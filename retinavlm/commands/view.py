@@ -27,15 +27,27 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
     for root in args.data_root:
         app_args += ["--data-root", root]
     return [
-        sys.executable, "-m", "streamlit", "run", str(project_root() / "ui" / "app.py"),
-        "--server.headless", "true",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(args.port),
-        "--server.maxUploadSize", str(args.max_upload_mb),
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "viewer",
-        "--", *app_args,
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(project_root() / "ui" / "app.py"),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(args.port),
+        "--server.maxUploadSize",
+        str(args.max_upload_mb),
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+        "--",
+        *app_args,
     ]
 
 

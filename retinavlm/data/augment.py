@@ -16,10 +16,10 @@ import numpy as np
 from scipy import ndimage
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-import albumentations as A  # noqa: E402
+import albumentations as A
 
-from retinavlm.data import lesion_masks  # noqa: E402
-from retinavlm.data.quality import padding_mask  # noqa: E402
+from retinavlm.data import lesion_masks
+from retinavlm.data.quality import padding_mask
 
 MIRRORED_LATERALITY = {"OD": "OS", "OS": "OD"}
 
@@ -149,7 +149,9 @@ class OctTransform:
         self.rng = np.random.default_rng(seed)
         self.pipeline = A.Compose(pixel_ops, seed=seed) if pixel_ops else None
 
-    def __call__(self, *, image: np.ndarray, laterality: str | None = None, mask: np.ndarray | None = None) -> dict[str, Any]:
+    def __call__(
+        self, *, image: np.ndarray, laterality: str | None = None, mask: np.ndarray | None = None
+    ) -> dict[str, Any]:
         if mask is not None and np.shape(mask) != np.shape(image):
             raise ValueError(f"mask shape {np.shape(mask)} differs from the image's {np.shape(image)}")
         image = np.asarray(image, dtype=np.float32)

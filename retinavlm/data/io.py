@@ -62,7 +62,15 @@ DICOM_TECHNICAL_TAGS = (
     "ImageLaterality",
     "Laterality",
 )
-_DICOM_INTEGER_TAGS = {"Rows", "Columns", "NumberOfFrames", "SamplesPerPixel", "BitsAllocated", "BitsStored", "PixelRepresentation"}
+_DICOM_INTEGER_TAGS = {
+    "Rows",
+    "Columns",
+    "NumberOfFrames",
+    "SamplesPerPixel",
+    "BitsAllocated",
+    "BitsStored",
+    "PixelRepresentation",
+}
 # Decoder libraries that log (rather than raise) about files they dislike; the reader raises instead.
 _CHATTY_LOGGERS = ("tifffile", "eyepy", "pydicom")
 
@@ -90,7 +98,8 @@ def sniff_format(path: str | os.PathLike) -> str:
     if _looks_like_text(head):
         raise ScanReadError(path, f"is a text file, not an image (starts with {head[:20]!r})")
     raise ScanReadError(
-        path, f"unrecognised file format (starts with {head[:8].hex(' ')}); expected PNG, JPEG, TIFF, BMP, DICOM, NPY or a vendor VOL/E2E/FDA volume"
+        path,
+        f"unrecognised file format (starts with {head[:8].hex(' ')}); expected PNG, JPEG, TIFF, BMP, DICOM, NPY or a vendor VOL/E2E/FDA volume",
     )
 
 
@@ -232,7 +241,9 @@ def _as_scan_array(path: Path, pixels: np.ndarray) -> np.ndarray:
     if pixels.ndim == 3 and 1 in pixels.shape and pixels.shape[-1] not in (3, 4):
         pixels = pixels.reshape([n for n in pixels.shape if n != 1] or [1])
     if pixels.ndim != 2 and not (pixels.ndim == 3 and pixels.shape[-1] in (3, 4)):
-        raise ScanReadError(path, f"array of shape {tuple(pixels.shape)} is not a single B-scan: expected (height, width)")
+        raise ScanReadError(
+            path, f"array of shape {tuple(pixels.shape)} is not a single B-scan: expected (height, width)"
+        )
     return pixels
 
 
@@ -357,7 +368,10 @@ def _read_npy(path: Path, frame: int | None, max_pixels: int) -> Scan:
         check_size(path, squeezed[0], squeezed[1], max_pixels)
     pick_frame(path, frame, 1)
     return scan_from_samples(
-        path, np.array(array), frame=None, metadata={"format": "NPY", "dtype": str(array.dtype), "shape": list(array.shape)}
+        path,
+        np.array(array),
+        frame=None,
+        metadata={"format": "NPY", "dtype": str(array.dtype), "shape": list(array.shape)},
     )
 
 

@@ -76,9 +76,13 @@ def read_mask(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise LesionMaskError(f"{path}: not a readable PNG lesion mask ({exc})") from None
     if field.ndim != 2 or field.dtype.kind not in "ui":
-        raise LesionMaskError(f"{path}: expected a single-channel integer mask, got {field.dtype} of shape {field.shape}")
+        raise LesionMaskError(
+            f"{path}: expected a single-channel integer mask, got {field.dtype} of shape {field.shape}"
+        )
     if field.shape != shape:
-        raise LesionMaskError(f"{path}: mask is {field.shape[0]}x{field.shape[1]} but its scan is {shape[0]}x{shape[1]}")
+        raise LesionMaskError(
+            f"{path}: mask is {field.shape[0]}x{field.shape[1]} but its scan is {shape[0]}x{shape[1]}"
+        )
     return field.astype(np.uint16)
 
 
@@ -94,7 +98,9 @@ def crop_mask(field: np.ndarray, box: tuple[int, int, int], size: int, n_bits: i
     for index in range(n_bits):
         bit = ((square >> np.uint16(index)) & 1).astype(np.float32)
         if bit.any():
-            covered = cv2.resize(bit, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR) > 0
+            covered = (
+                cv2.resize(bit, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR) > 0
+            )
             out |= covered.astype(np.uint16) << np.uint16(index)
     return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from retinavlm.data.io import scan_from_samples, check_size, pick_frame
+from retinavlm.data.io import check_size, pick_frame, scan_from_samples
 from retinavlm.data.scan import Scan, ScanReadError
 
 FORMAT_NAMES = {"vol": "Heidelberg VOL", "e2e": "Heidelberg E2E", "fda": "Topcon FDA"}
@@ -29,7 +29,9 @@ def read_vendor_scan(path: Path, fmt: str, frame: int | None, max_pixels: int) -
     try:
         volume = getattr(eyepy.io, _IMPORTERS[fmt])(path)
     except ImportError as exc:  # eyepy reads FDA through oct-converter
-        raise ScanReadError(path, f"reading {name} files needs {exc.name or 'oct-converter'}: {_INSTALL_HINT}") from None
+        raise ScanReadError(
+            path, f"reading {name} files needs {exc.name or 'oct-converter'}: {_INSTALL_HINT}"
+        ) from None
     data = volume.data
     if data.ndim != 3 or data.shape[0] == 0:
         raise ScanReadError(path, f"{name} volume holds no B-scans (data shape {tuple(data.shape)})")

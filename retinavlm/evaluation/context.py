@@ -116,7 +116,9 @@ class SentenceContext:
                 crossed_stop = True
             token = self.tokens[i]
             crossed_punctuation = crossed_punctuation or not (token.is_word or self.target_mask[i])
-            if self.target_first[i] or (not self.target_mask[i] and token.is_word and token.norm not in self.list_words):
+            if self.target_first[i] or (
+                not self.target_mask[i] and token.is_word and token.norm not in self.list_words
+            ):
                 distance += 1
             i += step
         return cues

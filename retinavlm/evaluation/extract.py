@@ -112,8 +112,9 @@ class FindingsExtractor:
 
     Reports longer than `max_chars` are read up to there and flagged `truncated`."""
 
-    def __init__(self, kb: KnowledgeBase | None = None, rules: ContextRules | None = None,
-                 max_chars: int = MAX_REPORT_CHARS):
+    def __init__(
+        self, kb: KnowledgeBase | None = None, rules: ContextRules | None = None, max_chars: int = MAX_REPORT_CHARS
+    ):
         self.max_chars = max_chars
         self.kb = kb or load_knowledge()
         self.rules = rules or load_rules()
@@ -248,7 +249,13 @@ class FindingsExtractor:
                 tok = tokens[k]
                 if tok.raw in SEPARATORS:
                     separators.append(k)
-                elif tok.raw == "?" and k + 1 < e and k > s and tokens[k - 1].end == tok.start and tokens[k + 1].start > tok.end:
+                elif (
+                    tok.raw == "?"
+                    and k + 1 < e
+                    and k > s
+                    and tokens[k - 1].end == tok.start
+                    and tokens[k + 1].start > tok.end
+                ):
                     separators.append(k)
                     questions.add(k)
             for found in self._modifiers.scan(tokens, s, e):
@@ -269,7 +276,7 @@ class FindingsExtractor:
         return out
 
     def _elided(self, doc: _Document, table: PhraseTable, found: Match, sentence, before) -> Match | None:
-        """"subretinal or intraretinal fluid": the first word stands for "subretinal fluid"."""
+        """ "subretinal or intraretinal fluid": the first word stands for "subretinal fluid"."""
         s = found.start
         if found.end - s < 2 or s - 2 < sentence[0] or doc.tokens[s - 1].norm not in ("or", "and", "nor", "/", ","):
             return None
@@ -286,8 +293,16 @@ class FindingsExtractor:
                 mask[k] = True
         triggers = [t for t in doc.triggers if not any(mask[t.start : t.end])]
         reach = max([self.rules.max_scope] + [r.max_scope for t in triggers for r in t.rules])
-        return SentenceContext(doc.tokens, triggers, mask, negation_stops, doc.separators, self.rules.list_words,
-                               self.rules.sentence_wide, reach)
+        return SentenceContext(
+            doc.tokens,
+            triggers,
+            mask,
+            negation_stops,
+            doc.separators,
+            self.rules.list_words,
+            self.rules.sentence_wide,
+            reach,
+        )
 
     def _span(self, doc: _Document, start: int, end: int) -> Span:
         a, b = doc.tokens[start].start, doc.tokens[end - 1].end
@@ -305,10 +320,20 @@ class FindingsExtractor:
         section = self._section(doc, found.start)
         cues = []
         for cue in assertion.cues:
-            where = "section heading" if cue.trigger is None else self._span(doc, cue.trigger.start, cue.trigger.end).text
+            where = (
+                "section heading" if cue.trigger is None else self._span(doc, cue.trigger.start, cue.trigger.end).text
+            )
             cues.append(f"{cue.category}: {where}")
-        return Mention(kind, level_id, state, self._span(doc, found.start, found.end),
-                       section.id if section else None, tuple(cues), reason=assertion.reason, **extra)
+        return Mention(
+            kind,
+            level_id,
+            state,
+            self._span(doc, found.start, found.end),
+            section.id if section else None,
+            tuple(cues),
+            reason=assertion.reason,
+            **extra,
+        )
 
     # -- the three passes -----------------------------------------------------------------------
 
@@ -327,8 +352,10 @@ class FindingsExtractor:
                 for k in range(found.start, found.end):
                     stops[k] = True
         # a stage family ("wet AMD") is resolved by the report's own findings, hedged ones included
-        own_findings = {bid: {"state": "present" if m.state == "uncertain" else m.state, **m.attributes}
-                        for bid, m in decided.items()}
+        own_findings = {
+            bid: {"state": "present" if m.state == "uncertain" else m.state, **m.attributes}
+            for bid, m in decided.items()
+        }
         stages = self._stage_mentions(doc, stops, own_findings)
         referrals = self._level_mentions(doc, self._referrals, "referral", stops) + self._heading_value_mentions(doc)
         return Extraction(
@@ -370,7 +397,11 @@ class FindingsExtractor:
                     continue
             # attribute words belong to this finding up to the neighbouring findings
             lo = max(sentence[0], found.start - 4, targets[n - 1][0].end if n and targets[n - 1][1] == sentence else 0)
-            hi = min(sentence[1], found.end + 4, targets[n + 1][0].start if n + 1 < len(targets) and targets[n + 1][1] == sentence else sentence[1])
+            hi = min(
+                sentence[1],
+                found.end + 4,
+                targets[n + 1][0].start if n + 1 < len(targets) and targets[n + 1][1] == sentence else sentence[1],
+            )
             nearby = attributes[bisect.bisect_left(attribute_starts, lo) : bisect.bisect_left(attribute_starts, hi)]
             for bid in rest[0]:
                 via = rest[1] if kind in ("group", "absence") else None
@@ -380,8 +411,18 @@ class FindingsExtractor:
                     mention_state = None  # "fluid" asserts no particular kind of fluid
                 if state == "absent" and attribute_before:
                     mention_state = None  # "no large drusen" says nothing about small ones
-                mentions.append(self._mention(doc, "biomarker", bid, mention_state, found, assertion,
-                                              attributes=attrs if mention_state == "present" else {}, via=via))
+                mentions.append(
+                    self._mention(
+                        doc,
+                        "biomarker",
+                        bid,
+                        mention_state,
+                        found,
+                        assertion,
+                        attributes=attrs if mention_state == "present" else {},
+                        via=via,
+                    )
+                )
         return mentions
 
     def _attributes_of(self, bid: str, nearby: list[Match], found: Match, hi: int) -> tuple[dict[str, str], bool]:
@@ -448,7 +489,9 @@ class FindingsExtractor:
             mentions.append((self._mention(doc, "stage", level_id, assertion.state, found, assertion, via=via), weak))
         return mentions
 
-    def _qualified(self, qualifiers: list[Match], starts: list[int], family_index: int, found: Match, sentence) -> str | None:
+    def _qualified(
+        self, qualifiers: list[Match], starts: list[int], family_index: int, found: Match, sentence
+    ) -> str | None:
         """A qualifier next to a stage-family word ("wet AMD, inactive") picks the member."""
         lo, hi = max(sentence[0], found.start - 3), min(sentence[1], found.end + 4)
         for q in qualifiers[bisect.bisect_left(starts, lo) : bisect.bisect_left(starts, hi)]:
@@ -475,7 +518,9 @@ class FindingsExtractor:
             level_id = values.get(words)
             if level_id in self.kb.referral_ids:
                 found = Match(start, end, ())
-                mentions.append((self._mention(doc, "referral", level_id, "present", found, Assertion("present", ())), False))
+                mentions.append(
+                    (self._mention(doc, "referral", level_id, "present", found, Assertion("present", ())), False)
+                )
         return mentions
 
     def _level_mentions(self, doc: _Document, table: PhraseTable, kind: str, stops) -> list[tuple[Mention, bool]]:

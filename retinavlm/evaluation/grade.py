@@ -133,8 +133,9 @@ def _worker_extract(reports: list[str]) -> list[Extraction]:
     return [_WORKER["extractor"].extract(r) for r in reports]
 
 
-def extract_all(extractor: FindingsExtractor, reports: list[str], workers: int = 1,
-                progress: Callable[[int], None] | None = None) -> list[Extraction]:
+def extract_all(
+    extractor: FindingsExtractor, reports: list[str], workers: int = 1, progress: Callable[[int], None] | None = None
+) -> list[Extraction]:
     """Extract findings from every report, in order; several processes when workers > 1."""
     if workers <= 1 or len(reports) < 200:
         out = []
@@ -146,7 +147,9 @@ def extract_all(extractor: FindingsExtractor, reports: list[str], workers: int =
     chunk = max(50, len(reports) // (workers * 8))
     chunks = [reports[i : i + chunk] for i in range(0, len(reports), chunk)]
     out = []
-    with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(str(extractor.kb.path), extractor.max_chars)) as pool:
+    with ProcessPoolExecutor(
+        workers, initializer=_worker_init, initargs=(str(extractor.kb.path), extractor.max_chars)
+    ) as pool:
         for result in pool.map(_worker_extract, chunks):
             out.extend(result)
             if progress:
@@ -154,18 +157,36 @@ def extract_all(extractor: FindingsExtractor, reports: list[str], workers: int =
     return out
 
 
-def grade_system(references: References, predictions: Predictions, rubric: Rubric, extractor: FindingsExtractor,
-                 workers: int = 1, progress: Callable[[int], None] | None = None) -> SystemResult:
+def grade_system(
+    references: References,
+    predictions: Predictions,
+    rubric: Rubric,
+    extractor: FindingsExtractor,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> SystemResult:
     matched = [rid for rid in references.by_id if rid in predictions.by_id]
     missing = [rid for rid in references.by_id if rid not in predictions.by_id]
     unmatched = [rid for rid in predictions.by_id if rid not in references.by_id]
-    samples = grade_pairs([references.by_id[rid] for rid in matched], [predictions.by_id[rid] for rid in matched],
-                          rubric, extractor, workers, progress)
+    samples = grade_pairs(
+        [references.by_id[rid] for rid in matched],
+        [predictions.by_id[rid] for rid in matched],
+        rubric,
+        extractor,
+        workers,
+        progress,
+    )
     return SystemResult(predictions, samples, missing, unmatched)
 
 
-def grade_pairs(references: list[Reference], reports: list[str], rubric: Rubric, extractor: FindingsExtractor,
-                workers: int = 1, progress: Callable[[int], None] | None = None) -> list[Sample]:
+def grade_pairs(
+    references: list[Reference],
+    reports: list[str],
+    rubric: Rubric,
+    extractor: FindingsExtractor,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> list[Sample]:
     """Score each report against its reference (same order)."""
     extractions = extract_all(extractor, reports, workers, progress)
     samples = []
@@ -188,8 +209,11 @@ def system_statistics(samples: list[Sample], rubric: Rubric, kb: KnowledgeBase, 
         return {"n": 0}
     weights = st.resample_weights([s.reference.unit for s in samples], resamples, seed) if resamples > 0 else None
     criteria = {
-        c.id: {**st.mean_with_ci([s.scores[c.id].score for s in samples], weights).to_json(),
-               "n_applicable": sum(s.scores[c.id].score is not None for s in samples), "weight": c.weight}
+        c.id: {
+            **st.mean_with_ci([s.scores[c.id].score for s in samples], weights).to_json(),
+            "n_applicable": sum(s.scores[c.id].score is not None for s in samples),
+            "weight": c.weight,
+        }
         for c in rubric.criteria
     }
     fields = {}
@@ -231,7 +255,9 @@ def compare(a: SystemResult, b: SystemResult, rubric: Rubric, kb: KnowledgeBase,
     out["paired_bootstrap"] = {
         "score": st.paired_bootstrap([x.total for x, _ in pairs], [y.total for _, y in pairs], weights),
         **{
-            c.id: st.paired_bootstrap([x.scores[c.id].score for x, _ in pairs], [y.scores[c.id].score for _, y in pairs], weights)
+            c.id: st.paired_bootstrap(
+                [x.scores[c.id].score for x, _ in pairs], [y.scores[c.id].score for _, y in pairs], weights
+            )
             for c in rubric.criteria
         },
     }
@@ -243,9 +269,11 @@ def compare(a: SystemResult, b: SystemResult, rubric: Rubric, kb: KnowledgeBase,
         stated_a = [m.id if (m := stated_of(x)) else None for x, _ in pairs]
         stated_b = [m.id if (m := stated_of(y)) else None for _, y in pairs]
         out["paired_bootstrap"][f"{name}_f1_micro_positive"] = st.paired_f1_bootstrap(
-            truth, stated_a, stated_b, levels, positive_classes(levels), weights)
+            truth, stated_a, stated_b, levels, positive_classes(levels), weights
+        )
         out.setdefault("mcnemar", {})[name] = st.mcnemar(
-            [t == p for t, p in zip(truth, stated_a)], [t == p for t, p in zip(truth, stated_b)])
+            [t == p for t, p in zip(truth, stated_a)], [t == p for t, p in zip(truth, stated_b)]
+        )
     return out
 
 

@@ -27,13 +27,19 @@ def label_report(report: str, extractor: FindingsExtractor, uncertain_as: str = 
         mention = extraction.biomarkers.get(bid)
         state = mention.state if mention else None
         if state == "uncertain":
-            notes.append(f"{bid} hedged (\"{mention.span.text}\"), labelled {uncertain_as}")
+            notes.append(f'{bid} hedged ("{mention.span.text}"), labelled {uncertain_as}')
             state = uncertain_as
         biomarkers[bid] = "present" if state == "present" else "absent"
-    findings = {bid: {"state": "present", **(extraction.biomarkers[bid].attributes if bid in extraction.biomarkers else {})}
-                for bid, state in biomarkers.items() if state == "present"}
+    findings = {
+        bid: {"state": "present", **(extraction.biomarkers[bid].attributes if bid in extraction.biomarkers else {})}
+        for bid, state in biomarkers.items()
+        if state == "present"
+    }
     out: dict[str, Any] = {}
-    for key, stated, levels in (("stage", extraction.stage, kb.stages), ("referral", extraction.referral, kb.referrals)):
+    for key, stated, levels in (
+        ("stage", extraction.stage, kb.stages),
+        ("referral", extraction.referral, kb.referrals),
+    ):
         if stated is not None:
             out[key] = stated.id
         else:

@@ -85,7 +85,8 @@ class Normalizer:
         # one letter shorter than the minimum: only a dropped letter is restored ("flud" -> "fluid")
         shortest = len(word) < self._min_length
         candidates = {
-            c for c in candidates
+            c
+            for c in candidates
             if c[0] == word[0] and (len(c) == len(word) + 1 if shortest else abs(len(c) - len(word)) <= 1)
         }
         return min(candidates, key=lambda c: (abs(len(c) - len(word)), c)) if candidates else None

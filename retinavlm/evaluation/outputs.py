@@ -21,17 +21,21 @@ _TABLE_METRICS = ("score", "stage_f1_micro", "stage_f1_macro", "referral_f1_micr
 def sample_rows(system: str, samples: list[Sample]) -> list[dict]:
     rows = []
     for s in samples:
-        rows.append({
-            "id": s.id,
-            "system": system,
-            "patient_id": s.reference.patient_id,
-            "extracted": s.extraction.labels(),
-            "evidence": s.extraction.to_json()["evidence"],
-            **({"truncated_at": s.extraction.read_chars} if s.extraction.truncated else {}),
-            "reference": s.reference.labels(),
-            "scores": {cid: {"score": _round(c.score), "explanation": c.explanation} for cid, c in s.scores.items()},
-            "total": _round(s.total),
-        })
+        rows.append(
+            {
+                "id": s.id,
+                "system": system,
+                "patient_id": s.reference.patient_id,
+                "extracted": s.extraction.labels(),
+                "evidence": s.extraction.to_json()["evidence"],
+                **({"truncated_at": s.extraction.read_chars} if s.extraction.truncated else {}),
+                "reference": s.reference.labels(),
+                "scores": {
+                    cid: {"score": _round(c.score), "explanation": c.explanation} for cid, c in s.scores.items()
+                },
+                "total": _round(s.total),
+            }
+        )
     return rows
 
 
@@ -46,8 +50,11 @@ def flat_metrics(stats: dict) -> list[tuple[str, dict]]:
     rows = [("score", stats["score"])]
     rows += [(f"criterion:{cid}", c) for cid, c in stats["criteria"].items()]
     for name in ("stage", "referral"):
-        rows += [(f"{name}_f1_micro", stats[name]["f1_micro_positive"]), (f"{name}_f1_macro", stats[name]["f1_macro"]),
-                 (f"{name}_accuracy", stats[name]["accuracy"])]
+        rows += [
+            (f"{name}_f1_micro", stats[name]["f1_micro_positive"]),
+            (f"{name}_f1_macro", stats[name]["f1_macro"]),
+            (f"{name}_accuracy", stats[name]["accuracy"]),
+        ]
     for bid, b in stats["biomarkers"].items():
         rows += [(f"{bid}:{m}", b[m]) for m in ("sensitivity", "specificity", "f1")]
     return rows
@@ -85,7 +92,15 @@ def table_rows(results: dict) -> list[list[str]]:
     return rows
 
 
-TABLE_HEADER = ["system", "n", "rubric score", "stage F1 micro", "stage F1 macro", "referral F1 micro", "referral F1 macro"]
+TABLE_HEADER = [
+    "system",
+    "n",
+    "rubric score",
+    "stage F1 micro",
+    "stage F1 macro",
+    "referral F1 micro",
+    "referral F1 macro",
+]
 
 
 def summary_markdown(results: dict) -> str:
@@ -107,7 +122,9 @@ def summary_markdown(results: dict) -> str:
         if not stats.get("n"):
             continue
         lines += ["", f"## {system}", "", "| criterion | weight | mean [95% CI] | applicable |", "|---|---|---|---|"]
-        lines += [f"| {cid} | {c['weight']:g} | {_cell(c)} | {c['n_applicable']} |" for cid, c in stats["criteria"].items()]
+        lines += [
+            f"| {cid} | {c['weight']:g} | {_cell(c)} | {c['n_applicable']} |" for cid, c in stats["criteria"].items()
+        ]
         lines += ["", "| biomarker | sensitivity | specificity | F1 | present / absent |", "|---|---|---|---|---|"]
         lines += [
             f"| {bid} | {_cell(b['sensitivity'])} | {_cell(b['specificity'])} | {_cell(b['f1'])} | "
@@ -115,14 +132,24 @@ def summary_markdown(results: dict) -> str:
             for bid, b in stats["biomarkers"].items()
         ]
     if results["comparisons"]:
-        lines += ["", "## Paired comparisons (A - B)", "", "| A | B | n | metric | difference [95% CI] | p |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Paired comparisons (A - B)",
+            "",
+            "| A | B | n | metric | difference [95% CI] | p |",
+            "|---|---|---|---|---|---|",
+        ]
         for comp in results["comparisons"]:
             for metric, value in comp.get("paired_bootstrap", {}).items():
                 p = "n/a" if value["p_value"] is None else f"{value['p_value']:.4f}"
-                lines.append(f"| {comp['a']} | {comp['b']} | {value['n']} | {metric} | {_cell(value['difference'])} | {p} |")
+                lines.append(
+                    f"| {comp['a']} | {comp['b']} | {value['n']} | {metric} | {_cell(value['difference'])} | {p} |"
+                )
             for name, test in comp.get("mcnemar", {}).items():
-                lines.append(f"| {comp['a']} | {comp['b']} | {test['n']} | McNemar {name} correct "
-                             f"({test['only_a_correct']} vs {test['only_b_correct']}) | | {test['p_value']:.4f} |")
+                lines.append(
+                    f"| {comp['a']} | {comp['b']} | {test['n']} | McNemar {name} correct "
+                    f"({test['only_a_correct']} vs {test['only_b_correct']}) | | {test['p_value']:.4f} |"
+                )
     problems = results["inputs"]["problems"]
     if problems:
         lines += ["", f"## Input problems ({len(problems)})", ""] + [f"- {p}" for p in problems[:200]]

@@ -50,7 +50,9 @@ class Rubric:
     sha256: str
     path: str
 
-    def score(self, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> dict[str, CriterionScore]:
+    def score(
+        self, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase
+    ) -> dict[str, CriterionScore]:
         return {c.id: SCORERS[c.kind][1](c.params, extraction, reference, report, kb) for c in self.criteria}
 
     def total(self, scores: dict[str, CriterionScore]) -> float | None:
@@ -93,14 +95,16 @@ def _referral(params, extraction: Extraction, reference: Reference, report: str,
     return CriterionScore(score, f"recommends {stated.id} ({_quote(stated)}): {verdict}.")
 
 
-def _completeness(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
+def _completeness(
+    params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase
+) -> CriterionScore:
     wanted = [b for b in kb.biomarkers if reference.present(b)]
     if not wanted:
         return CriterionScore(None, "the reference has no present biomarkers.")
     credit = {"present": 1.0, "uncertain": float(params["uncertain_credit"])}
     got = {b: credit.get(extraction.biomarkers[b].state, 0.0) if b in extraction.biomarkers else 0.0 for b in wanted}
     missed = [b for b in wanted if got[b] == 0.0]
-    found = [f'{b} ({_quote(extraction.biomarkers[b])})' for b in wanted if got[b] > 0]
+    found = [f"{b} ({_quote(extraction.biomarkers[b])})" for b in wanted if got[b] > 0]
     text = f"reports {len(wanted) - len(missed)} of {len(wanted)} present biomarkers"
     text += f": {', '.join(found)}" if found else ""
     text += f"; misses {', '.join(missed)}." if missed else "."
@@ -119,27 +123,34 @@ def _accuracy(params, extraction: Extraction, reference: Reference, report: str,
         truth = reference.present(bid)
         if mention.state in ("present", "uncertain") and not truth:
             wrong += weight
-            errors.append(f'{bid} not in reference ({_quote(mention)})')
+            errors.append(f"{bid} not in reference ({_quote(mention)})")
         elif mention.state == "absent" and truth and params["false_absent_counts"]:
             wrong += weight
-            errors.append(f'{bid} wrongly ruled out ({_quote(mention)})')
+            errors.append(f"{bid} wrongly ruled out ({_quote(mention)})")
     if total == 0:
         return CriterionScore(None, "makes no weighted biomarker statements.")
     text = f"{len(statements) - len(errors)} of {len(statements)} biomarker statements true"
     return CriterionScore(1.0 - wrong / total, text + (f"; {'; '.join(errors)}." if errors else "."))
 
 
-def _consistency(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
+def _consistency(
+    params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase
+) -> CriterionScore:
     findings = extraction.findings()
     parts, checks = [], []
-    for stated, levels, what in ((extraction.stage, kb.stages, "stage"), (extraction.referral, kb.referrals, "referral")):
+    for stated, levels, what in (
+        (extraction.stage, kb.stages, "stage"),
+        (extraction.referral, kb.referrals, "referral"),
+    ):
         if stated is None:
             continue
         decision = decide(levels, findings, kb)
         because = ", ".join(c.describe(kb) for c in decision.reasons) or "no qualifying findings"
         agree = decision.id == stated.id
         checks.append(1.0 if agree else 0.0)
-        parts.append(f"{what} {stated.id} ({_quote(stated)}) {'agrees with' if agree else 'contradicts'} its findings ({because} -> {decision.id})")
+        parts.append(
+            f"{what} {stated.id} ({_quote(stated)}) {'agrees with' if agree else 'contradicts'} its findings ({because} -> {decision.id})"
+        )
     if not checks:
         return CriterionScore(None, "states neither a stage nor a referral.")
     return CriterionScore(sum(checks) / len(checks), "; ".join(parts) + ".")
@@ -149,7 +160,9 @@ _SENTENCE = re.compile(r"[^.!?;\n]+")
 _WORD = re.compile(r"\w+")
 
 
-def _conciseness(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
+def _conciseness(
+    params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase
+) -> CriterionScore:
     words = len(_WORD.findall(report))
     low, high = int(params["min_words"]), int(params["max_words"])
     if words == 0:
@@ -225,7 +238,9 @@ def _criterion(spec: Any, where: str, kb: KnowledgeBase) -> Criterion:
         raise RubricError(f"{where}: params must be a mapping")
     extra = sorted(set(params) - set(defaults))
     if extra:
-        raise RubricError(f"{where}: unknown param(s) {', '.join(extra)} for kind {kind}; allowed: {', '.join(defaults) or 'none'}")
+        raise RubricError(
+            f"{where}: unknown param(s) {', '.join(extra)} for kind {kind}; allowed: {', '.join(defaults) or 'none'}"
+        )
     params = {**defaults, **params}
     _check_params(kind, params, where, kb)
     return Criterion(str(spec.get("id", kind)), kind, float(weight), str(spec.get("description", "")), params)
@@ -252,7 +267,9 @@ def _check_params(kind: str, params: dict, where: str, kb: KnowledgeBase) -> Non
             raise RubricError(f"{where}: scores must map every reference level ({', '.join(kb.referral_ids)}) to a row")
         for ref, row in scores.items():
             if not isinstance(row, dict) or set(row) != levels:
-                raise RubricError(f"{where}: scores[{ref}] must give a score for every stated level ({', '.join(kb.referral_ids)})")
+                raise RubricError(
+                    f"{where}: scores[{ref}] must give a score for every stated level ({', '.join(kb.referral_ids)})"
+                )
             for value in row.values():
                 unit(value, f"scores[{ref}]")
     if kind == "conciseness":

@@ -83,8 +83,20 @@ def load_rules(path: str | os.PathLike | None = None) -> ContextRules:
 def _load_cached(path: Path) -> ContextRules:
     doc, raw = read_yaml_file(path, RulesError, "context rules file")
     allowed = {
-        "version", "max_scope", "list_words", "terminators", "rules", "sections", "spelling", "token_aliases",
-        "typos", "implied_absence", "not_findings", "stage_families", "stage_anatomy_guard", "sentence_wide",
+        "version",
+        "max_scope",
+        "list_words",
+        "terminators",
+        "rules",
+        "sections",
+        "spelling",
+        "token_aliases",
+        "typos",
+        "implied_absence",
+        "not_findings",
+        "stage_families",
+        "stage_anatomy_guard",
+        "sentence_wide",
         "heading_values",
     }
     _keys(doc, allowed, path, "top level")
@@ -109,7 +121,9 @@ def _load_cached(path: Path) -> ContextRules:
             raise RulesError(f"{path}: section {sid!r} category {category!r} is not one of {', '.join(CATEGORIES)}")
         if role is not None and role not in SECTION_ROLES:
             raise RulesError(f"{path}: section {sid!r} role {role!r} is not one of {', '.join(SECTION_ROLES)}")
-        sections.append(Section(str(sid), _strings(spec.get("headings"), path, f"section {sid!r} headings"), category, role))
+        sections.append(
+            Section(str(sid), _strings(spec.get("headings"), path, f"section {sid!r} headings"), category, role)
+        )
     spelling = []
     for pair in doc.get("spelling") or []:
         if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) and p for p in pair)):
@@ -163,8 +177,12 @@ def _load_cached(path: Path) -> ContextRules:
         implied_absence={str(k): _strings(v, path, f"implied_absence {k}") for k, v in absence.items()},
         not_findings=_strings(doc.get("not_findings"), path, "not_findings"),
         stage_families=tuple(families),
-        anatomy_guard_terms=frozenset(w.lower() for w in _strings(guard.get("terms"), path, "stage_anatomy_guard terms")),
-        anatomy_guard_words=frozenset(w.lower() for w in _strings(guard.get("anatomy"), path, "stage_anatomy_guard anatomy")),
+        anatomy_guard_terms=frozenset(
+            w.lower() for w in _strings(guard.get("terms"), path, "stage_anatomy_guard terms")
+        ),
+        anatomy_guard_words=frozenset(
+            w.lower() for w in _strings(guard.get("anatomy"), path, "stage_anatomy_guard anatomy")
+        ),
         anatomy_guard_window=_int(guard.get("window", 2), path, "stage_anatomy_guard window"),
     )
 
@@ -188,9 +206,11 @@ def _mapping(value: Any, path: Path, where: str) -> dict:
 def _strings(value: Any, path: Path, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+    if not isinstance(value, list) or not all(
+        isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+    ):
         # YAML reads a bare no/yes/on/off as a boolean: such words must be quoted
-        raise RulesError(f"{path}: {where} must be a list of strings (quote words like \"no\" and \"yes\")")
+        raise RulesError(f'{path}: {where} must be a list of strings (quote words like "no" and "yes")')
     return tuple(str(v) for v in value)
 
 

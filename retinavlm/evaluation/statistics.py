@@ -79,7 +79,9 @@ def _confusion_cases(truth: Sequence[str], stated: Sequence[str | None], labels:
     return cases
 
 
-def _f1_from_confusion(matrices: np.ndarray, labels: Sequence[str], positive: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _f1_from_confusion(
+    matrices: np.ndarray, labels: Sequence[str], positive: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Micro F1 over the positive classes and macro F1 over the classes seen, per matrix."""
     n = len(labels)
     square = matrices[:, :, :n]
@@ -98,7 +100,10 @@ def _f1_from_confusion(matrices: np.ndarray, labels: Sequence[str], positive: Se
 
 
 def classification_report(
-    truth: Sequence[str], stated: Sequence[str | None], labels: Sequence[str], positive: Sequence[str],
+    truth: Sequence[str],
+    stated: Sequence[str | None],
+    labels: Sequence[str],
+    positive: Sequence[str],
     weights: np.ndarray | None,
 ) -> dict:
     """F1 (micro over positive classes, macro), accuracy and the confusion matrix of one field."""
@@ -167,12 +172,20 @@ def paired_bootstrap(a: Sequence[float | None], b: Sequence[float | None], weigh
         boot = boot_totals[:, 0] / boot_totals[:, 1]
     boot = boot[~np.isnan(boot)]
     interval = _interval(point, boot if len(boot) else None)
-    return {"n": int(both.sum()), "difference": interval.to_json(), "p_value": _bootstrap_p(boot) if len(boot) else None}
+    return {
+        "n": int(both.sum()),
+        "difference": interval.to_json(),
+        "p_value": _bootstrap_p(boot) if len(boot) else None,
+    }
 
 
 def paired_f1_bootstrap(
-    truth: Sequence[str], stated_a: Sequence[str | None], stated_b: Sequence[str | None],
-    labels: Sequence[str], positive: Sequence[str], weights: np.ndarray,
+    truth: Sequence[str],
+    stated_a: Sequence[str | None],
+    stated_b: Sequence[str | None],
+    labels: Sequence[str],
+    positive: Sequence[str],
+    weights: np.ndarray,
 ) -> dict:
     """Difference in micro F1 (positive classes) between two systems on the same cases."""
     cases_a = _confusion_cases(truth, stated_a, list(labels))

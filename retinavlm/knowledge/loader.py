@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from retinavlm.resources import default_knowledge_dir
 from retinavlm.yaml_files import read_yaml_mapping
 
@@ -171,7 +170,9 @@ def _check_keys(obj: Any, allowed: set[str], path: Path, where: str) -> None:
         raise KnowledgeError(f"{path}: {where} must be a mapping, got {type(obj).__name__}")
     unknown = sorted(set(obj) - allowed)
     if unknown:
-        raise KnowledgeError(f"{path}: unknown key(s) {', '.join(unknown)} in {where}; allowed: {', '.join(sorted(allowed))}")
+        raise KnowledgeError(
+            f"{path}: unknown key(s) {', '.join(unknown)} in {where}; allowed: {', '.join(sorted(allowed))}"
+        )
 
 
 def _strings(value: Any, path: Path, where: str) -> tuple[str, ...]:
@@ -225,7 +226,9 @@ def _parse_biomarkers(doc: dict, path: Path) -> tuple[dict[str, Biomarker], dict
         for member in members:
             if member not in biomarkers:
                 raise KnowledgeError(f"{path}: group {gid!r} names unknown biomarker {member!r}")
-        groups[str(gid)] = BiomarkerGroup(str(gid), members, _strings(gspec.get("synonyms"), path, f"group {gid!r} synonyms"))
+        groups[str(gid)] = BiomarkerGroup(
+            str(gid), members, _strings(gspec.get("synonyms"), path, f"group {gid!r} synonyms")
+        )
     return biomarkers, groups
 
 
@@ -275,6 +278,8 @@ def _parse_criterion(raw: Any, path: Path, where: str, biomarkers: dict[str, Bio
         allowed = _strings(values, path, f"{where} {bid}.{aname}")
         bad = [v for v in allowed if v not in marker.attributes[aname].values]
         if bad:
-            raise KnowledgeError(f"{path}: {where}: {bid}.{aname} value(s) {bad} not in {marker.attributes[aname].values}")
+            raise KnowledgeError(
+                f"{path}: {where}: {bid}.{aname} value(s) {bad} not in {marker.attributes[aname].values}"
+            )
         attributes[aname] = allowed
     return Criterion(bid, attributes)

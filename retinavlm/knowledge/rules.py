@@ -56,7 +56,9 @@ def normalize_findings(findings: FindingsLike, kb: KnowledgeBase | None = None) 
         else:
             raise KnowledgeError(f"finding {bid!r}: expected a state string or a mapping, got {type(value).__name__}")
         if state not in FINDING_STATES:
-            raise KnowledgeError(f"finding {bid!r}: unknown state {state!r}; expected one of {', '.join(FINDING_STATES)}")
+            raise KnowledgeError(
+                f"finding {bid!r}: unknown state {state!r}; expected one of {', '.join(FINDING_STATES)}"
+            )
         for aname, avalue in attrs.items():
             if aname not in marker.attributes:
                 raise KnowledgeError(f"finding {bid!r}: unknown attribute {aname!r}")

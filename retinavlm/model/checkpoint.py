@@ -183,7 +183,9 @@ def _verify(folder: Path) -> dict:
             raise CheckpointError(f"{path}: missing from the checkpoint")
         size = path.stat().st_size
         if size != expected.get("bytes"):
-            raise CheckpointError(f"{path}: {size} bytes, the checkpoint recorded {expected.get('bytes')} (truncated or replaced)")
+            raise CheckpointError(
+                f"{path}: {size} bytes, the checkpoint recorded {expected.get('bytes')} (truncated or replaced)"
+            )
         if _sha256(path) != expected.get("sha256"):
             raise CheckpointError(f"{path}: contents differ from the checkpoint's checksum (corrupt or edited)")
     return manifest

@@ -95,7 +95,9 @@ def load_encoder_weights(encoder: nn.Module, path: str | os.PathLike) -> None:
         state = load_file(str(path))
     except (SafetensorError, OSError) as exc:
         raise EncoderWeightsError(f"{path}: not a readable safetensors file ({exc})") from None
-    check_state_dict(encoder.state_dict(), state, f"{path}: weights do not fit the {type(encoder).__name__}", EncoderWeightsError)
+    check_state_dict(
+        encoder.state_dict(), state, f"{path}: weights do not fit the {type(encoder).__name__}", EncoderWeightsError
+    )
     encoder.load_state_dict(state)
 
 
@@ -113,12 +115,16 @@ def check_state_dict(
         problems.append(f"{len(unexpected)} unexpected key(s) (e.g. {unexpected[0]})")
     if wrong:
         k = wrong[0]
-        problems.append(f"{len(wrong)} shape mismatch(es) (e.g. {k}: {tuple(state[k].shape)} vs {tuple(expected[k].shape)})")
+        problems.append(
+            f"{len(wrong)} shape mismatch(es) (e.g. {k}: {tuple(state[k].shape)} vs {tuple(expected[k].shape)})"
+        )
     if problems:
         raise error(f"{context}: {'; '.join(problems)}")
 
 
-def _resnet(image_size: int, embedding_size: int, hidden_sizes: list[int], depths: list[int], layer_type: str) -> OCTEncoder:
+def _resnet(
+    image_size: int, embedding_size: int, hidden_sizes: list[int], depths: list[int], layer_type: str
+) -> OCTEncoder:
     stride = 4 * 2 ** (len(depths) - 1)  # stem (conv 2 + pool 2), then every stage after the first halves
     if image_size % stride:
         raise ValueError(f"ResNet encoders need an image size divisible by {stride}, got {image_size}")
@@ -134,7 +140,9 @@ def _resnet(image_size: int, embedding_size: int, hidden_sizes: list[int], depth
     return OCTEncoder(ResNetModel(config), hidden_sizes[-1], (side, side), has_cls_token=False)
 
 
-def _vit(image_size: int, patch_size: int, hidden_size: int, layers: int, heads: int, intermediate_size: int) -> OCTEncoder:
+def _vit(
+    image_size: int, patch_size: int, hidden_size: int, layers: int, heads: int, intermediate_size: int
+) -> OCTEncoder:
     if image_size % patch_size:
         raise ValueError(f"ViT encoders need an image size divisible by the patch size {patch_size}, got {image_size}")
     config = ViTConfig(

@@ -95,7 +95,9 @@ class StaticGreedyDecoder:
         self.llm = llm  # the causal LM whose decoder and head run here; LoRA layers, if any, are inside it
         self.cache: StaticCache | None = None
         self.cache_key: tuple | None = None
-        self.decode = torch.compile(self._step, mode="reduce-overhead", fullgraph=False) if compile_decode else self._step
+        self.decode = (
+            torch.compile(self._step, mode="reduce-overhead", fullgraph=False) if compile_decode else self._step
+        )
 
     def _step(self, inputs: torch.Tensor, mask: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
         out = self.llm.get_decoder()(
@@ -130,7 +132,9 @@ class StaticGreedyDecoder:
         embed = self.llm.get_input_embeddings()
         tokens = []
         for index in range(max_new_tokens):
-            next_tokens = torch.where(unfinished, logits.argmax(-1), torch.full_like(logits[:, 0], pad_id, dtype=torch.long))
+            next_tokens = torch.where(
+                unfinished, logits.argmax(-1), torch.full_like(logits[:, 0], pad_id, dtype=torch.long)
+            )
             tokens.append(next_tokens)
             unfinished &= ~torch.isin(next_tokens, stops)
             if index == max_new_tokens - 1 or not unfinished.any():

@@ -30,7 +30,6 @@ from retinavlm.model.config import LLMConfig, LoraSettings
 from retinavlm.model.tokenizer import BEGIN_OF_TEXT, END_OF_TEXT, END_OF_TURN
 
 
-
 class LLMLoadError(ValueError):
     """A language model folder is missing, incomplete or cannot be loaded as asked."""
 

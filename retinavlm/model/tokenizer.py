@@ -27,9 +27,7 @@ PAD = "<|finetune_right_pad_id|>"  # Llama 3.1's padding token; Llama 3.0 falls 
 SPECIAL_TOKENS = (BEGIN_OF_TEXT, END_OF_TEXT, START_HEADER, END_HEADER, END_OF_TURN, PAD)
 
 # Llama 3's pre-tokenizer split pattern (tiktoken cl100k style), from its tokenizer.json.
-LLAMA3_SPLIT_PATTERN = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
+LLAMA3_SPLIT_PATTERN = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 
 # Meta-Llama-3-8B-Instruct's chat template, verbatim from its tokenizer_config.json. It is the
 # model's wire format, not editable text: it must match the real model's byte for byte.
@@ -96,7 +94,9 @@ def train_tokenizer(
     bos_id = tokenizer.token_to_id(BEGIN_OF_TEXT)
     # Like Llama 3: plain `tokenizer(text)` prepends <|begin_of_text|>.
     tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{BEGIN_OF_TEXT} $A", pair=f"{BEGIN_OF_TEXT} $A {BEGIN_OF_TEXT} $B", special_tokens=[(BEGIN_OF_TEXT, bos_id)]
+        single=f"{BEGIN_OF_TEXT} $A",
+        pair=f"{BEGIN_OF_TEXT} $A {BEGIN_OF_TEXT} $B",
+        special_tokens=[(BEGIN_OF_TEXT, bos_id)],
     )
     wrapped = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,

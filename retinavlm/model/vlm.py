@@ -68,7 +68,9 @@ class RetinaVLM(nn.Module):
         self.fast = FastSettings()
         self._decoder: StaticGreedyDecoder | None = None
         self._decoder_compiled = False
-        self.trainable_parts(encoder=not config.encoder.freeze, adapter=True, lora=self.has_lora, llm=self._tiny_trainable())
+        self.trainable_parts(
+            encoder=not config.encoder.freeze, adapter=True, lora=self.has_lora, llm=self._tiny_trainable()
+        )
 
     def _tiny_trainable(self) -> bool:
         """A tiny LLM built from scratch learns everything unless LoRA or quantization says otherwise."""
@@ -143,11 +145,15 @@ class RetinaVLM(nn.Module):
         A frozen encoder is held in eval mode, so its BatchNorm statistics never move.
         """
         if lora and not self.has_lora:
-            raise ValueError("lora=True but this model has no LoRA (config.llm.lora is null); pass llm=True to train the whole LLM")
+            raise ValueError(
+                "lora=True but this model has no LoRA (config.llm.lora is null); pass llm=True to train the whole LLM"
+            )
         if llm and is_quantized(self.llm):
             raise ValueError("llm=True: quantized LLM weights cannot be trained; configure LoRA and pass lora=True")
         if llm and self.config.llm.path is not None:
-            raise ValueError("llm=True: a base LLM loaded from a path is trained through LoRA only (it is saved by reference)")
+            raise ValueError(
+                "llm=True: a base LLM loaded from a path is trained through LoRA only (it is saved by reference)"
+            )
         self.encoder.requires_grad_(encoder)
         self.adapter.requires_grad_(adapter)
         for name, param in self.llm.named_parameters():
@@ -217,7 +223,9 @@ class RetinaVLM(nn.Module):
         then runs only at answer tokens and `.logits` is None.
         """
         if labels is None or return_logits or not self.fast.answer_only_loss:
-            embeds, attention_mask, position_ids = self._llm_inputs(input_ids, attention_mask, pixel_values, image_features)
+            embeds, attention_mask, position_ids = self._llm_inputs(
+                input_ids, attention_mask, pixel_values, image_features
+            )
             out = self.llm(
                 inputs_embeds=embeds,
                 attention_mask=attention_mask,
@@ -269,7 +277,10 @@ class RetinaVLM(nn.Module):
         compile_decode = self.fast.compile_decode
         compile_decode = self.device.type == "cuda" if compile_decode is None else compile_decode
         if self._decoder is None or self._decoder_compiled != compile_decode:
-            self._decoder, self._decoder_compiled = StaticGreedyDecoder(base_model(self.llm), compile_decode), compile_decode
+            self._decoder, self._decoder_compiled = (
+                StaticGreedyDecoder(base_model(self.llm), compile_decode),
+                compile_decode,
+            )
         return self._decoder
 
     @torch.no_grad()

@@ -106,8 +106,15 @@ def save_checkpoint(
         for rank, (tensors, meta) in enumerate(rng_states):
             save_file(tensors, str(tmp / f"rng-rank{rank}.safetensors"))
             write_json(tmp / f"rng-rank{rank}.json", meta)
-        write_json(tmp / STATE_FILE, {"step": state.step, "config_hash": state.config_hash, "seconds": state.seconds,
-                                      "processes": len(rng_states)})
+        write_json(
+            tmp / STATE_FILE,
+            {
+                "step": state.step,
+                "config_hash": state.config_hash,
+                "seconds": state.seconds,
+                "processes": len(rng_states),
+            },
+        )
 
 
 def load_checkpoint(
@@ -135,13 +142,20 @@ def load_checkpoint(
             named = dict(model.named_parameters()) | dict(model.named_buffers())
             for name, tensor in weights.items():
                 if named[name].shape != tensor.shape:
-                    raise ResumeError(f"{folder}: {name} has shape {tuple(tensor.shape)}, model has {tuple(named[name].shape)}")
+                    raise ResumeError(
+                        f"{folder}: {name} has shape {tuple(tensor.shape)}, model has {tuple(named[name].shape)}"
+                    )
                 named[name].copy_(tensor)
         optimizer.load_state_dict(
-            _unflatten_optimizer(load_file(str(folder / "optimizer.safetensors")), json.loads((folder / "optimizer.json").read_text()))
+            _unflatten_optimizer(
+                load_file(str(folder / "optimizer.safetensors")), json.loads((folder / "optimizer.json").read_text())
+            )
         )
         scheduler.load_state_dict(json.loads((folder / "scheduler.json").read_text()))
-        set_rng_state(load_file(str(folder / f"rng-rank{rank}.safetensors")), json.loads((folder / f"rng-rank{rank}.json").read_text()))
+        set_rng_state(
+            load_file(str(folder / f"rng-rank{rank}.safetensors")),
+            json.loads((folder / f"rng-rank{rank}.json").read_text()),
+        )
     except (OSError, KeyError, ValueError, SafetensorError) as exc:
         raise ResumeError(f"{folder}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
     return TrainerState(step=int(meta["step"]), config_hash=config_hash, seconds=float(meta["seconds"]))
@@ -151,7 +165,9 @@ def list_checkpoints(root: Path) -> list[Path]:
     """Complete checkpoints under `root`, oldest first (temporary folders of a killed write are skipped)."""
     if not root.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in root.iterdir() if (m := STEP_DIR.match(p.name)) and (p / STATE_FILE).is_file()]
+    found = [
+        (int(m.group(1)), p) for p in root.iterdir() if (m := STEP_DIR.match(p.name)) and (p / STATE_FILE).is_file()
+    ]
     return [p for _, p in sorted(found)]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
 import torch
 from sklearn.metrics import f1_score
 
@@ -34,7 +35,9 @@ def closed_questions(record: ScanRecord, templates: Templates, kb: KnowledgeBase
     ]
     for bid in kb.biomarker_ids:
         expected = "yes" if record.biomarkers[bid] == "present" else "no"
-        questions.append(ClosedQuestion(f"presence:{bid}", closed["presence"].format(name=kb.biomarkers[bid].name), expected))
+        questions.append(
+            ClosedQuestion(f"presence:{bid}", closed["presence"].format(name=kb.biomarkers[bid].name), expected)
+        )
     return questions
 
 
@@ -70,9 +73,7 @@ def _phrases(levels: tuple[Level, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs, key=lambda p: -len(p[0])))
 
 
-def closed_metrics(
-    questions: list[ClosedQuestion], predictions: list[str], kb: KnowledgeBase
-) -> dict[str, float]:
+def closed_metrics(questions: list[ClosedQuestion], predictions: list[str], kb: KnowledgeBase) -> dict[str, float]:
     """Macro-F1 for stage and referral, F1 per biomarker (present = positive) and their mean.
 
     A biomarker with no positive reference case is left out of the mean (its F1 is undefined).
@@ -87,7 +88,9 @@ def closed_metrics(
         if task in by_task:
             truth, preds = by_task[task]
             present = [lb for lb in labels if lb in truth]
-            metrics[f"{task}_macro_f1"] = float(f1_score(truth, preds, labels=present, average="macro", zero_division=0))
+            metrics[f"{task}_macro_f1"] = float(
+                f1_score(truth, preds, labels=present, average="macro", zero_division=0)
+            )
             metrics[f"{task}_accuracy"] = sum(t == p for t, p in zip(truth, preds)) / len(truth)
     biomarker_f1 = []
     for bid in kb.biomarker_ids:
@@ -125,7 +128,9 @@ def closed_ended_scores(
     for start in range(0, len(asked), batch_size):
         part = asked[start : start + batch_size]
         shown = [image_order[i] if image_order is not None else i for i, _ in part]
-        answers += model.generate(images.batch(shown), [prompt_for(q.question) for _, q in part], max_new_tokens=max_new_tokens)
+        answers += model.generate(
+            images.batch(shown), [prompt_for(q.question) for _, q in part], max_new_tokens=max_new_tokens
+        )
     questions = [q for _, q in asked]
     parsed = [parse_answer(q.task, a, kb) for q, a in zip(questions, answers)]
     rows = [

@@ -18,7 +18,6 @@ import yaml
 
 from retinavlm.yaml_files import read_yaml_mapping
 
-
 PART_NAMES = ("encoder", "adapter", "lora", "llm")
 
 
@@ -292,11 +291,15 @@ def check_stage(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> Non
     problems = []
     if (t.max_steps is None) == (t.epochs is None):
         problems.append("train: give exactly one of max_steps or epochs")
-    for key, value in (("train.batch_size", t.batch_size), ("train.grad_accum", t.grad_accum),
-                       ("checkpoint.every_steps", cfg.checkpoint.every_steps),
-                       ("checkpoint.keep_last", cfg.checkpoint.keep_last),
-                       ("validation.every_steps", cfg.validation.every_steps), ("qa.per_scan", cfg.qa.per_scan),
-                       ("data.cached_views", cfg.data.cached_views)):
+    for key, value in (
+        ("train.batch_size", t.batch_size),
+        ("train.grad_accum", t.grad_accum),
+        ("checkpoint.every_steps", cfg.checkpoint.every_steps),
+        ("checkpoint.keep_last", cfg.checkpoint.keep_last),
+        ("validation.every_steps", cfg.validation.every_steps),
+        ("qa.per_scan", cfg.qa.per_scan),
+        ("data.cached_views", cfg.data.cached_views),
+    ):
         if value < 1:
             problems.append(f"{key}: must be at least 1, got {value}")
     if t.max_steps is not None and t.max_steps < 1:
@@ -354,7 +357,9 @@ def _token_head_problems(cfg: StageConfig) -> list[str]:
     if cfg.kind != "ssl" or cfg.ssl.token_head == "none":
         return []
     if cfg.ssl.method != "supervised":
-        return [f"ssl.token_head: {cfg.ssl.token_head!r} learns from labels; it needs ssl.method=supervised, got {cfg.ssl.method!r}"]
+        return [
+            f"ssl.token_head: {cfg.ssl.token_head!r} learns from labels; it needs ssl.method=supervised, got {cfg.ssl.method!r}"
+        ]
     if cfg.ssl.token_head == "masks" and cfg.data.cohort is not None and Path(cfg.data.cohort).exists():
         from retinavlm.data.lesion_masks import LesionMaskError, bit_positions
         from retinavlm.knowledge import load_knowledge

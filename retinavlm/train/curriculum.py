@@ -103,8 +103,12 @@ def evaluate_heldout(
     templates = load_templates(stage.templates_path())
     started = time.perf_counter()
     scores, rows = closed_ended_scores(model, images, templates, kb, evaluation.batch_size)
-    result: dict[str, Any] = {"split": evaluation.split, "scans": len(images), "own_images": scores,
-                              "seconds": round(time.perf_counter() - started, 1)}
+    result: dict[str, Any] = {
+        "split": evaluation.split,
+        "scans": len(images),
+        "own_images": scores,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     if evaluation.shuffled_control:
         order = shuffled_order(len(images), seed=stage.train.seed)
         result["shuffled_images"], _ = closed_ended_scores(model, images, templates, kb, evaluation.batch_size, order)
@@ -131,8 +135,14 @@ def run_curriculum(
     for stage in stages:
         log(f"== {stage.name} -> {stage.output_dir}")
         result = run_stage(stage, restart=restart, log=log)
-        summary["stages"].append({"name": stage.name, "steps": result.steps, "seconds": round(result.seconds, 1),
-                                  "validation": result.validation})
+        summary["stages"].append(
+            {
+                "name": stage.name,
+                "steps": result.steps,
+                "seconds": round(result.seconds, 1),
+                "validation": result.validation,
+            }
+        )
     summary["training_seconds"] = round(sum(s["seconds"] for s in summary["stages"]), 1)
     final = Path(stages[-1].output_dir) / "final"
     summary["final_model"] = str(final)

@@ -110,5 +110,7 @@ class EpochPlan:
         if epoch != self._epoch:
             self._examples = epoch_examples(*self._args, seed=self.seed, epoch=epoch)
             lengths = [e.length for e in self._examples]
-            self._batches = length_grouped_batches(lengths, self.batch_size, self.group_batches, self.seed * 100_003 + epoch)
+            self._batches = length_grouped_batches(
+                lengths, self.batch_size, self.group_batches, self.seed * 100_003 + epoch
+            )
             self._epoch = epoch

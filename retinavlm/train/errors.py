@@ -11,6 +11,13 @@ from retinavlm.train.config import ConfigError
 from retinavlm.train.records import CohortError
 
 TRAINING_ERRORS = (
-    ConfigError, ModelConfigError, CohortError, CohortSourceError, KnowledgeError, ResumeError, CheckpointError,
-    EncoderWeightsError, LLMLoadError,
+    ConfigError,
+    ModelConfigError,
+    CohortError,
+    CohortSourceError,
+    KnowledgeError,
+    ResumeError,
+    CheckpointError,
+    EncoderWeightsError,
+    LLMLoadError,
 )

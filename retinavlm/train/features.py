@@ -70,6 +70,9 @@ def pooled_features(encoder: torch.nn.Module, images: ScanImages, batch_size: in
     """(scans, 2 * dim) pooled tokens (`pool_tokens`) of each plain (unaugmented) scan: the scan's embedding."""
     was_training = encoder.training
     encoder.eval()
-    chunks = [pool_tokens(encoder(images.batch(list(range(s, min(s + batch_size, len(images))))))) for s in range(0, len(images), batch_size)]
+    chunks = [
+        pool_tokens(encoder(images.batch(list(range(s, min(s + batch_size, len(images)))))))
+        for s in range(0, len(images), batch_size)
+    ]
     encoder.train(was_training)
     return torch.cat(chunks).float().numpy()

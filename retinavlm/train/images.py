@@ -26,7 +26,9 @@ def augment_config(options: dict[str, Any], size: int) -> AugmentConfig:
     allowed = {f.name for f in dataclasses.fields(AugmentConfig)} - {"size", "seed"}
     unknown = sorted(set(options) - allowed)
     if unknown:
-        raise ConfigError(f"data.augment.{unknown[0]}: unknown augmentation option; allowed: {', '.join(sorted(allowed))}")
+        raise ConfigError(
+            f"data.augment.{unknown[0]}: unknown augmentation option; allowed: {', '.join(sorted(allowed))}"
+        )
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
     return AugmentConfig(size=size, **values)
 
@@ -39,7 +41,9 @@ class ScanImages:
     unreadable scan.
     """
 
-    def __init__(self, records: list[ScanRecord], processor: Any, augment: AugmentConfig, masks_from: str | Path | None = None):
+    def __init__(
+        self, records: list[ScanRecord], processor: Any, augment: AugmentConfig, masks_from: str | Path | None = None
+    ):
         self.processor = processor
         self.augment = augment
         self.squares: list[np.ndarray] = []

@@ -71,8 +71,18 @@ def load_splits(cohort: str | os.PathLike, kb: KnowledgeBase, split: SplitConfig
             refused.append(f"{row.where}: incomplete labels for training ({missing[0]} unknown)")
             continue
         records.append(
-            ScanRecord(row.id, row.patient_id, row.image_path, row.stage, row.referral, dict(row.biomarkers),
-                       {b: dict(a) for b, a in row.attributes.items()}, row.report, row.age, row.sex)
+            ScanRecord(
+                row.id,
+                row.patient_id,
+                row.image_path,
+                row.stage,
+                row.referral,
+                dict(row.biomarkers),
+                {b: dict(a) for b, a in row.attributes.items()},
+                row.report,
+                row.age,
+                row.sex,
+            )
         )
         groups.append(row.split_group)
         strata.append((row.stage, row.referral, row.condition))

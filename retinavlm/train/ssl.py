@@ -49,8 +49,15 @@ from retinavlm.train.trainer import FINAL, SUMMARY, StageResult, build_optimizer
 class Objective(nn.Module):
     """The encoder plus the heads its pretraining objective needs; `loss(batch)` is one step's loss."""
 
-    def __init__(self, encoder: OCTEncoder, image_size: int, cfg: StageConfig, kb: KnowledgeBase,
-                 positive_weight: torch.Tensor | None = None, token_positive_weight: torch.Tensor | None = None):
+    def __init__(
+        self,
+        encoder: OCTEncoder,
+        image_size: int,
+        cfg: StageConfig,
+        kb: KnowledgeBase,
+        positive_weight: torch.Tensor | None = None,
+        token_positive_weight: torch.Tensor | None = None,
+    ):
         super().__init__()
         self.encoder = encoder
         self.method = cfg.ssl.method
@@ -88,10 +95,13 @@ class Objective(nn.Module):
         token_logits = self.token_head(tokens)
         # A soft maximum over the tokens (log-mean-exp): the scan has the finding where its strongest token sees it.
         strongest = torch.logsumexp(token_logits, dim=1) - math.log(tokens.shape[1])
-        loss = loss + F.binary_cross_entropy_with_logits(strongest, targets["biomarkers"], pos_weight=self.positive_weight)
+        loss = loss + F.binary_cross_entropy_with_logits(
+            strongest, targets["biomarkers"], pos_weight=self.positive_weight
+        )
         if self.ssl.token_head == "masks":
-            loss = loss + F.binary_cross_entropy_with_logits(token_logits, targets["token_biomarkers"],
-                                                             pos_weight=self.token_positive_weight)
+            loss = loss + F.binary_cross_entropy_with_logits(
+                token_logits, targets["token_biomarkers"], pos_weight=self.token_positive_weight
+            )
         return loss
 
     def masked_reconstruction(self, pixels: torch.Tensor, seed: torch.Tensor) -> torch.Tensor:
@@ -118,7 +128,9 @@ def nt_xent(z: torch.Tensor, temperature: float) -> torch.Tensor:
 def _targets(images: ScanImages, indices: list[int], kb: KnowledgeBase) -> dict[str, torch.Tensor]:
     records = [images.records[i] for i in indices]
     return {
-        "biomarkers": torch.tensor([[r.biomarkers[b] == "present" for b in kb.biomarker_ids] for r in records], dtype=torch.float32),
+        "biomarkers": torch.tensor(
+            [[r.biomarkers[b] == "present" for b in kb.biomarker_ids] for r in records], dtype=torch.float32
+        ),
         "stage": torch.tensor([kb.stage_ids.index(r.stage) for r in records]),
         "referral": torch.tensor([kb.referral_ids.index(r.referral) for r in records]),
     }
@@ -131,7 +143,9 @@ def positive_weights(images: ScanImages, kb: KnowledgeBase, cap: float) -> torch
     return ((len(present) - positives) / positives.clamp(min=1)).clamp(1.0, max(1.0, cap))
 
 
-def token_positive_weights(images: ScanImages, grid: tuple[int, int], bit_positions: list[int], cap: float) -> torch.Tensor:
+def token_positive_weights(
+    images: ScanImages, grid: tuple[int, int], bit_positions: list[int], cap: float
+) -> torch.Tensor:
     """Per biomarker: negative / positive tokens over the training scans' unaugmented masks, clipped to [1, cap]."""
     cells = token_targets(np.stack(images.masks), grid, bit_positions).reshape(-1, len(bit_positions))
     positives = cells.sum(0)
@@ -183,7 +197,9 @@ def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> Stage
     kb = load_knowledge()
     t = cfg.train
     torch.manual_seed(t.seed)
-    splits = load_splits(cfg.data.cohort, kb, SplitConfig(cfg.data.validation_fraction, cfg.data.test_fraction, cfg.data.split_seed))
+    splits = load_splits(
+        cfg.data.cohort, kb, SplitConfig(cfg.data.validation_fraction, cfg.data.test_fraction, cfg.data.split_seed)
+    )
     model = load_model(cfg, "cpu")
     augment = augment_config(cfg.data.augment, model.processor.image_size)
     train_records = splits.train[: cfg.data.max_train_scans] if cfg.data.max_train_scans else splits.train
@@ -198,8 +214,11 @@ def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> Stage
     probe = {"method": cfg.ssl.method, "random_init": linear_probe(random_encoder, train, val, kb)}
 
     weights = positive_weights(train, kb, cfg.ssl.max_positive_weight) if cfg.ssl.method == "supervised" else None
-    token_weights = (token_positive_weights(train, model.encoder.grid, bit_positions, cfg.ssl.max_token_positive_weight)
-                     if with_masks else None)
+    token_weights = (
+        token_positive_weights(train, model.encoder.grid, bit_positions, cfg.ssl.max_token_positive_weight)
+        if with_masks
+        else None
+    )
     objective = Objective(model.encoder, model.processor.image_size, cfg, kb, weights, token_weights)
     model.trainable_parts(encoder=True, adapter=False, lora=False, llm=False)
     objective.train()
@@ -217,7 +236,8 @@ def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> Stage
         log(f"resuming {cfg.name} from {existing[-1]} (step {step}/{total})")
     metrics = MetricsLog(out, step)
     started = time.perf_counter()
-    for step in tqdm(range(step, total), initial=step, total=total, desc=cfg.name, dynamic_ncols=True):
+    first_step = step
+    for step in tqdm(range(first_step, total), initial=first_step, total=total, desc=cfg.name, dynamic_ncols=True):
         epoch, position = divmod(step, steps_per_epoch)
         order = np.random.default_rng(_seed(t.seed, epoch)).permutation(len(train))
         indices = order[position * t.batch_size : (position + 1) * t.batch_size].tolist()
@@ -241,8 +261,14 @@ def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> Stage
         if (step + 1) % cfg.checkpoint.every_steps == 0 and step + 1 < total:
             metrics.flush()
             elapsed = seconds_before + time.perf_counter() - started
-            ckpt.save_checkpoint(checkpoints / f"step-{step + 1:08d}", objective, optimizer, scheduler,
-                                 ckpt.TrainerState(step + 1, chash, elapsed), [ckpt.rng_state()])
+            ckpt.save_checkpoint(
+                checkpoints / f"step-{step + 1:08d}",
+                objective,
+                optimizer,
+                scheduler,
+                ckpt.TrainerState(step + 1, chash, elapsed),
+                [ckpt.rng_state()],
+            )
             ckpt.prune(checkpoints, cfg.checkpoint.keep_last)
     seconds = seconds_before + time.perf_counter() - started
     probe["pretrained"] = linear_probe(model.encoder, train, val, kb)
@@ -251,9 +277,21 @@ def pretrain_encoder(cfg: StageConfig, restart: bool = False, log=None) -> Stage
     model.eval()
     model.save_pretrained(final)
     write_json(out / "probe.json", probe)
-    write_json(out / SUMMARY, {"stage": cfg.name, "steps": total, "seconds": round(seconds, 1), "probe": probe,
-                               "train_scans": len(train), "validation_scans": len(val), "knowledge": kb.version_tag})
+    write_json(
+        out / SUMMARY,
+        {
+            "stage": cfg.name,
+            "steps": total,
+            "seconds": round(seconds, 1),
+            "probe": probe,
+            "train_scans": len(train),
+            "validation_scans": len(val),
+            "knowledge": kb.version_tag,
+        },
+    )
     shutil.rmtree(checkpoints, ignore_errors=True)
-    log(f"linear probe biomarker mean F1: random init {probe['random_init'].get('biomarker_mean_f1', float('nan')):.3f}, "
-        f"after {cfg.ssl.method} {probe['pretrained'].get('biomarker_mean_f1', float('nan')):.3f}")
+    log(
+        f"linear probe biomarker mean F1: random init {probe['random_init'].get('biomarker_mean_f1', float('nan')):.3f}, "
+        f"after {cfg.ssl.method} {probe['pretrained'].get('biomarker_mean_f1', float('nan')):.3f}"
+    )
     return StageResult(out, final, total, seconds, probe["pretrained"])

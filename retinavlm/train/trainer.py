@@ -99,7 +99,9 @@ def build_optimizer(model: RetinaVLM, cfg: StageConfig) -> torch.optim.Optimizer
             groups.setdefault(part_of(name), []).append(param)
     if not groups:
         raise ConfigError(f"{cfg.source}: train.parts: nothing to train (every part is frozen)")
-    param_groups = [{"params": ps, "lr": opt.lr * opt.lr_scale.get(part, 1.0), "part": part} for part, ps in groups.items()]
+    param_groups = [
+        {"params": ps, "lr": opt.lr * opt.lr_scale.get(part, 1.0), "part": part} for part, ps in groups.items()
+    ]
     if opt.name == "sgd":
         return torch.optim.SGD(param_groups, lr=opt.lr, momentum=opt.momentum, weight_decay=opt.weight_decay)
     return torch.optim.AdamW(param_groups, lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay)
@@ -131,7 +133,11 @@ class StageTrainer:
         self.kb = load_knowledge()
         self.templates = load_templates(cfg.templates_path())
         check_builders(cfg.qa.builders, self.templates)
-        splits = load_splits(cfg.data.cohort, self.kb, SplitConfig(cfg.data.validation_fraction, cfg.data.test_fraction, cfg.data.split_seed))
+        splits = load_splits(
+            cfg.data.cohort,
+            self.kb,
+            SplitConfig(cfg.data.validation_fraction, cfg.data.test_fraction, cfg.data.split_seed),
+        )
         self.refused = list(splits.refused)
         train_records = splits.train[: cfg.data.max_train_scans] if cfg.data.max_train_scans else splits.train
         val_records = splits.validation[: cfg.validation.max_scans] if cfg.validation.max_scans else splits.validation
@@ -157,16 +163,31 @@ class StageTrainer:
             self.train_images.keep(keep)
         self.features = None
         if not parts.encoder:
-            self.features = cached_features(self.model, self.train_images, cfg.data.cached_views, t.seed, self.out / "feature-cache")
+            self.features = cached_features(
+                self.model, self.train_images, cfg.data.cached_views, t.seed, self.out / "feature-cache"
+            )
 
         self.plan = EpochPlan(
-            self.train_images.records, weights, cfg.qa.per_scan, cfg.qa.builders, self.templates, self.kb,
-            t.batch_size, t.length_group_batches, t.seed,
+            self.train_images.records,
+            weights,
+            cfg.qa.per_scan,
+            cfg.qa.builders,
+            self.templates,
+            self.kb,
+            t.batch_size,
+            t.length_group_batches,
+            t.seed,
         )
         self.total_steps = t.max_steps or max(1, math.ceil(t.epochs * self.plan.steps_per_epoch))
         self.val_examples = epoch_examples(
-            self.val_images.records, np.ones(len(self.val_images)), cfg.qa.per_scan, cfg.qa.builders, self.templates,
-            self.kb, seed=t.seed, epoch=-1,
+            self.val_images.records,
+            np.ones(len(self.val_images)),
+            cfg.qa.per_scan,
+            cfg.qa.builders,
+            self.templates,
+            self.kb,
+            seed=t.seed,
+            epoch=-1,
         )
         self.optimizer = build_optimizer(self.model, cfg)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -184,8 +205,12 @@ class StageTrainer:
             pixels = self.train_images.batch([e.scan for e in examples], seeds)
         else:  # the processor only checks the shape; the cached features stand in for the pixels
             pixels = torch.zeros(len(examples), 1, processor.image_size, processor.image_size)
-        batch = processor([prompt_for(e.pair.question) for e in examples], pixels, [e.pair.answer for e in examples],
-                          padding_side="right")
+        batch = processor(
+            [prompt_for(e.pair.question) for e in examples],
+            pixels,
+            [e.pair.answer for e in examples],
+            padding_side="right",
+        )
         if self.features is not None:
             views = [s % self.cfg.data.cached_views for s in seeds]
             batch["image_features"] = torch.stack([self.features[e.scan, v] for e, v in zip(examples, views)])
@@ -211,7 +236,13 @@ class StageTrainer:
         existing = ckpt.list_checkpoints(checkpoints)
         if existing:
             state = ckpt.load_checkpoint(
-                existing[-1], self.model, self.optimizer.optimizer, self.scheduler, acc.process_index, acc.num_processes, chash
+                existing[-1],
+                self.model,
+                self.optimizer.optimizer,
+                self.scheduler,
+                acc.process_index,
+                acc.num_processes,
+                chash,
             )
             step, seconds_before = state.step, state.seconds
             self.log(f"resuming {cfg.name} from {existing[-1]} (step {step}/{self.total_steps})")
@@ -233,7 +264,10 @@ class StageTrainer:
                 validation = self.validate()
                 metrics.log(step, {f"val/{k}": v for k, v in validation.items()})
                 if self.is_main:
-                    self.log(f"step {step}: " + ", ".join(f"{k}={v:.3f}" for k, v in validation.items() if not k.startswith("f1_")))
+                    self.log(
+                        f"step {step}: "
+                        + ", ".join(f"{k}={v:.3f}" for k, v in validation.items() if not k.startswith("f1_"))
+                    )
             if step % cfg.checkpoint.every_steps == 0 and step < self.total_steps:
                 metrics.flush()
                 self.save(checkpoints, step, chash, seconds_before + time.perf_counter() - started)
@@ -241,12 +275,21 @@ class StageTrainer:
         seconds = seconds_before + time.perf_counter() - started
         if self.is_main:
             self.model.save_pretrained(final)
-            write_json(self.out / SUMMARY, {
-                "stage": cfg.name, "steps": step, "seconds": round(seconds, 1), "validation": validation,
-                "processes": acc.num_processes, "torch_threads": torch.get_num_threads(),
-                "train_scans": len(self.train_images), "validation_scans": len(self.val_images),
-                "knowledge": self.kb.version_tag, "skipped": self.refused,
-            })
+            write_json(
+                self.out / SUMMARY,
+                {
+                    "stage": cfg.name,
+                    "steps": step,
+                    "seconds": round(seconds, 1),
+                    "validation": validation,
+                    "processes": acc.num_processes,
+                    "torch_threads": torch.get_num_threads(),
+                    "train_scans": len(self.train_images),
+                    "validation_scans": len(self.val_images),
+                    "knowledge": self.kb.version_tag,
+                    "skipped": self.refused,
+                },
+            )
             shutil.rmtree(checkpoints, ignore_errors=True)
         metrics.close()
         acc.wait_for_everyone()
@@ -280,8 +323,12 @@ class StageTrainer:
         rng = gather_object([ckpt.rng_state()]) if acc.num_processes > 1 else [ckpt.rng_state()]
         if self.is_main:
             ckpt.save_checkpoint(
-                checkpoints / f"step-{step:08d}", self.model, self.optimizer.optimizer, self.scheduler,
-                ckpt.TrainerState(step, chash, seconds), rng,
+                checkpoints / f"step-{step:08d}",
+                self.model,
+                self.optimizer.optimizer,
+                self.scheduler,
+                ckpt.TrainerState(step, chash, seconds),
+                rng,
             )
             ckpt.prune(checkpoints, self.cfg.checkpoint.keep_last)
         acc.wait_for_everyone()
@@ -297,8 +344,10 @@ class StageTrainer:
             for start in range(0, len(self.val_examples), bs):
                 part = self.val_examples[start : start + bs]
                 batch = self.model.processor(
-                    [prompt_for(e.pair.question) for e in part], self.val_images.batch([e.scan for e in part]),
-                    [e.pair.answer for e in part], padding_side="right",
+                    [prompt_for(e.pair.question) for e in part],
+                    self.val_images.batch([e.scan for e in part]),
+                    [e.pair.answer for e in part],
+                    padding_side="right",
                 )
                 with self.accelerator.autocast():
                     losses.append(self.model(**batch, return_logits=False, loss_per_sequence=True).loss)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
+
 def confusion_chart(counts: pd.DataFrame, labels: Sequence[str], title: str) -> alt.Chart:
     """Heat-map of reference (rows) against what the report states (columns), counts written in."""
     columns = [*labels, "not stated"]
@@ -49,11 +50,20 @@ def biomarker_accuracy_chart(accuracy: pd.DataFrame) -> alt.Chart:
         yOffset=alt.YOffset("system:N"),
         color=alt.Color("system:N", legend=alt.Legend(orient="bottom")),
     )
-    bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", scale=alt.Scale(domain=[0, 1]), title=None), x2="high:Q")
+    bars = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("low:Q", scale=alt.Scale(domain=[0, 1]), title=None), x2="high:Q"
+    )
     points = base.mark_point(filled=True, size=60).encode(
         x="value:Q",
-        tooltip=["system", "biomarker", "measure", alt.Tooltip("value:Q", format=".2f"),
-                 alt.Tooltip("low:Q", format=".2f"), alt.Tooltip("high:Q", format=".2f"), "support"],
+        tooltip=[
+            "system",
+            "biomarker",
+            "measure",
+            alt.Tooltip("value:Q", format=".2f"),
+            alt.Tooltip("low:Q", format=".2f"),
+            alt.Tooltip("high:Q", format=".2f"),
+            "support",
+        ],
     )
     return (
         alt.layer(bars, points, data=data)

@@ -16,8 +16,16 @@ from retinavlm.viewer.run import Run
 from retinavlm.viewer.scores import sample_criteria, sample_score
 
 COLUMNS = (
-    "case", "system", "reference stage", "reference referral", "stage", "referral",
-    "score", "stage agrees", "referral agrees", "problems",
+    "case",
+    "system",
+    "reference stage",
+    "reference referral",
+    "stage",
+    "referral",
+    "score",
+    "stage agrees",
+    "referral agrees",
+    "problems",
 )
 
 
@@ -39,18 +47,20 @@ def case_table(run: Run, extractions: dict[str, dict[str, Extraction]]) -> pd.Da
             problems = list(case.problems)
             if extraction is None:
                 problems.append(f"no report from {system}")
-            rows.append({
-                "case": case.id,
-                "system": system,
-                "reference stage": ref.get("stage"),
-                "reference referral": ref.get("referral"),
-                "stage": labels["stage"],
-                "referral": labels["referral"],
-                "score": sample_score(run.samples.get(system, {}).get(case.id)),
-                "stage agrees": _agrees(ref.get("stage"), labels["stage"], extraction),
-                "referral agrees": _agrees(ref.get("referral"), labels["referral"], extraction),
-                "problems": "; ".join(problems),
-            })
+            rows.append(
+                {
+                    "case": case.id,
+                    "system": system,
+                    "reference stage": ref.get("stage"),
+                    "reference referral": ref.get("referral"),
+                    "stage": labels["stage"],
+                    "referral": labels["referral"],
+                    "score": sample_score(run.samples.get(system, {}).get(case.id)),
+                    "stage agrees": _agrees(ref.get("stage"), labels["stage"], extraction),
+                    "referral agrees": _agrees(ref.get("referral"), labels["referral"], extraction),
+                    "problems": "; ".join(problems),
+                }
+            )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

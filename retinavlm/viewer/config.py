@@ -30,13 +30,32 @@ class ViewerConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="run folder written by `retinavlm demo` (docs/RUN_FOLDER.md)")
-    parser.add_argument("--checkpoint", metavar="DIR", help="model checkpoint for live reports and heat-maps (default: the run's)")
-    parser.add_argument("--data-root", metavar="DIR", action="append", default=[],
-                        help="another folder scans may be read from (repeatable); nothing outside these and RUN_DIR is read")
-    parser.add_argument("--study", metavar="YAML", help="reader study definition (default: RUN_DIR/study.yaml, else ui/studies/example_study.yaml)")
-    parser.add_argument("--study-db", metavar="FILE", help="SQLite file for reader-study answers (default: RUN_DIR/reader_study/<study name>.sqlite)")
-    parser.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB, help="largest scan upload (default: %(default)s MB)")
+    parser.add_argument(
+        "run_dir", metavar="RUN_DIR", help="run folder written by `retinavlm demo` (docs/RUN_FOLDER.md)"
+    )
+    parser.add_argument(
+        "--checkpoint", metavar="DIR", help="model checkpoint for live reports and heat-maps (default: the run's)"
+    )
+    parser.add_argument(
+        "--data-root",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="another folder scans may be read from (repeatable); nothing outside these and RUN_DIR is read",
+    )
+    parser.add_argument(
+        "--study",
+        metavar="YAML",
+        help="reader study definition (default: RUN_DIR/study.yaml, else ui/studies/example_study.yaml)",
+    )
+    parser.add_argument(
+        "--study-db",
+        metavar="FILE",
+        help="SQLite file for reader-study answers (default: RUN_DIR/reader_study/<study name>.sqlite)",
+    )
+    parser.add_argument(
+        "--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB, help="largest scan upload (default: %(default)s MB)"
+    )
 
 
 def parse(argv: list[str]) -> ViewerConfig:

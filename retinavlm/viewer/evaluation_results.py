@@ -22,11 +22,17 @@ def headline(results: dict[str, Any] | None, systems: list[str]) -> pd.DataFrame
         stats = system_stats(results, system)
         if not stats:
             continue
-        rows.append({
-            "system": system, "reports": stats["n"], "rubric score": _cell(stats["score"]),
-            "stage accuracy": _cell(stats["stage"]["accuracy"]), "stage F1 (macro)": _cell(stats["stage"]["f1_macro"]),
-            "referral accuracy": _cell(stats["referral"]["accuracy"]), "referral F1 (macro)": _cell(stats["referral"]["f1_macro"]),
-        })
+        rows.append(
+            {
+                "system": system,
+                "reports": stats["n"],
+                "rubric score": _cell(stats["score"]),
+                "stage accuracy": _cell(stats["stage"]["accuracy"]),
+                "stage F1 (macro)": _cell(stats["stage"]["f1_macro"]),
+                "referral accuracy": _cell(stats["referral"]["accuracy"]),
+                "referral F1 (macro)": _cell(stats["referral"]["f1_macro"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -36,7 +42,11 @@ def confusion(results: dict[str, Any] | None, system: str, key: str) -> pd.DataF
     if not matrix:
         return pd.DataFrame(columns=["reference", "stated", "count"])
     rows = [
-        {"reference": ref, "stated": stated.replace("_", " ") if stated == "not_stated" else stated, "count": int(count)}
+        {
+            "reference": ref,
+            "stated": stated.replace("_", " ") if stated == "not_stated" else stated,
+            "count": int(count),
+        }
         for ref, counts in zip(matrix["rows_reference"], matrix["counts"], strict=True)
         for stated, count in zip(matrix["columns_stated"], counts, strict=True)
     ]
@@ -52,9 +62,17 @@ def biomarkers(results: dict[str, Any] | None, systems: list[str], names: dict[s
                 metric = b[measure]
                 if metric["value"] is not None:
                     low, high = metric["ci95"]
-                    rows.append({"system": system, "biomarker": names.get(bid, bid), "measure": measure, "value": metric["value"],
-                                 "low": metric["value"] if low is None else low, "high": metric["value"] if high is None else high,
-                                 "support": b[support]})
+                    rows.append(
+                        {
+                            "system": system,
+                            "biomarker": names.get(bid, bid),
+                            "measure": measure,
+                            "value": metric["value"],
+                            "low": metric["value"] if low is None else low,
+                            "high": metric["value"] if high is None else high,
+                            "support": b[support],
+                        }
+                    )
     return pd.DataFrame(rows, columns=["system", "biomarker", "measure", "value", "low", "high", "support"])
 
 

@@ -58,4 +58,6 @@ def evidence_map(model, scan: Scan, finding_name: str) -> EvidenceMap:
     heat = cam / peak if peak > 0 else np.zeros_like(cam)
     config = model.config.encoder
     view = np.clip(pixel_values[0, 0].numpy() * config.pixel_std + config.pixel_mean, 0.0, 1.0)
-    return EvidenceMap(heat.astype(np.float32), view.astype(np.float32), question, float(torch.sigmoid(margin.detach())))
+    return EvidenceMap(
+        heat.astype(np.float32), view.astype(np.float32), question, float(torch.sigmoid(margin.detach()))
+    )

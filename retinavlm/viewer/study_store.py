@@ -14,7 +14,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -77,11 +77,13 @@ class StudyStore:
         questions = {q.id: q for q in self.study.questions}
         for rating in ratings:
             if set(rating.scores) != set(questions):
-                raise ValueError(f"a rating needs a score for each of {', '.join(questions)}; got {', '.join(rating.scores)}")
+                raise ValueError(
+                    f"a rating needs a score for each of {', '.join(questions)}; got {', '.join(rating.scores)}"
+                )
             for qid, score in rating.scores.items():
                 if score not in questions[qid].scores:
                     raise ValueError(f"question {qid}: score {score!r} is not one of {questions[qid].scores}")
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._connect() as db:
             for rating in ratings:
                 db.execute(
@@ -99,12 +101,23 @@ class StudyStore:
 
     def rated_cases(self, rater: str) -> set[str]:
         with self._connect() as db:
-            rows = db.execute("SELECT DISTINCT case_id FROM ratings WHERE study = ? AND rater = ?", (self.study.name, rater))
+            rows = db.execute(
+                "SELECT DISTINCT case_id FROM ratings WHERE study = ? AND rater = ?", (self.study.name, rater)
+            )
             return {row[0] for row in rows}
 
     def table(self) -> pd.DataFrame:
         """One row per rating, one column per question, in the order they were given."""
-        columns = ["study", "rater", "case_id", "system", "position", *(q.id for q in self.study.questions), "comment", "rated_at"]
+        columns = [
+            "study",
+            "rater",
+            "case_id",
+            "system",
+            "position",
+            *(q.id for q in self.study.questions),
+            "comment",
+            "rated_at",
+        ]
         with self._connect() as db:
             ratings = db.execute(
                 "SELECT id, study, rater, case_id, system, position, comment, rated_at FROM ratings WHERE study = ? ORDER BY id",
@@ -118,7 +131,16 @@ class StudyStore:
         for rating_id, question, score in scores:
             by_rating.setdefault(rating_id, {})[question] = score
         rows = [
-            {"study": s, "rater": r, "case_id": c, "system": y, "position": p, **by_rating.get(i, {}), "comment": m, "rated_at": t}
+            {
+                "study": s,
+                "rater": r,
+                "case_id": c,
+                "system": y,
+                "position": p,
+                **by_rating.get(i, {}),
+                "comment": m,
+                "rated_at": t,
+            }
             for i, s, r, c, y, p, m, t in ratings
         ]
         return pd.DataFrame(rows, columns=columns)

@@ -22,12 +22,16 @@ def per_system(table: pd.DataFrame, study: Study) -> pd.DataFrame:
     for system, group in table.groupby("system", sort=True):
         for q in study.questions:
             scores = group[q.id].dropna().astype(float)
-            rows.append({
-                "system": system, "question": q.id, "ratings": int(scores.size),
-                "mean": scores.mean() if scores.size else math.nan,
-                "sd": scores.std(ddof=1) if scores.size > 1 else math.nan,
-                "median": scores.median() if scores.size else math.nan,
-            })
+            rows.append(
+                {
+                    "system": system,
+                    "question": q.id,
+                    "ratings": int(scores.size),
+                    "mean": scores.mean() if scores.size else math.nan,
+                    "sd": scores.std(ddof=1) if scores.size > 1 else math.nan,
+                    "median": scores.median() if scores.size else math.nan,
+                }
+            )
     return pd.DataFrame(rows, columns=["system", "question", "ratings", "mean", "sd", "median"])
 
 

@@ -12,7 +12,9 @@ def test_no_command_prints_help_and_fails(capsys):
 
 
 def test_help_explains_each_command():
-    out = subprocess.run([sys.executable, "-m", "retinavlm.cli", "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "retinavlm.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for name, (short, _) in COMMANDS.items():
         assert name in out
         assert short.split()[0] in out

@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from retinavlm.resources import shared_data_dir  # noqa: E402
+from retinavlm.resources import shared_data_dir
 
 IDENTIFIERS = {
     "PatientName": "Doe^Jane",
@@ -26,7 +26,9 @@ def kermany_dir() -> Path:
     root = shared_data_dir()
     folder = root / "kermany-oct2017" if root else None
     if folder is None or not folder.is_dir():
-        pytest.skip("real OCT scans not available: ../shared/data/kermany-oct2017 is absent (see shared/data/README.md)")
+        pytest.skip(
+            "real OCT scans not available: ../shared/data/kermany-oct2017 is absent (see shared/data/README.md)"
+        )
     return folder
 
 

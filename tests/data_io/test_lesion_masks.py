@@ -64,8 +64,9 @@ def test_augmentation_moves_the_mask_with_the_pixels(seed, row, col):
     image[row - 4 : row + 4, col - 4 : col + 4] = 1.0
     field = np.zeros((96, 96), np.uint16)
     field[row - 4 : row + 4, col - 4 : col + 4] = 1
-    out = train_transform(AugmentConfig(size=96, noise_p=0, speckle_p=0, brightness_contrast_p=0, gamma_p=0, seed=seed))(
-        image=image, mask=field)
+    out = train_transform(
+        AugmentConfig(size=96, noise_p=0, speckle_p=0, brightness_contrast_p=0, gamma_p=0, seed=seed)
+    )(image=image, mask=field)
     marked = out["mask"] > 0
     assert marked.sum() > 30
     assert out["image"][marked].mean() > 0.8 > out["image"][~marked].mean()
@@ -73,7 +74,9 @@ def test_augmentation_moves_the_mask_with_the_pixels(seed, row, col):
 
 def test_a_mask_of_another_shape_than_its_image_is_refused():
     with pytest.raises(ValueError, match="mask shape"):
-        train_transform(AugmentConfig(size=32, seed=0))(image=np.zeros((40, 40), np.float32), mask=np.zeros((30, 30), np.uint16))
+        train_transform(AugmentConfig(size=32, seed=0))(
+            image=np.zeros((40, 40), np.float32), mask=np.zeros((30, 30), np.uint16)
+        )
 
 
 def test_more_biomarkers_than_bits_is_refused():

@@ -128,7 +128,9 @@ def test_thresholds_come_from_the_yaml(tmp_path: Path) -> None:
     assert not report.ok and report.reason.startswith("anisotropy")
 
     custom = tmp_path / "gate.yaml"
-    custom.write_text("reject:\n  - figure: min_side\n    min: 1000\n    reason: 'short side {value:.0f} < {limit:.0f}'\n")
+    custom.write_text(
+        "reject:\n  - figure: min_side\n    min: 1000\n    reason: 'short side {value:.0f} < {limit:.0f}'\n"
+    )
     report = assess_quality(scan, load_quality_config(custom))
     assert report.reason == "short side 248 < 1000"
 

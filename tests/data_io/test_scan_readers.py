@@ -36,7 +36,9 @@ def _png_header_only(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    )
 
 
 # ---------------------------------------------------------------- good input
@@ -287,7 +289,9 @@ def test_arbitrary_bytes_never_escape_as_other_errors(tmp_path: Path, data: byte
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    prefix=st.sampled_from([b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"\x93NUMPY", b"HSF-OCT-"]),
+    prefix=st.sampled_from(
+        [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"\x93NUMPY", b"HSF-OCT-"]
+    ),
     tail=st.binary(max_size=300),
 )
 def test_corrupt_files_with_valid_magic_are_refused_cleanly(tmp_path: Path, prefix: bytes, tail: bytes) -> None:

@@ -29,12 +29,23 @@ def write_png(path, seed, size=(24, 32), dtype=np.uint8):
 def reference(scan_id, patient, eye, findings):
     """One references.jsonl row whose stage and referral follow the knowledge base."""
     return {
-        "id": scan_id, "patient_id": patient, "image": f"images/{scan_id}.png", "eye": eye, "visit": 0,
-        "domain": "spectralis", "age": 70, "sex": "F",
-        "stage": stage_from_findings(findings, KB), "referral": referral_from_findings(findings, KB),
-        "biomarkers": {bid: findings[bid]["state"] if isinstance(findings.get(bid), dict) else findings.get(bid, "absent")
-                       for bid in KB.biomarker_ids},
-        "attributes": {bid: {k: v for k, v in f.items() if k != "state"} for bid, f in findings.items() if isinstance(f, dict)},
+        "id": scan_id,
+        "patient_id": patient,
+        "image": f"images/{scan_id}.png",
+        "eye": eye,
+        "visit": 0,
+        "domain": "spectralis",
+        "age": 70,
+        "sex": "F",
+        "stage": stage_from_findings(findings, KB),
+        "referral": referral_from_findings(findings, KB),
+        "biomarkers": {
+            bid: findings[bid]["state"] if isinstance(findings.get(bid), dict) else findings.get(bid, "absent")
+            for bid in KB.biomarker_ids
+        },
+        "attributes": {
+            bid: {k: v for k, v in f.items() if k != "state"} for bid, f in findings.items() if isinstance(f, dict)
+        },
         "report": f"Report for {scan_id}.",
     }
 
@@ -75,7 +86,9 @@ def patients_by_split(dd):
 
 def test_synthetic_cohort_round_trips_through_disk(tmp_path, capsys):
     rows = write_synthetic_cohort(tmp_path / "cohort")
-    code, out, err = build(capsys, tmp_path / "cohort", "--out", tmp_path / "ds", "--val", 0.25, "--test", 0.25, "--seed", 7)
+    code, out, err = build(
+        capsys, tmp_path / "cohort", "--out", tmp_path / "ds", "--val", 0.25, "--test", 0.25, "--seed", 7
+    )
     assert code == 0, err
     assert "train" in out and "validation" in out and "test" in out and "patients" in out
 
@@ -87,11 +100,16 @@ def test_synthetic_cohort_round_trips_through_disk(tmp_path, capsys):
     assert set(KB.biomarker_ids) <= set(dd["train"].features)
 
     by_id = {r["id"]: r for r in rows}
-    for name, ds in dd.items():
+    for _name, ds in dd.items():
         for row in ds:
             ref = by_id[row["id"]]
             assert (row["patient_id"], row["eye"], row["stage"], row["referral"], row["report"]) == (
-                ref["patient_id"], ref["eye"], ref["stage"], ref["referral"], ref["report"])
+                ref["patient_id"],
+                ref["eye"],
+                ref["stage"],
+                ref["referral"],
+                ref["report"],
+            )
             assert {bid: row[bid] for bid in KB.biomarker_ids} == ref["biomarkers"]
             assert row["attributes"] == ref["attributes"]
             pixels = np.asarray(row["image"])
@@ -119,10 +137,10 @@ def test_bad_rows_are_skipped_and_named_by_line(tmp_path, capsys):
     rows = write_synthetic_cohort(root, n_patients=4)
     (root / "images" / "P000-OD.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     bad = [
-        {**rows[1], "id": "P000-OD"},                       # duplicate id
+        {**rows[1], "id": "P000-OD"},  # duplicate id
         {**rows[1], "id": "X1", "image": "images/nope.png"},  # missing image
-        {**rows[1], "id": "X2", "stage": "wet"},              # unknown stage
-        {**rows[1], "id": "X3", "referral": "asap"},          # unknown referral
+        {**rows[1], "id": "X2", "stage": "wet"},  # unknown stage
+        {**rows[1], "id": "X3", "referral": "asap"},  # unknown referral
         {**rows[1], "id": "X4", "biomarkers": {"drusn": "present"}},
         {**rows[0], "id": "X5", "stage": "late_wet_active"},  # contradicts all-absent findings
         {**rows[1], "id": "X6", "patient_id": ""},
@@ -161,7 +179,9 @@ def test_csv_manifest_with_unknown_findings_and_16_bit_images(tmp_path, capsys):
     for i in range(6):
         write_png(tmp_path / "scans" / f"s{i}.png", seed=i, dtype=np.uint16)
         table.append([f"s{i}", f"pt{i // 2}", f"scans/s{i}.png", "OD", "1", "large", "0" if i % 2 else "", "", "x"])
-    table.append(["s9", "pt9", "scans/s0.png", "OD", "present", "large", "absent", "early", ""])  # drusen large != early
+    table.append(
+        ["s9", "pt9", "scans/s0.png", "OD", "present", "large", "absent", "early", ""]
+    )  # drusen large != early
     with (tmp_path / "m.csv").open("w", newline="") as handle:
         csv.writer(handle).writerows([header, *table])
 
@@ -202,8 +222,11 @@ def test_refuses_to_overwrite_the_source_or_an_unrelated_folder(tmp_path, capsys
     write_synthetic_cohort(root, n_patients=2)
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "keep.txt").write_text("mine")
-    for out, message in ((root, "would replace the source"), (tmp_path, "would replace the source"),
-                         (tmp_path / "notes", "is not a cohort dataset")):
+    for out, message in (
+        (root, "would replace the source"),
+        (tmp_path, "would replace the source"),
+        (tmp_path / "notes", "is not a cohort dataset"),
+    ):
         code, _, err = build(capsys, root, "--out", out)
         assert code == 2 and message in err, err
     assert (root / "references.jsonl").is_file() and (tmp_path / "notes" / "keep.txt").read_text() == "mine"
@@ -234,8 +257,15 @@ def write_kermany_folder(root, classes=("CNV", "DME", "DRUSEN", "NORMAL"), per_c
         for i in range(per_class):
             name = f"{c}-{100 + i}-1.png"
             write_png(root / c / name, seed=len(listing))
-            listing.append({"file": f"{c}/{name}", "label": c, "patient_id": str(100 + i),
-                            "sha256": hashlib.sha256((root / c / name).read_bytes()).hexdigest(), "patient_group": str(100 + i)})
+            listing.append(
+                {
+                    "file": f"{c}/{name}",
+                    "label": c,
+                    "patient_id": str(100 + i),
+                    "sha256": hashlib.sha256((root / c / name).read_bytes()).hexdigest(),
+                    "patient_group": str(100 + i),
+                }
+            )
     return listing
 
 
@@ -249,11 +279,11 @@ def write_listing(root, listing):
 def test_kermany_folder_cross_checked_with_its_manifest(tmp_path, capsys):
     root = tmp_path / "k"
     listing = write_kermany_folder(root)
-    listing[0]["patient_id"] = "999"                       # CNV-100-1: patient disagrees
-    listing[1]["sha256"] = "0" * 64                        # CNV-101-1: changed file
+    listing[0]["patient_id"] = "999"  # CNV-100-1: patient disagrees
+    listing[1]["sha256"] = "0" * 64  # CNV-101-1: changed file
     listing = [r for r in listing if r["file"] != "DME/DME-102-1.png"]  # present but not listed
     listing.append({**listing[-1], "file": "NORMAL/NORMAL-777-1.png", "patient_id": "777"})  # listed, missing
-    for row in listing:                                    # patients 100 and 101 are one person
+    for row in listing:  # patients 100 and 101 are one person
         if row["patient_id"] == "101":
             row["patient_group"] = "100"
     write_listing(root, listing)
@@ -276,7 +306,11 @@ def test_kermany_folder_cross_checked_with_its_manifest(tmp_path, capsys):
     dd = load_from_disk(str(tmp_path / "ds"))
     rows = {row["id"]: row for ds in dd.values() for row in ds}
     assert len(rows) == 12 - 3
-    assert (rows["DME-100-1"]["condition"], rows["DME-100-1"]["stage"], rows["DME-100-1"]["irf"]) == ("dme", None, "present")
+    assert (rows["DME-100-1"]["condition"], rows["DME-100-1"]["stage"], rows["DME-100-1"]["irf"]) == (
+        "dme",
+        None,
+        "present",
+    )
     assert rows["NORMAL-101-1"]["split_group"] == "100"
     split_of = {row["id"]: name for name, ds in dd.items() for row in ds}
     assert len({split_of[i] for i, r in rows.items() if r["split_group"] == "100"}) == 1
@@ -302,12 +336,20 @@ def test_real_kermany_sample_builds_with_patient_disjoint_splits(kermany_dataset
     assert all(len(s) == 1 for s in patients_by_split(dd).values())
     split_of_patient = {row["patient_id"]: name for name, ds in dd.items() for row in ds.select_columns(["patient_id"])}
     for row in listing:  # ids the manifest groups as one person share a split
-        assert split_of_patient[row["patient_id"]] == split_of_patient.get(row["patient_group"], split_of_patient[row["patient_id"]])
+        assert split_of_patient[row["patient_id"]] == split_of_patient.get(
+            row["patient_group"], split_of_patient[row["patient_id"]]
+        )
     for name, ds in dd.items():
-        labels = {(r["source"].split("/")[0], r["stage"], r["referral"], r["condition"]) for r in ds.select_columns(
-            ["source", "stage", "referral", "condition"])}
-        assert labels == {("CNV", "late_wet_active", "urgent", None), ("DME", None, "urgent", "dme"),
-                          ("DRUSEN", None, "routine", None), ("NORMAL", "healthy", "none", None)}, name
+        labels = {
+            (r["source"].split("/")[0], r["stage"], r["referral"], r["condition"])
+            for r in ds.select_columns(["source", "stage", "referral", "condition"])
+        }
+        assert labels == {
+            ("CNV", "late_wet_active", "urgent", None),
+            ("DME", None, "urgent", "dme"),
+            ("DRUSEN", None, "routine", None),
+            ("NORMAL", "healthy", "none", None),
+        }, name
 
 
 def test_real_kermany_images_decode_to_what_the_reader_reads(kermany_dataset):

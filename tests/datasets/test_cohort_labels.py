@@ -51,7 +51,9 @@ def completions(states, attributes):
     for bid, state in states.items():
         present = [o for o in present_options(bid) if all(o[k] == v for k, v in attributes.get(bid, {}).items())]
         absent = [{"state": "absent"}]
-        options.append([(bid, o) for o in (present if state == "present" else absent if state == "absent" else absent + present)])
+        options.append(
+            [(bid, o) for o in (present if state == "present" else absent if state == "absent" else absent + present)]
+        )
     for combo in itertools.product(*options):
         yield dict(combo)
 
@@ -112,7 +114,11 @@ def _write_map(tmp_path, classes, **top):
 @pytest.mark.parametrize(
     ("classes", "top", "message"),
     [
-        ({"NORMAL": {"unlisted": "absent", "stage": "late_wet_active"}}, {}, r"class 'NORMAL': stage 'late_wet_active' contradicts"),
+        (
+            {"NORMAL": {"unlisted": "absent", "stage": "late_wet_active"}},
+            {},
+            r"class 'NORMAL': stage 'late_wet_active' contradicts",
+        ),
         ({"X": {"findings": {"drusn": "present"}}}, {}, r"class 'X': unknown biomarker id\(s\) 'drusn'"),
         ({"X": {"findings": {"srf": "maybe"}}}, {}, r"class 'X': biomarker 'srf': state 'maybe'"),
         ({"X": {"stage": "wet"}}, {}, r"class 'X': unknown stage 'wet'"),

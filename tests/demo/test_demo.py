@@ -26,8 +26,12 @@ from retinavlm.viewer.run import load_run
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
 TINY_MODEL = [
-    "model.encoder.image_size=64", "model.llm.hidden_size=32", "model.llm.intermediate_size=64",
-    "model.llm.num_hidden_layers=1", "model.llm.num_attention_heads=2", "model.llm.num_key_value_heads=1",
+    "model.encoder.image_size=64",
+    "model.llm.hidden_size=32",
+    "model.llm.intermediate_size=64",
+    "model.llm.num_hidden_layers=1",
+    "model.llm.num_attention_heads=2",
+    "model.llm.num_key_value_heads=1",
 ]
 SHORT = ["train.epochs=null", "train.batch_size=4", "checkpoint.every_steps=2", "data.cached_views=1"]
 QUIET_VALIDATION = ["validation.max_scans=2", "validation.closed_ended=false", "validation.batch_size=8"]
@@ -59,13 +63,25 @@ def finished_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo")
     presets, run = tiny_presets(tmp / "demo.yaml"), tmp / "run"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "NO_ALBUMENTATIONS_UPDATE": "1"}
-    command = [sys.executable, "-m", "retinavlm.cli", "demo", "--config", str(presets), "--preset", "tiny",
-               "--out", str(run)]
+    command = [
+        sys.executable,
+        "-m",
+        "retinavlm.cli",
+        "demo",
+        "--config",
+        str(presets),
+        "--preset",
+        "tiny",
+        "--out",
+        str(run),
+    ]
     stage1 = run / "curriculum" / "stage1_introduction"
     with open(tmp / "killed.log", "w") as log:
         process = subprocess.Popen(command, cwd=project_root(), env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 240
-        while not list((stage1 / "checkpoints").glob("step-*")) and process.poll() is None and time.monotonic() < deadline:
+        while (
+            not list((stage1 / "checkpoints").glob("step-*")) and process.poll() is None and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -125,8 +141,12 @@ def test_run_folder_follows_the_contract_and_loads_in_the_viewer(finished_run):
 
 def test_second_run_reuses_every_finished_step(finished_run, capsys):
     run, presets, _ = finished_run
-    watched = [run / "curriculum" / "stage1_introduction" / "summary.json", run / "predictions" / "retinavlm.jsonl",
-               run / "evaluation" / "results.json", run / "cohort" / "manifest.json"]
+    watched = [
+        run / "curriculum" / "stage1_introduction" / "summary.json",
+        run / "predictions" / "retinavlm.jsonl",
+        run / "evaluation" / "results.json",
+        run / "cohort" / "manifest.json",
+    ]
     before = {p: p.stat().st_mtime_ns for p in watched}
     assert main(["demo", "--config", str(presets), "--preset", "tiny", "--out", str(run)]) == 0
     err = capsys.readouterr().err
@@ -140,19 +160,28 @@ def test_second_run_reuses_every_finished_step(finished_run, capsys):
 def test_bad_settings_get_one_line_errors(finished_run, tmp_path, capsys):
     run, presets, _ = finished_run
     cases = [
-        (["--config", str(presets), "--preset", "nonexistent", "--out", str(tmp_path / "a")], "no preset 'nonexistent'"),
+        (
+            ["--config", str(presets), "--preset", "nonexistent", "--out", str(tmp_path / "a")],
+            "no preset 'nonexistent'",
+        ),
         (["--config", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "b")], "not found"),
         # the run folder was made with `tiny`: another preset must not reuse its stages
         (["--config", str(presets), "--fast", "--out", str(run)], "made with other settings"),
     ]
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "notes.txt").write_text("mine")
-    cases.append((["--config", str(presets), "--preset", "tiny", "--out", str(tmp_path / "c")], "not a demo run folder"))
+    cases.append(
+        (["--config", str(presets), "--preset", "tiny", "--out", str(tmp_path / "c")], "not a demo run folder")
+    )
     broken = yaml.safe_load(presets.read_text())
     broken["presets"]["tiny"]["stage_overrides"]["stage9"] = ["train.max_steps=1"]
     (tmp_path / "broken.yaml").write_text(yaml.safe_dump(broken))
-    cases.append((["--config", str(tmp_path / "broken.yaml"), "--preset", "tiny", "--out", str(tmp_path / "d")],
-                  "stage_overrides.stage9: no such stage"))
+    cases.append(
+        (
+            ["--config", str(tmp_path / "broken.yaml"), "--preset", "tiny", "--out", str(tmp_path / "d")],
+            "stage_overrides.stage9: no such stage",
+        )
+    )
     for argv, message in cases:
         capsys.readouterr()
         assert main(["demo", *argv]) == 2

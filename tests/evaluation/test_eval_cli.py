@@ -9,10 +9,27 @@ from retinavlm.cli import main
 from retinavlm.resources import eval_dir
 
 REFERENCES = [
-    {"id": "a1", "patient_id": "p1", "stage": "intermediate", "referral": "routine", "biomarkers": {"drusen": "present", "srf": "absent"}},
-    {"id": "a2", "patient_id": "p1", "stage": "late_wet_active", "referral": "urgent", "biomarkers": {"srf": "present", "irf": "present"}},
+    {
+        "id": "a1",
+        "patient_id": "p1",
+        "stage": "intermediate",
+        "referral": "routine",
+        "biomarkers": {"drusen": "present", "srf": "absent"},
+    },
+    {
+        "id": "a2",
+        "patient_id": "p1",
+        "stage": "late_wet_active",
+        "referral": "urgent",
+        "biomarkers": {"srf": "present", "irf": "present"},
+    },
     {"id": "b1", "patient_id": "p2", "stage": "healthy", "referral": "none", "biomarkers": {}},
-    {"id": "c1", "stage": "late_dry", "referral": "routine", "biomarkers": {"rpe_atrophy": "present", "hypertransmission": "present"}},
+    {
+        "id": "c1",
+        "stage": "late_dry",
+        "referral": "routine",
+        "biomarkers": {"rpe_atrophy": "present", "hypertransmission": "present"},
+    },
 ]
 GOOD = {
     "a1": "Large drusen. No subretinal fluid. Intermediate AMD. Routine referral.",
@@ -37,7 +54,9 @@ def inputs(tmp_path):
 
 
 def evaluate(out, refs, *preds, extra=()):
-    return main(["evaluate", "--predictions", *preds, "--references", refs, "--out", str(out), "--bootstrap", "200", *extra])
+    return main(
+        ["evaluate", "--predictions", *preds, "--references", refs, "--out", str(out), "--bootstrap", "200", *extra]
+    )
 
 
 def test_evaluate_writes_results_and_compares_systems(inputs, capsys):
@@ -50,7 +69,10 @@ def test_evaluate_writes_results_and_compares_systems(inputs, capsys):
     assert good_stats["stage"]["f1_micro_positive"]["value"] == 1.0
     assert good_stats["referral"]["accuracy"]["value"] == 1.0
     assert good_stats["patients"] == 3
-    assert results["summary"]["systems"]["good"]["score"]["value"] > results["summary"]["systems"]["weak"]["score"]["value"]
+    assert (
+        results["summary"]["systems"]["good"]["score"]["value"]
+        > results["summary"]["systems"]["weak"]["score"]["value"]
+    )
     comparison = results["comparisons"][0]
     assert (comparison["a"], comparison["b"], comparison["n"]) == ("good", "weak", 4)
     assert set(comparison["mcnemar"]) == {"stage", "referral"}
@@ -60,7 +82,10 @@ def test_evaluate_writes_results_and_compares_systems(inputs, capsys):
     assert len(samples) == 8
     first = samples[0]
     assert first["id"] == "a1" and first["extracted"] == {
-        "stage": "intermediate", "referral": "routine", "biomarkers": {"drusen": "present", "srf": "absent"}}
+        "stage": "intermediate",
+        "referral": "routine",
+        "biomarkers": {"drusen": "present", "srf": "absent"},
+    }
     assert first["evidence"]["stage"]["span"]["text"] == "Intermediate AMD"
     assert all(s["explanation"] for s in first["scores"].values())
     assert (tmp / "out" / "results.csv").read_text().startswith("system,metric,value,ci95_low,ci95_high")
@@ -81,9 +106,16 @@ def test_results_are_byte_identical_apart_from_the_run_block(inputs):
 
 
 def test_input_problems_are_counted_and_reported(tmp_path, capsys):
-    refs = write_jsonl(tmp_path / "refs.jsonl", REFERENCES + [REFERENCES[0], {"id": "bad", "stage": "stage9", "referral": "none"}])
-    rows = [{"id": "a1", "report": GOOD["a1"]}, {"id": "a1", "report": "dup"}, {"id": "zz", "report": "x"},
-            {"id": "b1", "report": 5}, {"id": "c1", "report": GOOD["c1"]}]
+    refs = write_jsonl(
+        tmp_path / "refs.jsonl", REFERENCES + [REFERENCES[0], {"id": "bad", "stage": "stage9", "referral": "none"}]
+    )
+    rows = [
+        {"id": "a1", "report": GOOD["a1"]},
+        {"id": "a1", "report": "dup"},
+        {"id": "zz", "report": "x"},
+        {"id": "b1", "report": 5},
+        {"id": "c1", "report": GOOD["c1"]},
+    ]
     preds = write_jsonl(tmp_path / "p.jsonl", rows, extra_lines=["{not json", "[1, 2]"])
     assert evaluate(tmp_path / "out", refs, preds) == 1
     err = capsys.readouterr().err
@@ -117,10 +149,18 @@ def test_fatal_input_errors_exit_2_with_one_line(inputs, capsys, references, rub
 
 
 def test_label_reports_turns_reports_into_references(tmp_path, capsys):
-    reports = write_jsonl(tmp_path / "r.jsonl", [
-        {"id": "1", "patient_id": "p", "report": "Subretinal fluid and a fibrovascular PED. Active nAMD, urgent referral."},
-        {"id": "2", "report": "Large drusen, possible double-layer sign, no fluid."},
-    ], extra_lines=["{oops"])
+    reports = write_jsonl(
+        tmp_path / "r.jsonl",
+        [
+            {
+                "id": "1",
+                "patient_id": "p",
+                "report": "Subretinal fluid and a fibrovascular PED. Active nAMD, urgent referral.",
+            },
+            {"id": "2", "report": "Large drusen, possible double-layer sign, no fluid."},
+        ],
+        extra_lines=["{oops"],
+    )
     out = tmp_path / "labels.jsonl"
     assert main(["label-reports", "--reports", reports, "--out", str(out)]) == 1  # the malformed line
     assert "r.jsonl:3: malformed JSON" in capsys.readouterr().err
@@ -133,8 +173,26 @@ def test_label_reports_turns_reports_into_references(tmp_path, capsys):
     assert rows[1]["biomarkers"]["double_layer_sign"] == "absent"
     assert any("hedged" in note for note in rows[1]["label_notes"])
     # the labels grade: a labelled file is a valid references file
-    preds = write_jsonl(tmp_path / "p.jsonl", [{"id": "1", "report": "Active wet AMD with SRF. Urgent."}, {"id": "2", "report": "Normal."}])
-    assert main(["evaluate", "--predictions", preds, "--references", str(out), "--out", str(tmp_path / "e"), "--bootstrap", "0"]) == 0
+    preds = write_jsonl(
+        tmp_path / "p.jsonl",
+        [{"id": "1", "report": "Active wet AMD with SRF. Urgent."}, {"id": "2", "report": "Normal."}],
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                "--predictions",
+                preds,
+                "--references",
+                str(out),
+                "--out",
+                str(tmp_path / "e"),
+                "--bootstrap",
+                "0",
+            ]
+        )
+        == 0
+    )
 
 
 def test_metric_module_loads_offline(monkeypatch, tmp_path):
@@ -144,7 +202,10 @@ def test_metric_module_loads_offline(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_MODULES_CACHE", str(tmp_path / "modules"))
     metric = evaluate_lib.load(str(eval_dir() / "metric" / "retinavlm_report"))
     reference = json.dumps(REFERENCES[0])
-    out = metric.compute(predictions=[GOOD["a1"], WEAK["a2"]], references=[reference, "Active wet AMD with subretinal fluid; urgent referral."])
+    out = metric.compute(
+        predictions=[GOOD["a1"], WEAK["a2"]],
+        references=[reference, "Active wet AMD with subretinal fluid; urgent referral."],
+    )
     assert out["stage_f1_micro"] == 0.5
     assert 0.0 < out["score"] < 1.0
     assert set(out) >= {"criterion/stage", "criterion/referral", "referral_f1_macro"}

@@ -25,7 +25,10 @@ def labels(text: str) -> dict:
         ("No IRF but a small pocket of SRF.", {"srf": "present", "irf": "absent"}),
         ("No fluid, SHRM or atrophy.", {"srf": "absent", "irf": "absent", "shrm": "absent", "rpe_atrophy": "absent"}),
         ("Neither SRF nor IRF.", {"srf": "absent", "irf": "absent"}),
-        ("There is no evidence of subretinal fluid, intraretinal fluid or fibrosis.", {"srf": "absent", "irf": "absent", "fibrosis": "absent"}),
+        (
+            "There is no evidence of subretinal fluid, intraretinal fluid or fibrosis.",
+            {"srf": "absent", "irf": "absent", "fibrosis": "absent"},
+        ),
         ("No SRF or IRF is present.", {"srf": "absent", "irf": "absent"}),
         ("Dry macula.", {"srf": "absent", "irf": "absent"}),
         ("Possible SRF; cannot exclude intraretinal cysts.", {"srf": "uncertain", "irf": "uncertain"}),
@@ -53,7 +56,11 @@ def test_biomarker_states(text, expected):
 def test_template_sections_and_label_value_lines():
     report = "Findings:\nSRF: absent\nIRF: present\nPED - none\n\nImpression: active nAMD\nPlan: refer urgently"
     got = labels(report)
-    assert got == {"stage": "late_wet_active", "referral": "urgent", "biomarkers": {"ped": "absent", "srf": "absent", "irf": "present"}}
+    assert got == {
+        "stage": "late_wet_active",
+        "referral": "urgent",
+        "biomarkers": {"ped": "absent", "srf": "absent", "irf": "present"},
+    }
 
 
 def test_an_absent_section_rules_its_findings_out():
@@ -128,8 +135,33 @@ def test_never_crashes_on_arbitrary_unicode(text):
         assert 0 <= mention.span.start <= mention.span.end <= len(text)
 
 
-CLINICAL_WORDS = ["no", "SRF", "IRF", "?", ":", "-", "drusen", "not", "possible", "fluid", "\n", ",", ".", "previously",
-                  "fellow eye", "wet AMD", "urgent", "routine", "if", "but", "Impression:", "History:", "none", "+", "-ve"]
+CLINICAL_WORDS = [
+    "no",
+    "SRF",
+    "IRF",
+    "?",
+    ":",
+    "-",
+    "drusen",
+    "not",
+    "possible",
+    "fluid",
+    "\n",
+    ",",
+    ".",
+    "previously",
+    "fellow eye",
+    "wet AMD",
+    "urgent",
+    "routine",
+    "if",
+    "but",
+    "Impression:",
+    "History:",
+    "none",
+    "+",
+    "-ve",
+]
 
 
 @settings(max_examples=300, deadline=None)
@@ -141,7 +173,9 @@ def test_never_crashes_on_clinical_word_salad(words):
     assert got["referral"] is None or got["referral"] in extractor().kb.referral_ids
 
 
-@pytest.mark.parametrize("text", ["", " ", "\n\n\t", "\x00\x01\x1f\x7f", "\ud800 lone surrogate", "?" * 1000, "-" * 5000])
+@pytest.mark.parametrize(
+    "text", ["", " ", "\n\n\t", "\x00\x01\x1f\x7f", "\ud800 lone surrogate", "?" * 1000, "-" * 5000]
+)
 def test_degenerate_inputs(text):
     extraction = extractor().extract(text)
     assert extraction.labels()["biomarkers"] == {}

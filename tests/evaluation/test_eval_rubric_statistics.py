@@ -34,15 +34,21 @@ def test_stage_adjacent_credit_and_referral_asymmetry():
     scores, _ = grade("Large drusen. Early AMD. Urgent referral.")
     assert scores["stage"].score == 0.5 and '"Early AMD"' in scores["stage"].explanation
     assert scores["referral"].score == 0.5 and "over-referral" in scores["referral"].explanation
-    under, _ = grade("Large drusen. Intermediate AMD. Routine referral.", stage="late_wet_active", referral="urgent",
-                     biomarkers={"srf": "present"})
+    under, _ = grade(
+        "Large drusen. Intermediate AMD. Routine referral.",
+        stage="late_wet_active",
+        referral="urgent",
+        biomarkers={"srf": "present"},
+    )
     assert under["referral"].score == 0.0 and "under-referral" in under["referral"].explanation
     assert under["stage"].score == 0.0
 
 
 def test_completeness_accuracy_and_consistency():
-    scores, total = grade("Large drusen and subretinal fluid; possible PED. Intermediate AMD. Routine referral.",
-                          biomarkers={"drusen": "present", "ped": "present", "srf": "absent"})
+    scores, total = grade(
+        "Large drusen and subretinal fluid; possible PED. Intermediate AMD. Routine referral.",
+        biomarkers={"drusen": "present", "ped": "present", "srf": "absent"},
+    )
     assert scores["completeness"].score == pytest.approx((1 + 0.5) / 2)
     # statements: drusen (true), srf present (hallucinated), ped uncertain (true): 1 - 1/2.5
     assert scores["accuracy"].score == pytest.approx(1 - 1 / 2.5)
@@ -53,8 +59,9 @@ def test_completeness_accuracy_and_consistency():
 
 
 def test_consistent_report_and_not_applicable_criteria():
-    scores, _ = grade("Subretinal fluid. Active wet AMD. Urgent referral.", stage="late_wet_active", referral="urgent",
-                      biomarkers={})
+    scores, _ = grade(
+        "Subretinal fluid. Active wet AMD. Urgent referral.", stage="late_wet_active", referral="urgent", biomarkers={}
+    )
     assert scores["consistency"].score == 1.0
     assert scores["completeness"].score is None  # nothing present in the reference
 

@@ -54,7 +54,9 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
     plans = synthetic.plan_cohort(300, 11, load_cohort_config())
     stage = referral = cells = 0
     for plan in plans:
-        report = writer.write(plan.present, plan.stage, plan.referral, np.random.default_rng([11, 2, plan.index]), eye=plan.eye)
+        report = writer.write(
+            plan.present, plan.stage, plan.referral, np.random.default_rng([11, 2, plan.index]), eye=plan.eye
+        )
         labels = label_report(report, extractor())
         stage += labels["stage"] == plan.stage
         referral += labels["referral"] == plan.referral

@@ -25,8 +25,17 @@ KB = load_knowledge()
 
 def test_interchange_ids_match_design():
     assert KB.biomarker_ids == (
-        "drusen", "ped", "rpe_irregularity", "double_layer_sign", "srf", "irf", "shrm",
-        "hyperreflective_foci", "hypertransmission", "rpe_atrophy", "fibrosis",
+        "drusen",
+        "ped",
+        "rpe_irregularity",
+        "double_layer_sign",
+        "srf",
+        "irf",
+        "shrm",
+        "hyperreflective_foci",
+        "hypertransmission",
+        "rpe_atrophy",
+        "fibrosis",
     )
     assert KB.stage_ids == ("healthy", "early", "intermediate", "late_dry", "late_wet_inactive", "late_wet_active")
     assert KB.referral_ids == ("none", "routine", "urgent")
@@ -168,7 +177,11 @@ def test_clinic_can_swap_the_referral_rule(tmp_path):
     "filename, edit, message",
     [
         ("stages.yaml", lambda d: d["stages"][2]["criteria"].append({"biomarker": "cnv"}), "unknown biomarker 'cnv'"),
-        ("stages.yaml", lambda d: d["stages"][1]["criteria"].__setitem__(0, {"biomarker": "drusen", "size": ["huge"]}), "not in"),
+        (
+            "stages.yaml",
+            lambda d: d["stages"][1]["criteria"].__setitem__(0, {"biomarker": "drusen", "size": ["huge"]}),
+            "not in",
+        ),
         ("stages.yaml", lambda d: d["stages"].append(dict(d["stages"][1])), "duplicate stages id 'early'"),
         ("stages.yaml", lambda d: d["stages"][0].__setitem__("criteria", [{"biomarker": "srf"}]), "default"),
         ("biomarkers.yaml", lambda d: d["biomarkers"]["srf"].__setitem__("colour", "dark"), "unknown key"),

@@ -20,7 +20,9 @@ def scans():
 
 
 def batch(model):
-    return model.processor(["<image>\nReport."] * 2, images=scans(), answers=["Drusen.", "Healthy."], padding_side="right")
+    return model.processor(
+        ["<image>\nReport."] * 2, images=scans(), answers=["Drusen.", "Healthy."], padding_side="right"
+    )
 
 
 def trained(model):
@@ -108,7 +110,9 @@ def test_truncated_file(saved, tmp_path):
     folder = copy_of(saved, tmp_path)
     data = (folder / "adapter.safetensors").read_bytes()
     (folder / "adapter.safetensors").write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match=r"adapter.safetensors: \d+ bytes, the checkpoint recorded \d+ \(truncated"):
+    with pytest.raises(
+        CheckpointError, match=r"adapter.safetensors: \d+ bytes, the checkpoint recorded \d+ \(truncated"
+    ):
         RetinaVLM.from_pretrained(folder, device="cpu")
 
 
@@ -143,7 +147,9 @@ def test_weights_that_do_not_match_the_config(saved, tmp_path):
     manifest = json.loads((folder / MANIFEST).read_text())
     manifest["files"]["config.json"] = _fingerprint(folder / "config.json")
     (folder / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(CheckpointError, match=r"adapter.safetensors: does not match the model its config describes: .*missing key"):
+    with pytest.raises(
+        CheckpointError, match=r"adapter.safetensors: does not match the model its config describes: .*missing key"
+    ):
         RetinaVLM.from_pretrained(folder, device="cpu")
 
 

@@ -3,9 +3,9 @@ import functools
 import numpy as np
 import pytest
 import torch
-from model_testing import kermany_scans
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_testing import kermany_scans
 
 from retinavlm.data.io import read_scan
 from retinavlm.data.scan import Scan
@@ -46,7 +46,9 @@ def test_labels_keep_only_the_answer_and_its_end_of_turn():
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_padding_side(side):
     processor = make_processor()
-    batch = processor(["<image> Hi", "<image>\nA much longer question about the scan?"], images=images(2), padding_side=side)
+    batch = processor(
+        ["<image> Hi", "<image>\nA much longer question about the scan?"], images=images(2), padding_side=side
+    )
     mask = batch["attention_mask"][0]
     assert mask.sum() < mask.numel()
     pad_at = 0 if side == "left" else -1

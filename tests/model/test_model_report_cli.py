@@ -45,9 +45,29 @@ def test_folders_and_reference_ids(checkpoint, tmp_path):
     scans.mkdir()
     names = [Path(shutil.copy(p, scans / p.name)).name for p in kermany_scans(2)]
     refs = tmp_path / "references.jsonl"
-    refs.write_text("".join(json.dumps({"id": f"case-{i}", "image": f"scans/{name}"}) + "\n" for i, name in enumerate(names)))
+    refs.write_text(
+        "".join(json.dumps({"id": f"case-{i}", "image": f"scans/{name}"}) + "\n" for i, name in enumerate(names))
+    )
     out = tmp_path / "p.jsonl"
-    assert main(["report", "--checkpoint", str(checkpoint), str(scans), "--references", str(refs), "--out", str(out), "--max-new-tokens", "4", "--model-name", "m1"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--checkpoint",
+                str(checkpoint),
+                str(scans),
+                "--references",
+                str(refs),
+                "--out",
+                str(out),
+                "--max-new-tokens",
+                "4",
+                "--model-name",
+                "m1",
+            ]
+        )
+        == 0
+    )
     assert sorted(r["id"] for r in read_predictions(out)) == ["case-0", "case-1"]
 
 

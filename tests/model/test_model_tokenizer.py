@@ -28,7 +28,9 @@ def test_training_is_deterministic_and_uses_the_texts_given():
 def test_llama3_special_tokens_and_chat_template(tokenizer):
     for token in (*SPECIAL_TOKENS, DEFAULT_IMAGE_TOKEN):
         assert len(tokenizer.encode(token, add_special_tokens=False)) == 1
-    text = tokenizer.apply_chat_template([{"role": "user", "content": "Stage?"}], tokenize=False, add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Stage?"}], tokenize=False, add_generation_prompt=True
+    )
     assert text == (
         "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nStage?<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\n"

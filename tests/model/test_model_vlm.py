@@ -55,7 +55,9 @@ def test_fp32_step_moves_only_what_trains_and_keeps_a_frozen_encoder_in_eval():
     after = model.encoder.state_dict()
     assert all(torch.equal(encoder[k], after[k]) for k in encoder)  # incl. BatchNorm running stats
     assert all(not torch.equal(adapter[k], v) for k, v in model.adapter.state_dict().items())
-    assert not torch.equal(llm["model.layers.0.self_attn.q_proj.weight"], model.llm.state_dict()["model.layers.0.self_attn.q_proj.weight"])
+    assert not torch.equal(
+        llm["model.layers.0.self_attn.q_proj.weight"], model.llm.state_dict()["model.layers.0.self_attn.q_proj.weight"]
+    )
 
 
 def test_a_trainable_encoder_trains():
@@ -63,7 +65,10 @@ def test_a_trainable_encoder_trains():
     model.trainable_parts(encoder=True, adapter=True, lora=False, llm=False)
     before_encoder, before_llm = snapshot(model.encoder), snapshot(model.llm)
     step(model, training_batch(model))
-    assert not torch.equal(before_encoder["backbone.embedder.embedder.convolution.weight"], model.encoder.backbone.embedder.embedder.convolution.weight)
+    assert not torch.equal(
+        before_encoder["backbone.embedder.embedder.convolution.weight"],
+        model.encoder.backbone.embedder.embedder.convolution.weight,
+    )
     assert all(torch.equal(before_llm[k], v) for k, v in model.llm.state_dict().items())
 
 
@@ -94,7 +99,9 @@ def test_8bit_loads_as_int8_layers_and_generates():
 def test_greedy_generation_is_deterministic_and_padding_does_not_change_logits():
     model = small()
     scans = two_scans()
-    assert model.generate(scans, [PROMPT] * 2, max_new_tokens=8) == model.generate(scans, [PROMPT] * 2, max_new_tokens=8)
+    assert model.generate(scans, [PROMPT] * 2, max_new_tokens=8) == model.generate(
+        scans, [PROMPT] * 2, max_new_tokens=8
+    )
     prompts = [PROMPT, "<image>\nA much longer question about this scan, with more words?"]
     left = model.processor(prompts, images=scans, padding_side="left")
     right = model.processor(prompts, images=scans, padding_side="right")
@@ -135,7 +142,9 @@ def test_it_learns_from_pixels_stops_at_end_of_turn_and_streams():
             pieces.append(text)
 
     pieces: list[str] = []
-    streamed = model.generate(scans[:1], [PROMPT], max_new_tokens=40, streamer=Collect(model.processor.tokenizer, skip_special_tokens=True))
+    streamed = model.generate(
+        scans[:1], [PROMPT], max_new_tokens=40, streamer=Collect(model.processor.tokenizer, skip_special_tokens=True)
+    )
     assert "".join(pieces).strip() == streamed[0] == answers[0]
 
 

@@ -27,8 +27,20 @@ def work(tmp_path_factory):
 
 def test_gpu_train_tiny_reports_ratios_and_equal_losses(tmp_path, work, monkeypatch):
     out = tmp_path / "train.json"
-    argv = ["--tiny", "--steps", "1", "--warmup", "0", "--recipes", "plain_qlora", "toolkit_fast",
-            "--work-dir", str(work), "--out", str(out)]
+    argv = [
+        "--tiny",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--recipes",
+        "plain_qlora",
+        "toolkit_fast",
+        "--work-dir",
+        str(work),
+        "--out",
+        str(out),
+    ]
     assert run_benchmark("gpu_train", argv, monkeypatch) == 0
     record = json.loads(out.read_text())
     assert record["device"].startswith("CPU") and record["versions"]["torch"]
@@ -40,7 +52,12 @@ def test_gpu_train_tiny_reports_ratios_and_equal_losses(tmp_path, work, monkeypa
 
 def test_gpu_generate_tiny_gives_identical_ids(tmp_path, work, monkeypatch):
     out = tmp_path / "generate.json"
-    assert run_benchmark("gpu_generate", ["--tiny", "--repeats", "1", "--work-dir", str(work), "--out", str(out)], monkeypatch) == 0
+    assert (
+        run_benchmark(
+            "gpu_generate", ["--tiny", "--repeats", "1", "--work-dir", str(work), "--out", str(out)], monkeypatch
+        )
+        == 0
+    )
     record = json.loads(out.read_text())
     assert record["ratios"]["all_token_ids_identical"] is True
     assert record["runs"]["batch_1"]["new_tokens_generated"] > 0

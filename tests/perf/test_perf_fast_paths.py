@@ -10,8 +10,14 @@ from retinavlm.model.config import LLMConfig, LoraSettings, RetinaVLMConfig
 from retinavlm.model.tokenizer import train_tokenizer
 from retinavlm.model.vlm import RetinaVLM
 
-TINY_LLM = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                max_position_embeddings=512)
+TINY_LLM = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=512,
+)
 PROMPTS = ["<image>\nDescribe the scan.", "<image>\nIs there subretinal fluid? Answer yes or no.", "<image>\nStage?"]
 ANSWERS = ["Large drusen and a drusenoid PED.", "No.", "Intermediate AMD; routine referral."]
 
@@ -64,7 +70,9 @@ def test_per_sequence_losses_equal_the_mean_over_each_answer(model, answer_only)
         per_sequence = model(**batch, return_logits=False, loss_per_sequence=True).loss
     model.fast.answer_only_loss = True
     labels = batch["labels"][:, 1:]
-    token_losses = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), labels, reduction="none", ignore_index=-100)
+    token_losses = torch.nn.functional.cross_entropy(
+        logits[:, :-1].transpose(1, 2), labels, reduction="none", ignore_index=-100
+    )
     mask = labels != -100
     torch.testing.assert_close(per_sequence, (token_losses * mask).sum(1) / mask.sum(1), rtol=1e-5, atol=1e-5)
 
@@ -78,8 +86,12 @@ def test_a_batch_without_answer_tokens_has_zero_loss(model):
 
 
 def plain_generate(model: RetinaVLM, embeds, mask, max_new_tokens: int, stops: list[int]) -> torch.Tensor:
-    config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=stops,
-                              pad_token_id=model.processor.tokenizer.pad_token_id)
+    config = GenerationConfig(
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        eos_token_id=stops,
+        pad_token_id=model.processor.tokenizer.pad_token_id,
+    )
     return model.llm.generate(inputs_embeds=embeds, attention_mask=mask, generation_config=config)
 
 
@@ -132,5 +144,7 @@ def test_compiled_decode_on_cuda_gives_plain_generate_ids(tokenizer):
         mask = batch["attention_mask"].cuda()
         plain = plain_generate(model, embeds, mask, 16, model.stop_token_ids)
         for _ in range(2):  # the second call replays the recorded graph
-            fast = model.greedy_decoder()(embeds, mask, 16, model.stop_token_ids, model.processor.tokenizer.pad_token_id)
+            fast = model.greedy_decoder()(
+                embeds, mask, 16, model.stop_token_ids, model.processor.tokenizer.pad_token_id
+            )
             assert torch.equal(fast, plain)

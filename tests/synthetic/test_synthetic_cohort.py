@@ -8,7 +8,6 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -17,8 +16,21 @@ from retinavlm.data.synthetic import annotation_columns, load_cohort_config, pla
 from retinavlm.jsonl import read_jsonl
 from retinavlm.knowledge import load_knowledge, referral_from_findings, stage_from_findings
 
-REFERENCE_FIELDS = {"id", "patient_id", "image", "eye", "visit", "domain", "stage", "referral", "biomarkers",
-                    "attributes", "report", "age", "sex"}
+REFERENCE_FIELDS = {
+    "id",
+    "patient_id",
+    "image",
+    "eye",
+    "visit",
+    "domain",
+    "stage",
+    "referral",
+    "biomarkers",
+    "attributes",
+    "report",
+    "age",
+    "sex",
+}
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +138,7 @@ def test_default_cohort_gives_every_stage_enough_examples():
 def test_watermark_correlation_makes_a_shortcut():
     config = load_cohort_config()
     from dataclasses import replace
+
     kb = load_knowledge()
     marked = [n for n, d in config.domains.items() if d.watermark]
     shortcut = replace(config, watermark_disease_correlation=1.0).only_domain(marked[0])

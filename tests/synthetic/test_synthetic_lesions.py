@@ -26,9 +26,11 @@ def setup():
 
 def pair(setup, biomarker, attributes, seed, eye="OD"):
     config, domain = setup
+
     def one(present):
         spec = ScanSpec(present, eye, False, anatomy_seed=seed, lesion_seed=100 + seed)
         return render(spec, domain, np.random.default_rng(seed), config.grid, config.central_halfwidth_um)
+
     return one({biomarker: attributes}), one({})
 
 
@@ -36,7 +38,7 @@ def encoder_view(array: np.ndarray, fovea_col: int, method=Image.Resampling.BILI
     """A fovea-centred square crop (full height) resized to 192x192, as the encoder sees it."""
     rows, cols = array.shape
     left = int(np.clip(fovea_col - rows // 2, 0, max(cols - rows, 0)))
-    crop = np.ascontiguousarray(array[:, left:left + rows], np.float32)
+    crop = np.ascontiguousarray(array[:, left : left + rows], np.float32)
     return np.asarray(Image.fromarray(crop).resize((ENCODER_SIZE, ENCODER_SIZE), method))
 
 
@@ -48,7 +50,9 @@ def mean_change(with_lesion, without, biomarker, small=False) -> tuple[float, fl
     col = with_lesion.fovea[1]
     small_mask = encoder_view(mask.astype(np.float32), col) > (0.2 if small else 0.5)
     assert small_mask.sum() > 0, f"{biomarker}: vanishes at {ENCODER_SIZE}x{ENCODER_SIZE}"
-    view = encoder_view(with_lesion.pixels, col)[small_mask].mean() - encoder_view(without.pixels, col)[small_mask].mean()
+    view = (
+        encoder_view(with_lesion.pixels, col)[small_mask].mean() - encoder_view(without.pixels, col)[small_mask].mean()
+    )
     return full, float(view)
 
 
@@ -170,11 +174,13 @@ def test_os_is_the_mirror_image_of_od(setup):
 def test_watermark_marks_the_corner_only(setup):
     config, _ = setup
     domain = config.domains["cirrus_like"]
+
     def one(mark):
         return render(ScanSpec({}, "OD", mark, 4, 5), domain, np.random.default_rng(0)).pixels
+
     difference = np.abs(one(True) - one(False))
     rows, cols = difference.shape
-    assert difference[int(rows * 0.85):, int(cols * 0.6):].max() > 0.3
+    assert difference[int(rows * 0.85) :, int(cols * 0.6) :].max() > 0.3
     assert difference[: int(rows * 0.8)].max() == 0
 
 

@@ -64,7 +64,9 @@ def test_report_states_findings_stage_and_referral(present, seed, eye):
 
 def test_wording_varies_across_seeds():
     present = {"drusen": {"size": "large"}, "srf": {}}
-    texts = {WRITER.write(present, "late_wet_active", "urgent", np.random.default_rng(s), "OD", 80, "M") for s in range(40)}
+    texts = {
+        WRITER.write(present, "late_wet_active", "urgent", np.random.default_rng(s), "OD", 80, "M") for s in range(40)
+    }
     assert len(texts) >= 30
 
 

@@ -34,8 +34,14 @@ def base_model(tmp_path_factory):
         {
             "encoder": {"name": "resnet_tiny", "image_size": 64},
             "adapter": {"kind": "mlp"},
-            "llm": {"tiny": True, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                    "num_attention_heads": 2, "num_key_value_heads": 1},
+            "llm": {
+                "tiny": True,
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 2,
+                "num_key_value_heads": 1,
+            },
         }
     )
     out = tmp_path_factory.mktemp("base") / "model"

@@ -30,7 +30,9 @@ def test_resume_continues_bit_exactly(tmp_path):
     model, optimizer, scheduler = setup()
     for _ in range(3):
         step(model, optimizer, scheduler)
-    ckpt.save_checkpoint(tmp_path / "step-00000003", model, optimizer, scheduler, ckpt.TrainerState(3, "h", 1.5), [ckpt.rng_state()])
+    ckpt.save_checkpoint(
+        tmp_path / "step-00000003", model, optimizer, scheduler, ckpt.TrainerState(3, "h", 1.5), [ckpt.rng_state()]
+    )
     for _ in range(3):
         step(model, optimizer, scheduler)
     expected = {k: v.clone() for k, v in model.state_dict().items()}
@@ -76,7 +78,9 @@ def test_mismatches_and_damage_are_one_clear_error(tmp_path):
 def test_listing_skips_unfinished_writes_and_prune_keeps_the_last(tmp_path):
     model, optimizer, scheduler = setup()
     for s in (1, 2, 3):
-        ckpt.save_checkpoint(tmp_path / f"step-{s:08d}", model, optimizer, scheduler, ckpt.TrainerState(s, "h"), [ckpt.rng_state()])
+        ckpt.save_checkpoint(
+            tmp_path / f"step-{s:08d}", model, optimizer, scheduler, ckpt.TrainerState(s, "h"), [ckpt.rng_state()]
+        )
     (tmp_path / ".step-00000004.abc.tmp").mkdir()  # what a kill during a write leaves
     (tmp_path / "step-00000005").mkdir()  # no trainer_state.json: never completed
     assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == ["step-00000001", "step-00000002", "step-00000003"]

@@ -75,8 +75,13 @@ def test_missing_files_are_named(tmp_path, small_cohort):
 
 
 def test_a_curriculum_fails_on_its_last_stage_before_the_first_trains(tmp_path, small_cohort):
-    cur = {"name": "c", "stages": [{"config": str(STAGE1)}, {"config": str(curricula_dir() / "stage2_specialism.yaml"),
-                                                             "overrides": ["train.optimiser.lr=1"]}]}
+    cur = {
+        "name": "c",
+        "stages": [
+            {"config": str(STAGE1)},
+            {"config": str(curricula_dir() / "stage2_specialism.yaml"), "overrides": ["train.optimiser.lr=1"]},
+        ],
+    }
     path = write(tmp_path, cur, "curriculum.yaml")
     with pytest.raises(ConfigError, match=r"stage2_specialism\.yaml: train\.optimiser: unknown key"):
         load_curriculum(path, cohort=str(small_cohort), output_dir=str(tmp_path / "runs"))

@@ -19,7 +19,6 @@ import sys
 import pytest
 import torch
 from safetensors.torch import load_file
-
 from train_testing import stage_yaml
 
 pytestmark = pytest.mark.slow
@@ -36,19 +35,44 @@ def free_port() -> int:
 def test_two_processes_match_one(tmp_path, small_cohort, base_model):
     single = stage_yaml(tmp_path, small_cohort, base_model, tmp_path / "single", **SETTINGS)
     double = stage_yaml(tmp_path, small_cohort, base_model, tmp_path / "double", **SETTINGS)
-    launch = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
-              "-m", "retinavlm.cli", "train", str(double)]
+    launch = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(free_port()),
+        "-m",
+        "retinavlm.cli",
+        "train",
+        str(double),
+    ]
     two = subprocess.run(launch, env={**ENV, "ACCELERATE_USE_CPU": "1"}, capture_output=True, text=True, timeout=400)
     assert two.returncode == 0, two.stdout[-3000:] + two.stderr[-3000:]
-    one = subprocess.run([sys.executable, "-m", "retinavlm.cli", "train", str(single)], env=ENV, capture_output=True, text=True, timeout=400)
+    one = subprocess.run(
+        [sys.executable, "-m", "retinavlm.cli", "train", str(single)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert one.returncode == 0, one.stderr[-3000:]
 
     start = load_file(str(base_model / "adapter.safetensors"))
-    assert not any(torch.equal(start[k], v) for k, v in load_file(str(tmp_path / "single" / "final" / "adapter.safetensors")).items())
-    files = sorted(p.relative_to(tmp_path / "single" / "final") for p in (tmp_path / "single" / "final").rglob("*.safetensors"))
+    assert not any(
+        torch.equal(start[k], v)
+        for k, v in load_file(str(tmp_path / "single" / "final" / "adapter.safetensors")).items()
+    )
+    files = sorted(
+        p.relative_to(tmp_path / "single" / "final") for p in (tmp_path / "single" / "final").rglob("*.safetensors")
+    )
     assert any(f.parts[0] == "llm" for f in files)  # the LLM trained too, and is compared
     for name in files:
-        a, b = load_file(str(tmp_path / "single" / "final" / name)), load_file(str(tmp_path / "double" / "final" / name))
+        a, b = (
+            load_file(str(tmp_path / "single" / "final" / name)),
+            load_file(str(tmp_path / "double" / "final" / name)),
+        )
         for key in a:
             torch.testing.assert_close(b[key], a[key], rtol=0, atol=1e-5, msg=f"{name}:{key}")
     summary = (tmp_path / "double" / "summary.json").read_text()

@@ -37,13 +37,30 @@ def test_curriculum_learns_from_pixels(tmp_path, cohort):
     curriculum = {
         "name": "reduced",
         "stages": [
-            {"config": str(curricula_dir() / "stage0_ssl.yaml"),
-             "overrides": ["ssl.method=supervised", "train.batch_size=16", "train.epochs=null", "train.max_steps=60"]},
-            {"config": str(curricula_dir() / "stage1_introduction.yaml"),
-             # Stage and referral questions only: the two tasks this reduced run checks.
-             "overrides": ["train.batch_size=16", "train.epochs=null", "train.max_steps=300", "qa.per_scan=4",
-                           "qa.builders={stage: 1.0, referral: 1.0}", "train.optimizer.lr=0.003",
-                           "validation.max_scans=4", "validation.every_steps=1000", "validation.closed_ended=false"]},
+            {
+                "config": str(curricula_dir() / "stage0_ssl.yaml"),
+                "overrides": [
+                    "ssl.method=supervised",
+                    "train.batch_size=16",
+                    "train.epochs=null",
+                    "train.max_steps=60",
+                ],
+            },
+            {
+                "config": str(curricula_dir() / "stage1_introduction.yaml"),
+                # Stage and referral questions only: the two tasks this reduced run checks.
+                "overrides": [
+                    "train.batch_size=16",
+                    "train.epochs=null",
+                    "train.max_steps=300",
+                    "qa.per_scan=4",
+                    "qa.builders={stage: 1.0, referral: 1.0}",
+                    "train.optimizer.lr=0.003",
+                    "validation.max_scans=4",
+                    "validation.every_steps=1000",
+                    "validation.closed_ended=false",
+                ],
+            },
         ],
         "evaluation": {"split": "test", "batch_size": 64, "shuffled_control": True},
     }

@@ -15,12 +15,20 @@ from retinavlm.train.records import load_splits
 
 @pytest.fixture(scope="module")
 def half_height_model():
-    cfg = RetinaVLMConfig.from_dict({
-        "encoder": {"name": "resnet_tiny_s16", "image_size": 64, "crop_fraction": 0.5},
-        "adapter": {"kind": "mlp"},
-        "llm": {"tiny": True, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                "num_attention_heads": 2, "num_key_value_heads": 1},
-    })
+    cfg = RetinaVLMConfig.from_dict(
+        {
+            "encoder": {"name": "resnet_tiny_s16", "image_size": 64, "crop_fraction": 0.5},
+            "adapter": {"kind": "mlp"},
+            "llm": {
+                "tiny": True,
+                "hidden_size": 32,
+                "intermediate_size": 64,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 2,
+                "num_key_value_heads": 1,
+            },
+        }
+    )
     return RetinaVLM.from_config(cfg, device="cpu")
 
 
@@ -41,7 +49,8 @@ def test_normalize_refuses_a_square_of_another_size(half_height_model):
 
 
 def test_masks_come_cut_and_augmented_with_their_scans_and_a_bad_mask_refuses_only_its_scan(
-        small_cohort, kb, half_height_model, tmp_path):
+    small_cohort, kb, half_height_model, tmp_path
+):
     import shutil
 
     import numpy as np

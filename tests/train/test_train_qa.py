@@ -30,9 +30,15 @@ def records(draw):
             attributes[bid] = {a.name: draw(st.sampled_from(a.values)) for a in KB.biomarkers[bid].attributes.values()}
     findings = {b: {"state": s, **attributes.get(b, {})} for b, s in states.items()}
     return ScanRecord(
-        id="s", patient_id="p", image=Path("s.png"), stage=stage_from_findings(findings, KB),
-        referral=referral_from_findings(findings, KB), biomarkers=states, attributes=attributes,
-        age=draw(st.integers(50, 95)), sex=draw(st.sampled_from(["F", "M"])),
+        id="s",
+        patient_id="p",
+        image=Path("s.png"),
+        stage=stage_from_findings(findings, KB),
+        referral=referral_from_findings(findings, KB),
+        biomarkers=states,
+        attributes=attributes,
+        age=draw(st.integers(50, 95)),
+        sex=draw(st.sampled_from(["F", "M"])),
     )
 
 
@@ -59,7 +65,11 @@ def test_presence_question_depends_only_on_the_target_name(record, seed):
 @given(records(), st.integers(0, 10_000))
 def test_which_biomarkers_lists_exactly_the_present_ones(record, seed):
     pair = BUILDERS["which_biomarkers"][0](record, STAGE1, KB, random.Random(seed))
-    named = {b for b in KB.biomarker_ids if re.search(rf"(?<![\w-]){re.escape(KB.biomarkers[b].name.lower())}", pair.answer.lower())}
+    named = {
+        b
+        for b in KB.biomarker_ids
+        if re.search(rf"(?<![\w-]){re.escape(KB.biomarkers[b].name.lower())}", pair.answer.lower())
+    }
     # "subretinal fluid" must not count "fluid"-less names; "hyperreflective foci" is not "subretinal hyperreflective material"
     assert named == set(record.present())
     assert not any(KB.biomarkers[b].name.lower() in pair.question.lower() for b in KB.biomarker_ids)
@@ -113,8 +123,15 @@ def test_the_grader_reads_the_target_report_back_as_the_labels(record, seed):
 
 
 def test_presence_questions_are_balanced_between_present_and_absent():
-    record = ScanRecord("s", "p", Path("s.png"), "early", "none",
-                        {b: "present" if b == "drusen" else "absent" for b in KB.biomarker_ids}, {"drusen": {"size": "small"}})
+    record = ScanRecord(
+        "s",
+        "p",
+        Path("s.png"),
+        "early",
+        "none",
+        {b: "present" if b == "drusen" else "absent" for b in KB.biomarker_ids},
+        {"drusen": {"size": "small"}},
+    )
     rng = random.Random(1)
     answers = [BUILDERS["presence"][0](record, STAGE1, KB, rng).answer for _ in range(400)]
     share = sum(a.startswith("Yes") for a in answers) / len(answers)
@@ -140,7 +157,10 @@ def test_builder_checks_name_the_bad_builder(tmp_path):
     with pytest.raises(ConfigError, match="qa.builders.report: .*no 'rule_outs' section"):
         check_builders({"report": 1.0}, type(STAGE2)(STAGE2.path, without))
     record = ScanRecord("s", "p", Path("s.png"), "healthy", "none", {b: "absent" for b in KB.biomarker_ids})
-    for bad in ({"sentence": "No {list}.", "items_per_sentence": 0}, {"sentence": "No findings.", "items_per_sentence": 4}):
+    for bad in (
+        {"sentence": "No {list}.", "items_per_sentence": 0},
+        {"sentence": "No findings.", "items_per_sentence": 4},
+    ):
         broken = type(STAGE2)(STAGE2.path, {**STAGE2.sections, "rule_outs": bad})
         with pytest.raises(ConfigError, match="rule_outs needs items_per_sentence"):
             BUILDERS["report"][0](record, broken, KB, random.Random(0))

@@ -9,19 +9,28 @@ import yaml
 
 from retinavlm.cli import main
 from retinavlm.knowledge import load_knowledge
-from retinavlm.train.records import ScanRecord
-from retinavlm.train.ssl import positive_weights
 from retinavlm.resources import curricula_dir
 from retinavlm.train.data_efficiency import k_center_greedy, scan_weights
+from retinavlm.train.records import ScanRecord
+from retinavlm.train.ssl import positive_weights
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["simclr", "mae", "supervised"])
 def test_stage0_runs_each_objective_and_records_the_probe(tmp_path, small_cohort, base_model, method):
     out = tmp_path / method
-    args = ["train", str(curricula_dir() / "stage0_ssl.yaml"), f"data.cohort={small_cohort}", f"output_dir={out}",
-            "model=null", f"init_from={base_model}", f"ssl.method={method}", "train.batch_size=4", "train.epochs=null",
-            "train.max_steps=3"]
+    args = [
+        "train",
+        str(curricula_dir() / "stage0_ssl.yaml"),
+        f"data.cohort={small_cohort}",
+        f"output_dir={out}",
+        "model=null",
+        f"init_from={base_model}",
+        f"ssl.method={method}",
+        "train.batch_size=4",
+        "train.epochs=null",
+        "train.max_steps=3",
+    ]
     assert main(args) == 0
     probe = json.loads((out / "probe.json").read_text())
     assert probe["method"] == method and set(probe) == {"method", "random_init", "pretrained"}
@@ -45,8 +54,14 @@ def test_supervised_warm_up_weighs_rare_biomarkers_up_to_the_cap():
     kb = load_knowledge()
     common, rare = kb.biomarker_ids[0], kb.biomarker_ids[1]
     records = [
-        ScanRecord(f"s{i}", f"p{i}", Path("s.png"), "healthy", "none",
-                   {b: "present" if (b == common and i % 2) or (b == rare and i == 0) else "absent" for b in kb.biomarker_ids})
+        ScanRecord(
+            f"s{i}",
+            f"p{i}",
+            Path("s.png"),
+            "healthy",
+            "none",
+            {b: "present" if (b == common and i % 2) or (b == rare and i == 0) else "absent" for b in kb.biomarker_ids},
+        )
         for i in range(40)
     ]
     images = LabelledScans(records)
@@ -88,9 +103,19 @@ def test_selection_is_validated_before_training(tmp_path, small_cohort):
 @pytest.mark.parametrize("token_head", ["mil", "masks"])
 def test_supervised_stage0_trains_a_token_head(tmp_path, small_cohort, base_model, token_head):
     out = tmp_path / token_head
-    args = ["train", str(curricula_dir() / "stage0_ssl.yaml"), f"data.cohort={small_cohort}", f"output_dir={out}",
-            "model=null", f"init_from={base_model}", "ssl.method=supervised", f"ssl.token_head={token_head}",
-            "train.batch_size=4", "train.epochs=null", "train.max_steps=3"]
+    args = [
+        "train",
+        str(curricula_dir() / "stage0_ssl.yaml"),
+        f"data.cohort={small_cohort}",
+        f"output_dir={out}",
+        "model=null",
+        f"init_from={base_model}",
+        "ssl.method=supervised",
+        f"ssl.token_head={token_head}",
+        "train.batch_size=4",
+        "train.epochs=null",
+        "train.max_steps=3",
+    ]
     assert main(args) == 0
     rows = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()[1:]]
     losses = [float(v) for s, name, v in rows if name == "train/loss"]
@@ -108,8 +133,12 @@ def test_token_head_terms_join_the_supervised_loss():
     kb = load_knowledge()
     nb = len(kb.biomarker_ids)
     pixels = torch.randn(2, 1, 32, 32)
-    targets = {"biomarkers": torch.zeros(2, nb), "stage": torch.zeros(2, dtype=torch.long),
-               "referral": torch.zeros(2, dtype=torch.long), "token_biomarkers": torch.zeros(2, 4, nb)}
+    targets = {
+        "biomarkers": torch.zeros(2, nb),
+        "stage": torch.zeros(2, dtype=torch.long),
+        "referral": torch.zeros(2, dtype=torch.long),
+        "token_biomarkers": torch.zeros(2, 4, nb),
+    }
     targets["biomarkers"][0, 3] = 1
     targets["token_biomarkers"][0, 1, 3] = 1  # the lesion touches token 1 of scan 0
     losses = {}
@@ -125,8 +154,15 @@ def test_token_head_terms_join_the_supervised_loss():
 def test_token_head_needs_labels_and_masks_before_training(tmp_path, small_cohort, base_model, capsys):
     import shutil
 
-    base = ["train", str(curricula_dir() / "stage0_ssl.yaml"), "model=null", f"init_from={base_model}",
-            f"output_dir={tmp_path / 'out'}", "train.max_steps=1", "train.epochs=null"]
+    base = [
+        "train",
+        str(curricula_dir() / "stage0_ssl.yaml"),
+        "model=null",
+        f"init_from={base_model}",
+        f"output_dir={tmp_path / 'out'}",
+        "train.max_steps=1",
+        "train.epochs=null",
+    ]
     assert main([*base, f"data.cohort={small_cohort}", "ssl.method=simclr", "ssl.token_head=masks"]) == 2
     assert "ssl.token_head" in capsys.readouterr().err
     unmasked = tmp_path / "unmasked"

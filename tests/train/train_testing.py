@@ -18,7 +18,9 @@ def stage_yaml(tmp: Path, cohort: Path, init_from: Path, out: Path, **train) -> 
     doc["data"]["cohort"] = str(cohort)
     doc["qa"]["templates"] = str(curricula_dir() / "templates" / "qa_stage1.yaml")
     doc["qa"]["per_scan"] = 2
-    doc["train"].update({"batch_size": 4, "epochs": None, "max_steps": 12, "schedule": {"name": "cosine", "warmup_steps": 2}})
+    doc["train"].update(
+        {"batch_size": 4, "epochs": None, "max_steps": 12, "schedule": {"name": "cosine", "warmup_steps": 2}}
+    )
     doc["train"].update(train)
     doc["checkpoint"] = {"every_steps": 3, "keep_last": 2}
     doc["validation"] = {"every_steps": 100, "max_scans": 2, "closed_ended": False, "batch_size": 8}

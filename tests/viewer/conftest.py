@@ -60,8 +60,16 @@ def checkpoint(tmp_path_factory):
     from retinavlm.model.config import LLMConfig, RetinaVLMConfig
     from retinavlm.model.vlm import RetinaVLM
 
-    config = RetinaVLMConfig(llm=LLMConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                           num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512))
+    config = RetinaVLMConfig(
+        llm=LLMConfig(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=512,
+        )
+    )
     folder = tmp_path_factory.mktemp("checkpoint") / "tiny"
     RetinaVLM.from_config(config, device="cpu").save_pretrained(folder)
     return folder

@@ -14,12 +14,22 @@ import pytest
 from viewer_testing import reference_ids
 
 CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: run `bash scripts/install_browser.sh`"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: run `bash scripts/install_browser.sh`"
+    ),
 ]
 
 
@@ -33,8 +43,12 @@ def free_port() -> int:
 def server(own_run):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "RETINAVLM_VIEW_ARGS"}
-    process = subprocess.Popen([sys.executable, "-m", "retinavlm.cli", "view", str(own_run), "--port", str(port)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "retinavlm.cli", "view", str(own_run), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -94,6 +108,8 @@ def test_open_a_case_and_rate_it_in_chromium(server, tmp_path):
             browser.close()
 
     with sqlite3.connect(next((run / "reader_study").glob("*.sqlite"))) as db:
-        rows = db.execute("SELECT rater, system, score FROM ratings JOIN scores ON scores.rating_id = ratings.id").fetchall()
+        rows = db.execute(
+            "SELECT rater, system, score FROM ratings JOIN scores ON scores.rating_id = ratings.id"
+        ).fetchall()
     assert {r[0] for r in rows} == {"rater_1"} and {r[2] for r in rows} == {4} and len(rows) == 2 * 3
     assert (tmp_path / "viewer_case.png").stat().st_size > 10_000

@@ -48,7 +48,9 @@ def test_plots_read_the_graders_figures(loaded):
     assert counts.groupby("reference")["count"].sum()[truth.index].tolist() == truth.tolist()
 
     names = {bid: m.name for bid, m in KB.biomarkers.items()}
-    accuracy = evaluation_results.biomarkers(run.results, run.systems, names).set_index(["system", "measure"]).sort_index()
+    accuracy = (
+        evaluation_results.biomarkers(run.results, run.systems, names).set_index(["system", "measure"]).sort_index()
+    )
     assert (accuracy.loc[("always_healthy", "sensitivity"), "value"] == 0).all()
     assert (accuracy.loc[("reference_reports", "sensitivity"), "value"] == 1).all()
     assert ((accuracy["low"] <= accuracy["value"]) & (accuracy["value"] <= accuracy["high"])).all()
@@ -77,7 +79,12 @@ def test_highlighting_marks_states_and_escapes_html():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(list("abc <>&\"'\n.;:") + ["no ", "SRF", "drusen", "GA", "urgent", "\x00", "é", "e\u0301"]), max_size=40).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(list("abc <>&\"'\n.;:") + ["no ", "SRF", "drusen", "GA", "urgent", "\x00", "é", "e\u0301"]),
+        max_size=40,
+    ).map("".join)
+)
 def test_highlighted_report_always_reads_as_the_report(text):
     page = report_html(text, marked_mentions(EXTRACTOR.extract(text), KB, "p"))
     visible = html.unescape(re.sub(r"<[^>]+>", "", page.replace("<br>", "\n")))

@@ -14,7 +14,9 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 def test_streamlit_is_started_on_localhost_headless_without_telemetry(tmp_path):
-    command = view.streamlit_command(parse(str(tmp_path), "--data-root", "/data/a", "--data-root", "/data/b", "--port", "9123"))
+    command = view.streamlit_command(
+        parse(str(tmp_path), "--data-root", "/data/a", "--data-root", "/data/b", "--port", "9123")
+    )
     flags = dict(zip(command[5::2], command[6::2]))
     assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("ui/app.py")
     assert flags["--server.address"] == "127.0.0.1" and flags["--server.headless"] == "true"

@@ -24,7 +24,11 @@ def test_grad_cam_map_matches_a_direct_computation(demo_run, checkpoint):
     assert np.isfinite(result.heat).all() and result.heat.min() >= 0.0 and result.heat.max() <= 1.0
     assert 0.0 < result.p_yes < 1.0
     assert result.question == "Is there subretinal fluid in this scan?"
-    np.testing.assert_allclose(result.view, fovea_center_crop(scan.pixels, model.config.encoder.image_size, model.config.encoder.crop_fraction), atol=1e-5)
+    np.testing.assert_allclose(
+        result.view,
+        fovea_center_crop(scan.pixels, model.config.encoder.image_size, model.config.encoder.crop_fraction),
+        atol=1e-5,
+    )
 
     # the map is the rectified, gradient-weighted sum of the feature map: redo it by hand on the same inputs
     pixel_values = model.processor.preprocess(scan).unsqueeze(0)
@@ -48,8 +52,13 @@ def test_live_report_streams_and_grades_with_a_checkpoint(demo_run, checkpoint, 
     assert not at.exception, [e.value for e in at.exception]
     texts = [m.value for m in at.markdown]
     assert "**Internal consistency**" in texts
-    verdicts = [v.value for v in (*at.success, *at.warning, *at.error) if v.value.startswith(("Consistent", "Inconsistent", "Not gradable"))]
+    verdicts = [
+        v.value
+        for v in (*at.success, *at.warning, *at.error)
+        if v.value.startswith(("Consistent", "Inconsistent", "Not gradable"))
+    ]
     assert len(verdicts) == 1, verdicts
+
 
 def test_case_page_heat_map_with_a_checkpoint(demo_run, checkpoint, view_args):
     view_args(demo_run, "--checkpoint", checkpoint)

@@ -29,8 +29,12 @@ def all_html(at: AppTest) -> str:
 
 
 def all_text(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "title", "subheader", "text", "warning", "error", "info", "success")
-             for e in at.get(kind) if isinstance(getattr(e, "value", None), str)]
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "title", "subheader", "text", "warning", "error", "info", "success")
+        for e in at.get(kind)
+        if isinstance(getattr(e, "value", None), str)
+    ]
     return "\n".join(parts) + all_html(at)
 
 
@@ -123,10 +127,9 @@ def test_live_page_refuses_bad_uploads_in_one_line(demo_run, view_args):
 
 
 def dicom_with_patient(path, name: str) -> bytes:
+    from pydicom import Dataset
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-
-    from pydicom import Dataset
 
     pixels = np.asarray(Image.open(path).convert("L"))
     meta = FileMetaDataset()
@@ -151,9 +154,13 @@ def test_live_page_never_shows_dicom_patient_fields(demo_run, view_args):
     view_args(demo_run)
     at = open_app(page="page_live.py")
     scan_png = next((demo_run / "images").glob("*.png"))
-    at.file_uploader(key="live-upload").upload("scan.dcm", dicom_with_patient(scan_png, "Doe^Jane"), "application/dicom").run()
+    at.file_uploader(key="live-upload").upload(
+        "scan.dcm", dicom_with_patient(scan_png, "Doe^Jane"), "application/dicom"
+    ).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    shown = all_text(at) + "\n".join(json.dumps(j.value) if hasattr(j, "value") else str(j.proto) for j in at.get("json"))
+    shown = all_text(at) + "\n".join(
+        json.dumps(j.value) if hasattr(j, "value") else str(j.proto) for j in at.get("json")
+    )
     assert "TestVendor" in shown  # the technical header is there
     for secret in ("Doe", "Jane", "MRN-4417", "19400101"):
         assert secret not in shown

@@ -25,14 +25,17 @@ def test_example_study_loads(study):
     assert all(q.scores == (1, 2, 3, 4, 5) for q in study.questions)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("name: x\nraters: []\nquestions: []\n", "raters"),
-    ("name: ../x\nraters: [a]\nquestions: []\n", "plain name"),
-    ("name: x\nraters: [a]\nquestions: [{id: q, text: T, scale: [one]}]\n", "at least two labels"),
-    ("name: x\nraters: [a]\nquestions: [{id: q, text: T, scale: [a, b]}]\nextra: 1\n", "unknown key"),
-    ("name: x\nraters: [a, a]\nquestions: [{id: q, text: T, scale: [a, b]}]\n", "distinct"),
-    ("name: [unclosed\n", "cannot read"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: x\nraters: []\nquestions: []\n", "raters"),
+        ("name: ../x\nraters: [a]\nquestions: []\n", "plain name"),
+        ("name: x\nraters: [a]\nquestions: [{id: q, text: T, scale: [one]}]\n", "at least two labels"),
+        ("name: x\nraters: [a]\nquestions: [{id: q, text: T, scale: [a, b]}]\nextra: 1\n", "unknown key"),
+        ("name: x\nraters: [a, a]\nquestions: [{id: q, text: T, scale: [a, b]}]\n", "distinct"),
+        ("name: [unclosed\n", "cannot read"),
+    ],
+)
 def test_bad_study_files_are_refused_in_one_line(tmp_path, text, message):
     path = tmp_path / "study.yaml"
     path.write_text(text)
@@ -52,7 +55,9 @@ def test_order_is_blinded_per_rater_and_case_but_stable(study):
 def test_store_saves_replaces_exports_and_summarises(tmp_path, study):
     store = StudyStore(tmp_path / "study.sqlite", study)
     scores = {"correctness": 5, "completeness": 4, "conciseness": 3}
-    store.save("rater_1", "c1", [Rating("sys_a", 0, scores, "=HYPERLINK(evil)"), Rating("sys_b", 1, {k: 1 for k in scores})])
+    store.save(
+        "rater_1", "c1", [Rating("sys_a", 0, scores, "=HYPERLINK(evil)"), Rating("sys_b", 1, {k: 1 for k in scores})]
+    )
     store.save("rater_2", "c1", [Rating("sys_a", 1, scores), Rating("sys_b", 0, {k: 2 for k in scores})])
     store.save("rater_1", "c1", [Rating("sys_a", 0, {**scores, "correctness": 4}, "revised")])  # re-rating replaces
     assert store.rated_cases("rater_1") == {"c1"} and store.rated_cases("rater_3") == set()
@@ -68,7 +73,11 @@ def test_store_saves_replaces_exports_and_summarises(tmp_path, study):
     assert len(exported) == len(table) == 4
     for got, want in zip(exported, table.to_dict("records"), strict=True):
         assert {k: got[k] for k in ("rater", "case_id", "system", "correctness")} == {
-            "rater": want["rater"], "case_id": want["case_id"], "system": want["system"], "correctness": str(want["correctness"])}
+            "rater": want["rater"],
+            "case_id": want["case_id"],
+            "system": want["system"],
+            "correctness": str(want["correctness"]),
+        }
     store.export_csv(tmp_path / "out.csv")
     assert (tmp_path / "out.csv").read_text() == store.csv_text()
 
@@ -130,7 +139,9 @@ def test_reader_study_flow_in_the_app(own_run, view_args):
     store = StudyStore(own_run / "reader_study" / f"{study.name}.sqlite", study)
     table = store.table()
     assert len(table) == 2 and set(table.rater) == {"rater_2"} and set(table.case_id) == {case_id}
-    assert set(table.correctness) == {4} and set(table.completeness) == {3} and set(table.comment) == {"clear and short"}
+    assert (
+        set(table.correctness) == {4} and set(table.completeness) == {3} and set(table.comment) == {"clear and short"}
+    )
     run = load_run(own_run)
     assert set(table.system) == {s for s in run.systems if run.report(s, case_id)}
     assert "1 of" in at.get("progress")[0].proto.text  # resumable: the page counts what is stored
@@ -139,6 +150,10 @@ def test_reader_study_flow_in_the_app(own_run, view_args):
     assert not at.exception
     assert len(at.get("download_button")) == 1
     shown_ratings = at.dataframe[2].value
-    assert shown_ratings[["rater", "case_id", "system", "correctness"]].equals(table[["rater", "case_id", "system", "correctness"]])
+    assert shown_ratings[["rater", "case_id", "system", "correctness"]].equals(
+        table[["rater", "case_id", "system", "correctness"]]
+    )
     exported = list(csv.DictReader(io.StringIO(store.csv_text())))
-    assert [(r["system"], r["correctness"], r["comment"]) for r in exported] == [(s, "4", "clear and short") for s in table.system]
+    assert [(r["system"], r["correctness"], r["comment"]) for r in exported] == [
+        (s, "4", "clear and short") for s in table.system
+    ]

@@ -19,17 +19,43 @@ def build_demo_run(run: Path, n: int = 8) -> Path:
     assert main(["synth", "--n", str(n), "--out", str(run), "--seed", "0"]) == 0
     references, problems = read_jsonl(run / "references.jsonl")
     assert not problems
-    write_jsonl(run / "predictions" / "reference_reports.jsonl",
-                [{"id": r["id"], "report": r["report"], "model": "reference_reports"} for r in references])
-    write_jsonl(run / "predictions" / "always_healthy.jsonl",
-                [{"id": r["id"], "report": ALWAYS_HEALTHY, "model": "always_healthy"} for r in references])
+    write_jsonl(
+        run / "predictions" / "reference_reports.jsonl",
+        [{"id": r["id"], "report": r["report"], "model": "reference_reports"} for r in references],
+    )
+    write_jsonl(
+        run / "predictions" / "always_healthy.jsonl",
+        [{"id": r["id"], "report": ALWAYS_HEALTHY, "model": "always_healthy"} for r in references],
+    )
     predictions = [str(run / "predictions" / f"{system}.jsonl") for system in SYSTEMS]
-    assert main(["evaluate", "--predictions", *predictions, "--references", str(run / "references.jsonl"),
-                 "--out", str(run / "evaluation"), "--bootstrap", "20"]) == 0
-    write_json(run / "run.json", {
-        "name": "viewer-test-run", "toolkit_version": "test", "knowledge_version": "test", "checkpoint": None,
-        "systems": list(SYSTEMS), "references": "references.jsonl", "evaluation": "evaluation",
-    })
+    assert (
+        main(
+            [
+                "evaluate",
+                "--predictions",
+                *predictions,
+                "--references",
+                str(run / "references.jsonl"),
+                "--out",
+                str(run / "evaluation"),
+                "--bootstrap",
+                "20",
+            ]
+        )
+        == 0
+    )
+    write_json(
+        run / "run.json",
+        {
+            "name": "viewer-test-run",
+            "toolkit_version": "test",
+            "knowledge_version": "test",
+            "checkpoint": None,
+            "systems": list(SYSTEMS),
+            "references": "references.jsonl",
+            "evaluation": "evaluation",
+        },
+    )
     return run
 
 

@@ -68,8 +68,12 @@ class BuildReport:
     def to_json(self) -> dict[str, Any]:
         return {
             **asdict(self),
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "versions": {"retinavlm": __version__, "datasets": datasets.__version__, "python": platform.python_version()},
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "versions": {
+                "retinavlm": __version__,
+                "datasets": datasets.__version__,
+                "python": platform.python_version(),
+            },
         }
 
 
@@ -94,7 +98,12 @@ def read_cohort_source(
 
 def cohort_features(kb: KnowledgeBase) -> Features:
     """The dataset schema (see the package docstring): one string column per biomarker id."""
-    columns: dict[str, Any] = {"id": Value("string"), "patient_id": Value("string"), "split_group": Value("string"), "image": Image()}
+    columns: dict[str, Any] = {
+        "id": Value("string"),
+        "patient_id": Value("string"),
+        "split_group": Value("string"),
+        "image": Image(),
+    }
     columns.update({name: Value("int32" if name in _INT_COLUMNS else "string") for name in _SCALAR_COLUMNS})
     clashes = [bid for bid in kb.biomarker_ids if bid in columns or bid in ("attributes", "report", "source")]
     if clashes:
@@ -137,7 +146,9 @@ def write_cohort(
 
     with atomic_dir(out) as folder, tempfile.TemporaryDirectory(dir=folder.parent, prefix=".cohort-cache.") as cache:
         try:
-            full = Dataset.from_generator(generate, features=cohort_features(kb), cache_dir=cache, fingerprint=uuid.uuid4().hex)
+            full = Dataset.from_generator(
+                generate, features=cohort_features(kb), cache_dir=cache, fingerprint=uuid.uuid4().hex
+            )
         except ValueError:
             if read == 0:  # datasets refuses a dataset with no rows
                 raise CohortSourceError(f"{source}: none of the {len(rows.records)} images could be read") from None
@@ -148,9 +159,14 @@ def write_cohort(
             [(row["stage"], row["referral"], row["condition"]) for row in labels],
             split,
         )
-        splits = DatasetDict({name: full.select([i for i, n in enumerate(names) if n == name]) for name in split.fractions})
+        splits = DatasetDict(
+            {name: full.select([i for i, n in enumerate(names) if n == name]) for name in split.fractions}
+        )
         report.scans = len(full)
-        report.splits = {name: _summary(ds.select_columns(["patient_id", "stage", "referral"]).to_list()) for name, ds in splits.items()}
+        report.splits = {
+            name: _summary(ds.select_columns(["patient_id", "stage", "referral"]).to_list())
+            for name, ds in splits.items()
+        }
         report.problems = [str(p) for p in rows.problems]
         report.notes = list(rows.notes)
         # datasets writes no shard for an empty split and then cannot load it; one empty shard can.
@@ -165,13 +181,20 @@ def _check_replaceable(out: Path, source: Path) -> None:
     if out == source or out in source.parents:
         raise CohortSourceError(f"{out}: --out would replace the source {source}; choose another folder")
     if out.is_file() or (out.is_dir() and any(out.iterdir()) and not (out / BUILD_RECORD).is_file()):
-        raise CohortSourceError(f"{out}: exists and is not a cohort dataset (no {BUILD_RECORD}); refusing to replace it")
+        raise CohortSourceError(
+            f"{out}: exists and is not a cohort dataset (no {BUILD_RECORD}); refusing to replace it"
+        )
 
 
 def image_for_dataset(path: Path) -> dict[str, Any]:
     """The `image` cell: original bytes for 8-bit grey PNG/JPEG, else a lossless PNG of the read pixels."""
     scan = read_scan(path)
-    if scan.bit_depth == 8 and scan.original_mode == "L" and scan.n_frames == 1 and sniff_format(path) in ("png", "jpeg"):
+    if (
+        scan.bit_depth == 8
+        and scan.original_mode == "L"
+        and scan.n_frames == 1
+        and sniff_format(path) in ("png", "jpeg")
+    ):
         return {"bytes": path.read_bytes(), "path": path.name}
     return {"bytes": _png_bytes(scan), "path": f"{path.stem}.png"}
 
@@ -184,7 +207,12 @@ def _png_bytes(scan: Scan) -> bytes:
 
 
 def _row(record: CohortRecord, image: dict[str, Any], kb: KnowledgeBase) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": record.id, "patient_id": record.patient_id, "split_group": record.split_group, "image": image}
+    row: dict[str, Any] = {
+        "id": record.id,
+        "patient_id": record.patient_id,
+        "split_group": record.split_group,
+        "image": image,
+    }
     row.update({name: getattr(record, name) for name in _SCALAR_COLUMNS})
     row.update({bid: record.biomarkers.get(bid) for bid in kb.biomarker_ids})
     row.update({"attributes": record.attributes, "report": record.report, "source": record.source})

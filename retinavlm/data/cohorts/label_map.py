@@ -65,7 +65,9 @@ def load_label_map(path: str | os.PathLike | None = None, kb: KnowledgeBase | No
 
 def _pattern(raw: Any, path: Path) -> re.Pattern[str]:
     if not isinstance(raw, str):
-        raise LabelMapError(f"{path}: 'file_pattern' must be a regular expression with groups (?P<label>) and (?P<patient>)")
+        raise LabelMapError(
+            f"{path}: 'file_pattern' must be a regular expression with groups (?P<label>) and (?P<patient>)"
+        )
     try:
         pattern = re.compile(raw)
     except re.error as exc:
@@ -105,4 +107,6 @@ def _check_keys(obj: Any, allowed: set[str], path: Path, where: str) -> None:
         raise LabelMapError(f"{path}: {where} must be a mapping, got {type(obj).__name__}")
     unknown = sorted(set(obj) - allowed)
     if unknown:
-        raise LabelMapError(f"{path}: unknown key(s) {', '.join(unknown)} in {where}; allowed: {', '.join(sorted(allowed))}")
+        raise LabelMapError(
+            f"{path}: unknown key(s) {', '.join(unknown)} in {where}; allowed: {', '.join(sorted(allowed))}"
+        )

@@ -129,7 +129,9 @@ def resolve_labels(
     checked = []
     for value, levels, what in ((stage, kb.stages, "stage"), (referral, kb.referrals, "referral")):
         if value is None:
-            checked.append(None if what == "stage" and condition is not None else derived_level(levels, states, attributes, kb))
+            checked.append(
+                None if what == "stage" and condition is not None else derived_level(levels, states, attributes, kb)
+            )
             continue
         if value not in (level.id for level in levels):
             raise RowError(f"unknown {what} {value!r}; known: {', '.join(level.id for level in levels)}")
@@ -152,7 +154,9 @@ def _states(raw: Any, kb: KnowledgeBase) -> dict[str, str | None]:
     for bid in kb.biomarker_ids:
         state = raw.get(bid)
         if state is not None and state not in LABEL_STATES:
-            raise RowError(f"biomarker {bid!r}: state {state!r} is not one of {', '.join(LABEL_STATES)} (or empty for unknown)")
+            raise RowError(
+                f"biomarker {bid!r}: state {state!r} is not one of {', '.join(LABEL_STATES)} (or empty for unknown)"
+            )
         states[bid] = state
     return states
 

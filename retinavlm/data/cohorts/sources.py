@@ -26,10 +26,30 @@ KERMANY_MANIFEST = "manifest.csv"
 # Row keys (JSONL; a CSV has one column per biomarker id and `<id>_<attribute>` columns instead
 # of the biomarkers and attributes objects).
 MANIFEST_KEYS = (
-    "id", "patient_id", "image", "patient_group", "eye", "visit", "domain", "age", "sex",
-    "condition", "stage", "referral", "biomarkers", "attributes", "report",
+    "id",
+    "patient_id",
+    "image",
+    "patient_group",
+    "eye",
+    "visit",
+    "domain",
+    "age",
+    "sex",
+    "condition",
+    "stage",
+    "referral",
+    "biomarkers",
+    "attributes",
+    "report",
 )
-CSV_STATES = {"present": "present", "absent": "absent", "uncertain": "uncertain", "1": "present", "0": "absent", "": None}
+CSV_STATES = {
+    "present": "present",
+    "absent": "absent",
+    "uncertain": "uncertain",
+    "1": "present",
+    "0": "absent",
+    "": None,
+}
 
 
 class CohortSourceError(ValueError):
@@ -99,7 +119,10 @@ def read_kermany(folder: Path, label_map: LabelMap, kb: KnowledgeBase) -> Source
         labels = label_map.classes.get(class_dir.name)
         if labels is None:
             out.problems.append(
-                RowProblem(str(class_dir), f"class {class_dir.name!r} is not in {label_map.path}; its {len(files)} file(s) skipped")
+                RowProblem(
+                    str(class_dir),
+                    f"class {class_dir.name!r} is not in {label_map.path}; its {len(files)} file(s) skipped",
+                )
             )
             continue
         for image in files:
@@ -109,22 +132,33 @@ def read_kermany(folder: Path, label_map: LabelMap, kb: KnowledgeBase) -> Source
             except RowError as exc:
                 out.problems.append(RowProblem(str(image), str(exc)))
                 continue
-            raw.update(biomarkers=labels.biomarkers, attributes=labels.attributes, condition=labels.condition,
-                       stage=labels.stage, referral=labels.referral)
+            raw.update(
+                biomarkers=labels.biomarkers,
+                attributes=labels.attributes,
+                condition=labels.condition,
+                stage=labels.stage,
+                referral=labels.referral,
+            )
             _add_record(out, raw, folder, str(image), kb)
     if listed is not None:
         for relative, entry in listed.items():
             if relative not in seen:
-                out.problems.append(RowProblem(f"{folder / KERMANY_MANIFEST}:{entry['line']}", f"listed file {relative} not found"))
+                out.problems.append(
+                    RowProblem(f"{folder / KERMANY_MANIFEST}:{entry['line']}", f"listed file {relative} not found")
+                )
     if not out.records and not out.problems:
         raise CohortSourceError(f"{folder}: no class folders with images found (and no {SYNTHETIC_REFERENCES})")
     return _without_duplicates(out)
 
 
-def _kermany_row(image: Path, relative: str, class_name: str, label_map: LabelMap, listed: dict | None) -> dict[str, Any]:
+def _kermany_row(
+    image: Path, relative: str, class_name: str, label_map: LabelMap, listed: dict | None
+) -> dict[str, Any]:
     match = label_map.file_pattern.match(image.name)
     if match is None:
-        raise RowError(f"file name does not match the pattern of {label_map.path.name} ({label_map.file_pattern.pattern})")
+        raise RowError(
+            f"file name does not match the pattern of {label_map.path.name} ({label_map.file_pattern.pattern})"
+        )
     if match["label"] != class_name:
         raise RowError(f"file name says class {match['label']!r} but the file is in folder {class_name!r}")
     patient_id = match["patient"]
@@ -135,9 +169,13 @@ def _kermany_row(image: Path, relative: str, class_name: str, label_map: LabelMa
             raise RowError(f"not listed in {KERMANY_MANIFEST}")
         for key, expected in (("label", class_name), ("patient_id", patient_id)):
             if entry[key] != expected:
-                raise RowError(f"{key} {expected!r} from the path disagrees with {KERMANY_MANIFEST} line {entry['line']} ({entry[key]!r})")
+                raise RowError(
+                    f"{key} {expected!r} from the path disagrees with {KERMANY_MANIFEST} line {entry['line']} ({entry[key]!r})"
+                )
         if entry.get("sha256") and hashlib.sha256(image.read_bytes()).hexdigest() != entry["sha256"]:
-            raise RowError(f"sha256 differs from {KERMANY_MANIFEST} line {entry['line']}: the file was changed or truncated")
+            raise RowError(
+                f"sha256 differs from {KERMANY_MANIFEST} line {entry['line']}: the file was changed or truncated"
+            )
         group = entry.get("patient_group") or patient_id
     return {"id": image.stem, "patient_id": patient_id, "patient_group": group, "image": relative}
 
@@ -166,7 +204,9 @@ def _without_duplicates(out: SourceRows) -> SourceRows:
     kept = []
     for record in out.records:
         if record.id in first:
-            out.problems.append(RowProblem(record.where, f"duplicate id {record.id!r} (first at {first[record.id]}); row skipped"))
+            out.problems.append(
+                RowProblem(record.where, f"duplicate id {record.id!r} (first at {first[record.id]}); row skipped")
+            )
             continue
         first[record.id] = record.where
         kept.append(record)

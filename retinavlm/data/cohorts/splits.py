@@ -80,7 +80,7 @@ def _most_common(values) -> Hashable:
 
 def _fill_empty_splits(assigned: dict[str, list[str]], rows_of: dict[str, list[int]]) -> None:
     """Give each empty split one patient (the smallest) from the split with the most, if it can spare one."""
-    for name, members in assigned.items():
+    for _name, members in assigned.items():
         if members:
             continue
         donor = max(assigned, key=lambda n: len(assigned[n]))

@@ -23,7 +23,16 @@ LAYER_THICKNESS_UM = {"os": 30, "is": 28, "onl": 80, "opl": 30, "inl": 36, "ipl"
 
 # Display-scale reflectivity of each band (before speckle): plexiform and fibre layers are bright,
 # nuclear layers dark; photoreceptor and RPE bands are drawn as lines on top.
-LAYER_REFLECTIVITY = {"os": 0.30, "is": 0.16, "onl": 0.13, "opl": 0.40, "inl": 0.16, "ipl": 0.40, "gcl": 0.30, "nfl": 0.60}
+LAYER_REFLECTIVITY = {
+    "os": 0.30,
+    "is": 0.16,
+    "onl": 0.13,
+    "opl": 0.40,
+    "inl": 0.16,
+    "ipl": 0.40,
+    "gcl": 0.30,
+    "nfl": 0.60,
+}
 VITREOUS = 0.02
 RPE_THICKNESS_UM = 20.0
 
@@ -73,9 +82,14 @@ class Geometry:
         cols = self.grid.cols
         zeros, ones = np.zeros(cols, np.float32), np.ones(cols, np.float32)
         defaults = {
-            "rpe_lift": zeros, "subretinal": zeros, "subretinal_material": zeros,
-            "sub_rpe_fill": np.full(cols, 0.38, np.float32), "subretinal_fill": np.full(cols, 0.03, np.float32),
-            "rpe_strength": ones, "photoreceptor_strength": ones, "choroid_gain": ones,
+            "rpe_lift": zeros,
+            "subretinal": zeros,
+            "subretinal_material": zeros,
+            "sub_rpe_fill": np.full(cols, 0.38, np.float32),
+            "subretinal_fill": np.full(cols, 0.03, np.float32),
+            "rpe_strength": ones,
+            "photoreceptor_strength": ones,
+            "choroid_gain": ones,
         }
         for name, value in defaults.items():
             if getattr(self, name) is None:
@@ -127,9 +141,14 @@ def sample_geometry(grid: Grid, rng: np.random.Generator) -> Geometry:
     rim = np.exp(-(((np.abs(cols - fovea) - 1.9 * pit_sigma) / (1.6 * pit_sigma)) ** 2))
     nasal = 1.0 / (1.0 + np.exp(-(cols - fovea) / (0.12 * grid.cols)))  # 0 temporal, 1 nasal (OD)
     shape = {
-        "os": 1.0 + 0.25 * pit, "is": 1.0 + 0.15 * pit, "onl": 1.0 + 0.55 * pit, "opl": 1.0 - 0.6 * pit,
-        "inl": (1.0 - 0.97 * pit) * (1 + 0.15 * rim), "ipl": (1.0 - 0.95 * pit) * (1 + 0.15 * rim),
-        "gcl": (1.0 - 0.97 * pit) * (1 + 0.45 * rim), "nfl": (1.0 - 0.95 * pit) * (0.6 + 1.6 * nasal),
+        "os": 1.0 + 0.25 * pit,
+        "is": 1.0 + 0.15 * pit,
+        "onl": 1.0 + 0.55 * pit,
+        "opl": 1.0 - 0.6 * pit,
+        "inl": (1.0 - 0.97 * pit) * (1 + 0.15 * rim),
+        "ipl": (1.0 - 0.95 * pit) * (1 + 0.15 * rim),
+        "gcl": (1.0 - 0.97 * pit) * (1 + 0.45 * rim),
+        "nfl": (1.0 - 0.95 * pit) * (0.6 + 1.6 * nasal),
     }
     scale = rng.uniform(0.9, 1.1)
     thickness = {
@@ -150,7 +169,7 @@ def reflectivity(geometry: Geometry) -> np.ndarray:
     grid = geometry.grid
     tops = geometry.boundaries()
     image = np.full((grid.rows, grid.cols), VITREOUS, np.float32)
-    image[int(np.clip(np.ceil(np.max(tops["bruch"])), 0, grid.rows)):] = 0.0
+    image[int(np.clip(np.ceil(np.max(tops["bruch"])), 0, grid.rows)) :] = 0.0
     # Only the rows between the inner retinal surface and Bruch's membrane need the band logic.
     lo = int(np.clip(np.floor(np.min(tops["ilm"])) - 4, 0, grid.rows))
     hi = int(np.clip(np.ceil(np.max(tops["bruch"])) + 4, lo, grid.rows))
@@ -198,7 +217,7 @@ def add_choroid(image: np.ndarray, geometry: Geometry, rng: np.random.Generator)
     mix = np.clip(rel * 1.5, 0, 1)
     field = (1 - mix) * fine + mix * coarse
     lumen = 1.0 / (1.0 + np.exp(-(field - 0.4) * 3.0))  # 1 inside a vessel
-    stroma = 0.42 - 0.3 * lumen + 0.15 * np.exp(-((d - 3) / 4.0) ** 2)  # bright choriocapillaris on top
+    stroma = 0.42 - 0.3 * lumen + 0.15 * np.exp(-(((d - 3) / 4.0) ** 2))  # bright choriocapillaris on top
     edge = 1.0 / (1.0 + np.exp((rel - 1.0) * 12.0))  # choroid-sclera junction
     texture = (edge * stroma + (1 - edge) * 0.08) * np.exp(-d / 120.0) * geometry.choroid_gain
     # Paste the depth-ordered texture under Bruch's membrane of every column.
@@ -209,7 +228,9 @@ def add_choroid(image: np.ndarray, geometry: Geometry, rng: np.random.Generator)
     image[rows[keep], cols[keep]] += texture[keep]  # every (row, col) pair occurs once
 
 
-def _smooth_noise(shape: tuple[int, int], factor: int, sigma: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+def _smooth_noise(
+    shape: tuple[int, int], factor: int, sigma: tuple[float, float], rng: np.random.Generator
+) -> np.ndarray:
     """Gaussian-smoothed noise, made at 1/factor resolution and enlarged: the same look, far cheaper."""
     small = (-(-shape[0] // factor), -(-shape[1] // factor))
     field = gaussian_filter(rng.standard_normal(small, dtype=np.float32), sigma)

@@ -25,7 +25,13 @@ from retinavlm import __version__
 from retinavlm.atomic import atomic_dir
 from retinavlm.data import lesion_masks
 from retinavlm.data.synthetic.anatomy import Grid
-from retinavlm.data.synthetic.config import CohortConfig, CohortConfigError, ScannerDomain, StageRecipe, load_cohort_config
+from retinavlm.data.synthetic.config import (
+    CohortConfig,
+    CohortConfigError,
+    ScannerDomain,
+    StageRecipe,
+    load_cohort_config,
+)
 from retinavlm.data.synthetic.render import ScanSpec, render, to_uint8
 from retinavlm.data.synthetic.reports import ReportWriter
 from retinavlm.knowledge import KnowledgeBase, load_knowledge, referral_from_findings, stage_from_findings
@@ -85,7 +91,9 @@ def _plan_patient(number: int, config: CohortConfig, kb: KnowledgeBase, rng: np.
     domain = _weighted(rng, {name: d.weight for name, d in config.domains.items()})
     n_visits = int(_weighted(rng, config.visit_counts))
     stages = {"OD": _weighted(rng, config.stage_prevalence)}
-    stages["OS"] = stages["OD"] if rng.random() < config.fellow_eye_same_stage else _weighted(rng, config.stage_prevalence)
+    stages["OS"] = (
+        stages["OD"] if rng.random() < config.fellow_eye_same_stage else _weighted(rng, config.stage_prevalence)
+    )
     marked = bool(config.domains[domain].watermark)
     anatomy_seeds = {eye: int(rng.integers(2**63)) for eye in stages}
     state = {eye: _draw_findings(stages[eye], config, kb, rng) for eye in stages}
@@ -115,8 +123,9 @@ def _plan_patient(number: int, config: CohortConfig, kb: KnowledgeBase, rng: np.
             }
 
 
-def _draw_findings(target: str, config: CohortConfig, kb: KnowledgeBase,
-                   rng: np.random.Generator) -> tuple[dict[str, dict[str, str]], int]:
+def _draw_findings(
+    target: str, config: CohortConfig, kb: KnowledgeBase, rng: np.random.Generator
+) -> tuple[dict[str, dict[str, str]], int]:
     """Findings aimed at a stage, redrawn until the knowledge-base rules give that stage."""
     recipe: StageRecipe = config.findings[target]
     for _ in range(MAX_DRAWS):
@@ -140,8 +149,9 @@ def _weighted(rng: np.random.Generator, weights: dict) -> str:
     return keys[int(rng.choice(len(keys), p=p / p.sum()))]
 
 
-def _render_png(plan: PlannedScan, domain: ScannerDomain, grid: Grid, halfwidth_um: float, seed: int,
-                mask_bits: list[str]) -> tuple[bytes, bytes, list[int], list[float]]:
+def _render_png(
+    plan: PlannedScan, domain: ScannerDomain, grid: Grid, halfwidth_um: float, seed: int, mask_bits: list[str]
+) -> tuple[bytes, bytes, list[int], list[float]]:
     """The scan's PNG, its lesion-mask PNG, the fovea and the pixel spacing."""
     spec = ScanSpec(plan.present, plan.eye, plan.watermark, plan.anatomy_seed, plan.lesion_seed)
     scan = render(spec, domain, np.random.default_rng([seed, 1, plan.index]), grid, halfwidth_um)
@@ -155,9 +165,15 @@ def _render_job(job: tuple) -> tuple[bytes, bytes, list[int], list[float]]:
     return _render_png(*job)
 
 
-def render_cohort(n: int, out_dir: str | os.PathLike, seed: int = 0, config: CohortConfig | None = None,
-                  workers: int = 1, progress: Callable[[int, int], None] | None = None,
-                  kb: KnowledgeBase | None = None) -> CohortSummary:
+def render_cohort(
+    n: int,
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    config: CohortConfig | None = None,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    kb: KnowledgeBase | None = None,
+) -> CohortSummary:
     """Render `n` scans into `out_dir` (images/, masks/, references.jsonl, annotations.csv, manifest.json).
 
     The folder appears complete or not at all; an existing cohort folder there is replaced, any
@@ -169,7 +185,9 @@ def render_cohort(n: int, out_dir: str | os.PathLike, seed: int = 0, config: Coh
     _check_replaceable(out_dir)
     plans = plan_cohort(n, seed, config, kb)
     writer = ReportWriter(kb)
-    jobs = [(p, config.domains[p.domain], config.grid, config.central_halfwidth_um, seed, kb.biomarker_ids) for p in plans]
+    jobs = [
+        (p, config.domains[p.domain], config.grid, config.central_halfwidth_um, seed, kb.biomarker_ids) for p in plans
+    ]
 
     with atomic_dir(out_dir) as tmp:
         (tmp / "images").mkdir()
@@ -183,8 +201,15 @@ def render_cohort(n: int, out_dir: str | os.PathLike, seed: int = 0, config: Coh
             mask_path = lesion_masks.mask_path(tmp, plan.id)
             mask_path.write_bytes(mask)
             files.append(_file_entry(mask_path.relative_to(tmp).as_posix(), mask))
-            report = writer.write(plan.present, plan.stage, plan.referral, np.random.default_rng([seed, 2, plan.index]),
-                                  plan.eye, plan.age, plan.sex)
+            report = writer.write(
+                plan.present,
+                plan.stage,
+                plan.referral,
+                np.random.default_rng([seed, 2, plan.index]),
+                plan.eye,
+                plan.age,
+                plan.sex,
+            )
             references.append(_reference_row(plan, image_path, report, fovea, spacing, kb))
             if progress:
                 progress(done, len(plans))
@@ -200,8 +225,12 @@ def render_cohort(n: int, out_dir: str | os.PathLike, seed: int = 0, config: Coh
             "n_scans": len(plans),
             "n_patients": len({p.patient_id for p in plans}),
             "counts": counts,
-            "grid": {"rows": config.grid.rows, "cols": config.grid.cols,
-                     "axial_um": config.grid.axial_um, "lateral_um": config.grid.lateral_um},
+            "grid": {
+                "rows": config.grid.rows,
+                "cols": config.grid.cols,
+                "axial_um": config.grid.axial_um,
+                "lateral_um": config.grid.lateral_um,
+            },
             "domains_used": list(config.domains),
             "lesion_masks": {"bits": list(kb.biomarker_ids)},
             "config": config.source,
@@ -229,11 +258,14 @@ def _check_replaceable(out_dir: Path) -> None:
         except (OSError, ValueError, AttributeError):
             ours = False
         if not ours:
-            raise FileExistsError(f"{out_dir}: folder is not empty and is not a synthetic cohort; choose another output folder")
+            raise FileExistsError(
+                f"{out_dir}: folder is not empty and is not a synthetic cohort; choose another output folder"
+            )
 
 
-def _reference_row(plan: PlannedScan, image: str, report: str, fovea: list[int], spacing: list[float],
-                   kb: KnowledgeBase) -> dict:
+def _reference_row(
+    plan: PlannedScan, image: str, report: str, fovea: list[int], spacing: list[float], kb: KnowledgeBase
+) -> dict:
     return {
         "id": plan.id,
         "patient_id": plan.patient_id,
@@ -264,8 +296,16 @@ def _annotations_csv(plans: list[PlannedScan], kb: KnowledgeBase) -> bytes:
     writer = csv.DictWriter(buffer, fieldnames=annotation_columns(kb), lineterminator="\n")
     writer.writeheader()
     for p in plans:
-        row = {"id": p.id, "patient_id": p.patient_id, "eye": p.eye, "visit": p.visit, "age": p.age, "sex": p.sex,
-               "stage": p.stage, "referral": p.referral}
+        row = {
+            "id": p.id,
+            "patient_id": p.patient_id,
+            "eye": p.eye,
+            "visit": p.visit,
+            "age": p.age,
+            "sex": p.sex,
+            "stage": p.stage,
+            "referral": p.referral,
+        }
         for b, marker in kb.biomarkers.items():
             row[b] = int(b in p.present)
             for a in marker.attributes:

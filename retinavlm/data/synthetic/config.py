@@ -172,5 +172,7 @@ def _stage_recipe(spec: dict, kb: KnowledgeBase, stage: str) -> StageRecipe:
         if entry:
             raise CohortConfigError(f"{where}: unknown key(s) {', '.join(map(str, entry))}")
         biomarkers[bid] = BiomarkerRecipe(probability, attributes)
-    required = tuple(_known(b, tuple(biomarkers), f"findings.{stage}.at_least_one_of") for b in spec.get("at_least_one_of") or [])
+    required = tuple(
+        _known(b, tuple(biomarkers), f"findings.{stage}.at_least_one_of") for b in spec.get("at_least_one_of") or []
+    )
     return StageRecipe(required, biomarkers)

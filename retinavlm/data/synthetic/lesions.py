@@ -36,8 +36,14 @@ class Lesion:
 
     biomarker = ""
 
-    def __init__(self, attributes: Mapping[str, str], geometry: Geometry, window: tuple[float, float],
-                 rng: np.random.Generator, placed: Mapping[str, Lesion]):
+    def __init__(
+        self,
+        attributes: Mapping[str, str],
+        geometry: Geometry,
+        window: tuple[float, float],
+        rng: np.random.Generator,
+        placed: Mapping[str, Lesion],
+    ):
         self.attributes = dict(attributes)
         self.rng = rng
         self.window = window
@@ -159,7 +165,9 @@ class RpeIrregularity(Lesion):
         waves = np.abs(waves) / (np.abs(waves).max() + 1e-6)
         self.lift = self.grid.rows_for(self.rng.uniform(30, 50)) * waves * plateau(self.cols, self.start, self.stop, 3)
         clumps = gaussian_filter(self.rng.standard_normal(self.cols).astype(np.float32), 1.5)
-        self.strength = 1.0 + 0.5 * clumps / (np.abs(clumps).max() + 1e-6) * plateau(self.cols, self.start, self.stop, 3)
+        self.strength = 1.0 + 0.5 * clumps / (np.abs(clumps).max() + 1e-6) * plateau(
+            self.cols, self.start, self.stop, 3
+        )
 
     def deform(self, geometry):
         geometry.rpe_lift += self.lift
@@ -167,7 +175,9 @@ class RpeIrregularity(Lesion):
 
     def paint(self, image, geometry):
         tops = geometry.boundaries()
-        return band_mask(image.shape[0], tops["rpe"] - 2, tops["bruch"] + 2, plateau(self.cols, self.start, self.stop, 0) > 0)
+        return band_mask(
+            image.shape[0], tops["rpe"] - 2, tops["bruch"] + 2, plateau(self.cols, self.start, self.stop, 0) > 0
+        )
 
 
 class DoubleLayerSign(Lesion):
@@ -360,7 +370,16 @@ class HyperreflectiveFoci(Lesion):
 LESIONS: dict[str, type[Lesion]] = {
     cls.biomarker: cls
     for cls in (
-        Drusen, PigmentEpithelialDetachment, RpeIrregularity, DoubleLayerSign, RpeAtrophy, Hypertransmission,
-        Fibrosis, Shrm, SubretinalFluid, IntraretinalFluid, HyperreflectiveFoci,
+        Drusen,
+        PigmentEpithelialDetachment,
+        RpeIrregularity,
+        DoubleLayerSign,
+        RpeAtrophy,
+        Hypertransmission,
+        Fibrosis,
+        Shrm,
+        SubretinalFluid,
+        IntraretinalFluid,
+        HyperreflectiveFoci,
     )
 }

@@ -43,8 +43,13 @@ class RenderedScan:
     pixel_spacing_um: tuple[float, float]  # (axial, lateral)
 
 
-def render(spec: ScanSpec, domain: ScannerDomain, rng: np.random.Generator, grid: Grid = Grid(),
-           central_halfwidth_um: float = 1250.0) -> RenderedScan:
+def render(
+    spec: ScanSpec,
+    domain: ScannerDomain,
+    rng: np.random.Generator,
+    grid: Grid = Grid(),
+    central_halfwidth_um: float = 1250.0,
+) -> RenderedScan:
     """Render a scan and its lesion masks, in the domain's resolution and the spec's eye."""
     if spec.eye not in EYES:
         raise ValueError(f"eye must be one of {EYES}, got {spec.eye!r}")
@@ -75,7 +80,10 @@ def render(spec: ScanSpec, domain: ScannerDomain, rng: np.random.Generator, grid
     pixels = _scanner(image, domain)
     if (domain.rows, domain.cols) != (grid.rows, grid.cols):
         pixels = _resize(pixels, domain.rows, domain.cols, Image.Resampling.BILINEAR)
-        masks = {k: _resize(m.astype(np.float32), domain.rows, domain.cols, Image.Resampling.NEAREST) > 0.5 for k, m in masks.items()}
+        masks = {
+            k: _resize(m.astype(np.float32), domain.rows, domain.cols, Image.Resampling.NEAREST) > 0.5
+            for k, m in masks.items()
+        }
         fovea = (int(fovea[0] * domain.rows / grid.rows), int(fovea[1] * domain.cols / grid.cols))
     if spec.eye == "OS":  # the mirror image: the optic nerve and the thick nerve fibres swap sides
         pixels = pixels[:, ::-1]
@@ -87,8 +95,13 @@ def render(spec: ScanSpec, domain: ScannerDomain, rng: np.random.Generator, grid
     return RenderedScan(np.ascontiguousarray(pixels, np.float32), masks, fovea, spacing)
 
 
-def render_scan(spec: ScanSpec, domain: ScannerDomain, rng: np.random.Generator, grid: Grid = Grid(),
-                central_halfwidth_um: float = 1250.0) -> np.ndarray:
+def render_scan(
+    spec: ScanSpec,
+    domain: ScannerDomain,
+    rng: np.random.Generator,
+    grid: Grid = Grid(),
+    central_halfwidth_um: float = 1250.0,
+) -> np.ndarray:
     """The rendered B-scan alone: float32 (rows, cols) in [0, 1]."""
     return render(spec, domain, rng, grid, central_halfwidth_um).pixels
 

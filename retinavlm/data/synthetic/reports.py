@@ -77,8 +77,16 @@ class ReportWriter:
         self._stage_terms = {level.id: self._level_terms(level) for level in self.kb.stages}
         self._referral_terms = {level.id: self._level_terms(level) for level in self.kb.referrals}
 
-    def write(self, present: Mapping[str, Mapping[str, str]], stage: str, referral: str, rng: np.random.Generator,
-              eye: str = "OD", age: int | None = None, sex: str | None = None) -> str:
+    def write(
+        self,
+        present: Mapping[str, Mapping[str, str]],
+        stage: str,
+        referral: str,
+        rng: np.random.Generator,
+        eye: str = "OD",
+        age: int | None = None,
+        sex: str | None = None,
+    ) -> str:
         """present: biomarker id -> attributes for every present finding; the rest are absent."""
         t = self.templates
         sentences = [self._present_sentence(bid, present[bid], rng) for bid in self.kb.biomarker_ids if bid in present]
@@ -147,7 +155,10 @@ class ReportWriter:
             others = [s for o in kb.biomarkers.values() if o.id != bid for s in o.synonyms]
             values = [w for a in marker.attributes.values() for syns in a.synonyms.values() for w in syns]
             out[bid] = groups + others + values
-        return {owner: re.compile("|".join(rf"(?<!\w){re.escape(p)}(?!\w)" for p in phrases)) for owner, phrases in out.items()}
+        return {
+            owner: re.compile("|".join(rf"(?<!\w){re.escape(p)}(?!\w)" for p in phrases))
+            for owner, phrases in out.items()
+        }
 
     def _usable(self, phrase: str, owner: str | None) -> bool:
         lowered = phrase.lower()

@@ -25,17 +25,28 @@ def _lists(record: ScanRecord, templates: Templates, kb: KnowledgeBase) -> dict[
     none = templates.sections.get("none_word", "none")
     present = [finding_phrase(record, b, kb) for b in record.present()]
     absent = [kb.biomarkers[b].name for b in record.absent()]
-    return {"findings": join_list(present) or none, "absent": join_list(absent) or none,
-            "rule_outs": rule_out_sentences(absent, templates)}
+    return {
+        "findings": join_list(present) or none,
+        "absent": join_list(absent) or none,
+        "rule_outs": rule_out_sentences(absent, templates),
+    }
 
 
 def rule_out_sentences(absent: list[str], templates: Templates) -> str:
     """The absent findings as short negated sentences ("No A, B or C. No D."); empty when none is absent."""
     spec = templates.section("rule_outs")
     size, sentence = spec.get("items_per_sentence"), spec.get("sentence")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1 or not isinstance(sentence, str) or "{list}" not in sentence:
-        raise ConfigError(f"{templates.path}: rule_outs needs items_per_sentence (a positive integer) and a "
-                          f"sentence holding {{list}}; got {spec!r}")
+    if (
+        not isinstance(size, int)
+        or isinstance(size, bool)
+        or size < 1
+        or not isinstance(sentence, str)
+        or "{list}" not in sentence
+    ):
+        raise ConfigError(
+            f"{templates.path}: rule_outs needs items_per_sentence (a positive integer) and a "
+            f"sentence holding {{list}}; got {spec!r}"
+        )
     chunks = [absent[i : i + size] for i in range(0, len(absent), size)]
     return " ".join(sentence.format(list=join_list(chunk, "or")) for chunk in chunks)
 
@@ -48,14 +59,23 @@ def describe_findings(record: ScanRecord, templates: Templates, kb: KnowledgeBas
 
 
 def _reasoning(
-    name: str, levels: tuple[Level, ...], key: str, record: ScanRecord, templates: Templates, kb: KnowledgeBase,
+    name: str,
+    levels: tuple[Level, ...],
+    key: str,
+    record: ScanRecord,
+    templates: Templates,
+    kb: KnowledgeBase,
     rng: random.Random,
 ) -> QAPair:
     t = templates.section(name)
     decision = decide(levels, record.findings(), kb)
     reasons = join_list([c.describe(kb) for c in decision.reasons])
-    fields = {**_lists(record, templates, kb), key: decision.level.name, "reasons": reasons,
-              "definition": decision.level.definition.rstrip(".")}
+    fields = {
+        **_lists(record, templates, kb),
+        key: decision.level.name,
+        "reasons": reasons,
+        "definition": decision.level.definition.rstrip("."),
+    }
     answer = rng.choice(t["answers"]["met" if decision.reasons else "default"]).format(**fields)
     return QAPair(with_context(rng.choice(t["questions"]), record, templates, rng), answer, name)
 
