@@ -1,7 +1,8 @@
 """Stage 1 builders: short questions from the tabular labels (presence, lists, attributes, stage, referral).
 
 Each question is drawn before the answer is known to the template and uses only the target's name,
-so it never reveals the answer.
+so it never reveals the answer. A builder asks only what is known for the scan: it returns None (the
+question does not apply) when its answer would rest on an unknown label.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ def presence(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: r
 
 
 @register("which_biomarkers", ("which_biomarkers",))
-def which_biomarkers(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
-    """The list of exactly the present biomarkers, in knowledge-base order."""
+def which_biomarkers(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair | None:
+    """The list of exactly the present biomarkers, in knowledge-base order; only when every one is known."""
+    if not all(map(record.known, record.biomarkers)):
+        return None
     t = templates.section("which_biomarkers")
     names = [kb.biomarkers[b].name for b in record.present()]
     question = rng.choice(t["questions"])
@@ -57,14 +60,18 @@ def attribute(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: 
 
 
 @register("stage", ("stage",))
-def stage(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
+def stage(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair | None:
+    if record.stage is None:
+        return None
     t = templates.section("stage")
     answer = rng.choice(t["answers"]).format(stage=kb.stage(record.stage).name)
     return QAPair(with_context(rng.choice(t["questions"]), record, templates, rng), _capitalise(answer), "stage")
 
 
 @register("referral", ("referral",))
-def referral(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
+def referral(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair | None:
+    if record.referral is None:
+        return None
     t = templates.section("referral")
     answer = rng.choice(t["answers"]).format(referral=kb.referral(record.referral).name)
     return QAPair(with_context(rng.choice(t["questions"]), record, templates, rng), _capitalise(answer), "referral")
