@@ -276,21 +276,6 @@ def write_references(run_dir: Path, records) -> None:
     )
 
 
-def generate_reports(model, images, prompt: str, order: list[int], generation: Generation, desc: str) -> list[str]:
-    """Greedy reports in batches; scan i is shown image order[i]."""
-    import torch
-    from tqdm.auto import tqdm
-
-    reports: list[str] = []
-    size = generation.batch_size
-    for start in tqdm(range(0, len(order), size), desc=desc, unit="batch", dynamic_ncols=True):
-        shown = order[start : start + size]
-        pixels = images.batch(shown)
-        with torch.inference_mode():
-            reports += model.generate(pixels, [prompt] * len(shown), max_new_tokens=generation.max_new_tokens)
-    return reports
-
-
 def predictions_step(
     run_dir: Path,
     records,
@@ -301,6 +286,7 @@ def predictions_step(
     log: Callable[[str], None],
 ) -> None:
     """RUN/predictions/<system>.jsonl for the three systems (each file is a step of its own)."""
+    from retinavlm.model.generation import generate_batched
     from retinavlm.model.prompts import report_prompt
     from retinavlm.model.vlm import RetinaVLM
     from retinavlm.train.curriculum import shuffled_order
@@ -333,7 +319,15 @@ def predictions_step(
     prompt = report_prompt()
     for system in model_systems:
         started = time.perf_counter()
-        reports = generate_reports(model, images, prompt, orders[system], preset.generation, f"reports ({system})")
+        reports = generate_batched(
+            model,
+            (images.tensor(shown) for shown in orders[system]),
+            prompt,
+            preset.generation.batch_size,
+            preset.generation.max_new_tokens,
+            progress=f"reports ({system})",
+            total=len(ids),
+        )
         write_jsonl(out / f"{system}.jsonl", [{"id": i, "report": r, "model": system} for i, r in zip(ids, reports)])
         seconds = time.perf_counter() - started
         state.finish(f"predictions:{system}", seconds, reports=len(ids))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from tqdm import tqdm
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from retinavlm.data.quality import assess_quality
     from retinavlm.data.scan import ScanReadError
     from retinavlm.model.checkpoint import CheckpointError
+    from retinavlm.model.generation import generate_batched
     from retinavlm.model.processor import ProcessorError
     from retinavlm.model.prompts import report_prompt
     from retinavlm.model.vlm import RetinaVLM
@@ -62,41 +64,30 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     model_name = args.model_name or Path(args.checkpoint).resolve().name
 
-    rows: list[dict] = []
     seen: dict[str, Path] = {}
-    batch_ids, batch_images = [], []
 
-    def flush() -> None:
-        reports = model.generate(
-            torch.stack(batch_images), [prompt] * len(batch_ids), max_new_tokens=args.max_new_tokens
-        )
-        rows.extend({"id": i, "report": r, "model": model_name} for i, r in zip(batch_ids, reports, strict=True))
-        batch_ids.clear()
-        batch_images.clear()
-
-    for path in tqdm(paths, desc="reports", unit="scan", disable=None):
-        scan_id = _lookup(ids, path)
-        if scan_id in seen:
-            skipped.append(f"{path}: duplicate id {scan_id!r} (also {seen[scan_id]}); name them with --references")
-            continue
-        try:
-            scan = read_scan(path)
-            quality = assess_quality(scan)
-            if not quality.ok:
-                skipped.append(f"{path}: refused by the quality gate ({quality.reason})")
+    def readable_images() -> Iterator[torch.Tensor]:
+        """Each scan that can be reported, preprocessed; the rest go to `skipped`, ids to `seen` in order."""
+        for path in tqdm(paths, desc="reports", unit="scan", disable=None):
+            scan_id = _lookup(ids, path)
+            if scan_id in seen:
+                skipped.append(f"{path}: duplicate id {scan_id!r} (also {seen[scan_id]}); name them with --references")
                 continue
-            image = model.processor.preprocess(scan)
-        except (ScanReadError, ProcessorError) as exc:
-            skipped.append(str(exc) if isinstance(exc, ScanReadError) else f"{path}: {exc}")
-            continue
-        seen[scan_id] = path
-        batch_ids.append(scan_id)
-        batch_images.append(image)
-        if len(batch_ids) == args.batch_size:
-            flush()
-    if batch_ids:
-        flush()
+            try:
+                scan = read_scan(path)
+                quality = assess_quality(scan)
+                if not quality.ok:
+                    skipped.append(f"{path}: refused by the quality gate ({quality.reason})")
+                    continue
+                image = model.processor.preprocess(scan)
+            except (ScanReadError, ProcessorError) as exc:
+                skipped.append(str(exc) if isinstance(exc, ScanReadError) else f"{path}: {exc}")
+                continue
+            seen[scan_id] = path
+            yield image
 
+    reports = generate_batched(model, readable_images(), prompt, args.batch_size, args.max_new_tokens)
+    rows = [{"id": i, "report": r, "model": model_name} for i, r in zip(seen, reports, strict=True)]
     write_jsonl(args.out, rows)
     for line in skipped:
         print(f"skipped: {line}", file=sys.stderr)

@@ -13,6 +13,7 @@ import torch
 from sklearn.metrics import f1_score
 
 from retinavlm.knowledge import KnowledgeBase, Level
+from retinavlm.model.generation import generate_batched
 from retinavlm.train.images import ScanImages
 from retinavlm.train.qa import Templates, prompt_for
 from retinavlm.train.records import ScanRecord
@@ -124,13 +125,13 @@ def closed_ended_scores(
     the shuffled-image control (the answers should fall to chance if they come from the pixels).
     """
     asked = [(i, q) for i, record in enumerate(images.records) for q in closed_questions(record, templates, kb)]
-    answers: list[str] = []
-    for start in range(0, len(asked), batch_size):
-        part = asked[start : start + batch_size]
-        shown = [image_order[i] if image_order is not None else i for i, _ in part]
-        answers += model.generate(
-            images.batch(shown), [prompt_for(q.question) for _, q in part], max_new_tokens=max_new_tokens
-        )
+    answers = generate_batched(
+        model,
+        (images.tensor(image_order[i] if image_order is not None else i) for i, _ in asked),
+        [prompt_for(q.question) for _, q in asked],
+        batch_size,
+        max_new_tokens,
+    )
     questions = [q for _, q in asked]
     parsed = [parse_answer(q.task, a, kb) for q, a in zip(questions, answers)]
     rows = [

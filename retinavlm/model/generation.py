@@ -1,0 +1,46 @@
+"""Batched greedy generation: one answer per (image, prompt) pair, in fixed-size batches.
+
+The one loop behind `retinavlm report`, the demo's reports and the closed-ended scores, so that a
+report is written the same way everywhere: greedy, `batch_size` pairs per `RetinaVLM.generate` call
+(left padding), in input order. Images are read lazily, so only one batch of pixels is held at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import islice, repeat
+
+import torch
+from tqdm.auto import tqdm
+
+from retinavlm.model.vlm import RetinaVLM
+
+
+def generate_batched(
+    model: RetinaVLM,
+    images: Iterable[torch.Tensor],
+    prompts: str | Iterable[str],
+    batch_size: int,
+    max_new_tokens: int,
+    progress: str | None = None,
+    total: int | None = None,
+) -> list[str]:
+    """Greedy answers for each image (1, S, S) with its prompt (or one prompt for all), in order.
+
+    `progress` labels a progress bar over `total` pairs (shown on a terminal only).
+    """
+    if batch_size < 1 or max_new_tokens < 1:
+        raise ValueError(f"batch_size={batch_size} and max_new_tokens={max_new_tokens} must be at least 1")
+    pairs = zip(images, repeat(prompts)) if isinstance(prompts, str) else zip(images, prompts, strict=True)
+    answers: list[str] = []
+    with tqdm(total=total, desc=progress, unit="answer", disable=None if progress else True) as bar:
+        for batch in _batches(pairs, batch_size):
+            pixels = torch.stack([image for image, _ in batch])
+            answers += model.generate(pixels, [prompt for _, prompt in batch], max_new_tokens=max_new_tokens)
+            bar.update(len(batch))
+    return answers
+
+
+def _batches(pairs: Iterator[tuple[torch.Tensor, str]], size: int) -> Iterator[list[tuple[torch.Tensor, str]]]:
+    while batch := list(islice(pairs, size)):
+        yield batch
