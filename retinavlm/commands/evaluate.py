@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from retinavlm.evaluation.outputs import print_table, sample_rows, write_outputs
     from retinavlm.evaluation.rubric import RubricError, default_rubric_path, load_rubric
-    from retinavlm.evaluation.rules import RulesError, load_rules
+    from retinavlm.evaluation.context_rules import RulesError, load_rules
     from retinavlm.knowledge import KnowledgeError, load_knowledge
 
     if args.bootstrap < 0 or args.workers < 1:

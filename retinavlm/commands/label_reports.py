@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from retinavlm.atomic import write_jsonl
     from retinavlm.evaluation.extract import FindingsExtractor
     from retinavlm.evaluation.labeller import label_report
-    from retinavlm.evaluation.rules import RulesError, load_rules
+    from retinavlm.evaluation.context_rules import RulesError, load_rules
     from retinavlm.jsonl import iter_jsonl
     from retinavlm.knowledge import KnowledgeError, load_knowledge
 

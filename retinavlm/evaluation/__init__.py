@@ -4,7 +4,7 @@ from retinavlm.evaluation.extract import Extraction, FindingsExtractor, Mention,
 from retinavlm.evaluation.labeller import label_report
 from retinavlm.evaluation.reference import Reference, parse_reference
 from retinavlm.evaluation.rubric import Rubric, RubricError, default_rubric_path, load_rubric
-from retinavlm.evaluation.rules import ContextRules, RulesError, load_rules
+from retinavlm.evaluation.context_rules import ContextRules, RulesError, load_rules
 
 __all__ = [
     "ContextRules",

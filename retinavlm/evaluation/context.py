@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from retinavlm.evaluation.rules import ModifierRule
+from retinavlm.evaluation.context_rules import ModifierRule
 from retinavlm.evaluation.text import Token
 
 _EXISTENCE = {"uncertain": (0, "uncertain"), "negated": (1, "absent"), "affirmed": (2, "present")}

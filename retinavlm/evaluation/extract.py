@@ -15,7 +15,7 @@ from typing import Any
 from retinavlm.evaluation.context import Assertion, SentenceContext, Trigger
 from retinavlm.evaluation.matcher import Match, PhraseTable
 from retinavlm.evaluation.normalize import Normalizer
-from retinavlm.evaluation.rules import ContextRules, load_rules
+from retinavlm.evaluation.context_rules import ContextRules, load_rules
 from retinavlm.evaluation.text import SEPARATORS, Token, clean_text, sentence_spans
 from retinavlm.knowledge import KnowledgeBase, load_knowledge, stage_from_findings
 

@@ -3,7 +3,7 @@ on the vocabulary side and the report side so that "sub-retinal fliud" meets "su
 
 from __future__ import annotations
 
-from retinavlm.evaluation.rules import ContextRules
+from retinavlm.evaluation.context_rules import ContextRules
 from retinavlm.evaluation.text import Token, clean_text, is_word, raw_tokens
 
 
