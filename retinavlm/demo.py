@@ -248,16 +248,13 @@ def file_digests(paths: list[Path]) -> dict[str, str]:
 
 def held_out_scans(curriculum: Path):
     """The held-out test patients' scans, split exactly as the curriculum splits them."""
-    from retinavlm.data.cohorts.splits import SplitConfig
     from retinavlm.knowledge import load_knowledge
     from retinavlm.train.curriculum import load_curriculum
-    from retinavlm.train.records import load_splits
+    from retinavlm.train.records import load_cohorts
 
     _, stages = load_curriculum(curriculum)
     data = stages[-1].data
-    records = load_splits(
-        data.cohort, load_knowledge(), SplitConfig(data.validation_fraction, data.test_fraction, data.split_seed)
-    ).test
+    records = load_cohorts(data, load_knowledge()).test
     if not records:
         raise DemoError(f"{data.cohort}: the test split is empty; render a larger cohort")
     return records, Path(stages[-1].output_dir) / "final"

@@ -81,8 +81,20 @@ class Selection:
 
 
 @dataclass
+class CohortEntry:
+    """One of several cohorts a stage draws from (see `retinavlm.train.records.load_cohorts`)."""
+
+    path: str
+    # Relative share of the training draws, whatever the cohort's size (shares are normalised).
+    weight: float = 1.0
+    # Prefix for its scan ids when they clash with an earlier cohort's; default: the folder name.
+    name: str | None = None
+
+
+@dataclass
 class Data:
-    cohort: str | None = None
+    # One cohort folder, or a list of {path, weight, name} entries drawn by weight.
+    cohort: str | list[CohortEntry] | None = None
     split_seed: int = 0
     # Patient-level split shares, as `retinavlm.data.cohorts.splits.SplitConfig` (val, test).
     validation_fraction: float = 0.15
@@ -327,10 +339,7 @@ def check_stage(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> Non
         problems.append("init_from: 'previous' only means something inside a curriculum; give a checkpoint folder")
     elif cfg.init_from is not None and cfg.init_from not in produced and not Path(cfg.init_from).is_dir():
         problems.append(f"init_from: checkpoint folder {cfg.init_from} not found")
-    if cfg.data.cohort is None:
-        problems.append("data.cohort: no cohort folder given (set it in the YAML or as data.cohort=DIR)")
-    elif not Path(cfg.data.cohort).exists():
-        problems.append(f"data.cohort: cohort {cfg.data.cohort} not found")
+    problems.extend(cohort_problems(cfg.data))
     problems.extend(_token_head_problems(cfg))
     try:
         from retinavlm.train.images import augment_config
@@ -352,6 +361,38 @@ def check_stage(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> Non
         raise ConfigError(f"{where}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
 
 
+def cohort_entries(data: Data) -> list[CohortEntry]:
+    """`data.cohort` as a list of entries: a single folder is one entry of weight 1."""
+    if data.cohort is None:
+        return []
+    return [CohortEntry(data.cohort)] if isinstance(data.cohort, str) else list(data.cohort)
+
+
+def cohort_names(entries: list[CohortEntry]) -> list[str]:
+    """Each entry's name: given, or its folder's name."""
+    return [entry.name or Path(entry.path).name for entry in entries]
+
+
+def cohort_problems(data: Data) -> list[str]:
+    """`data.cohort` names existing folders, with positive weights and distinct names."""
+    if data.cohort is None or data.cohort == []:
+        return ["data.cohort: no cohort folder given (set it in the YAML or as data.cohort=DIR)"]
+    entries = cohort_entries(data)
+    single = isinstance(data.cohort, str)
+    problems = []
+    seen: set[str] = set()
+    for i, (entry, name) in enumerate(zip(entries, cohort_names(entries))):
+        key = "data.cohort" if single else f"data.cohort[{i}]"
+        if not Path(entry.path).exists():
+            problems.append(f"{key}: cohort {entry.path} not found")
+        if not 0 < entry.weight < float("inf"):
+            problems.append(f"{key}.weight: must be a positive number, got {entry.weight}")
+        if name in seen:
+            problems.append(f"{key}.name: cohort name {name!r} is used twice; give each entry a distinct name")
+        seen.add(name)
+    return problems
+
+
 def _token_head_problems(cfg: StageConfig) -> list[str]:
     """A token head learns from labels, and from masks only when the cohort has them."""
     if cfg.kind != "ssl" or cfg.ssl.token_head == "none":
@@ -360,6 +401,8 @@ def _token_head_problems(cfg: StageConfig) -> list[str]:
         return [
             f"ssl.token_head: {cfg.ssl.token_head!r} learns from labels; it needs ssl.method=supervised, got {cfg.ssl.method!r}"
         ]
+    if cfg.ssl.token_head == "masks" and isinstance(cfg.data.cohort, list):
+        return ["ssl.token_head: 'masks' reads one cohort's lesion masks; data.cohort lists several (use mil)"]
     if cfg.ssl.token_head == "masks" and cfg.data.cohort is not None and Path(cfg.data.cohort).exists():
         from retinavlm.data.lesion_masks import LesionMaskError, bit_positions
         from retinavlm.knowledge import load_knowledge

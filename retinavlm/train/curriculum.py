@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from retinavlm.atomic import write_json, write_jsonl
-from retinavlm.data.cohorts.splits import SplitConfig
 from retinavlm.knowledge import load_knowledge
 from retinavlm.train.config import ConfigError, StageConfig, build, load_stage, read_yaml
 
@@ -91,12 +90,11 @@ def evaluate_heldout(
     from retinavlm.train.closed import closed_ended_scores
     from retinavlm.train.images import ScanImages, augment_config
     from retinavlm.train.qa import load_templates
-    from retinavlm.train.records import load_splits
+    from retinavlm.train.records import load_cohorts
 
     kb = load_knowledge()
     model = RetinaVLM.from_pretrained(model_dir)
-    split_cfg = SplitConfig(stage.data.validation_fraction, stage.data.test_fraction, stage.data.split_seed)
-    records = load_splits(stage.data.cohort, kb, split_cfg).split(evaluation.split)
+    records = load_cohorts(stage.data, kb).split(evaluation.split)
     if not records:
         raise ConfigError(f"evaluation.split: the {evaluation.split} split of {stage.data.cohort} is empty")
     images = ScanImages(records, model.processor, augment_config(stage.data.augment, model.processor.image_size))

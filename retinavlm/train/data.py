@@ -26,14 +26,17 @@ class Example:
         return len(self.pair.question) + len(self.pair.answer)
 
 
-def allocate(total: int, weights: np.ndarray) -> np.ndarray:
-    """Split `total` examples over scans in proportion to `weights` (largest remainder; sums exactly)."""
+def allocate(total: int, weights: np.ndarray, offset: float = 0.0) -> np.ndarray:
+    """Split `total` examples over scans in proportion to `weights`; sums exactly.
+
+    Systematic sampling: scan i gets the whole steps of `offset` + the running share that fall in its own
+    share, so every scan gets its share rounded down or up, and so does every run of neighbouring scans
+    (a cohort, whose scans are listed together) — a cohort's draws match its weight within one example.
+    A fresh `offset` in [0, 1) per epoch hands the fractional examples to different scans each epoch.
+    """
     share = weights / weights.sum() * total
-    counts = np.floor(share).astype(int)
-    remainder = total - counts.sum()
-    order = np.argsort(-(share - counts), kind="stable")
-    counts[order[:remainder]] += 1
-    return counts
+    edges = np.floor(np.round(np.concatenate([[0.0], np.cumsum(share)]), 9) + offset).astype(int)
+    return np.diff(edges)
 
 
 def epoch_examples(
@@ -47,7 +50,7 @@ def epoch_examples(
     epoch: int,
 ) -> list[Example]:
     """Fresh question/answer pairs for every scan: `per_scan` on average, more for up-weighted scans."""
-    counts = allocate(per_scan * len(records), weights)
+    counts = allocate(per_scan * len(records), weights, random.Random(f"{seed}/{epoch}/allocate").random())
     examples = []
     for index, (record, count) in enumerate(zip(records, counts)):
         rng = random.Random(f"{seed}/{epoch}/{record.id}")

@@ -61,5 +61,5 @@ def select_scans(model, images: ScanImages, selection: Selection, seed: int) -> 
         keep = k_center_greedy(embeddings, count, seed)
     else:
         keep = list(range(n))
-    weights = scan_weights(embeddings[keep], [images.records[i].stage for i in keep], selection.rare_weight)
+    weights = scan_weights(embeddings[keep], [str(images.records[i].stage) for i in keep], selection.rare_weight)
     return keep, weights

@@ -8,17 +8,21 @@ kind, for the training summary.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from retinavlm.data.cohorts.build import read_cohort_source
 from retinavlm.data.cohorts.sources import CohortSourceError
 from retinavlm.data.cohorts.splits import SplitConfig, split_by_patient
 from retinavlm.errors import RetinaVLMError
 from retinavlm.knowledge import KnowledgeBase
+from retinavlm.train.config import Data, cohort_entries, cohort_names
 
 
 class CohortError(RetinaVLMError):
@@ -84,13 +88,32 @@ def count_known(records: list[ScanRecord]) -> dict[str, Any]:
 
 @dataclass
 class CohortSplits:
+    """Patient-level splits of one or more cohorts; `cohort_of` and `cohort_weights` say who draws how much."""
+
     train: list[ScanRecord]
     validation: list[ScanRecord]
     test: list[ScanRecord]
     refused: list[str]
+    cohort_of: dict[str, str] = field(default_factory=dict)  # scan id -> cohort name
+    cohort_weights: dict[str, float] = field(default_factory=dict)  # cohort name -> relative share of draws
 
     def split(self, name: str) -> list[ScanRecord]:
         return {"train": self.train, "validation": self.validation, "test": self.test}[name]
+
+    def sampling_weights(self, records: list[ScanRecord]) -> np.ndarray:
+        """Per-scan draw weights (mean 1): a cohort's weight is shared equally by its scans among `records`, so
+        its share of the draws is its weight over the total whatever its size (or how many scans were dropped).
+        One cohort gives all ones."""
+        if not self.cohort_weights:
+            return np.ones(len(records))
+        names = [self.cohort_of[record.id] for record in records]
+        sizes = Counter(names)
+        total = sum(self.cohort_weights[name] for name in sizes)
+        return np.array([self.cohort_weights[name] / total * len(records) / sizes[name] for name in names])
+
+    @property
+    def train_weights(self) -> np.ndarray:
+        return self.sampling_weights(self.train)
 
     @property
     def known(self) -> dict[str, dict[str, Any]]:
@@ -135,3 +158,37 @@ def load_splits(cohort: str | os.PathLike, kb: KnowledgeBase, split: SplitConfig
     for record, name in zip(records, names):
         by_name[name].append(record)
     return CohortSplits(by_name["train"], by_name["validation"], by_name["test"], refused)
+
+
+def load_cohorts(data: Data, kb: KnowledgeBase) -> CohortSplits:
+    """The splits a stage trains on: each cohort of `data.cohort` split by patient on its own (the same
+    SplitConfig), capped at `data.max_train_scans` training scans per cohort, and merged with its weight.
+
+    A later cohort whose scan ids clash with an earlier one's gets its ids (and patient ids) prefixed
+    with its name ("kermany:CNV-1-1"), so every id stays unique.
+    """
+    entries = cohort_entries(data)
+    if not entries:
+        raise CohortError("data.cohort: no cohort folder given")
+    split = SplitConfig(data.validation_fraction, data.test_fraction, data.split_seed)
+    merged = CohortSplits([], [], [], [])
+    for entry, name in zip(entries, cohort_names(entries)):
+        part = load_splits(entry.path, kb, split)
+        if data.max_train_scans:
+            part.train = part.train[: data.max_train_scans]
+        parts = {key: part.split(key) for key in ("train", "validation", "test")}
+        if any(record.id in merged.cohort_of for records in parts.values() for record in records):
+            parts = {key: [_prefixed(record, name) for record in records] for key, records in parts.items()}
+        for key, records in parts.items():
+            clash = next((record.id for record in records if record.id in merged.cohort_of), None)
+            if clash is not None:
+                raise CohortError(f"{entry.path}: scan id {clash!r} is also in an earlier cohort; rename the cohort")
+            merged.split(key).extend(records)
+            merged.cohort_of.update(dict.fromkeys((record.id for record in records), name))
+        merged.refused += part.refused
+        merged.cohort_weights[name] = entry.weight
+    return merged
+
+
+def _prefixed(record: ScanRecord, name: str) -> ScanRecord:
+    return dataclasses.replace(record, id=f"{name}:{record.id}", patient_id=f"{name}:{record.patient_id}")

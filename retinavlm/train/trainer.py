@@ -32,7 +32,6 @@ from accelerate.utils import gather_object, set_seed
 from tqdm.auto import tqdm
 
 from retinavlm.atomic import write_json, write_text
-from retinavlm.data.cohorts.splits import SplitConfig
 from retinavlm.knowledge import load_knowledge
 from retinavlm.model.config import RetinaVLMConfig
 from retinavlm.model.vlm import RetinaVLM
@@ -44,7 +43,7 @@ from retinavlm.train.features import cached_features, view_seed
 from retinavlm.train.images import ScanImages, augment_config
 from retinavlm.train.metrics_log import MetricsLog
 from retinavlm.train.qa import check_builders, load_templates, prompt_for
-from retinavlm.train.records import load_splits
+from retinavlm.train.records import load_cohorts
 
 FINAL = "final"
 SUMMARY = "summary.json"
@@ -133,13 +132,9 @@ class StageTrainer:
         self.kb = load_knowledge()
         self.templates = load_templates(cfg.templates_path())
         check_builders(cfg.qa.builders, self.templates)
-        splits = load_splits(
-            cfg.data.cohort,
-            self.kb,
-            SplitConfig(cfg.data.validation_fraction, cfg.data.test_fraction, cfg.data.split_seed),
-        )
+        splits = load_cohorts(cfg.data, self.kb)
         self.refused = list(splits.refused)
-        train_records = splits.train[: cfg.data.max_train_scans] if cfg.data.max_train_scans else splits.train
+        train_records = splits.train
         val_records = splits.validation[: cfg.validation.max_scans] if cfg.validation.max_scans else splits.validation
 
         set_seed(t.seed)
@@ -161,6 +156,7 @@ class StageTrainer:
 
             keep, weights = select_scans(self.model, self.train_images, cfg.data.selection, t.seed)
             self.train_images.keep(keep)
+        weights = weights * splits.sampling_weights(self.train_images.records)  # each cohort's share of draws
         self.features = None
         if not parts.encoder:
             self.features = cached_features(
