@@ -30,7 +30,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retinavlm import schema
 from retinavlm.atomic import write_json, write_jsonl, write_text
+from retinavlm.errors import ConfigError, RetinaVLMError
 from retinavlm.resources import curricula_dir
 
 MODEL_SYSTEM = "retinavlm"
@@ -53,7 +55,7 @@ OWNED = (
 )
 
 
-class DemoError(ValueError):
+class DemoError(RetinaVLMError):
     """The demo cannot run as asked. `str()` names the file or setting and the problem."""
 
 
@@ -99,23 +101,18 @@ def default_config_path() -> Path:
 
 def load_demo_config(path: str | os.PathLike | None = None) -> DemoConfig:
     """The presets file, validated key by key (an unknown key or a wrong type names itself)."""
-    from retinavlm.train.config import ConfigError, build, read_yaml
-
     path = Path(path) if path is not None else default_config_path()
-    try:
-        config = build(DemoConfig, read_yaml(path), "")
-    except ConfigError as exc:
-        message = str(exc)
-        raise DemoError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+    config = schema.load(DemoConfig, path, "presets file")
     if not config.always_healthy_report.strip():
-        raise DemoError(f"{path}: always_healthy_report: must not be empty")
+        raise ConfigError("must not be empty", "always_healthy_report", path)
     for name, preset in config.presets.items():
+        where = f"presets.{name}"
         if preset.cohort.n < 8:
-            raise DemoError(f"{path}: presets.{name}.cohort.n: at least 8 scans are needed for three patient splits")
+            raise ConfigError("at least 8 scans are needed for three patient splits", f"{where}.cohort.n", path)
         if preset.generation.max_new_tokens < 1 or preset.generation.batch_size < 1:
-            raise DemoError(f"{path}: presets.{name}.generation: max_new_tokens and batch_size must be at least 1")
+            raise ConfigError("max_new_tokens and batch_size must be at least 1", f"{where}.generation", path)
         if preset.evaluation.bootstrap < 0:
-            raise DemoError(f"{path}: presets.{name}.evaluation.bootstrap: must be >= 0")
+            raise ConfigError("must be >= 0", f"{where}.evaluation.bootstrap", path)
     config.source = str(path)
     return config
 
@@ -218,28 +215,23 @@ def _read_manifest(cohort: Path) -> dict[str, Any]:
 
 def derive_curriculum(run_dir: Path, config: DemoConfig, preset: Preset) -> tuple[dict[str, Any], list[Path]]:
     """The preset's curriculum with its per-stage overrides, on RUN's cohort; and the files it reads."""
-    from retinavlm.train.config import ConfigError, read_yaml
+    from retinavlm.train.config import read_yaml
+    from retinavlm.train.curriculum import CurriculumConfig
 
     base = Path(config.source).parent / preset.curriculum
-    try:
-        doc = read_yaml(base)
-        entries = doc.get("stages")
-        if not isinstance(entries, list) or not all(isinstance(e, dict) and "config" in e for e in entries):
-            raise ConfigError(f"{base}: stages: expected a list of {{config, overrides}}")
-        names, files = [], [base.resolve()]
-        for entry in entries:
-            stage_path = (base.parent / str(entry["config"])).resolve()
-            names.append(str(read_yaml(stage_path).get("name", stage_path.stem)))
-            files.append(stage_path)
-            entry["config"] = str(stage_path)
-            entry["overrides"] = [*entry.get("overrides", []), *preset.stage_overrides.get(names[-1], [])]
-    except ConfigError as exc:
-        raise DemoError(str(exc)) from None
+    curriculum = schema.load(CurriculumConfig, base)
+    names, files = [], [base.resolve()]
+    for entry in curriculum.stages:
+        stage_path = (base.parent / entry.config).resolve()
+        names.append(str(read_yaml(stage_path).get("name", stage_path.stem)))
+        files.append(stage_path)
+        entry.config = str(stage_path)
+        entry.overrides = [*entry.overrides, *preset.stage_overrides.get(names[-1], [])]
     unknown = sorted(set(preset.stage_overrides) - set(names))
     if unknown:
         raise DemoError(f"{config.source}: stage_overrides.{unknown[0]}: no such stage in {base} ({', '.join(names)})")
-    doc.update(stages=entries, cohort=str(run_dir / "cohort"), output_dir=str(run_dir / "curriculum"))
-    return doc, files
+    curriculum.cohort, curriculum.output_dir = str(run_dir / "cohort"), str(run_dir / "curriculum")
+    return schema.to_dict(curriculum), files
 
 
 def file_digests(paths: list[Path]) -> dict[str, str]:

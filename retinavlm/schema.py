@@ -80,6 +80,10 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         if value is None and type(None) in args:
             return None
         options = [a for a in args if a is not type(None)]
+        # Only an option of the value's shape can take it: a list goes to the list option, a mapping to the
+        # mapping or dataclass option, so a nested error reports its own key (key[i].x) rather than "expected X or Y".
+        if _shape(value) != "scalar":
+            options = [a for a in options if _shape(a) == _shape(value)] or options
         if len(options) == 1:
             return _convert(options[0], value, where)
         for option in options:
@@ -117,6 +121,14 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if hint in (bool, int, float, str):
         raise ConfigError(f"expected {_expected(hint)}, got {_describe(value)}", where)
     raise TypeError(f"config field {where or 'top level'} has an unsupported type {hint}")  # a bug, not bad input
+
+
+def _shape(hint_or_value: Any) -> str:
+    """'list', 'mapping' or 'scalar', for a field type or a value."""
+    if typing.get_origin(hint_or_value) is list or isinstance(hint_or_value, list):
+        return "list"
+    is_mapping_type = typing.get_origin(hint_or_value) is dict or dataclasses.is_dataclass(hint_or_value)
+    return "mapping" if is_mapping_type or isinstance(hint_or_value, dict) else "scalar"
 
 
 def _join(where: str, key: str) -> str:

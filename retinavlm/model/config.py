@@ -8,24 +8,16 @@ scratch). The published RetinaVLM is `encoder.name="resnet50"`, `adapter.kind="l
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from retinavlm import schema
+from retinavlm.errors import ConfigError
 
 # One of Llama 3's reserved special tokens: it exists in the real Llama 3 / 3.1 tokenizers as a single
 # token with an (unused) embedding row, so the real model needs no vocabulary resize; the toolkit's
 # own tokenizer defines the same string. See docs/MODEL.md "Image token".
 DEFAULT_IMAGE_TOKEN = "<|reserved_special_token_10|>"
-
-ADAPTER_KINDS = ("linear", "mlp", "resampler")
-QUANTIZATIONS = (None, "8bit", "4bit")
-DTYPES = ("float32", "bfloat16", "float16")
-
-
-class ConfigError(ValueError):
-    """A model configuration is malformed: unknown keys, wrong types or values out of range."""
 
 
 @dataclass
@@ -42,7 +34,7 @@ class EncoderConfig:
 
 @dataclass
 class AdapterConfig:
-    kind: str = "mlp"
+    kind: Literal["linear", "mlp", "resampler"] = "mlp"
     num_queries: int = 16  # resampler only: the number of visual tokens it makes
     num_heads: int = 8  # resampler only
 
@@ -61,8 +53,9 @@ class LLMConfig:
 
     path: str | None = None
     tiny: bool | None = None  # defaults to `path is None`
-    quantization: str | None = None
-    dtype: str = "float32"  # weights of an unquantized LLM; compute dtype of a quantized one
+    quantization: Literal["8bit", "4bit"] | None = None
+    # Weights of an unquantized LLM; compute dtype of a quantized one.
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     lora: LoraSettings | None = None
     # Tiny model sizes (ignored when `path` is set). vocab_size is the tokenizer's training target.
     vocab_size: int = 2048
@@ -78,7 +71,7 @@ class LLMConfig:
         if self.tiny is None:
             self.tiny = self.path is None
         if self.tiny == (self.path is not None):
-            raise ConfigError("llm: set exactly one of `path` (a local Llama folder) or `tiny: true`")
+            raise ConfigError("set exactly one of `path` (a local Llama folder) or `tiny: true`")
 
 
 @dataclass
@@ -93,57 +86,22 @@ class RetinaVLMConfig:
         self.validate()
 
     def validate(self) -> None:
-        if self.adapter.kind not in ADAPTER_KINDS:
-            raise ConfigError(f"adapter.kind {self.adapter.kind!r} is not one of {', '.join(ADAPTER_KINDS)}")
-        if self.llm.quantization not in QUANTIZATIONS:
-            raise ConfigError(f"llm.quantization {self.llm.quantization!r} must be null, '8bit' or '4bit'")
-        if self.llm.dtype not in DTYPES:
-            raise ConfigError(f"llm.dtype {self.llm.dtype!r} is not one of {', '.join(DTYPES)}")
-        if self.encoder.image_size <= 0 or self.adapter.num_queries <= 0:
-            raise ConfigError("encoder.image_size and adapter.num_queries must be positive")
+        """Ranges the field types cannot say; errors name the key within this config."""
+        if self.encoder.image_size <= 0:
+            raise ConfigError(f"must be positive, got {self.encoder.image_size}", "encoder.image_size")
+        if self.adapter.num_queries <= 0:
+            raise ConfigError(f"must be positive, got {self.adapter.num_queries}", "adapter.num_queries")
         if not 0 < self.encoder.crop_fraction <= 1:
-            raise ConfigError(f"encoder.crop_fraction must be in (0, 1], got {self.encoder.crop_fraction}")
+            raise ConfigError(f"must be in (0, 1], got {self.encoder.crop_fraction}", "encoder.crop_fraction")
         if self.encoder.pixel_std <= 0:
-            raise ConfigError("encoder.pixel_std must be positive")
+            raise ConfigError(f"must be positive, got {self.encoder.pixel_std}", "encoder.pixel_std")
         if not self.image_token:
-            raise ConfigError("image_token must be a non-empty string")
+            raise ConfigError("must be a non-empty string", "image_token")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return schema.to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RetinaVLMConfig:
-        return _build(cls, data, "config")
-
-
-def _build(cls: type, data: Any, where: str) -> Any:
-    """Construct dataclass `cls` from plain data, refusing unknown keys and wrong types by name."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(fields)}")
-    hints = typing.get_type_hints(cls)
-    kwargs = {name: _coerce(hints[name], value, f"{where}.{name}") for name, value in data.items()}
-    return cls(**kwargs)
-
-
-def _coerce(hint: Any, value: Any, where: str) -> Any:
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    if value is None:
-        if type(None) in options:
-            return None
-        raise ConfigError(f"{where}: must not be null")
-    for option in options:
-        if dataclasses.is_dataclass(option):
-            return _build(option, value, where)
-        origin = typing.get_origin(option)
-        if origin is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return list(value)
-        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if option in (int, str, bool) and type(value) is option:
-            return value
-    names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
-    raise ConfigError(f"{where}: expected {names}, got {type(value).__name__} {value!r}")
+    def from_dict(cls, data: dict[str, Any], source: str = "") -> RetinaVLMConfig:
+        """The config in `data` (from `source`, a file named in errors), with every key and type checked."""
+        return schema.from_dict(cls, data, source)

@@ -6,23 +6,19 @@ raises `ConfigError` with the file and the dotted key, so a typo never trains th
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from retinavlm import schema
+from retinavlm.errors import ConfigError
+from retinavlm.model.config import RetinaVLMConfig
 from retinavlm.yaml_files import read_yaml_mapping
 
 PART_NAMES = ("encoder", "adapter", "lora", "llm")
-
-
-class ConfigError(ValueError):
-    """A stage or curriculum config is invalid. `str()` names the file and the key."""
 
 
 @dataclass
@@ -154,7 +150,7 @@ class StageConfig:
     kind: Literal["ssl", "vlm"] = "vlm"
     # Checkpoint folder to start from; None builds a fresh model from `model`.
     init_from: str | None = None
-    model: dict[str, Any] | None = None
+    model: RetinaVLMConfig | None = None
     output_dir: str = "runs/stage"
     data: Data = field(default_factory=Data)
     qa: QA = field(default_factory=QA)
@@ -170,87 +166,7 @@ class StageConfig:
         return path if path.is_absolute() else Path(self.source).parent / path
 
     def to_dict(self) -> dict[str, Any]:
-        out = dataclasses.asdict(self)
-        out.pop("source")
-        return out
-
-
-def build(cls: type, data: Any, where: str) -> Any:
-    """Build dataclass `cls` from a mapping, checking every key and type; `where` prefixes errors."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where or 'top level'}: expected a mapping, got {_type_name(data)}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(f"{_join(where, unknown[0])}: unknown key; allowed here: {', '.join(fields)}")
-    kwargs = {}
-    for name, f in fields.items():
-        if name in data:
-            kwargs[name] = _convert(hints[name], data[name], _join(where, name))
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"{_join(where, name)}: required key is missing")
-    return cls(**kwargs)
-
-
-def _convert(hint: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
-        return build(hint, value, where)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _convert(arg, value, where)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise errors[0] if len(errors) == 1 else ConfigError(f"{where}: expected {_hint_name(hint)}, got {value!r}")
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, args))}")
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {_type_name(value)}")
-        return [_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {_type_name(value)}")
-        return {str(k): _convert(args[1], v, _join(where, str(k))) for k, v in value.items()}
-    if hint is Any:
-        return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
-        return value
-    raise TypeError(f"config field {where} has an unsupported type {hint}")  # a bug in this module
-
-
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _type_name(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__
-
-
-def _hint_name(hint: Any) -> str:
-    return " or ".join(getattr(a, "__name__", str(a)) for a in typing.get_args(hint))
+        return schema.to_dict(self)
 
 
 def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
@@ -286,11 +202,7 @@ def load_stage(
     `produced`: checkpoint folders an earlier stage of the same curriculum will write.
     """
     path = Path(path)
-    doc = apply_overrides(read_yaml(path), overrides or [])
-    try:
-        cfg = build(StageConfig, doc, "")
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    cfg = schema.from_dict(StageConfig, apply_overrides(read_yaml(path), overrides or []), path)
     cfg.source = str(path)
     check_stage(cfg, produced)
     return cfg
@@ -327,14 +239,6 @@ def check_stage(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> Non
         problems.append("model: a stage without init_from must give the model config")
     if cfg.init_from is not None and cfg.model is not None:
         problems.append("model: give either init_from (a checkpoint) or model (a fresh model), not both")
-    if cfg.model is not None:
-        from retinavlm.model.config import ConfigError as ModelConfigError
-        from retinavlm.model.config import RetinaVLMConfig
-
-        try:
-            RetinaVLMConfig.from_dict(cfg.model)
-        except ModelConfigError as exc:
-            problems.append(f"model: {exc}")
     if cfg.init_from == "previous":
         problems.append("init_from: 'previous' only means something inside a curriculum; give a checkpoint folder")
     elif cfg.init_from is not None and cfg.init_from not in produced and not Path(cfg.init_from).is_dir():

@@ -18,7 +18,9 @@ import numpy as np
 
 from retinavlm.atomic import write_json, write_jsonl
 from retinavlm.knowledge import load_knowledge
-from retinavlm.train.config import ConfigError, StageConfig, build, load_stage, read_yaml
+from retinavlm import schema
+from retinavlm.errors import ConfigError
+from retinavlm.train.config import StageConfig, load_stage, read_yaml
 
 
 @dataclass
@@ -48,14 +50,11 @@ def load_curriculum(
 ) -> tuple[CurriculumConfig, list[StageConfig]]:
     """The curriculum and its stage configs, chained and validated (no training yet)."""
     path = Path(path)
-    try:
-        cur = build(CurriculumConfig, read_yaml(path), "")
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    cur = schema.load(CurriculumConfig, path)
     cur.cohort = cohort or cur.cohort
     cur.output_dir = output_dir or cur.output_dir
     if not cur.stages:
-        raise ConfigError(f"{path}: stages: list at least one stage")
+        raise ConfigError("list at least one stage", "stages", path)
     stages: list[StageConfig] = []
     produced: frozenset[str] = frozenset()
     for entry in cur.stages:

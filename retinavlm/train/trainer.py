@@ -65,7 +65,7 @@ def config_hash(cfg: StageConfig) -> str:
 def load_model(cfg: StageConfig, device: str) -> RetinaVLM:
     if cfg.init_from is not None:
         return RetinaVLM.from_pretrained(cfg.init_from, device=device)
-    return RetinaVLM.from_config(RetinaVLMConfig.from_dict(cfg.model or {}), device=device)
+    return RetinaVLM.from_config(cfg.model or RetinaVLMConfig(), device=device)
 
 
 def lr_lambda(schedule: str, warmup: int, total: int):

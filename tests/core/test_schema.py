@@ -180,3 +180,24 @@ def _is_dataclass_at(cls, path):
         if not dataclasses.is_dataclass(hint):
             return False
     return True
+
+
+@dataclass
+class Criterion:
+    points: int = 1
+
+
+@dataclass
+class Either:
+    rule: str | list[Criterion] = "none"
+    spec: str | Criterion = "none"
+
+
+def test_a_union_reports_the_nested_error_of_the_option_the_value_fits():
+    assert from_dict(Either, {"rule": [{"points": 2}], "spec": {}}) == Either([Criterion(2)], Criterion())
+    with pytest.raises(ConfigError, match=r"^e\.yaml: rule\[0\]\.points: expected an integer, got 'x'$"):
+        from_dict(Either, {"rule": [{"points": "x"}]}, "e.yaml")
+    with pytest.raises(ConfigError, match=r"^e\.yaml: spec\.point: unknown key"):
+        from_dict(Either, {"spec": {"point": 1}}, "e.yaml")
+    with pytest.raises(ConfigError, match=r"^e\.yaml: spec: expected a string or a mapping, got 3$"):
+        from_dict(Either, {"spec": 3}, "e.yaml")

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from retinavlm.cli import main
+from retinavlm.model.config import RetinaVLMConfig
 from retinavlm.resources import curricula_dir
 from retinavlm.train.config import ConfigError, apply_overrides, load_stage
 from retinavlm.train.curriculum import load_curriculum
@@ -46,7 +47,9 @@ def test_shipped_stage_configs_are_valid(small_cohort):
         ("train.schedule.name=exponential", r"train\.schedule\.name: 'exponential' is not one of"),
         ("qa.builders.staging=1", r"qa\.builders\.staging: unknown builder"),
         ("data.augment.rotate=5", r"data\.augment\.rotate: unknown augmentation option"),
-        ("model.encoder.depth=3", r"model: .*unknown key\(s\) depth"),
+        ("model.encoder.depth=3", r"stage\.yaml: model\.encoder\.depth: unknown key; allowed here: name, "),
+        ("model.encoder.crop_fraction=2", r"stage\.yaml: model\.encoder\.crop_fraction: must be in \(0, 1\], got 2"),
+        ("train.optimizer.lr=abc", r"stage\.yaml: train\.optimizer\.lr: expected a number, got 'abc'"),
         ("train.max_steps=10", r"train: give exactly one of max_steps or epochs"),
         ("checkpoint.keep_last=0", r"checkpoint\.keep_last: must be at least 1"),
         ("init_from=/nowhere/final", r"init_from: checkpoint folder /nowhere/final not found"),
@@ -57,6 +60,13 @@ def test_bad_stage_configs_name_the_key(small_cohort, tmp_path, override, messag
     extra = ["model=null"] if override.startswith("init_from") else []
     with pytest.raises(ConfigError, match=message):
         load_stage(path, [override, *extra])
+
+
+def test_the_stage_model_is_a_typed_model_config(small_cohort):
+    cfg = load_stage(STAGE1, [f"data.cohort={small_cohort}", "model.llm.hidden_size=64"])
+    assert isinstance(cfg.model, RetinaVLMConfig)
+    assert cfg.model.encoder.name == "resnet_tiny_s16" and cfg.model.llm.hidden_size == 64
+    assert cfg.to_dict()["model"] == cfg.model.to_dict()
 
 
 def test_missing_files_are_named(tmp_path, small_cohort):
