@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from retinavlm.data.io import check_size, pick_frame, scan_from_samples
+from retinavlm.data.samples import check_size, pick_frame, scan_from_samples
 from retinavlm.data.scan import Scan, ScanReadError
 
 FORMAT_NAMES = {"vol": "Heidelberg VOL", "e2e": "Heidelberg E2E", "fda": "Topcon FDA"}

@@ -29,7 +29,8 @@ from safetensors.torch import load_file, save_file
 
 from retinavlm import __version__
 from retinavlm.atomic import atomic_dir, write_json
-from retinavlm.knowledge import load_knowledge
+from retinavlm.errors import RetinaVLMError
+from retinavlm.knowledge import KnowledgeBase, load_knowledge
 from retinavlm.model.config import ConfigError, RetinaVLMConfig
 from retinavlm.model.encoder import EncoderWeightsError, check_state_dict, create_encoder, load_encoder_weights
 from retinavlm.model.llm import LLMLoadError, base_state_dict, load_llm, quiet_transformers
@@ -43,8 +44,12 @@ FORMAT_VERSION = 1
 MANIFEST = "checkpoint.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(RetinaVLMError):
     """A checkpoint folder is missing, truncated, corrupt or does not match its config."""
+
+
+class KnowledgeMismatchError(CheckpointError):
+    """A checkpoint trained under one knowledge base is used with another (allowed only when forced)."""
 
 
 def save_checkpoint(model: RetinaVLM, folder: str | os.PathLike) -> None:
@@ -77,21 +82,25 @@ def save_checkpoint(model: RetinaVLM, folder: str | os.PathLike) -> None:
         )
 
 
-def load_checkpoint(folder: str | os.PathLike, device: str) -> RetinaVLM:
-    from retinavlm.model.vlm import RetinaVLM
+def load_checkpoint(
+    folder: str | os.PathLike,
+    device: str,
+    model_class: type[RetinaVLM],
+    knowledge: KnowledgeBase | None = None,
+    force_knowledge: bool = False,
+) -> RetinaVLM:
+    """Load a checkpoint trained under `knowledge` (default: the default knowledge base).
 
+    A checkpoint trained under another knowledge base is refused (its answers use other stage,
+    referral or biomarker definitions) unless `force_knowledge`, which only warns.
+    """
     folder = Path(folder)
     manifest = _verify(folder)
     try:
         config = RetinaVLMConfig.from_dict(_read_json(folder / "config.json"))
     except ConfigError as exc:
         raise CheckpointError(f"{folder / 'config.json'}: {exc}") from None
-    current = load_knowledge().version_tag
-    if manifest.get("knowledge_base") != current:
-        warnings.warn(
-            f"{folder}: trained with knowledge base {manifest.get('knowledge_base')}, the current one is {current}",
-            stacklevel=3,
-        )
+    check_knowledge(folder, manifest.get("knowledge_base"), knowledge or load_knowledge(), force_knowledge)
     try:
         tokenizer = load_tokenizer(folder / "tokenizer", config.image_token)
         encoder = create_encoder(config.encoder.name, config.encoder.image_size)
@@ -99,7 +108,7 @@ def load_checkpoint(folder: str | os.PathLike, device: str) -> RetinaVLM:
         load_encoder_weights(encoder, encoder_file if encoder_file.is_file() else _encoder_weights_path(config))
         llm_folder = config.llm.path if config.llm.path is not None else folder / "llm"
         llm = load_llm(llm_folder, config.llm.quantization, config.llm.dtype, device)
-        model = RetinaVLM.assemble(config, encoder, llm, tokenizer, device, manifest.get("knowledge_base", "unknown"))
+        model = model_class.assemble(config, encoder, llm, tokenizer, device, manifest.get("knowledge_base", "unknown"))
     except (TokenizerError, EncoderWeightsError, LLMLoadError, ValueError) as exc:
         raise CheckpointError(f"{folder}: {exc}") from None
     _load_into(model.adapter.state_dict(), folder / "adapter.safetensors", model.adapter.load_state_dict)
@@ -110,6 +119,19 @@ def load_checkpoint(folder: str | os.PathLike, device: str) -> RetinaVLM:
             lambda state: set_peft_model_state_dict(model.llm, state),
         )
     return model.eval()
+
+
+def check_knowledge(folder: Path, recorded: str | None, knowledge: KnowledgeBase, force: bool) -> None:
+    """Refuse (or with `force`, warn about) a checkpoint whose recorded knowledge base is not `knowledge`."""
+    if recorded == knowledge.version_tag:
+        return
+    message = (
+        f"{folder}: trained under knowledge base {recorded or 'unknown'}, this run uses {knowledge.version_tag} "
+        f"({knowledge.path})"
+    )
+    if not force:
+        raise KnowledgeMismatchError(f"{message}; pass --force-knowledge to use it anyway")
+    warnings.warn(message, stacklevel=3)
 
 
 def _encoder_weights_path(config: RetinaVLMConfig) -> str:

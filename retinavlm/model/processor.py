@@ -15,10 +15,11 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from retinavlm.data.scan import Scan
+from retinavlm.errors import RetinaVLMError
+from retinavlm.model.loss import IGNORE_INDEX
 from retinavlm.model.prompts import IMAGE_PLACEHOLDER
 from retinavlm.model.tokenizer import END_OF_TURN
 
-IGNORE_INDEX = -100  # label value the loss skips (transformers' convention)
 
 
 class ProcessorError(ValueError):

@@ -8,6 +8,7 @@ those embedding rows with the adapter's outputs, in order, and refuses any count
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -15,24 +16,30 @@ from torch import nn
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
-from retinavlm.knowledge import load_knowledge
+from retinavlm.knowledge import KnowledgeBase, load_knowledge
 from retinavlm.model.adapter import create_adapter, num_visual_tokens
+from retinavlm.model.checkpoint import load_checkpoint, save_checkpoint
 from retinavlm.model.config import RetinaVLMConfig
+from retinavlm.model.decoding import StaticGreedyDecoder
 from retinavlm.model.encoder import OCTEncoder, create_encoder
-from retinavlm.model.fast import (
-    FastSettings,
-    StaticGreedyDecoder,
-    answer_token_losses,
-    logit_token_losses,
-    sequence_means,
-)
 from retinavlm.model.llm import add_lora, base_model, build_tiny_llm, is_quantized, load_llm, quantize_via_folder
+from retinavlm.model.loss import answer_token_losses, logit_token_losses, sequence_means
 from retinavlm.model.processor import RetinaVLMProcessor
 from retinavlm.model.tokenizer import END_OF_TEXT, END_OF_TURN, load_tokenizer, train_tokenizer
 
 
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass
+class FastSettings:
+    """Runtime switches of the fast paths (not saved with a checkpoint: they change speed, never the model)."""
+
+    answer_only_loss: bool = True  # forward(labels=...) runs head and loss at answer tokens only (model/loss.py)
+    loss_chunk_tokens: int = 1024  # answer positions per LM-head chunk: bounds the logits memory
+    static_cache_generation: bool = True  # greedy generate runs the static-cache decoder (model/decoding.py)
+    compile_decode: bool | None = None  # torch.compile the decode step; None = on CUDA only
 
 
 class RetinaVLM(nn.Module):
@@ -85,8 +92,10 @@ class RetinaVLM(nn.Module):
         tokenizer_path: str | os.PathLike | None = None,
         tokenizer: PreTrainedTokenizerBase | None = None,
         device: str | None = None,
+        knowledge: KnowledgeBase | None = None,
     ) -> RetinaVLM:
-        """Build a new model. The tiny LLM gets the toolkit's tokenizer unless one is given."""
+        """Build a new model to train under `knowledge` (default: the default knowledge base), which it
+        records. The tiny LLM gets the toolkit's tokenizer unless one is given."""
         device = device or default_device()
         if tokenizer is None:
             if tokenizer_path is not None:
@@ -103,7 +112,7 @@ class RetinaVLM(nn.Module):
             else:
                 llm = build_tiny_llm(config.llm, tokenizer)
                 llm = quantize_via_folder(llm, config.llm, device) if config.llm.quantization else llm.to(device)
-            return cls.assemble(config, encoder, llm, tokenizer, device, load_knowledge().version_tag)
+            return cls.assemble(config, encoder, llm, tokenizer, device, (knowledge or load_knowledge()).version_tag)
 
     @classmethod
     def assemble(
@@ -127,14 +136,18 @@ class RetinaVLM(nn.Module):
         return model.eval()
 
     @classmethod
-    def from_pretrained(cls, folder: str | os.PathLike, device: str | None = None) -> RetinaVLM:
-        from retinavlm.model.checkpoint import load_checkpoint
-
-        return load_checkpoint(folder, device or default_device())
+    def from_pretrained(
+        cls,
+        folder: str | os.PathLike,
+        device: str | None = None,
+        knowledge: KnowledgeBase | None = None,
+        force_knowledge: bool = False,
+    ) -> RetinaVLM:
+        """Load a checkpoint folder; one trained under another knowledge base than `knowledge` (default:
+        the default knowledge base) raises KnowledgeMismatchError unless `force_knowledge`."""
+        return load_checkpoint(folder, device or default_device(), cls, knowledge, force_knowledge)
 
     def save_pretrained(self, folder: str | os.PathLike) -> None:
-        from retinavlm.model.checkpoint import save_checkpoint
-
         save_checkpoint(self, folder)
 
     # --- training set-up ----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,13 @@ def kermany_scans(count: int) -> list[Path]:
     per_class = [sorted((folder / c).glob("*.jpeg")) for c in ("NORMAL", "DRUSEN", "CNV", "DME")]
     ordered = [path for group in zip(*per_class, strict=False) for path in group]
     return ordered[:count]
+
+
+def other_knowledge_dir(root: Path) -> Path:
+    """A copy of the default knowledge base under another version: same content, another version tag."""
+    from retinavlm.resources import default_knowledge_dir
+
+    folder = Path(shutil.copytree(default_knowledge_dir(), root / "clinic-knowledge"))
+    index = folder / "knowledge.yaml"
+    index.write_text(re.sub(r"(?m)^version: .*$", 'version: "clinic-1"', index.read_text()))
+    return folder

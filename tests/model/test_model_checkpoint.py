@@ -3,11 +3,12 @@ import shutil
 
 import pytest
 import torch
-from model_testing import tiny_4bit_config, tiny_config
+from model_testing import other_knowledge_dir, tiny_4bit_config, tiny_config
 from safetensors.torch import save_file
 
+from retinavlm.errors import RetinaVLMError
 from retinavlm.knowledge import load_knowledge
-from retinavlm.model.checkpoint import MANIFEST, CheckpointError, _fingerprint
+from retinavlm.model.checkpoint import MANIFEST, CheckpointError, KnowledgeMismatchError, _fingerprint
 from retinavlm.model.config import EncoderConfig, LLMConfig, LoraSettings, RetinaVLMConfig
 from retinavlm.model.llm import build_tiny_llm
 from retinavlm.model.vlm import RetinaVLM
@@ -159,3 +160,23 @@ def test_saving_over_a_checkpoint_replaces_it_whole(saved, tmp_path):
     build(tiny_config(encoder=EncoderConfig(image_size=SIZE))).save_pretrained(folder)
     assert not (folder / "stray.txt").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary folders left behind
+
+
+def test_a_checkpoint_of_another_knowledge_base_is_refused_unless_forced(tmp_path):
+    other = load_knowledge(other_knowledge_dir(tmp_path))
+    assert other.version_tag != load_knowledge().version_tag
+    model = RetinaVLM.from_config(tiny_config(encoder=EncoderConfig(image_size=SIZE)), device="cpu", knowledge=other)
+    model.save_pretrained(tmp_path / "ckpt")
+    manifest = json.loads((tmp_path / "ckpt" / MANIFEST).read_text())
+    assert manifest["knowledge_base"] == other.version_tag
+    assert RetinaVLM.from_pretrained(tmp_path / "ckpt", device="cpu", knowledge=other).knowledge_version == (
+        other.version_tag
+    )
+    with pytest.raises(KnowledgeMismatchError) as refused:
+        RetinaVLM.from_pretrained(tmp_path / "ckpt", device="cpu")
+    message = str(refused.value)
+    assert "\n" not in message and other.version_tag in message and "--force-knowledge" in message
+    assert isinstance(refused.value, RetinaVLMError)
+    with pytest.warns(UserWarning, match="trained under knowledge base"):
+        forced = RetinaVLM.from_pretrained(tmp_path / "ckpt", device="cpu", force_knowledge=True)
+    assert torch.equal(logits(forced), logits(model))
