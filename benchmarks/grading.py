@@ -31,11 +31,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from retinavlm.atomic import write_json, write_jsonl
+from retinavlm.evaluation.context_rules import load_rules
 from retinavlm.evaluation.extract import FindingsExtractor
 from retinavlm.evaluation.grade import grade_pairs
 from retinavlm.evaluation.reference import parse_reference
 from retinavlm.evaluation.rubric import default_rubric_path, load_rubric
-from retinavlm.evaluation.context_rules import load_rules
 from retinavlm.evaluation.validation import default_validation_path, score
 from retinavlm.jsonl import read_jsonl
 from retinavlm.knowledge import load_knowledge, referral_from_findings, stage_from_findings

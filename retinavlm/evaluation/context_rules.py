@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from retinavlm.errors import ConfigError
 from retinavlm.resources import eval_dir
 from retinavlm.yaml_files import read_yaml_file
 
@@ -18,7 +19,7 @@ DIRECTIONS = ("forward", "backward", "bidirectional")
 SECTION_ROLES = ("findings", "conclusion", "plan")
 
 
-class RulesError(ValueError):
+class RulesError(ConfigError):
     """The context rules file breaks its schema."""
 
 
@@ -48,6 +49,17 @@ class StageFamily:
 
 
 @dataclass(frozen=True)
+class AnchoredTerms:
+    """Words that name a finding only next to the structure they describe ("RPE – irregular",
+    "the RPE is regular"): a term counts when an anchor word is within `window` words."""
+
+    anchors: frozenset[str]
+    window: int
+    present: dict[str, tuple[str, ...]]  # biomarker id -> terms asserting it
+    absent: dict[str, tuple[str, ...]]  # biomarker id -> terms denying it
+
+
+@dataclass(frozen=True)
 class ContextRules:
     version: str
     fingerprint: str
@@ -68,6 +80,11 @@ class ContextRules:
     anatomy_guard_terms: frozenset[str]
     anatomy_guard_words: frozenset[str]
     anatomy_guard_window: int
+    eyes: dict[str, tuple[str, ...]]  # "right" / "left" / "both" -> phrases naming that eye
+    anchored: tuple[AnchoredTerms, ...]
+    stage_alternatives: frozenset[str]  # "vs", "or": two stages joined by one are left undecided
+    stage_alternative_gap: int
+    undecided_stage: tuple[str, ...]  # "activity uncertain": the report leaves its stage open
 
 
 def default_rules_path() -> Path:
@@ -98,6 +115,10 @@ def _load_cached(path: Path) -> ContextRules:
         "stage_anatomy_guard",
         "sentence_wide",
         "heading_values",
+        "eyes",
+        "anchored_findings",
+        "stage_alternatives",
+        "undecided_stage",
     }
     _keys(doc, allowed, path, "top level")
     modifiers: dict[str, list[ModifierRule]] = {}
@@ -156,6 +177,28 @@ def _load_cached(path: Path) -> ContextRules:
             str(level): _strings(terms, path, f"heading_values {role} {level}")
             for level, terms in _mapping(values, path, f"heading_values {role}").items()
         }
+    eyes = _mapping(doc.get("eyes"), path, "eyes")
+    _keys(eyes, {"right", "left", "both"}, path, "eyes")
+    anchored = []
+    for i, spec in enumerate(doc.get("anchored_findings") or []):
+        where = f"anchored_findings[{i}]"
+        _keys(spec, {"anchors", "window", "present", "absent"}, path, where)
+        anchored.append(
+            AnchoredTerms(
+                anchors=frozenset(w.lower() for w in _strings(spec.get("anchors"), path, f"{where} anchors")),
+                window=_int(spec.get("window", 4), path, f"{where} window"),
+                present={
+                    str(k): _strings(v, path, f"{where} present {k}")
+                    for k, v in _mapping(spec.get("present"), path, f"{where} present").items()
+                },
+                absent={
+                    str(k): _strings(v, path, f"{where} absent {k}")
+                    for k, v in _mapping(spec.get("absent"), path, f"{where} absent").items()
+                },
+            )
+        )
+    alternatives = doc.get("stage_alternatives") or {}
+    _keys(alternatives, {"words", "max_gap"}, path, "stage_alternatives")
     guard = doc.get("stage_anatomy_guard") or {}
     _keys(guard, {"terms", "window", "anatomy"}, path, "stage_anatomy_guard")
     absence = _mapping(doc.get("implied_absence"), path, "implied_absence")
@@ -184,6 +227,13 @@ def _load_cached(path: Path) -> ContextRules:
             w.lower() for w in _strings(guard.get("anatomy"), path, "stage_anatomy_guard anatomy")
         ),
         anatomy_guard_window=_int(guard.get("window", 2), path, "stage_anatomy_guard window"),
+        eyes={str(k): _strings(v, path, f"eyes {k}") for k, v in eyes.items()},
+        anchored=tuple(anchored),
+        stage_alternatives=frozenset(
+            w.lower() for w in _strings(alternatives.get("words"), path, "stage_alternatives words")
+        ),
+        stage_alternative_gap=_int(alternatives.get("max_gap", 3), path, "stage_alternatives max_gap"),
+        undecided_stage=_strings(doc.get("undecided_stage"), path, "undecided_stage"),
     )
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from retinavlm.evaluation.context import Assertion, SentenceContext, Trigger
+from retinavlm.evaluation.context_rules import ContextRules, load_rules
 from retinavlm.evaluation.matcher import Match, PhraseTable
 from retinavlm.evaluation.normalize import Normalizer
-from retinavlm.evaluation.context_rules import ContextRules, load_rules
 from retinavlm.evaluation.text import SEPARATORS, Token, clean_text, sentence_spans
 from retinavlm.knowledge import KnowledgeBase, load_knowledge, stage_from_findings
 
@@ -102,6 +102,8 @@ class _Document:
     section_of: list[int | None]  # section index per token
     triggers: list[Trigger]
     separators: list[int]
+    caseless: bool  # written without capitals: abbreviations match in lower case
+    other_eye: set[tuple[int, int]]  # sentences that name only the fellow eye
 
 
 MAX_REPORT_CHARS = 100_000  # a specialist report is a few thousand characters
@@ -139,8 +141,29 @@ class FindingsExtractor:
             members = kb.groups[key].members if key in kb.groups else (key,)
             for term in _variants(terms):
                 self._biomarkers.add(norm.phrase(term), ("absence", members, key))
-        for term in _variants(rules.not_findings):
+        for index, group in enumerate(rules.anchored):
+            for state, terms_by_id in (("present", group.present), ("absent", group.absent)):
+                for bid, terms in terms_by_id.items():
+                    if bid not in kb.biomarkers:
+                        raise ValueError(f"context rules: anchored_findings names unknown biomarker {bid!r}")
+                    for term in _variants(terms):
+                        self._biomarkers.add(norm.phrase(term), ("anchored", bid, state, index))
+            for term in group.anchors:
+                norm.phrase(term)
+        # phrases that leave the stage open ("activity uncertain") are not findings either
+        for term in _variants((*rules.not_findings, *rules.undecided_stage)):
             self._biomarkers.add(norm.phrase(term), ("ignore",))
+        self._undecided = PhraseTable()
+        for term in _variants(rules.undecided_stage):
+            self._undecided.add(norm.phrase(term), "undecided")
+        self._eyes = PhraseTable()
+        for eye, terms in rules.eyes.items():
+            for term in terms:
+                if term.lower() == term:
+                    self._eyes.add(norm.phrase(term), eye)
+                else:
+                    self._eyes.add(norm.as_written(term), eye, case_sensitive=True)
+        self._alternatives = frozenset(norm.phrase(w)[0] for w in rules.stage_alternatives)
 
         self._attributes = PhraseTable()
         for bid, marker in kb.biomarkers.items():
@@ -196,6 +219,7 @@ class FindingsExtractor:
 
     def _document(self, text: str) -> _Document:
         tokens = self._norm.tokens(text)
+        caseless = not any(c.isupper() for c in text)
         headings: list[tuple[int, int, int]] = []  # (first token, end token incl. colon, section)
         line_start = True
         prev_end_sentence = True
@@ -262,13 +286,40 @@ class FindingsExtractor:
                 if found.start in questions:
                     continue
                 rules = tuple(p for p in found.payloads if p != "terminate")
+                if (
+                    triggers
+                    and _negates_forward(triggers[-1])
+                    and self._only_list_words(tokens, triggers[-1].end, found.start)
+                ):
+                    # "no signs of", "I do not see any evidence of": the negation reaches through
+                    rules = tuple(r for r in rules if not (r.category == "affirmed" and r.direction == "forward"))
                 triggers.append(Trigger(found.start, found.end, rules, "terminate" in found.payloads))
-        return _Document(text, tokens, sentences, section_of, triggers, separators)
+        return _Document(
+            text,
+            tokens,
+            sentences,
+            section_of,
+            triggers,
+            separators,
+            caseless,
+            self._other_eye(tokens, sentences, caseless),
+        )
+
+    def _only_list_words(self, tokens: list[Token], start: int, end: int) -> bool:
+        return all(tokens[k].norm in self.rules.list_words for k in range(start, end))
+
+    def _other_eye(self, tokens: list[Token], sentences, caseless: bool) -> set[tuple[int, int]]:
+        """Sentences that name only the fellow eye: the first single eye named is this report's."""
+        named = [(sentence, {m.payloads[0] for m in self._eyes.scan(tokens, *sentence)}) for sentence in sentences]
+        this_eye = next((min(eyes) for _, eyes in named if len(eyes) == 1 and "both" not in eyes), None)
+        if this_eye is None:
+            return set()
+        return {sentence for sentence, eyes in named if eyes and this_eye not in eyes and "both" not in eyes}
 
     def _targets(self, doc: _Document, table: PhraseTable) -> list[tuple[Match, tuple[int, int]]]:
         out = []
         for sentence in doc.sentences:
-            for found in table.scan(doc.tokens, *sentence):
+            for found in table.scan(doc.tokens, *sentence, caseless=doc.caseless):
                 elided = self._elided(doc, table, found, sentence, out)
                 if elided is not None:
                     out.append((elided, sentence))
@@ -276,15 +327,26 @@ class FindingsExtractor:
         return out
 
     def _elided(self, doc: _Document, table: PhraseTable, found: Match, sentence, before) -> Match | None:
-        """ "subretinal or intraretinal fluid": the first word stands for "subretinal fluid"."""
+        """ "subretinal or intraretinal fluid": the first word stands for "subretinal fluid";
+        "sub- or intraretinal fluid": the hanging prefix takes the rest of the next word."""
         s = found.start
-        if found.end - s < 2 or s - 2 < sentence[0] or doc.tokens[s - 1].norm not in ("or", "and", "nor", "/", ","):
+        if s - 2 < sentence[0] or doc.tokens[s - 1].norm not in ("or", "and", "nor", "/", ",", "&"):
             return None
         if before and before[-1][0].end > s - 2:
             return None
-        words = (doc.tokens[s - 2].norm, *(t.norm for t in doc.tokens[s + 1 : found.end]))
-        payloads = table.get(words)
-        return Match(s - 2, s - 1, payloads) if payloads and payloads != found.payloads else None
+        first, rest = doc.tokens[s - 2].norm, tuple(t.norm for t in doc.tokens[s + 1 : found.end])
+        if doc.text[doc.tokens[s - 2].end - 1] == "-":  # a hanging prefix
+            head = doc.tokens[s].norm
+            candidates = [(first + head[k:], *rest) for k in range(1, len(head) - 2)]
+        elif found.end - s >= 2:
+            candidates = [(first, *rest)]
+        else:
+            return None
+        for words in candidates:
+            payloads = table.get(words)
+            if payloads and payloads != found.payloads:
+                return Match(s - 2, s - 1, payloads)
+        return None
 
     def _context(self, doc: _Document, targets, negation_stops: list[bool] | None = None) -> SentenceContext:
         mask = [False] * len(doc.tokens)
@@ -313,6 +375,8 @@ class FindingsExtractor:
         return None if section is None else self.rules.sections[section]
 
     def _assess(self, doc: _Document, ctx: SentenceContext, found: Match, sentence) -> Assertion:
+        if sentence in doc.other_eye:
+            return Assertion(None, (), "about the other eye")
         section = self._section(doc, found.start)
         return ctx.assess(found.start, found.end, sentence, section.category if section else None)
 
@@ -343,7 +407,7 @@ class FindingsExtractor:
             raise TypeError(f"a report must be a string, got {type(text).__name__}")
         truncated = len(text) > self.max_chars
         doc = self._document(clean_text(text[: self.max_chars]))
-        biomarker_targets = self._targets(doc, self._biomarkers)
+        biomarker_targets = self._anchored(doc, self._targets(doc, self._biomarkers))
         mentions = self._biomarker_mentions(doc, biomarker_targets)
         decided = self._combine(mentions)
         stops = [False] * len(doc.tokens)
@@ -356,8 +420,10 @@ class FindingsExtractor:
             bid: {"state": "present" if m.state == "uncertain" else m.state, **m.attributes}
             for bid, m in decided.items()
         }
-        stages = self._stage_mentions(doc, stops, own_findings)
-        referrals = self._level_mentions(doc, self._referrals, "referral", stops) + self._heading_value_mentions(doc)
+        stages = self._stage_mentions(doc, stops, own_findings) + self._heading_value_mentions(doc, "stage")
+        referrals = self._level_mentions(doc, self._referrals, "referral", stops) + self._heading_value_mentions(
+            doc, "referral"
+        )
         return Extraction(
             stage=self._pick(stages, "conclusion"),
             referral=self._pick(referrals, "plan"),
@@ -392,9 +458,10 @@ class FindingsExtractor:
             assertion = self._assess(doc, ctx, found, sentence)
             state = assertion.state
             if kind == "absence":
-                state = {"present": "absent", "uncertain": "uncertain"}.get(state) if state else None
-                if state is None and assertion.state == "absent":
+                # "not dry" denies the phrase; a negation from an earlier list item ("no HRF, macula dry") does not
+                if state == "absent" and assertion.cues and assertion.cues[0].distance == 0:
                     continue
+                state = {"present": "absent", "uncertain": "uncertain", "absent": "absent"}.get(state)
             # attribute words belong to this finding up to the neighbouring findings
             lo = max(sentence[0], found.start - 4, targets[n - 1][0].end if n and targets[n - 1][1] == sentence else 0)
             hi = min(
@@ -463,8 +530,12 @@ class FindingsExtractor:
         qualifier_starts = [q.start for q in qualifiers]
         own_stage = stage_from_findings(own_findings, self.kb)
         guard = self.rules.anatomy_guard_terms
+        alternatives = self._set_against(doc, targets)
+        undecided = next(self._undecided.scan(doc.tokens), None) is not None
         mentions = []
-        for found, sentence in targets:
+        for n, (found, sentence) in enumerate(targets):
+            if n in alternatives:
+                continue
             words = [t.norm for t in doc.tokens[found.start : found.end]]
             if len(words) == 1 and words[0] in guard and self._near_anatomy(doc, found, sentence):
                 continue
@@ -474,6 +545,8 @@ class FindingsExtractor:
             section = self._section(doc, found.start)
             weak = any(stops[found.start : found.end])
             kind, value = found.payloads[0]
+            if undecided and (weak or kind == "family"):
+                continue
             via = None
             if kind == "family":
                 family = self.rules.stage_families[value]
@@ -488,6 +561,21 @@ class FindingsExtractor:
                 level_id = value
             mentions.append((self._mention(doc, "stage", level_id, assertion.state, found, assertion, via=via), weak))
         return mentions
+
+    def _set_against(self, doc: _Document, targets) -> set[int]:
+        """Indices of stage statements set against another ("intermediate AMD vs non-exudative MNV",
+        "early or intermediate AMD"): the writer has not decided between them."""
+        out = set()
+        for n in range(len(targets) - 1):
+            (a, sentence), (b, other) = targets[n], targets[n + 1]
+            if sentence != other or a.payloads == b.payloads:
+                continue
+            between = [t for t in doc.tokens[a.end : b.start] if t.is_word or t.raw == "/"]
+            joined = any(t.norm in self._alternatives for t in between)
+            others = [t for t in between if t.norm not in self._alternatives and t.norm not in self.rules.list_words]
+            if joined and len(others) <= self.rules.stage_alternative_gap:
+                out.update((n, n + 1))
+        return out
 
     def _qualified(
         self, qualifiers: list[Match], starts: list[int], family_index: int, found: Match, sentence
@@ -506,8 +594,29 @@ class FindingsExtractor:
         lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
         return any(doc.tokens[k].norm in self.rules.anatomy_guard_words for k in range(lo, hi))
 
-    def _heading_value_mentions(self, doc: _Document) -> list[tuple[Mention, bool]]:
-        """A plan line holding only a value word: "Referral: none", "Refer: no"."""
+    def _anchored(self, doc: _Document, targets) -> list[tuple[Match, tuple[int, int]]]:
+        """Anchored words ("irregular") become findings when their anchor ("RPE") is near, else nothing."""
+        covered = set()
+        for found, _ in targets:
+            if found.payloads[0][0] != "anchored":
+                covered.update(range(found.start, found.end))
+        out = []
+        for found, sentence in targets:
+            kind, *rest = found.payloads[0]
+            if kind != "anchored":
+                out.append((found, sentence))
+                continue
+            bid, state, index = rest
+            group = self.rules.anchored[index]
+            lo, hi = max(sentence[0], found.start - group.window), min(sentence[1], found.end + group.window)
+            if any(doc.tokens[k].norm in group.anchors and k not in covered for k in range(lo, hi)):
+                payload = ("biomarker", (bid,)) if state == "present" else ("absence", (bid,), bid)
+                out.append((Match(found.start, found.end, (payload,)), sentence))
+        return out
+
+    def _heading_value_mentions(self, doc: _Document, kind: str) -> list[tuple[Mention, bool]]:
+        """A plan or conclusion line holding only a value word: "Referral: none", "Stage: early"."""
+        levels = self.kb.referral_ids if kind == "referral" else self.kb.stage_ids
         mentions = []
         for start, end in doc.sentences:
             section = self._section(doc, start)
@@ -516,11 +625,9 @@ class FindingsExtractor:
                 continue
             words = tuple(t.norm for t in doc.tokens[start:end] if t.is_word or t.raw == "-")
             level_id = values.get(words)
-            if level_id in self.kb.referral_ids:
+            if level_id in levels and (start, end) not in doc.other_eye:
                 found = Match(start, end, ())
-                mentions.append(
-                    (self._mention(doc, "referral", level_id, "present", found, Assertion("present", ())), False)
-                )
+                mentions.append((self._mention(doc, kind, level_id, "present", found, Assertion("present", ())), False))
         return mentions
 
     def _level_mentions(self, doc: _Document, table: PhraseTable, kind: str, stops) -> list[tuple[Mention, bool]]:
@@ -543,3 +650,7 @@ def _variants(terms) -> list[str]:
         if "-" in term:
             out.append(term.replace("-", " "))
     return out
+
+
+def _negates_forward(trigger: Trigger) -> bool:
+    return any(r.category == "negated" and r.direction == "forward" for r in trigger.rules)

@@ -19,21 +19,22 @@ class Match:
 
 class PhraseTable:
     """Phrases (token tuples) -> payloads. Lower-case phrases match folded tokens; case-sensitive
-    ones (abbreviations such as "GA", "PED") match the tokens as written."""
+    ones (abbreviations such as "GA", "PED") match the tokens as written, or in lower case in a
+    text written without capitals (`caseless`: "ga temporal to fovea")."""
 
     def __init__(self) -> None:
         self._folded: dict = {}
         self._exact: dict = {}
+        self._exact_lower: dict = {}
 
     def add(self, words: tuple[str, ...], payload: Hashable, case_sensitive: bool = False) -> None:
         if not words:
             return
-        node = self._exact if case_sensitive else self._folded
-        for word in words:
-            node = node.setdefault(word, {})
-        payloads = node.setdefault(_END, [])
-        if payload not in payloads:
-            payloads.append(payload)
+        if case_sensitive:
+            _insert(self._exact, words, payload)
+            _insert(self._exact_lower, tuple(w.lower() for w in words), payload)
+        else:
+            _insert(self._folded, words, payload)
 
     def get(self, words: tuple[str, ...]) -> tuple[Hashable, ...]:
         """Payloads of exactly this lower-case phrase (empty if unknown)."""
@@ -44,15 +45,17 @@ class PhraseTable:
                 return ()
         return tuple(node.get(_END, ()))
 
-    def match_at(self, tokens: list[Token], i: int, end: int | None = None) -> Match | None:
+    def match_at(self, tokens: list[Token], i: int, end: int | None = None, caseless: bool = False) -> Match | None:
         """The longest phrase starting at token i (and ending by `end`), or None."""
         end = len(tokens) if end is None else end
         best: Match | None = None
-        for root, as_written in ((self._folded, False), (self._exact, True)):
+        exact = self._exact_lower if caseless else self._exact
+        for root, as_written in ((self._folded, False), (exact, True)):
             node = root
             k = i
             while k < end:
-                node = node.get(tokens[k].raw if as_written else tokens[k].norm)
+                raw = tokens[k].raw
+                node = node.get((raw.lower() if caseless else raw) if as_written else tokens[k].norm)
                 if node is None:
                     break
                 k += 1
@@ -60,16 +63,29 @@ class PhraseTable:
                     best = Match(i, k, tuple(node[_END]))
         return best
 
-    def scan(self, tokens: list[Token], start: int = 0, end: int | None = None) -> Iterator[Match]:
+    def scan(
+        self, tokens: list[Token], start: int = 0, end: int | None = None, caseless: bool = False
+    ) -> Iterator[Match]:
         """Non-overlapping leftmost-longest matches in tokens[start:end]."""
         end = len(tokens) if end is None else end
-        folded, exact = self._folded, self._exact
+        folded = self._folded
+        exact = self._exact_lower if caseless else self._exact
         i = start
         while i < end:
             token = tokens[i]
-            found = self.match_at(tokens, i, end) if token.norm in folded or token.raw in exact else None
+            raw = token.raw.lower() if caseless else token.raw
+            found = self.match_at(tokens, i, end, caseless) if token.norm in folded or raw in exact else None
             if found is not None:
                 yield found
                 i = found.end
             else:
                 i += 1
+
+
+def _insert(root: dict, words: tuple[str, ...], payload: Hashable) -> None:
+    node = root
+    for word in words:
+        node = node.setdefault(word, {})
+    payloads = node.setdefault(_END, [])
+    if payload not in payloads:
+        payloads.append(payload)

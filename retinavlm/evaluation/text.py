@@ -10,9 +10,21 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-# "+ve"/"-ve"; words (hyphenated and apostrophe'd parts kept together); a sign stuck to the end of
-# a word ("SRF+", "IRF-"); any other single non-space character.
-_TOKEN_RE = re.compile(r"[+-]ve\b|-+>|=>|\w+(?:[-'’]\w+)*|(?<=\w)[+-](?=[\s,.;:)/]|$)|\S", re.UNICODE)
+# "+ve"/"-ve"; a prefix left hanging before a conjunction ("sub- or intraretinal"); words
+# (hyphenated and apostrophe'd parts kept together); a sign after a finding, stuck to it or one
+# space away, that ends its item ("SRF+", "IRF -,", "GA ++ (", "SRF +/-"); any other single
+# non-space character.
+_SIGN = r"\+/-|±|\+{1,3}|-"
+_TOKEN_RE = re.compile(
+    r"[+-]ve\b|-+>|=>"
+    r"|\w+-(?=[ \t]+(?:or|and|nor|&)\b)"
+    r"|\w+(?:[-'’]\w+)*"
+    rf"|(?<=\w)(?P<stuck>{_SIGN})(?=[\s,.;:)(/]|$)"
+    rf"|(?<=\w[ \t])(?P<spaced>{_SIGN})(?=[ \t]*(?:[,.;)(\n]|$))"
+    r"|\+/-|\S",
+    re.UNICODE,
+)
+_SIGN_WORDS = {"-": "-ve", "+/-": "+/-", "±": "+/-"}  # any run of "+" reads "+ve"
 SENTENCE_END = frozenset({".", "!", ";"})
 # "label: value" separators; arrows ("->") are not, they read as "therefore".
 SEPARATORS = frozenset({":", "-", "–", "—", "="})
@@ -31,14 +43,14 @@ class Token:
 
 
 def raw_tokens(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, surface form) of each token; signs stuck to a word become "+ve"/"-ve"."""
+    """(start, end, surface form) of each token; a sign after a finding becomes "+ve", "-ve" or "+/-"."""
     out = []
     for m in _TOKEN_RE.finditer(text):
         surface = m.group()
         if surface.endswith(">") and surface.startswith("-"):
             surface = "->"
-        if surface in "+-" and m.start() > 0 and text[m.start() - 1].isalnum():
-            surface += "ve"
+        elif m.group("stuck") or m.group("spaced"):
+            surface = _SIGN_WORDS.get(surface, "+ve")
         out.append((m.start(), m.end(), surface))
     return out
 
