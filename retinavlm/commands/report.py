@@ -14,6 +14,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from retinavlm.commands.knowledge_options import add_knowledge_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scans", nargs="+", metavar="SCAN", help="scan files, or folders searched for scans")
@@ -29,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--references", help="references JSONL whose `image` fields give each file its id")
     parser.add_argument("--model-name", help="the predictions' `model` field (default: the checkpoint folder name)")
     parser.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    add_knowledge_arguments(parser, checkpoints=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from retinavlm.data.io import find_scan_files, read_scan
     from retinavlm.data.quality import assess_quality
     from retinavlm.data.scan import ScanReadError
+    from retinavlm.knowledge import load_knowledge
     from retinavlm.model.checkpoint import CheckpointError
     from retinavlm.model.generation import generate_batched
     from retinavlm.model.processor import ProcessorError
@@ -58,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         ids = _reference_ids(args.references) if args.references else {}
         prompt = args.prompt if args.prompt is not None else report_prompt()
-        model = RetinaVLM.from_pretrained(args.checkpoint, device=args.device)
+        knowledge = load_knowledge(args.knowledge)
+        model = RetinaVLM.from_pretrained(args.checkpoint, args.device, knowledge, args.force_knowledge)
         model.processor.prompt_ids(prompt, with_image=True)
     except (CheckpointError, ProcessorError, ValueError, OSError) as exc:
         return _fail(str(exc))

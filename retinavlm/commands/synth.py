@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from retinavlm.commands.knowledge_options import add_knowledge_arguments
 from retinavlm.data.synthetic import CohortConfigError, CohortSummary, load_cohort_config, render_cohort
 from retinavlm.knowledge import KnowledgeError, load_knowledge
 
@@ -21,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, help="output folder (created atomically; an older cohort there is replaced)"
     )
     add_common_arguments(parser)
+    add_knowledge_arguments(parser)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 def synthesize(args: argparse.Namespace) -> CohortSummary | None:
     """Render the cohort the flags ask for with a progress bar; None (and a one-line error) on bad input."""
     try:
-        kb = load_knowledge()
+        kb = load_knowledge(args.knowledge)
         config = load_cohort_config(args.config, kb)
         if args.domain:
             config = config.only_domain(args.domain)

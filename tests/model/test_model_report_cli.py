@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from model_testing import kermany_scans, tiny_config
+from model_testing import kermany_scans, other_knowledge_dir, tiny_config
 
 from retinavlm.cli import main
 from retinavlm.model.config import EncoderConfig
@@ -80,3 +80,17 @@ def test_a_bad_checkpoint_or_prompt_is_one_line_and_exit_2(checkpoint, tmp_path,
     assert main(["report", "--checkpoint", str(checkpoint), str(scan), "--prompt", "Describe the scan."]) == 2
     assert "holds 0 image placeholders" in capsys.readouterr().err
     assert not (tmp_path / "predictions.jsonl").exists()
+
+
+def test_a_checkpoint_of_another_knowledge_base_is_refused_unless_forced(checkpoint, tmp_path, capsys):
+    scan = kermany_scans(1)[0]
+    other = other_knowledge_dir(tmp_path)
+    out = tmp_path / "p.jsonl"
+    args = ["report", "--checkpoint", str(checkpoint), str(scan), "--out", str(out), "--max-new-tokens", "3"]
+    assert main([*args, "--knowledge", str(other)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "trained under knowledge base" in err and "--force-knowledge" in err
+    assert not out.exists()
+    with pytest.warns(UserWarning, match="trained under knowledge base"):
+        assert main([*args, "--knowledge", str(other), "--force-knowledge"]) == 0
+    assert [row["id"] for row in read_predictions(out)] == [scan.stem]
