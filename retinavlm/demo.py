@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
-import io
 import json
 import os
 import platform
@@ -324,27 +323,23 @@ def predictions_step(
 
 
 def evaluation_step(run_dir: Path, preset: Preset) -> dict[str, Any]:
-    """Grade the three systems with the default rubric into RUN/evaluation (`retinavlm evaluate`)."""
-    import argparse
+    """Grade the three systems with the default rubric into RUN/evaluation (as `retinavlm evaluate`);
+    the contents of its results.json."""
+    from retinavlm.evaluation.evaluate import evaluate_systems
+    from retinavlm.evaluation.rules import RulesError
+    from retinavlm.knowledge import KnowledgeError
 
-    from retinavlm.commands import evaluate
-
-    args = argparse.Namespace(
-        predictions=[str(run_dir / "predictions" / f"{s}.jsonl") for s in SYSTEMS],
-        references=str(run_dir / "references.jsonl"),
-        rubric=None,
-        out=str(run_dir / "evaluation"),
-        knowledge=None,
-        rules=None,
-        bootstrap=preset.evaluation.bootstrap,
-        seed=preset.evaluation.seed,
-        workers=1,
-    )
-    with contextlib.redirect_stdout(io.StringIO()):  # the demo prints its own table
-        code = evaluate.run(args)
-    if code == 2:
-        raise DemoError(f"grading into {run_dir / 'evaluation'} failed (see the error above)")
-    return json.loads((run_dir / "evaluation" / "results.json").read_text(encoding="utf-8"))
+    try:
+        result = evaluate_systems(
+            [run_dir / "predictions" / f"{s}.jsonl" for s in SYSTEMS],
+            run_dir / "references.jsonl",
+            run_dir / "evaluation",
+            bootstrap=preset.evaluation.bootstrap,
+            seed=preset.evaluation.seed,
+        )
+    except (RetinaVLMError, RulesError, KnowledgeError) as exc:
+        raise DemoError(f"grading into {run_dir / 'evaluation'} failed: {exc}") from None
+    return {**result.results, "run": result.run}
 
 
 def write_run_json(run_dir: Path, preset_name: str, checkpoint: Path) -> None:

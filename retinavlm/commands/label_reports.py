@@ -23,16 +23,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from retinavlm.atomic import write_jsonl
+    from retinavlm.errors import RetinaVLMError
+    from retinavlm.evaluation.context_rules import RulesError, load_rules
     from retinavlm.evaluation.extract import FindingsExtractor
     from retinavlm.evaluation.labeller import label_report
-    from retinavlm.evaluation.context_rules import RulesError, load_rules
     from retinavlm.jsonl import iter_jsonl
     from retinavlm.knowledge import KnowledgeError, load_knowledge
 
     try:
         extractor = FindingsExtractor(load_knowledge(args.knowledge), load_rules(args.rules))
         lines = list(iter_jsonl(args.reports))
-    except (FileNotFoundError, RulesError, KnowledgeError, ValueError) as exc:
+    except (OSError, RetinaVLMError, RulesError, KnowledgeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     rows, problems, seen = [], [], set()

@@ -1,6 +1,7 @@
-"""Grading: read references and predictions, pair them by id, score every report with the rubric
-and collect the statistics. Nothing is dropped silently: malformed lines, invalid rows, missing,
-duplicate and unmatched ids are counted and listed.
+"""Grading: read references and predictions, pair them by id and score every report with the rubric
+(the statistics over the graded samples are in statistics.py). Nothing is dropped silently:
+malformed lines, invalid rows, missing, duplicate and unmatched ids are counted and listed, and a
+reference without a report is graded as a miss (a report that states nothing).
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from retinavlm.evaluation import statistics as st
+from retinavlm.errors import RetinaVLMError
 from retinavlm.evaluation.extract import Extraction, FindingsExtractor
-from retinavlm.evaluation.reference import Reference, ReferenceError, parse_reference
-from retinavlm.evaluation.rubric import CriterionScore, Rubric
+from retinavlm.evaluation.reference import Reference, ReferenceFormatError, parse_reference
+from retinavlm.evaluation.rubric import Rubric, Verdict
 from retinavlm.jsonl import iter_jsonl
 from retinavlm.knowledge import KnowledgeBase
 
 
-class InputError(ValueError):
+class InputError(RetinaVLMError):
     """An input file cannot be used at all (missing, unreadable, nothing valid in it)."""
 
 
@@ -49,14 +48,15 @@ class Sample:
     reference: Reference
     report: str
     extraction: Extraction
-    scores: dict[str, CriterionScore]
+    scores: dict[str, Verdict]
     total: float | None
+    missing: bool = False  # no report for this reference: graded as a report that states nothing
 
 
 @dataclass
 class SystemResult:
     predictions: Predictions
-    samples: list[Sample]  # in reference order
+    samples: list[Sample]  # one per reference, in reference order; missing reports graded as misses
     missing: list[str]  # reference ids without a prediction
     unmatched: list[str]  # prediction ids without a reference
 
@@ -69,7 +69,7 @@ def read_references(path: str | os.PathLike, kb: KnowledgeBase) -> References:
             continue
         try:
             ref = parse_reference(row, kb)
-        except ReferenceError as exc:
+        except ReferenceFormatError as exc:
             out.problems.append(f"{path}:{number}: {exc}")
             continue
         if ref.id in out.by_id:
@@ -165,10 +165,11 @@ def grade_system(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> SystemResult:
+    """Every reference graded: against its report, or as a miss when the system wrote none."""
     matched = [rid for rid in references.by_id if rid in predictions.by_id]
     missing = [rid for rid in references.by_id if rid not in predictions.by_id]
     unmatched = [rid for rid in predictions.by_id if rid not in references.by_id]
-    samples = grade_pairs(
+    graded = grade_pairs(
         [references.by_id[rid] for rid in matched],
         [predictions.by_id[rid] for rid in matched],
         rubric,
@@ -176,7 +177,9 @@ def grade_system(
         workers,
         progress,
     )
-    return SystemResult(predictions, samples, missing, unmatched)
+    by_id = {s.id: s for s in graded}
+    by_id.update({rid: grade_miss(references.by_id[rid], rubric, extractor.kb) for rid in missing})
+    return SystemResult(predictions, [by_id[rid] for rid in references.by_id], missing, unmatched)
 
 
 def grade_pairs(
@@ -196,93 +199,8 @@ def grade_pairs(
     return samples
 
 
-# -- statistics ------------------------------------------------------------------------------------
-
-
-def positive_classes(levels: tuple[str, ...]) -> tuple[str, ...]:
-    """All levels but the default one (healthy / no referral): the published work's positive classes."""
-    return levels[1:]
-
-
-def system_statistics(samples: list[Sample], rubric: Rubric, kb: KnowledgeBase, resamples: int, seed: int) -> dict:
-    if not samples:
-        return {"n": 0}
-    weights = st.resample_weights([s.reference.unit for s in samples], resamples, seed) if resamples > 0 else None
-    criteria = {
-        c.id: {
-            **st.mean_with_ci([s.scores[c.id].score for s in samples], weights).to_json(),
-            "n_applicable": sum(s.scores[c.id].score is not None for s in samples),
-            "weight": c.weight,
-        }
-        for c in rubric.criteria
-    }
-    fields = {}
-    for name, levels, truth_of, stated_of in (
-        ("stage", kb.stage_ids, lambda s: s.reference.stage, lambda s: s.extraction.stage),
-        ("referral", kb.referral_ids, lambda s: s.reference.referral, lambda s: s.extraction.referral),
-    ):
-        truth = [truth_of(s) for s in samples]
-        stated = [m.id if (m := stated_of(s)) is not None else None for s in samples]
-        fields[name] = st.classification_report(truth, stated, levels, positive_classes(levels), weights)
-    biomarkers = {
-        bid: st.binary_report(
-            [s.reference.present(bid) for s in samples],
-            [bid in s.extraction.biomarkers and s.extraction.biomarkers[bid].state == "present" for s in samples],
-            weights,
-        )
-        for bid in kb.biomarkers
-    }
-    return {
-        "n": len(samples),
-        "patients": len({s.reference.unit for s in samples}),
-        "score": st.mean_with_ci([s.total for s in samples], weights).to_json(),
-        "criteria": criteria,
-        "stage": fields["stage"],
-        "referral": fields["referral"],
-        "biomarkers": biomarkers,
-        "truncated_reports": sum(s.extraction.truncated for s in samples),
-    }
-
-
-def compare(a: SystemResult, b: SystemResult, rubric: Rubric, kb: KnowledgeBase, resamples: int, seed: int) -> dict:
-    """Paired comparison of two systems on the cases both answered (A minus B)."""
-    b_by_id = {s.id: s for s in b.samples}
-    pairs = [(s, b_by_id[s.id]) for s in a.samples if s.id in b_by_id]
-    out: dict[str, Any] = {"a": a.predictions.system, "b": b.predictions.system, "n": len(pairs)}
-    if not pairs or resamples <= 0:
-        return out
-    weights = st.resample_weights([x.reference.unit for x, _ in pairs], resamples, seed)
-    out["paired_bootstrap"] = {
-        "score": st.paired_bootstrap([x.total for x, _ in pairs], [y.total for _, y in pairs], weights),
-        **{
-            c.id: st.paired_bootstrap(
-                [x.scores[c.id].score for x, _ in pairs], [y.scores[c.id].score for _, y in pairs], weights
-            )
-            for c in rubric.criteria
-        },
-    }
-    for name, levels, truth_of, stated_of in (
-        ("stage", kb.stage_ids, lambda s: s.reference.stage, lambda s: s.extraction.stage),
-        ("referral", kb.referral_ids, lambda s: s.reference.referral, lambda s: s.extraction.referral),
-    ):
-        truth = [truth_of(x) for x, _ in pairs]
-        stated_a = [m.id if (m := stated_of(x)) else None for x, _ in pairs]
-        stated_b = [m.id if (m := stated_of(y)) else None for _, y in pairs]
-        out["paired_bootstrap"][f"{name}_f1_micro_positive"] = st.paired_f1_bootstrap(
-            truth, stated_a, stated_b, levels, positive_classes(levels), weights
-        )
-        out.setdefault("mcnemar", {})[name] = st.mcnemar(
-            [t == p for t, p in zip(truth, stated_a)], [t == p for t, p in zip(truth, stated_b)]
-        )
-    return out
-
-
-def round_floats(obj: Any, digits: int = 6) -> Any:
-    """Fixed float precision, so that results files are byte-identical across runs and machines."""
-    if isinstance(obj, float):
-        return None if np.isnan(obj) else round(obj, digits)
-    if isinstance(obj, dict):
-        return {k: round_floats(v, digits) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [round_floats(v, digits) for v in obj]
-    return obj
+def grade_miss(reference: Reference, rubric: Rubric, kb: KnowledgeBase) -> Sample:
+    """A reference without a report: scored as a report that states nothing (no stage, referral or finding)."""
+    nothing = Extraction(stage=None, referral=None, biomarkers={}, mentions=())
+    scores = rubric.score(nothing, reference, "", kb)
+    return Sample(reference.id, reference, "", nothing, scores, rubric.total(scores), missing=True)

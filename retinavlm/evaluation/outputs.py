@@ -12,8 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from retinavlm.atomic import atomic_dir, write_text
-from retinavlm.evaluation.grade import Sample, round_floats
+from retinavlm.evaluation.grade import Sample
 
 _TABLE_METRICS = ("score", "stage_f1_micro", "stage_f1_macro", "referral_f1_micro", "referral_f1_macro")
 
@@ -25,6 +27,7 @@ def sample_rows(system: str, samples: list[Sample]) -> list[dict]:
             {
                 "id": s.id,
                 "system": system,
+                **({"missing": True} if s.missing else {}),
                 "patient_id": s.reference.patient_id,
                 "extracted": s.extraction.labels(),
                 "evidence": s.extraction.to_json()["evidence"],
@@ -41,6 +44,27 @@ def sample_rows(system: str, samples: list[Sample]) -> list[dict]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
+
+
+def round_floats(obj: Any, digits: int = 6) -> Any:
+    """Fixed float precision, so that results files are byte-identical across runs and machines."""
+    if isinstance(obj, float):
+        return None if np.isnan(obj) else round(obj, digits)
+    if isinstance(obj, dict):
+        return {k: round_floats(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [round_floats(v, digits) for v in obj]
+    return obj
+
+
+def missing_reports_line(results: dict) -> str | None:
+    """One sentence on the references each system wrote no report for (graded as misses), if any."""
+    systems = results["inputs"]["predictions"]
+    if not any(p["missing"] for p in systems):
+        return None
+    total = results["inputs"]["references"]["valid"]
+    counts = ", ".join(f"{p['system']} {p['missing']} of {total}" for p in systems)
+    return f"Reports missing, graded as misses (a report that states nothing): {counts}."
 
 
 def flat_metrics(stats: dict) -> list[tuple[str, dict]]:
@@ -118,6 +142,8 @@ def summary_markdown(results: dict) -> str:
         "|" + "---|" * len(TABLE_HEADER),
     ]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(results)]
+    if missing := missing_reports_line(results):
+        lines += ["", missing]
     for system, stats in results["summary"]["systems"].items():
         if not stats.get("n"):
             continue
@@ -147,8 +173,9 @@ def summary_markdown(results: dict) -> str:
                 )
             for name, test in comp.get("mcnemar", {}).items():
                 lines.append(
-                    f"| {comp['a']} | {comp['b']} | {test['n']} | McNemar {name} correct "
-                    f"({test['only_a_correct']} vs {test['only_b_correct']}) | | {test['p_value']:.4f} |"
+                    f"| {comp['a']} | {comp['b']} | {test['n']} | McNemar {name} correct, clustered by patient "
+                    f"({test['only_a_correct']} vs {test['only_b_correct']}; {test['patients']} patients) | | "
+                    f"{test['p_value']:.4f} |"
                 )
     problems = results["inputs"]["problems"]
     if problems:
@@ -175,3 +202,5 @@ def print_table(results: dict, stream: Any) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip(), file=stream)
         if n == 0:
             print("  ".join("-" * w for w in widths), file=stream)
+    if missing := missing_reports_line(results):
+        print(missing, file=stream)

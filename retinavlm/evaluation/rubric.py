@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from retinavlm.errors import ConfigError
 from retinavlm.evaluation.extract import Extraction, Mention
 from retinavlm.evaluation.reference import Reference
 from retinavlm.knowledge import KnowledgeBase, decide
@@ -22,18 +23,20 @@ from retinavlm.resources import eval_dir
 from retinavlm.yaml_files import read_yaml_file
 
 
-class RubricError(ValueError):
+class RubricError(ConfigError):
     """A rubric file breaks the schema."""
 
 
 @dataclass(frozen=True)
-class CriterionScore:
+class Verdict:
+    """One criterion's score of one report and the sentence that explains it."""
+
     score: float | None  # None: not applicable to this case
     explanation: str
 
 
 @dataclass(frozen=True)
-class Criterion:
+class RubricCriterion:
     id: str
     kind: str
     weight: float
@@ -46,16 +49,14 @@ class Rubric:
     name: str
     version: str
     description: str
-    criteria: tuple[Criterion, ...]
+    criteria: tuple[RubricCriterion, ...]
     sha256: str
     path: str
 
-    def score(
-        self, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase
-    ) -> dict[str, CriterionScore]:
+    def score(self, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> dict[str, Verdict]:
         return {c.id: SCORERS[c.kind][1](c.params, extraction, reference, report, kb) for c in self.criteria}
 
-    def total(self, scores: dict[str, CriterionScore]) -> float | None:
+    def total(self, scores: dict[str, Verdict]) -> float | None:
         """Weighted mean of the applicable criteria."""
         pairs = [(c.weight, scores[c.id].score) for c in self.criteria if scores[c.id].score is not None]
         weight = sum(w for w, _ in pairs)
@@ -69,21 +70,25 @@ def _quote(mention: Mention | None) -> str:
     return f'"{mention.span.text}"' if mention is not None else "nothing"
 
 
-def _stage(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
+def _stage(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> Verdict:
+    if reference.stage is None:
+        return Verdict(None, "the reference stage is unknown.")
     stated = extraction.stage
     if stated is None:
-        return CriterionScore(params["not_stated"], f"states no stage; reference is {reference.stage}.")
+        return Verdict(params["not_stated"], f"states no stage; reference is {reference.stage}.")
     distance = abs(kb.stage_ids.index(stated.id) - kb.stage_ids.index(reference.stage))
     credits = params["credit_by_distance"]
     score = credits[distance] if distance < len(credits) else 0.0
     verdict = "correct" if distance == 0 else f"{distance} stage(s) from the reference {reference.stage}"
-    return CriterionScore(score, f"states {stated.id} ({_quote(stated)}): {verdict}.")
+    return Verdict(score, f"states {stated.id} ({_quote(stated)}): {verdict}.")
 
 
-def _referral(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
+def _referral(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> Verdict:
+    if reference.referral is None:
+        return Verdict(None, "the reference referral is unknown.")
     stated = extraction.referral
     if stated is None:
-        return CriterionScore(params["not_stated"], f"recommends no referral level; reference is {reference.referral}.")
+        return Verdict(params["not_stated"], f"recommends no referral level; reference is {reference.referral}.")
     score = float(params["scores"][reference.referral][stated.id])
     order = kb.referral_ids
     if stated.id == reference.referral:
@@ -92,15 +97,13 @@ def _referral(params, extraction: Extraction, reference: Reference, report: str,
         verdict = f"under-referral (reference {reference.referral})"
     else:
         verdict = f"over-referral (reference {reference.referral})"
-    return CriterionScore(score, f"recommends {stated.id} ({_quote(stated)}): {verdict}.")
+    return Verdict(score, f"recommends {stated.id} ({_quote(stated)}): {verdict}.")
 
 
-def _completeness(
-    params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase
-) -> CriterionScore:
+def _completeness(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> Verdict:
     wanted = [b for b in kb.biomarkers if reference.present(b)]
     if not wanted:
-        return CriterionScore(None, "the reference has no present biomarkers.")
+        return Verdict(None, "the reference has no present biomarkers.")
     credit = {"present": 1.0, "uncertain": float(params["uncertain_credit"])}
     got = {b: credit.get(extraction.biomarkers[b].state, 0.0) if b in extraction.biomarkers else 0.0 for b in wanted}
     missed = [b for b in wanted if got[b] == 0.0]
@@ -108,13 +111,18 @@ def _completeness(
     text = f"reports {len(wanted) - len(missed)} of {len(wanted)} present biomarkers"
     text += f": {', '.join(found)}" if found else ""
     text += f"; misses {', '.join(missed)}." if missed else "."
-    return CriterionScore(sum(got.values()) / len(wanted), text)
+    return Verdict(sum(got.values()) / len(wanted), text)
 
 
-def _accuracy(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> CriterionScore:
-    statements = extraction.biomarkers
+def _accuracy(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> Verdict:
+    """A statement is false only when the reference knows the opposite; statements about biomarkers
+    the reference leaves unknown are not scored."""
+    if not extraction.biomarkers:
+        return Verdict(None, "makes no biomarker statements.")
+    statements = {b: m for b, m in extraction.biomarkers.items() if reference.state(b) is not None}
+    unchecked = len(extraction.biomarkers) - len(statements)
     if not statements:
-        return CriterionScore(None, "makes no biomarker statements.")
+        return Verdict(None, f"makes no biomarker statements the reference can check ({unchecked} unknown).")
     total = wrong = 0.0
     errors = []
     for bid, mention in statements.items():
@@ -128,14 +136,13 @@ def _accuracy(params, extraction: Extraction, reference: Reference, report: str,
             wrong += weight
             errors.append(f"{bid} wrongly ruled out ({_quote(mention)})")
     if total == 0:
-        return CriterionScore(None, "makes no weighted biomarker statements.")
+        return Verdict(None, "makes no weighted biomarker statements.")
     text = f"{len(statements) - len(errors)} of {len(statements)} biomarker statements true"
-    return CriterionScore(1.0 - wrong / total, text + (f"; {'; '.join(errors)}." if errors else "."))
+    text += f" ({unchecked} more about biomarkers the reference does not know)" if unchecked else ""
+    return Verdict(1.0 - wrong / total, text + (f"; {'; '.join(errors)}." if errors else "."))
 
 
-def _consistency(
-    params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase
-) -> CriterionScore:
+def _consistency(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> Verdict:
     findings = extraction.findings()
     parts, checks = [], []
     for stated, levels, what in (
@@ -152,21 +159,19 @@ def _consistency(
             f"{what} {stated.id} ({_quote(stated)}) {'agrees with' if agree else 'contradicts'} its findings ({because} -> {decision.id})"
         )
     if not checks:
-        return CriterionScore(None, "states neither a stage nor a referral.")
-    return CriterionScore(sum(checks) / len(checks), "; ".join(parts) + ".")
+        return Verdict(None, "states neither a stage nor a referral.")
+    return Verdict(sum(checks) / len(checks), "; ".join(parts) + ".")
 
 
 _SENTENCE = re.compile(r"[^.!?;\n]+")
 _WORD = re.compile(r"\w+")
 
 
-def _conciseness(
-    params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase
-) -> CriterionScore:
+def _conciseness(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> Verdict:
     words = len(_WORD.findall(report))
     low, high = int(params["min_words"]), int(params["max_words"])
     if words == 0:
-        return CriterionScore(0.0, "the report is empty.")
+        return Verdict(0.0, "the report is empty.")
     length = 1.0 if low <= words <= high else (words / low if words < low else high / words)
     sentences = [" ".join(_WORD.findall(s.lower())) for s in _SENTENCE.findall(report)]
     sentences = [s for s in sentences if s]
@@ -175,11 +180,11 @@ def _conciseness(
     score = max(0.0, length * (1.0 - float(params["repetition_penalty"]) * share))
     text = f"{words} words (target {low}-{high})"
     text += f", {repeated} repeated sentence(s)." if repeated else "."
-    return CriterionScore(score, text)
+    return Verdict(score, text)
 
 
 # kind -> (parameter defaults, scorer)
-SCORERS: dict[str, tuple[dict[str, Any], Callable[..., CriterionScore]]] = {
+SCORERS: dict[str, tuple[dict[str, Any], Callable[..., Verdict]]] = {
     "stage_correctness": ({"credit_by_distance": [1.0, 0.5], "not_stated": 0.0}, _stage),
     "referral_correctness": ({"scores": None, "not_stated": 0.0}, _referral),
     "biomarker_completeness": ({"uncertain_credit": 0.5}, _completeness),
@@ -220,7 +225,7 @@ def load_rubric(path: str | os.PathLike, kb: KnowledgeBase) -> Rubric:
     )
 
 
-def _criterion(spec: Any, where: str, kb: KnowledgeBase) -> Criterion:
+def _criterion(spec: Any, where: str, kb: KnowledgeBase) -> RubricCriterion:
     if not isinstance(spec, dict):
         raise RubricError(f"{where} must be a mapping")
     unknown = sorted(set(spec) - {"id", "kind", "weight", "description", "params"})
@@ -243,7 +248,7 @@ def _criterion(spec: Any, where: str, kb: KnowledgeBase) -> Criterion:
         )
     params = {**defaults, **params}
     _check_params(kind, params, where, kb)
-    return Criterion(str(spec.get("id", kind)), kind, float(weight), str(spec.get("description", "")), params)
+    return RubricCriterion(str(spec.get("id", kind)), kind, float(weight), str(spec.get("description", "")), params)
 
 
 def _check_params(kind: str, params: dict, where: str, kb: KnowledgeBase) -> None:

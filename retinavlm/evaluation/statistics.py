@@ -1,21 +1,29 @@
 """Statistics of graded reports: staging and referral F1 (micro over positive classes, as in the
 published work, and macro), per-biomarker sensitivity/specificity/F1, confusion matrices,
 bootstrap 95% confidence intervals resampled by patient, and paired comparison of two systems
-(paired bootstrap and McNemar's exact test).
+(paired bootstrap by patient and McNemar's exact test clustered by patient).
 
 Every metric is a function of per-case counts, so a bootstrap resample is a weighted sum of
 per-case counts: all resamples are computed at once as a matrix product, deterministic by seed.
+A metric is computed only on the cases whose reference knows its label (an unknown stage,
+referral or biomarker is never scored), and says on how many.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest
+from scipy.stats import binom
+
+from retinavlm.evaluation.grade import Sample, SystemResult
+from retinavlm.evaluation.rubric import Rubric
+from retinavlm.knowledge import KnowledgeBase
 
 NOT_STATED = "not_stated"
+F1S = ("f1_micro_positive", "f1_macro")
 _CHUNK = 200  # resamples per matrix product, to bound memory
 
 
@@ -72,8 +80,8 @@ def _confusion_cases(truth: Sequence[str], stated: Sequence[str | None], labels:
     """One-hot per case over the (reference label, stated label or not stated) cells."""
     columns = [*labels, NOT_STATED]
     k = len(columns)
-    rows = np.array([labels.index(t) for t in truth])
-    cols = np.array([columns.index(p if p is not None else NOT_STATED) for p in stated])
+    rows = np.array([labels.index(t) for t in truth], dtype=np.int64)
+    cols = np.array([columns.index(p if p is not None else NOT_STATED) for p in stated], dtype=np.int64)
     cases = np.zeros((len(truth), len(labels) * k))
     cases[np.arange(len(truth)), rows * k + cols] = 1.0
     return cases
@@ -107,6 +115,20 @@ def classification_report(
     weights: np.ndarray | None,
 ) -> dict:
     """F1 (micro over positive classes, macro), accuracy and the confusion matrix of one field."""
+    if not truth:
+        empty = Interval(None, None, None).to_json()
+        return {
+            "n": 0,
+            "f1_micro_positive": empty,
+            "f1_macro": empty,
+            "accuracy": empty,
+            "positive_classes": list(positive),
+            "confusion": {
+                "rows_reference": list(labels),
+                "columns_stated": [*labels, NOT_STATED],
+                "counts": [[0] * (len(labels) + 1) for _ in labels],
+            },
+        }
     cases = _confusion_cases(truth, stated, list(labels))
     k = len(labels) + 1
     point = _weighted(cases, None).reshape(-1, len(labels), k)
@@ -117,7 +139,8 @@ def classification_report(
         boot = _weighted(cases, weights).reshape(-1, len(labels), k)
         boot_micro, boot_macro = _f1_from_confusion(boot, labels, positive)
         acc = _weighted(np.hstack([correct, np.ones_like(correct)]), weights)
-        boot_accuracy = acc[:, 0] / acc[:, 1]
+        with np.errstate(invalid="ignore", divide="ignore"):  # a resample without a known case
+            boot_accuracy = acc[:, 0] / acc[:, 1]
     else:
         boot_micro = boot_macro = boot_accuracy = None
     matrix = point[0].astype(int)
@@ -150,6 +173,7 @@ def binary_report(truth: Sequence[bool], predicted: Sequence[bool], weights: np.
     boot = metrics(_weighted(cases, weights)) if weights is not None else (None, None, None)
     counts = _weighted(cases, None)[0].astype(int)
     return {
+        "n": int(counts.sum()),
         "support_present": int(counts[0] + counts[2]),
         "support_absent": int(counts[1] + counts[3]),
         "counts": {"tp": int(counts[0]), "fp": int(counts[1]), "fn": int(counts[2]), "tn": int(counts[3])},
@@ -186,18 +210,28 @@ def paired_f1_bootstrap(
     labels: Sequence[str],
     positive: Sequence[str],
     weights: np.ndarray,
-) -> dict:
-    """Difference in micro F1 (positive classes) between two systems on the same cases."""
+) -> dict[str, dict]:
+    """Differences in F1 (micro over the positive classes, and macro) between two systems on the same
+    cases, each with its interval and p-value from the same patient resamples."""
+    if not truth:
+        return {name: {"n": 0, "difference": Interval(None, None, None).to_json(), "p_value": None} for name in F1S}
     cases_a = _confusion_cases(truth, stated_a, list(labels))
     cases_b = _confusion_cases(truth, stated_b, list(labels))
     k = len(labels) + 1
 
-    def micro(cases, w):
-        return _f1_from_confusion(_weighted(cases, w).reshape(-1, len(labels), k), labels, positive)[0]
+    def f1s(cases, w):
+        return _f1_from_confusion(_weighted(cases, w).reshape(-1, len(labels), k), labels, positive)
 
-    point = micro(cases_a, None) - micro(cases_b, None)
-    boot = micro(cases_a, weights) - micro(cases_b, weights)
-    return {"n": len(truth), "difference": _interval(point, boot).to_json(), "p_value": _bootstrap_p(boot)}
+    point_a, point_b = f1s(cases_a, None), f1s(cases_b, None)
+    boot_a, boot_b = f1s(cases_a, weights), f1s(cases_b, weights)
+    out = {}
+    for i, name in enumerate(F1S):
+        boot = boot_a[i] - boot_b[i]
+        boot = boot[~np.isnan(boot)]  # a resample without a case of this field
+        interval = _interval(point_a[i] - point_b[i], boot if len(boot) else None)
+        p_value = _bootstrap_p(boot) if len(boot) and interval.value is not None else None
+        out[name] = {"n": len(truth), "difference": interval.to_json(), "p_value": p_value}
+    return out
 
 
 def _bootstrap_p(differences: np.ndarray) -> float:
@@ -208,10 +242,170 @@ def _bootstrap_p(differences: np.ndarray) -> float:
     return float(min(1.0, 2 * min(below, above)))
 
 
-def mcnemar(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> dict:
-    """McNemar's exact test on paired correctness: b = only A right, c = only B right."""
+def mcnemar(correct_a: Sequence[bool], correct_b: Sequence[bool], units: Sequence[str]) -> dict:
+    """McNemar's exact test on paired correctness, clustered by patient (`units`).
+
+    Scans of one patient are not independent, so the unit of the test is the patient: d_k = (scans
+    only A got right) - (scans only B got right) in patient k. Under the null hypothesis the two
+    systems are exchangeable within each patient, so each d_k is as likely to have either sign,
+    independently across patients; the p-value is the exact probability, over these 2^K sign flips,
+    of a total |sum d_k| at least as large as observed. Why this test: it is exact for any number of
+    patients (Obuchowski's 1998 clustered McNemar and Durkalski et al.'s 2003 statistic
+    (sum d_k)^2 / sum d_k^2 are its large-sample chi-square approximations, unreliable with few
+    discordant patients); it reduces to McNemar's exact binomial test when every patient has one
+    scan; and copying every scan of a patient leaves it unchanged, where an unclustered test would
+    count each copy as new evidence. The distribution is a convolution of one scaled binomial per
+    distinct |d_k|, so it is computed exactly in O(n * distinct |d_k|).
+    """
     a = np.asarray(correct_a, dtype=bool)
     b = np.asarray(correct_b, dtype=bool)
     only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
-    p_value = 1.0 if only_a + only_b == 0 else float(binomtest(only_a, only_a + only_b, 0.5).pvalue)
-    return {"n": len(a), "only_a_correct": only_a, "only_b_correct": only_b, "p_value": p_value}
+    names, index = np.unique(np.asarray(units, dtype=object).astype(str), return_inverse=True)
+    d = np.zeros(len(names), dtype=np.int64)
+    np.add.at(d, index, (a & ~b).astype(np.int64) - (~a & b).astype(np.int64))
+    return {
+        "n": len(a),
+        "patients": len(names),
+        "only_a_correct": only_a,
+        "only_b_correct": only_b,
+        "p_value": _sign_flip_p(d),
+    }
+
+
+def _sign_flip_p(d: np.ndarray) -> float:
+    """Exact two-sided p-value of sum(d) when each d_k's sign is flipped independently with probability 1/2."""
+    magnitudes, counts = np.unique(np.abs(d[d != 0]), return_counts=True)
+    if len(magnitudes) == 0:
+        return 1.0
+    pmf = np.ones(1)  # distribution of the sum, over the integers -reach..reach
+    for value, count in zip(magnitudes.tolist(), counts.tolist()):
+        term = np.zeros(2 * value * count + 1)  # value * (2X - count), X ~ Binomial(count, 1/2)
+        term[:: 2 * value] = binom.pmf(np.arange(count + 1), count, 0.5)
+        pmf = np.convolve(pmf, term)
+    reach = (len(pmf) - 1) // 2
+    observed = abs(int(d.sum()))
+    tails = np.abs(np.arange(-reach, reach + 1)) >= observed
+    return float(min(1.0, pmf[tails].sum()))
+
+
+# -- the statistics of graded systems --------------------------------------------------------------
+
+
+def positive_classes(levels: tuple[str, ...]) -> tuple[str, ...]:
+    """All levels but the default one (healthy / no referral): the published work's positive classes."""
+    return levels[1:]
+
+
+@dataclass(frozen=True)
+class _Field:
+    """A classified field of a report: its levels, the reference's label and the report's stated one."""
+
+    name: str
+    levels: tuple[str, ...]
+    truth: Callable[[Sample], str | None]  # None: the reference does not know
+    stated: Callable[[Sample], str | None]  # None: the report states none
+
+
+def _fields(kb: KnowledgeBase) -> tuple[_Field, ...]:
+    return (
+        _Field("stage", kb.stage_ids, lambda s: s.reference.stage, lambda s: _stated_id(s.extraction.stage)),
+        _Field(
+            "referral", kb.referral_ids, lambda s: s.reference.referral, lambda s: _stated_id(s.extraction.referral)
+        ),
+    )
+
+
+def _stated_id(mention: Any) -> str | None:
+    return mention.id if mention is not None else None
+
+
+def _columns(weights: np.ndarray | None, keep: list[int]) -> np.ndarray | None:
+    """The resample weights of the kept cases only (the resampled patients stay the same)."""
+    return None if weights is None else weights[:, keep]
+
+
+def system_statistics(samples: list[Sample], rubric: Rubric, kb: KnowledgeBase, resamples: int, seed: int) -> dict:
+    """Every metric of one system, with bootstrap intervals by patient; each on the cases it applies to."""
+    if not samples:
+        return {"n": 0}
+    weights = resample_weights([s.reference.unit for s in samples], resamples, seed) if resamples > 0 else None
+    criteria = {
+        c.id: {
+            **mean_with_ci([s.scores[c.id].score for s in samples], weights).to_json(),
+            "n_applicable": sum(s.scores[c.id].score is not None for s in samples),
+            "weight": c.weight,
+        }
+        for c in rubric.criteria
+    }
+    fields = {}
+    for f in _fields(kb):
+        known = [i for i, s in enumerate(samples) if f.truth(s) is not None]
+        fields[f.name] = classification_report(
+            [f.truth(samples[i]) for i in known],
+            [f.stated(samples[i]) for i in known],
+            f.levels,
+            positive_classes(f.levels),
+            _columns(weights, known),
+        )
+    biomarkers = {}
+    for bid in kb.biomarkers:
+        known = [i for i, s in enumerate(samples) if s.reference.state(bid) is not None]
+        stated = [samples[i].extraction.biomarkers.get(bid) for i in known]
+        biomarkers[bid] = binary_report(
+            [samples[i].reference.present(bid) for i in known],
+            [m is not None and m.state == "present" for m in stated],
+            _columns(weights, known),
+        )
+    return {
+        "n": len(samples),
+        "missing_reports": sum(s.missing for s in samples),
+        "patients": len({s.reference.unit for s in samples}),
+        "score": {
+            **mean_with_ci([s.total for s in samples], weights).to_json(),
+            "n_applicable": sum(s.total is not None for s in samples),
+        },
+        "criteria": criteria,
+        "stage": fields["stage"],
+        "referral": fields["referral"],
+        "biomarkers": biomarkers,
+        "truncated_reports": sum(s.extraction.truncated for s in samples),
+    }
+
+
+def compare(a: SystemResult, b: SystemResult, rubric: Rubric, kb: KnowledgeBase, resamples: int, seed: int) -> dict:
+    """Paired comparison of two systems (A minus B) on the same references, clustered by patient: the
+    paired bootstrap resamples patients, McNemar's test is the patient-clustered exact test."""
+    b_by_id = {s.id: s for s in b.samples}
+    pairs = [(s, b_by_id[s.id]) for s in a.samples if s.id in b_by_id]
+    out: dict[str, Any] = {"a": a.predictions.system, "b": b.predictions.system, "n": len(pairs)}
+    if not pairs:
+        return out
+    units = [x.reference.unit for x, _ in pairs]
+    weights = resample_weights(units, resamples, seed) if resamples > 0 else None
+    if weights is not None:
+        out["paired_bootstrap"] = {
+            "score": paired_bootstrap([x.total for x, _ in pairs], [y.total for _, y in pairs], weights),
+            **{
+                c.id: paired_bootstrap(
+                    [x.scores[c.id].score for x, _ in pairs], [y.scores[c.id].score for _, y in pairs], weights
+                )
+                for c in rubric.criteria
+            },
+        }
+    out["mcnemar"] = {}
+    for f in _fields(kb):
+        known = [i for i, (x, _) in enumerate(pairs) if f.truth(x) is not None]
+        truth = [f.truth(pairs[i][0]) for i in known]
+        stated_a = [f.stated(pairs[i][0]) for i in known]
+        stated_b = [f.stated(pairs[i][1]) for i in known]
+        if weights is not None:
+            f1s = paired_f1_bootstrap(
+                truth, stated_a, stated_b, f.levels, positive_classes(f.levels), weights[:, known]
+            )
+            out["paired_bootstrap"].update({f"{f.name}_{name}": value for name, value in f1s.items()})
+        out["mcnemar"][f.name] = mcnemar(
+            [t == p for t, p in zip(truth, stated_a)],
+            [t == p for t, p in zip(truth, stated_b)],
+            [units[i] for i in known],
+        )
+    return out

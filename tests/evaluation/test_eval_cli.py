@@ -1,5 +1,6 @@
-"""End to end through the CLI: `retinavlm evaluate` and `retinavlm label-reports`, the files they
-write, input problems counted and reported, determinism; and the offline `evaluate` metric."""
+"""End to end through the CLI and the library: `retinavlm evaluate` (retinavlm.evaluation.evaluate_systems)
+and `retinavlm label-reports`, the files they write, input problems counted and reported, missing reports
+graded as misses, unknown reference labels left unscored, determinism; and the offline `evaluate` metric."""
 
 import json
 
@@ -76,6 +77,9 @@ def test_evaluate_writes_results_and_compares_systems(inputs, capsys):
     comparison = results["comparisons"][0]
     assert (comparison["a"], comparison["b"], comparison["n"]) == ("good", "weak", 4)
     assert set(comparison["mcnemar"]) == {"stage", "referral"}
+    assert comparison["mcnemar"]["stage"]["patients"] == 3
+    assert {"stage_f1_micro_positive", "stage_f1_macro", "referral_f1_macro"} <= set(comparison["paired_bootstrap"])
+    assert comparison["paired_bootstrap"]["stage_f1_macro"]["difference"]["value"] > 0
     assert results["metadata"]["knowledge_base"].startswith("amd-oct@")
     assert len(results["metadata"]["rubric"]["sha256"]) == 64
     samples = [json.loads(line) for line in (tmp / "out" / "samples.jsonl").read_text().splitlines()]
@@ -118,10 +122,19 @@ def test_input_problems_are_counted_and_reported(tmp_path, capsys):
     ]
     preds = write_jsonl(tmp_path / "p.jsonl", rows, extra_lines=["{not json", "[1, 2]"])
     assert evaluate(tmp_path / "out", refs, preds) == 1
-    err = capsys.readouterr().err
+    printed = capsys.readouterr()
+    err = printed.err
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     counts = results["inputs"]["predictions"][0]
     assert (counts["graded"], counts["missing"], counts["unmatched"], counts["duplicates"]) == (2, 2, 1, 1)
+    # the references without a report are graded as misses, not dropped, and the summaries say so
+    stats = results["summary"]["systems"]["p"]
+    assert (stats["n"], stats["missing_reports"], stats["stage"]["n"]) == (4, 2, 4)
+    assert stats["criteria"]["stage"]["n_applicable"] == 4
+    samples = [json.loads(line) for line in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
+    assert [s["id"] for s in samples if s.get("missing")] == ["a2", "b1"]
+    assert all(s["scores"]["stage"]["score"] == 0.0 for s in samples if s.get("missing"))
+    assert "graded as misses" in (tmp_path / "out" / "summary.md").read_text() and "p 2 of 4" in printed.out
     problems = "\n".join(results["inputs"]["problems"])
     assert "p.jsonl:6: malformed JSON" in problems and "p.jsonl:7: expected a JSON object" in problems
     assert "refs.jsonl:5: duplicate id a1" in problems and "stage 'stage9'" in problems
@@ -146,6 +159,45 @@ def test_fatal_input_errors_exit_2_with_one_line(inputs, capsys, references, rub
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
     assert not (tmp / "o").exists()
+
+
+def test_unknown_reference_labels_are_not_scored(tmp_path):
+    """Kermany-like references (a diagnosis, nothing else): the always-healthy template's negations of
+    unlabelled findings earn nothing; an unknown stage is left out of the stage F1."""
+    refs = write_jsonl(
+        tmp_path / "refs.jsonl",
+        [
+            {"id": "1", "patient_id": "p1", "stage": "late_wet_active", "condition": "amd"},
+            {"id": "2", "patient_id": "p2", "referral": "urgent", "condition": "dme"},
+            {"id": "3", "patient_id": "p3", "stage": "healthy", "referral": "none", "biomarkers": {"srf": "absent"}},
+        ],
+    )
+    template = "No drusen, no subretinal or intraretinal fluid and no atrophy. Healthy macula. No referral needed."
+    healthy = write_jsonl(tmp_path / "h.jsonl", [{"id": i, "report": template, "model": "healthy"} for i in "123"])
+    assert evaluate(tmp_path / "out", refs, healthy) == 0
+    stats = json.loads((tmp_path / "out" / "results.json").read_text())["summary"]["systems"]["healthy"]
+    assert (stats["stage"]["n"], stats["referral"]["n"]) == (2, 2)
+    assert stats["biomarkers"]["srf"]["n"] == 1 and stats["biomarkers"]["drusen"]["n"] == 0
+    assert stats["biomarkers"]["drusen"]["specificity"]["value"] is None
+    assert stats["criteria"]["accuracy"]["n_applicable"] == 1 and stats["criteria"]["stage"]["n_applicable"] == 2
+    samples = [json.loads(line) for line in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
+    assert samples[1]["reference"] == {"stage": None, "referral": "urgent", "biomarkers": {}, "condition": "dme"}
+    assert samples[1]["scores"]["stage"]["score"] is None
+
+
+def test_library_call_writes_what_the_cli_writes(inputs, capsys):
+    from retinavlm.evaluation import evaluate_systems
+
+    tmp, refs, good, weak = inputs
+    assert evaluate(tmp / "cli", refs, good, weak) == 0
+    result = evaluate_systems([good, weak], refs, tmp / "lib", bootstrap=200)
+    assert result.exit_code == 0 and not result.problems and capsys.readouterr().out.count("rubric score") == 1
+    for name in ("samples.jsonl", "results.csv", "summary.md"):
+        assert (tmp / "cli" / name).read_bytes() == (tmp / "lib" / name).read_bytes()
+    written = json.loads((tmp / "lib" / "results.json").read_text())
+    assert written == {**result.results, "run": result.run}
+    in_memory = evaluate_systems([good], refs, None, bootstrap=0)
+    assert in_memory.out is None and in_memory.results["summary"]["systems"]["good"]["n"] == 4
 
 
 def test_label_reports_turns_reports_into_references(tmp_path, capsys):

@@ -5,8 +5,8 @@
     metric.compute(predictions=[report, ...], references=[reference, ...])
 
 Each reference is either a JSON object string of reference labels
-({"stage", "referral", "biomarkers": {id: "present"|"absent"}}) or a free-text reference report,
-which the toolkit's labeller turns into labels. Options of compute(): rubric (YAML path),
+({"stage"?, "referral"?, "biomarkers": {id: "present"|"absent"}}; a label left out is unknown and not
+scored) or a free-text reference report, which the toolkit's labeller turns into labels. Options of compute(): rubric (YAML path),
 knowledge (knowledge base folder).
 """
 
@@ -16,10 +16,11 @@ import datasets
 import evaluate
 
 from retinavlm.evaluation.extract import FindingsExtractor
-from retinavlm.evaluation.grade import grade_pairs, system_statistics
+from retinavlm.evaluation.grade import grade_pairs
 from retinavlm.evaluation.labeller import label_report
 from retinavlm.evaluation.reference import parse_reference
 from retinavlm.evaluation.rubric import default_rubric_path, load_rubric
+from retinavlm.evaluation.statistics import system_statistics
 from retinavlm.knowledge import load_knowledge
 
 _DESCRIPTION = """Clinical grading of free-text OCT reports: findings extraction with negation, hedging,
