@@ -325,8 +325,8 @@ def predictions_step(
 def evaluation_step(run_dir: Path, preset: Preset) -> dict[str, Any]:
     """Grade the three systems with the default rubric into RUN/evaluation (as `retinavlm evaluate`);
     the contents of its results.json."""
+    from retinavlm.evaluation.context_rules import RulesError
     from retinavlm.evaluation.evaluate import evaluate_systems
-    from retinavlm.evaluation.rules import RulesError
     from retinavlm.knowledge import KnowledgeError
 
     try:
