@@ -1,10 +1,11 @@
-"""The clinical knowledge base: biomarkers, AMD stages and referral rules, loaded from YAML."""
+"""The clinical knowledge base: biomarkers, AMD stages, referral rules and non-AMD conditions, loaded from YAML."""
 
 from retinavlm.knowledge.loader import (
     FINDING_STATES,
     Attribute,
     Biomarker,
     BiomarkerGroup,
+    Condition,
     Criterion,
     KnowledgeBase,
     KnowledgeError,
@@ -25,6 +26,7 @@ __all__ = [
     "Attribute",
     "Biomarker",
     "BiomarkerGroup",
+    "Condition",
     "Criterion",
     "Decision",
     "Finding",

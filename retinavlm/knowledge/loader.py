@@ -1,6 +1,6 @@
 """Typed view of the clinical knowledge YAML (curricula/knowledge/), validated on load.
 
-Every part of the toolkit reads biomarkers, stages and referral levels from here, so that
+Every part of the toolkit reads biomarkers, stages, referral levels and conditions from here, so that
 training and evaluation can never disagree about what a stage or a referral means.
 """
 
@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retinavlm.errors import RetinaVLMError
 from retinavlm.resources import default_knowledge_dir
 from retinavlm.yaml_files import read_yaml_mapping
 
 FINDING_STATES = ("present", "absent", "uncertain")
 
 
-class KnowledgeError(ValueError):
+class KnowledgeError(RetinaVLMError):
     """A knowledge file or a findings specification breaks the schema."""
 
 
@@ -77,6 +78,17 @@ class Level:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A diagnosis that is not an AMD stage (diabetic macular oedema): a report names it, the grader reads it."""
+
+    id: str
+    name: str
+    definition: str
+    synonyms: tuple[str, ...]
+    abbreviations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     name: str
     version: str
@@ -86,6 +98,7 @@ class KnowledgeBase:
     groups: dict[str, BiomarkerGroup]
     stages: tuple[Level, ...]
     referrals: tuple[Level, ...]
+    conditions: dict[str, Condition] = field(default_factory=dict)
 
     @property
     def biomarker_ids(self) -> tuple[str, ...]:
@@ -109,6 +122,13 @@ class KnowledgeBase:
 
     def referral(self, referral_id: str) -> Level:
         return _by_id(self.referrals, referral_id, "referral level")
+
+    def condition(self, condition_id: str) -> Condition:
+        try:
+            return self.conditions[condition_id]
+        except KeyError:
+            known = ", ".join(self.conditions) or "none"
+            raise KnowledgeError(f"unknown condition {condition_id!r}; known: {known}") from None
 
     def biomarker(self, biomarker_id: str) -> Biomarker:
         try:
@@ -138,8 +158,10 @@ def _load_cached(folder: Path) -> KnowledgeBase:
     index = _read_yaml(index_path)
     _check_keys(index, {"name", "version", "files"}, index_path, "top level")
     files = index.get("files", {})
-    _check_keys(files, {"biomarkers", "stages", "referral"}, index_path, "files")
+    _check_keys(files, {"biomarkers", "stages", "referral", "conditions"}, index_path, "files")
     paths = {key: folder / files.get(key, f"{key}.yaml") for key in ("biomarkers", "stages", "referral")}
+    if "conditions" in files:  # optional: a knowledge base for AMD alone names no other condition
+        paths["conditions"] = folder / files["conditions"]
     docs = {key: _read_yaml(p) for key, p in paths.items()}
 
     digest = hashlib.sha256()
@@ -158,6 +180,7 @@ def _load_cached(folder: Path) -> KnowledgeBase:
         groups=groups,
         stages=stages,
         referrals=referrals,
+        conditions=_parse_conditions(docs["conditions"], paths["conditions"]) if "conditions" in docs else {},
     )
 
 
@@ -283,3 +306,22 @@ def _parse_criterion(raw: Any, path: Path, where: str, biomarkers: dict[str, Bio
             )
         attributes[aname] = allowed
     return Criterion(bid, attributes)
+
+
+def _parse_conditions(doc: dict, path: Path) -> dict[str, Condition]:
+    _check_keys(doc, {"conditions"}, path, "top level")
+    raw = doc.get("conditions")
+    if not isinstance(raw, dict):
+        raise KnowledgeError(f"{path}: 'conditions' must be a mapping of id -> definition")
+    conditions: dict[str, Condition] = {}
+    for cid, spec in raw.items():
+        where = f"condition {cid!r}"
+        _check_keys(spec, {"name", "definition", "synonyms", "abbreviations"}, path, where)
+        conditions[str(cid)] = Condition(
+            id=str(cid),
+            name=str(spec.get("name", cid)),
+            definition=str(spec.get("definition", "")),
+            synonyms=_strings(spec.get("synonyms"), path, f"{where} synonyms"),
+            abbreviations=_strings(spec.get("abbreviations"), path, f"{where} abbreviations"),
+        )
+    return conditions

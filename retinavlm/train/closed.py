@@ -29,16 +29,19 @@ class ClosedQuestion:
 
 
 def closed_questions(record: ScanRecord, templates: Templates, kb: KnowledgeBase) -> list[ClosedQuestion]:
+    """The questions whose answer is known for the scan: an unknown stage, referral or biomarker is not asked."""
     closed = templates.section("closed")
     questions = [
-        ClosedQuestion("stage", closed["stage"], record.stage),
-        ClosedQuestion("referral", closed["referral"], record.referral),
+        ClosedQuestion(task, closed[task], expected)
+        for task, expected in (("stage", record.stage), ("referral", record.referral))
+        if expected is not None
     ]
     for bid in kb.biomarker_ids:
-        expected = "yes" if record.biomarkers[bid] == "present" else "no"
-        questions.append(
-            ClosedQuestion(f"presence:{bid}", closed["presence"].format(name=kb.biomarkers[bid].name), expected)
-        )
+        if record.known(bid):
+            expected = "yes" if record.biomarkers[bid] == "present" else "no"
+            questions.append(
+                ClosedQuestion(f"presence:{bid}", closed["presence"].format(name=kb.biomarkers[bid].name), expected)
+            )
     return questions
 
 

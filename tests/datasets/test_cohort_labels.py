@@ -123,6 +123,7 @@ def _write_map(tmp_path, classes, **top):
         ({"X": {"findings": {"srf": "maybe"}}}, {}, r"class 'X': biomarker 'srf': state 'maybe'"),
         ({"X": {"stage": "wet"}}, {}, r"class 'X': unknown stage 'wet'"),
         ({"X": {"condition": "dme", "stage": "early"}}, {}, r"class 'X': stage 'early' given with condition 'dme'"),
+        ({"X": {"condition": "diabetes"}}, {}, r"class 'X': unknown condition 'diabetes'; known: dme"),
         ({"X": {"findings": {"drusen": {"state": "present", "size": "huge"}}}}, {}, r"class 'X': .*size='huge'"),
         ({"X": {"colour": "red"}}, {}, r"unknown key\(s\) colour in class 'X'"),
         ({"X": {}}, {"file_pattern": r"^(?P<label>\w+)\.png$"}, r"lacks named group\(s\) patient"),

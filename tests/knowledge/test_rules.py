@@ -206,3 +206,21 @@ def test_missing_and_invalid_files(tmp_path):
     (folder / "stages.yaml").write_text("stages: [unclosed")
     with pytest.raises(KnowledgeError, match="not valid YAML"):
         load_knowledge(folder)
+
+
+def test_the_knowledge_base_names_conditions_beyond_amd(tmp_path):
+    dme = KB.condition("dme")
+    assert dme.name == "diabetic macular oedema" and "DME" in dme.abbreviations
+    assert "diabetic macular edema" in dme.synonyms
+    with pytest.raises(KnowledgeError, match="unknown condition 'rvo'; known: dme"):
+        KB.condition("rvo")
+    # A clinic's copy without conditions.yaml names none; a broken one is refused with the file named.
+    folder = _copy_kb(tmp_path)
+    index = yaml.safe_load((folder / "knowledge.yaml").read_text())
+    del index["files"]["conditions"]
+    (folder / "knowledge.yaml").write_text(yaml.safe_dump(index))
+    assert load_knowledge(folder).conditions == {}
+    other = _copy_kb(tmp_path / "other")
+    (other / "conditions.yaml").write_text(yaml.safe_dump({"conditions": {"dme": {"colour": "red"}}}))
+    with pytest.raises(KnowledgeError, match=r"conditions\.yaml: unknown key\(s\) colour in condition 'dme'"):
+        load_knowledge(other)

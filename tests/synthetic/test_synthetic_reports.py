@@ -78,3 +78,38 @@ def test_terms_never_name_another_biomarker():
             for other in KB.biomarker_ids:
                 if other != bid:
                     assert not mentions(term, KB.biomarkers[other].synonyms), (bid, term, other)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    states=st.fixed_dictionaries({b: st.sampled_from(["present", "absent", None]) for b in KB.biomarker_ids}),
+    stage_known=st.booleans(),
+    referral_known=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_partial_report_states_nothing_unknown(states, stage_known, referral_known, seed):
+    present = {b: {} for b, s in states.items() if s == "present"}
+    absent = [b for b, s in states.items() if s == "absent"]
+    findings = {b: {"state": "present"} for b in present} | {b: {"state": "absent"} for b in absent}
+    stage = stage_from_findings(findings, KB) if stage_known else None
+    referral = referral_from_findings(findings, KB) if referral_known else None
+    text = WRITER.write(present, stage, referral, np.random.default_rng(seed), "OD", 70, "F", absent=absent)
+    for bid, state in states.items():
+        if state is None:
+            assert not mentions(text, biomarker_words(bid)), (bid, text)
+    stage_words = [w for lv in KB.stages for w in (lv.name, *lv.synonyms) if w not in ("normal", "healthy")]
+    if stage is None:
+        assert not mentions(text, stage_words), text
+    if referral is None:
+        assert not re.search(r"Plan|Referral:|Recommendation", text), text
+    if not present and len(absent) < len(KB.biomarker_ids):
+        assert not mentions(text, ["normal foveal contour", "look normal", "normal foveal profile"]), text
+
+
+def test_a_dme_report_says_the_condition_where_the_stage_would_be():
+    text = WRITER.write(
+        {"irf": {}}, None, "urgent", np.random.default_rng(0), "OD", 60, "F", absent=[], condition="dme"
+    )
+    dme = KB.condition("dme")
+    assert mentions(text, (dme.name, *dme.synonyms)), text
+    assert not mentions(text, [w for lv in KB.stages for w in (lv.name, *lv.synonyms)]), text

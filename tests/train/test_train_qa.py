@@ -8,11 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retinavlm.data.cohorts.records import labels_from_mapping
 from retinavlm.evaluation.extract import FindingsExtractor
 from retinavlm.knowledge import load_knowledge, referral_from_findings, stage_from_findings
 from retinavlm.resources import curricula_dir
+from retinavlm.train.closed import closed_metrics, closed_questions
 from retinavlm.train.config import ConfigError
 from retinavlm.train.qa import BUILDERS, build_pairs, check_builders, load_templates, prompt_for
+from retinavlm.train.qa_builders.report import write_report
 from retinavlm.train.records import ScanRecord
 
 KB = load_knowledge()
@@ -164,3 +167,74 @@ def test_builder_checks_name_the_bad_builder(tmp_path):
         broken = type(STAGE2)(STAGE2.path, {**STAGE2.sections, "rule_outs": bad})
         with pytest.raises(ConfigError, match="rule_outs needs items_per_sentence"):
             BUILDERS["report"][0](record, broken, KB, random.Random(0))
+
+
+@st.composite
+def partial_records(draw):
+    """Scans as a real cohort labels them: any biomarker, attribute, stage or referral may be unknown."""
+    states = {b: draw(st.sampled_from(["present", "absent", None])) for b in KB.biomarker_ids}
+    attributes = {}
+    for bid, state in states.items():
+        if state == "present" and KB.biomarkers[bid].attributes and draw(st.booleans()):
+            attributes[bid] = {a.name: draw(st.sampled_from(a.values)) for a in KB.biomarkers[bid].attributes.values()}
+    labels = labels_from_mapping({"biomarkers": states, "attributes": attributes}, KB)  # derived where determined
+    return ScanRecord(
+        id="s",
+        patient_id="p",
+        image=Path("s.png"),
+        stage=labels.stage if draw(st.booleans()) else None,
+        referral=labels.referral if draw(st.booleans()) else None,
+        biomarkers=states,
+        attributes=attributes,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(partial_records(), st.integers(0, 10_000))
+def test_no_question_is_asked_about_an_unknown(record, seed):
+    rng = random.Random(seed)
+    for name, (builder, _) in BUILDERS.items():
+        templates = STAGE1 if name in ("presence", "which_biomarkers", "attribute", "stage", "referral") else STAGE2
+        pair = builder(record, templates, KB, rng)
+        if pair is None:
+            continue
+        if name == "presence":
+            target = next(b for b in KB.biomarker_ids if KB.biomarkers[b].name in pair.question)
+            assert record.known(target)
+        assert not (name in ("stage", "staging_reasoning") and record.stage is None)
+        assert not (name in ("referral", "referral_reasoning") and record.referral is None)
+        assert not (name == "which_biomarkers" and not all(map(record.known, record.biomarkers)))
+    asked = closed_questions(record, STAGE1, KB)
+    tasks = {q.task for q in asked}
+    assert ("stage" in tasks) == (record.stage is not None) and ("referral" in tasks) == (record.referral is not None)
+    assert {t.removeprefix("presence:") for t in tasks if t.startswith("presence:")} == {
+        b for b in KB.biomarker_ids if record.known(b)
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(partial_records(), st.integers(0, 10_000))
+def test_a_report_target_states_only_what_is_known(record, seed):
+    """The grader reads the target back as exactly the known labels: nothing unknown is stated."""
+    report = BUILDERS["report"][0](record, STAGE2, KB, random.Random(seed)).answer
+    labels = EXTRACTOR.extract(report).labels()
+    assert labels["biomarkers"] == {b: s for b, s in record.biomarkers.items() if s is not None}, report
+    assert (labels["stage"], labels["referral"]) == (record.stage, record.referral), report
+
+
+def test_a_dme_report_names_the_condition_and_no_amd_stage():
+    states = {**dict.fromkeys(KB.biomarker_ids), "irf": "present"}
+    record = ScanRecord("s", "p", Path("s.png"), None, "urgent", states, condition="dme")
+    report = write_report(record, STAGE2, KB)
+    assert report == "Biomarkers: intraretinal fluid. Diagnosis: diabetic macular oedema. Referral: urgent referral."
+    labels = EXTRACTOR.extract(report).labels()
+    assert labels["stage"] is None and labels["referral"] == "urgent" and labels["biomarkers"]["irf"] == "present"
+
+
+def test_closed_metrics_score_only_the_known_answers():
+    known = ScanRecord("a", "p", Path("a.png"), "healthy", "none", dict.fromkeys(KB.biomarker_ids, "absent"))
+    partial = ScanRecord("b", "q", Path("b.png"), None, "urgent", {**dict.fromkeys(KB.biomarker_ids), "irf": "present"})
+    questions = closed_questions(known, STAGE1, KB) + closed_questions(partial, STAGE1, KB)
+    assert len(questions) == 2 + len(KB.biomarker_ids) + 2  # the partial scan: its referral and its IRF only
+    metrics = closed_metrics(questions, [q.expected for q in questions], KB)
+    assert metrics["stage_accuracy"] == metrics["referral_accuracy"] == metrics["f1_irf"] == 1.0

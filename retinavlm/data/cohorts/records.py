@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from retinavlm.data.cohorts.labels import LABEL_STATES, contradiction, derived_level
+from retinavlm.errors import RetinaVLMError
 from retinavlm.knowledge import KnowledgeBase, KnowledgeError, normalize_findings
 
 EYES = ("OD", "OS")
 
 
-class RowError(ValueError):
+class RowError(RetinaVLMError):
     """One row of a source cannot be used; the message says why, without the location."""
 
 
@@ -72,6 +73,11 @@ def labels_from_mapping(raw: Mapping[str, Any], kb: KnowledgeBase) -> Labels:
     states = _states(raw.get("biomarkers"), kb)
     attributes = _attributes(raw.get("attributes"), states, kb)
     condition = _text(raw, "condition")
+    if condition is not None and condition not in kb.conditions:
+        raise RowError(
+            f"unknown condition {condition!r}; known: {', '.join(kb.conditions) or 'none'} "
+            "(the knowledge base's conditions.yaml names them)"
+        )
     stage, referral = resolve_labels(states, attributes, condition, _text(raw, "stage"), _text(raw, "referral"), kb)
     return Labels(states, attributes, condition, stage, referral)
 

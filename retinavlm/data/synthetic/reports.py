@@ -3,7 +3,8 @@
 Layouts and sentence frames come from curricula/templates/reports.yaml; every clinical word comes
 from the knowledge base, so the grader's vocabulary and the reports' can never drift apart.
 A report names each present finding with its attributes, rules out the important absent ones,
-and states the stage and referral the knowledge-base rules derive.
+and states the stage (or a non-AMD condition) and the referral. For a partially labelled scan it
+says only what is known: a layout part whose content is unknown is left out.
 """
 
 from __future__ import annotations
@@ -11,20 +12,22 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Mapping, Sequence
+import string
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from retinavlm.errors import ConfigError
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 from retinavlm.resources import curricula_dir
+from retinavlm.yaml_files import read_yaml_mapping
 
 
 @dataclass(frozen=True)
 class ReportTemplates:
-    layouts: tuple[str, ...]
+    layouts: tuple[tuple[str, ...], ...]
     present: tuple[str, ...]
     attribute_forms: tuple[str, ...]
     absent: tuple[str, ...]
@@ -45,11 +48,11 @@ def default_templates_path() -> Path:
 
 def load_report_templates(path: str | os.PathLike | None = None) -> ReportTemplates:
     path = Path(path) if path is not None else default_templates_path()
+    doc = read_yaml_mapping(path, ConfigError, "report templates")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         rule_out = doc["rule_out"]
         return ReportTemplates(
-            layouts=tuple(doc["layouts"]),
+            layouts=tuple(tuple(parts) for parts in doc["layouts"]),
             present=tuple(doc["present"]),
             attribute_forms=tuple(doc["attribute_forms"]),
             absent=tuple(doc["absent"]),
@@ -63,8 +66,8 @@ def load_report_templates(path: str | os.PathLike | None = None) -> ReportTempla
             eyes={k: tuple(v) for k, v in doc["eyes"].items()},
             sexes={k: tuple(v) for k, v in doc["sexes"].items()},
         )
-    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{path}: not a usable report template file ({type(exc).__name__}: {exc})") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # a missing or malformed section of the file
+        raise ConfigError(f"not a usable report template file ({type(exc).__name__}: {exc})", source=path) from None
 
 
 class ReportWriter:
@@ -76,37 +79,56 @@ class ReportWriter:
         self._terms = {bid: self._biomarker_terms(bid) for bid in self.kb.biomarker_ids}
         self._stage_terms = {level.id: self._level_terms(level) for level in self.kb.stages}
         self._referral_terms = {level.id: self._level_terms(level) for level in self.kb.referrals}
+        self._condition_terms = {cid: self._condition_words(cid) for cid in self.kb.conditions}
 
     def write(
         self,
         present: Mapping[str, Mapping[str, str]],
-        stage: str,
-        referral: str,
+        stage: str | None,
+        referral: str | None,
         rng: np.random.Generator,
         eye: str = "OD",
         age: int | None = None,
         sex: str | None = None,
+        absent: Collection[str] | None = None,
+        condition: str | None = None,
     ) -> str:
-        """present: biomarker id -> attributes for every present finding; the rest are absent."""
+        """present: biomarker id -> attributes for every present finding. absent: the ids known absent
+        (None: every other biomarker). A None stage, referral or condition is unknown and not stated."""
         t = self.templates
+        if absent is None:
+            absent = [bid for bid in self.kb.biomarker_ids if bid not in present]
+        absent = [bid for bid in self.kb.biomarker_ids if bid in absent and bid not in present]
+        all_known = len(present) + len(absent) == len(self.kb.biomarker_ids)
         sentences = [self._present_sentence(bid, present[bid], rng) for bid in self.kb.biomarker_ids if bid in present]
-        if not sentences:
+        if not sentences and all_known:
             sentences = [_pick(t.nothing_present, rng)]
-        absent = [bid for bid in self.kb.biomarker_ids if bid not in present]
-        fields = {
+        fields: dict[str, str | None] = {
             "findings": " ".join(sentences),
             "findings_list": "\n- ".join(sentences),
             "negatives": self._negatives(absent, rng),
-            "stage": _pick(self._stage_terms[self.kb.stage(stage).id], rng),
-            "referral": _pick(self._referral_terms[self.kb.referral(referral).id], rng),
+            "stage": self._impression(stage, condition, rng),
+            "referral": None if referral is None else _pick(self._referral_terms[self.kb.referral(referral).id], rng),
             "eye": _pick(t.eyes[eye], rng),
             "age": "" if age is None else str(age),
             "sex": _pick(t.sexes[sex], rng) if sex in t.sexes else "patient",
         }
-        layouts = [lay for lay in t.layouts if age is not None or "{age}" not in lay]
-        text = _pick(layouts, rng).format(**fields)
+        if not sentences and not fields["negatives"]:  # nothing about the findings is known
+            fields.update(findings=None, findings_list=None, negatives=None)
+        layouts = [lay for lay in t.layouts if age is not None or "{age}" not in "".join(lay)]
+        parts = [part for part in _pick(layouts, rng) if all(fields[key] is not None for key in _placeholders(part))]
+        text = "".join(parts).format(**fields)
         text = re.sub(r"\n- \n|\n- $", "\n", text)  # an empty bullet when nothing was ruled out
         return re.sub(r"[ \t]+", " ", text).replace(" \n", "\n").strip()
+
+    def _impression(self, stage: str | None, condition: str | None, rng: np.random.Generator) -> str | None:
+        """Words for the AMD stage, or for the non-AMD condition (which has no stage); None when neither is known."""
+        if stage is not None:
+            return _pick(self._stage_terms[self.kb.stage(stage).id], rng)
+        if condition is not None:
+            self.kb.condition(condition)  # a one-line error for an unknown id
+            return _pick(self._condition_terms[condition], rng)
+        return None
 
     def _present_sentence(self, bid: str, attributes: Mapping[str, str], rng: np.random.Generator) -> str:
         term = self._term(bid, rng)
@@ -139,6 +161,14 @@ class ReportWriter:
     def _level_terms(self, level) -> list[str]:
         options = [s for s in dict.fromkeys((level.name, *level.synonyms)) if self._usable(s, owner=None)]
         return [self._display(s) for s in options or [level.name]]
+
+    def _condition_words(self, cid: str) -> list[str]:
+        """A condition's name and synonyms (they may name the findings it implies, e.g. macular oedema)."""
+        condition = self.kb.conditions[cid]
+        words = [
+            s for s in dict.fromkeys((condition.name, *condition.synonyms)) if s not in self.templates.skip_phrases
+        ]
+        return [self._display(s) for s in words] or [condition.name]
 
     def _attribute_words(self, bid: str, aname: str, value: str) -> list[str]:
         attribute = self.kb.biomarkers[bid].attributes[aname]
@@ -182,3 +212,7 @@ def _pick(options: Sequence[str], rng: np.random.Generator) -> str:
 
 def _join(words: Sequence[str], conjunction: str) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+def _placeholders(part: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(part) if name]
