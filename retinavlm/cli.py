@@ -1,7 +1,9 @@
 """The `retinavlm` command. Each subcommand lives in `retinavlm/commands/<name>.py` and is imported
 only when it runs, so `retinavlm --help` stays fast (no torch import).
 
-A command module provides `add_arguments(parser)` and `run(args) -> int`.
+A command module provides `add_arguments(parser)` and `run(args) -> int`. Bad input raises a
+`RetinaVLMError` (or an OSError for a file it cannot read or write); it is caught here, once, and
+printed as one line with exit status 2. Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import argparse
 import importlib
 import os
 import sys
+
+from retinavlm.errors import RetinaVLMError
 
 # name -> (one-line help, longer description)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -107,6 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     args = sub.parse_args(rest)
     try:
         return int(module.run(args) or 0)
+    except RetinaVLMError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or name}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

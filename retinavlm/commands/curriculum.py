@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,14 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from retinavlm.resources import curricula_dir
     from retinavlm.train.curriculum import run_curriculum
-    from retinavlm.train.errors import TRAINING_ERRORS  # heavy (torch): only when the command runs
 
     path = args.config or str(curricula_dir() / "curriculum.yaml")
-    try:
-        summary = run_curriculum(path, cohort=args.cohort, output_dir=args.output_dir, restart=args.restart)
-    except TRAINING_ERRORS as exc:
-        print(f"retinavlm curriculum: {exc}", file=sys.stderr)
-        return 2
+    summary = run_curriculum(path, cohort=args.cohort, output_dir=args.output_dir, restart=args.restart)
     held = summary["heldout"]
     print(f"{summary['curriculum']}: trained in {summary['training_seconds']:.0f} s; model in {summary['final_model']}")
     for name in ("own_images", "shuffled_images"):

@@ -29,9 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `retinavlm --help` does not pay for the datasets library.
-    from retinavlm.data.cohorts import CohortSourceError, LabelMapError, SplitConfig, read_cohort_source, write_cohort
+    from retinavlm.data.cohorts import SplitConfig, read_cohort_source, write_cohort
     from retinavlm.data.cohorts.sources import SourceRows
-    from retinavlm.knowledge import KnowledgeError, load_knowledge
+    from retinavlm.knowledge import load_knowledge
 
     rows = SourceRows()
     try:
@@ -39,11 +39,8 @@ def run(args: argparse.Namespace) -> int:
         kb = load_knowledge(args.knowledge)
         kind, rows, label_map = read_cohort_source(args.source, kb, args.kind, args.label_map)
         report = write_cohort(rows, args.out, kind=kind, source=args.source, kb=kb, split=split, label_map=label_map)
-    except (CohortSourceError, LabelMapError, KnowledgeError, ValueError, OSError) as exc:
+    finally:  # the skipped rows are listed before the CLI prints the error that stopped the build
         _print_problems(rows)
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    _print_problems(rows)
     print(f"wrote {args.out}: {report.scans} scans from {kind} cohort {args.source}")
     for name, summary in report.splits.items():
         stages = ", ".join(f"{stage} {n}" for stage, n in summary["stages"].items())

@@ -10,7 +10,6 @@ Exit status: 0 done, 2 bad settings or input (one line on stderr).
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,18 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from retinavlm.demo import DemoError, load_demo_config, print_summary, run_demo
-    from retinavlm.train.errors import TRAINING_ERRORS
+    from retinavlm.demo import load_demo_config, print_summary, run_demo
 
     preset = args.preset or "default"
     out = Path(args.out or ("runs/demo" if preset == "default" else f"runs/demo-{preset}"))
-    try:
-        summary = run_demo(preset, out, load_demo_config(args.config), restart=args.restart)
-    except (DemoError, *TRAINING_ERRORS) as exc:
-        print(f"retinavlm demo: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"retinavlm demo: error: {exc.filename or out}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+    summary = run_demo(preset, out, load_demo_config(args.config), restart=args.restart)
     print_summary(summary, out)
     return 0

@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from retinavlm.data.io import find_scan_files, read_scan
     from retinavlm.data.quality import assess_quality
     from retinavlm.data.scan import ScanReadError
+    from retinavlm.errors import RetinaVLMError
     from retinavlm.knowledge import load_knowledge
-    from retinavlm.model.checkpoint import CheckpointError
     from retinavlm.model.generation import generate_batched
     from retinavlm.model.processor import ProcessorError
     from retinavlm.model.prompts import report_prompt
@@ -65,8 +65,10 @@ def run(args: argparse.Namespace) -> int:
         knowledge = load_knowledge(args.knowledge)
         model = RetinaVLM.from_pretrained(args.checkpoint, args.device, knowledge, args.force_knowledge)
         model.processor.prompt_ids(prompt, with_image=True)
-    except (CheckpointError, ProcessorError, ValueError, OSError) as exc:
+    except RetinaVLMError as exc:
         return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"{exc.filename or args.checkpoint}: {exc.strerror or exc}")
     model_name = args.model_name or Path(args.checkpoint).resolve().name
 
     seen: dict[str, Path] = {}

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from retinavlm.commands.knowledge_options import add_knowledge_arguments
-from retinavlm.data.synthetic import CohortConfigError, CohortSummary, load_cohort_config, render_cohort
-from retinavlm.knowledge import KnowledgeError, load_knowledge
+from retinavlm.data.synthetic import CohortSummary, load_cohort_config, render_cohort
+from retinavlm.errors import RetinaVLMError
+from retinavlm.knowledge import load_knowledge
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,37 +34,30 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = synthesize(args)
-    if summary is None:
-        return 2
-    print_summary(summary)
+    print_summary(synthesize(args))
     return 0
 
 
-def synthesize(args: argparse.Namespace) -> CohortSummary | None:
-    """Render the cohort the flags ask for with a progress bar; None (and a one-line error) on bad input."""
-    try:
-        kb = load_knowledge(args.knowledge)
-        config = load_cohort_config(args.config, kb)
-        if args.domain:
-            config = config.only_domain(args.domain)
-        if args.n < 1:
-            raise ValueError(f"--n must be at least 1, got {args.n}")
-        columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task("render", total=args.n)
-            return render_cohort(
-                args.n,
-                args.out,
-                seed=args.seed,
-                config=config,
-                workers=max(1, args.workers),
-                kb=kb,
-                progress=lambda done, total: progress.update(task, completed=done),
-            )
-    except (CohortConfigError, KnowledgeError, FileExistsError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
+def synthesize(args: argparse.Namespace) -> CohortSummary:
+    """Render the cohort the flags ask for with a progress bar; bad input raises RetinaVLMError."""
+    if args.n < 1:
+        raise RetinaVLMError(f"--n must be at least 1, got {args.n}")
+    kb = load_knowledge(args.knowledge)
+    config = load_cohort_config(args.config, kb)
+    if args.domain:
+        config = config.only_domain(args.domain)
+    columns = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("render", total=args.n)
+        return render_cohort(
+            args.n,
+            args.out,
+            seed=args.seed,
+            config=config,
+            workers=max(1, args.workers),
+            kb=kb,
+            progress=lambda done, total: progress.update(task, completed=done),
+        )
 
 
 def print_summary(summary: CohortSummary) -> None:

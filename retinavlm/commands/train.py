@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,14 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from retinavlm.train.config import load_stage
     from retinavlm.train.curriculum import run_stage
-    from retinavlm.train.errors import TRAINING_ERRORS  # heavy (torch): only when the command runs
 
-    try:
-        cfg = load_stage(args.config, args.overrides)
-        result = run_stage(cfg, restart=args.restart)
-    except TRAINING_ERRORS as exc:
-        print(f"retinavlm train: {exc}", file=sys.stderr)
-        return 2
+    cfg = load_stage(args.config, args.overrides)
+    result = run_stage(cfg, restart=args.restart)
     print(f"{cfg.name}: {result.steps} steps in {result.seconds:.0f} s; model in {result.final_dir}")
     for key, value in result.validation.items():
         if isinstance(value, float) and not key.startswith("f1_"):

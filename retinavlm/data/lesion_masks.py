@@ -18,11 +18,13 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from retinavlm.errors import RetinaVLMError
+
 FOLDER = "masks"
 MAX_BITS = 16
 
 
-class LesionMaskError(ValueError):
+class LesionMaskError(RetinaVLMError):
     """A lesion mask file or a cohort's mask record is missing or does not fit its scan."""
 
 

@@ -20,7 +20,9 @@ import yaml
 from scipy import ndimage
 
 from retinavlm.data.scan import Scan
+from retinavlm.errors import ConfigError
 from retinavlm.resources import curricula_dir
+from retinavlm.yaml_files import read_yaml_mapping
 
 SIZE_FIGURES = ("height", "width", "min_side", "n_pixels")
 
@@ -74,8 +76,7 @@ def load_quality_config(path: str | os.PathLike | None = None) -> QualityConfig:
 
 @lru_cache(maxsize=8)
 def _load_quality_config(path: str) -> QualityConfig:
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle) or {}
+    data = read_yaml_mapping(path, ConfigError, "quality gate config")
     try:
         analysis = data.get("analysis", {})
         return QualityConfig(
@@ -85,8 +86,8 @@ def _load_quality_config(path: str) -> QualityConfig:
             blur_sigma=float(analysis.get("blur_sigma", 2.0)),
             strips=int(analysis.get("strips", 8)),
         )
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: malformed quality gate config ({exc})") from None
+    except (KeyError, TypeError, ValueError) as exc:  # a missing key or a malformed rule in the file
+        raise ConfigError(f"malformed quality gate config ({type(exc).__name__}: {exc})", source=path) from None
 
 
 def assess_quality(scan: Scan, config: QualityConfig | None = None) -> QualityReport:

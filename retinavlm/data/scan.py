@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from retinavlm.errors import RetinaVLMError
 
-class ScanReadError(ValueError):
+
+class ScanReadError(RetinaVLMError):
     """A file could not be read as a B-scan. `str()` is one line: the file, then the problem."""
 
     def __init__(self, path: str | os.PathLike, problem: str):

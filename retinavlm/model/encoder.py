@@ -21,8 +21,10 @@ from safetensors.torch import load_file
 from torch import nn
 from transformers import ResNetConfig, ResNetModel, ViTConfig, ViTModel
 
+from retinavlm.errors import RetinaVLMError
 
-class EncoderWeightsError(ValueError):
+
+class EncoderWeightsError(RetinaVLMError):
     """An encoder weights file is missing, unreadable or does not fit the architecture."""
 
 

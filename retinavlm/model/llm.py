@@ -26,11 +26,12 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
+from retinavlm.errors import RetinaVLMError
 from retinavlm.model.config import LLMConfig, LoraSettings
 from retinavlm.model.tokenizer import BEGIN_OF_TEXT, END_OF_TEXT, END_OF_TURN
 
 
-class LLMLoadError(ValueError):
+class LLMLoadError(RetinaVLMError):
     """A language model folder is missing, incomplete or cannot be loaded as asked."""
 
 

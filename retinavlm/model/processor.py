@@ -22,7 +22,7 @@ from retinavlm.model.tokenizer import END_OF_TURN
 
 
 
-class ProcessorError(ValueError):
+class ProcessorError(RetinaVLMError):
     """Inputs that cannot be turned into a batch: placeholder counts, shapes, lengths, bad arrays."""
 
 

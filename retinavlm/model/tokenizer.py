@@ -14,6 +14,7 @@ from pathlib import Path
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
+from retinavlm.errors import RetinaVLMError
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 from retinavlm.model.config import DEFAULT_IMAGE_TOKEN
 from retinavlm.model.prompts import load_prompts
@@ -41,7 +42,7 @@ LLAMA3_CHAT_TEMPLATE = (
 )
 
 
-class TokenizerError(ValueError):
+class TokenizerError(RetinaVLMError):
     """A tokenizer cannot serve the model: missing folder, or special tokens it lacks."""
 
 

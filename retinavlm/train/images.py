@@ -17,7 +17,7 @@ from retinavlm.data import lesion_masks
 from retinavlm.data.augment import AugmentConfig, crop_square, fovea_crop_box, train_transform
 from retinavlm.data.io import read_scan
 from retinavlm.data.scan import ScanReadError
-from retinavlm.train.config import ConfigError
+from retinavlm.errors import ConfigError
 from retinavlm.train.records import ScanRecord
 
 

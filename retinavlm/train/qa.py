@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from retinavlm.errors import ConfigError
 from retinavlm.knowledge import KnowledgeBase
 from retinavlm.model.prompts import IMAGE_PLACEHOLDER
-from retinavlm.train.config import ConfigError
 from retinavlm.train.records import ScanRecord
 from retinavlm.yaml_files import read_yaml_mapping
 

@@ -22,12 +22,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from retinavlm.atomic import atomic_dir, write_json
+from retinavlm.errors import RetinaVLMError
 
 STEP_DIR = re.compile(r"^step-(\d+)$")
 STATE_FILE = "trainer_state.json"
 
 
-class ResumeError(RuntimeError):
+class ResumeError(RetinaVLMError):
     """A checkpoint cannot be resumed from. `str()` names the folder and the problem."""
 
 

@@ -11,8 +11,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from retinavlm.errors import RetinaVLMError
 
-class UnsafePathError(ValueError):
+
+class UnsafePathError(RetinaVLMError):
     """A path from a run file or a request points outside the allowed roots."""
 
 

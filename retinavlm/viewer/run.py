@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retinavlm.errors import RetinaVLMError
 from retinavlm.jsonl import read_jsonl
 from retinavlm.viewer.paths import AllowedRoots, UnsafePathError
 
@@ -22,7 +23,7 @@ from retinavlm.viewer.paths import AllowedRoots, UnsafePathError
 _SYSTEM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ +-]{0,99}$")
 
 
-class RunError(ValueError):
+class RunError(RetinaVLMError):
     """The run folder as a whole cannot be opened."""
 
 

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from retinavlm.errors import RetinaVLMError
 from retinavlm.viewer.run import Run
+from retinavlm.yaml_files import read_yaml_mapping
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _KEYS = {"name", "description", "seed", "cases", "systems", "raters", "questions", "comments"}
 
 
-class StudyError(ValueError):
+class StudyError(RetinaVLMError):
     """A study file breaks the schema, or does not fit the run."""
 
 
@@ -81,12 +81,7 @@ def report_label(position: int) -> str:
 
 def load_study(path: str | os.PathLike) -> Study:
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise StudyError(f"{path}: cannot read the study ({exc.__class__.__name__}: {exc})") from None
-    if not isinstance(doc, dict):
-        raise StudyError(f"{path}: expected a mapping at the top level")
+    doc = read_yaml_mapping(path, StudyError, "study file")
     unknown = sorted(set(doc) - _KEYS)
     if unknown:
         raise StudyError(f"{path}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_KEYS))}")

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from retinavlm.data.io import read_scan
 from retinavlm.data.scan import Scan, ScanReadError
+from retinavlm.errors import RetinaVLMError
 
 UPLOAD_TYPES = ("png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom")
 # A B-scan is at most a few thousand pixels a side; 25 MP leaves room and keeps memory bounded.
 MAX_UPLOAD_PIXELS = 25_000_000
 
 
-class UploadError(ValueError):
+class UploadError(RetinaVLMError):
     """An upload that is refused before or while reading it; str() is one line naming the file."""
 
 

@@ -39,3 +39,29 @@ def test_every_registered_command_has_fast_help():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"--help imported heavy modules: {result.stdout.strip()}"
+
+
+def test_a_toolkit_error_is_one_line_without_a_traceback(tmp_path, capsys):
+    """Any RetinaVLMError a command raises is printed once by the CLI as one line, exit status 2."""
+    stage = tmp_path / "stage.yaml"
+    stage.write_text("name: s\ntrain: {optimizer: {lr: abc}}\n")
+    assert main(["train", str(stage)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {stage}: train.optimizer.lr: expected a number, got 'abc'\n"
+    assert "Traceback" not in err
+
+
+def test_every_toolkit_error_class_shares_the_one_base():
+    import importlib
+    import pkgutil
+
+    import retinavlm
+    from retinavlm.errors import RetinaVLMError
+
+    for info in pkgutil.walk_packages(retinavlm.__path__, "retinavlm."):
+        if info.name.startswith("retinavlm.commands") or "ui" in info.name:
+            continue
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, type) and name.endswith("Error") and value.__module__ == info.name:
+                assert issubclass(value, RetinaVLMError), f"{info.name}.{name}"

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from retinavlm.data.cohorts.records import Labels, RowError, labels_from_mapping
+from retinavlm.errors import ConfigError
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 from retinavlm.resources import curricula_dir
+from retinavlm.yaml_files import read_yaml_mapping
 
 UNLISTED_STATES = {"unknown": None, "absent": "absent"}
 _TOP_KEYS = {"name", "file_pattern", "classes"}
@@ -25,7 +25,7 @@ _CLASS_KEYS = {"findings", "unlisted", "condition", "stage", "referral"}
 _PATTERN_GROUPS = {"label", "patient"}
 
 
-class LabelMapError(ValueError):
+class LabelMapError(ConfigError):
     """A label map file breaks the schema; the message names the file and the class."""
 
 
@@ -45,12 +45,7 @@ def load_label_map(path: str | os.PathLike | None = None, kb: KnowledgeBase | No
     """Read and validate a label map (default: the Kermany OCT2017 map)."""
     kb = kb or load_knowledge()
     path = Path(path) if path is not None else default_label_map_path()
-    if not path.is_file():
-        raise LabelMapError(f"{path}: label map not found")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise LabelMapError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    doc = read_yaml_mapping(path, LabelMapError, "label map")
     _check_keys(doc, _TOP_KEYS, path, "top level")
     classes = doc.get("classes")
     if not isinstance(classes, Mapping) or not classes:

@@ -17,6 +17,7 @@ from typing import Any
 
 from retinavlm.data.cohorts.label_map import LabelMap
 from retinavlm.data.cohorts.records import CohortRecord, RowError, RowProblem, record_from_mapping
+from retinavlm.errors import RetinaVLMError
 from retinavlm.jsonl import iter_jsonl
 from retinavlm.knowledge import KnowledgeBase
 
@@ -52,7 +53,7 @@ CSV_STATES = {
 }
 
 
-class CohortSourceError(ValueError):
+class CohortSourceError(RetinaVLMError):
     """The source as a whole cannot be read; one line naming it and the problem."""
 
 

@@ -13,6 +13,8 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+from retinavlm.errors import RetinaVLMError
+
 SPLIT_NAMES = ("train", "validation", "test")
 
 
@@ -27,9 +29,9 @@ class SplitConfig:
     def __post_init__(self) -> None:
         for name, value in (("val", self.val), ("test", self.test)):
             if not 0.0 <= value < 1.0:
-                raise ValueError(f"--{name} must be a fraction in [0, 1), got {value}")
+                raise RetinaVLMError(f"--{name} must be a fraction in [0, 1), got {value}")
         if self.val + self.test >= 1.0:
-            raise ValueError(f"--val {self.val} + --test {self.test} leaves no scans for training")
+            raise RetinaVLMError(f"--val {self.val} + --test {self.test} leaves no scans for training")
 
     @property
     def fractions(self) -> dict[str, float]:

@@ -12,14 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from retinavlm.data.synthetic.anatomy import Grid
+from retinavlm.errors import ConfigError
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 from retinavlm.resources import curricula_dir
+from retinavlm.yaml_files import read_yaml_mapping
 
 
-class CohortConfigError(ValueError):
+class CohortConfigError(ConfigError):
     """The cohort YAML is missing, malformed or names unknown stages, biomarkers or domains."""
 
 
@@ -81,14 +81,7 @@ def load_cohort_config(path: str | os.PathLike | None = None, kb: KnowledgeBase 
     """Read and validate a cohort YAML (default: curricula/synthetic/cohort.yaml)."""
     kb = kb or load_knowledge()
     path = Path(path) if path is not None else default_cohort_config_path()
-    if not path.is_file():
-        raise CohortConfigError(f"{path}: cohort config not found")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CohortConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(doc, dict):
-        raise CohortConfigError(f"{path}: expected a mapping at the top level")
+    doc = read_yaml_mapping(path, CohortConfigError, "cohort config")
     try:
         return _parse(doc, kb)
     except (KeyError, TypeError, ValueError) as exc:
