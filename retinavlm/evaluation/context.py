@@ -71,8 +71,13 @@ class SentenceContext:
         self.list_words = list_words
         self.sentence_wide = sentence_wide
         self.reach = reach
-        # another finding counts as one word of distance, however many words it has
-        self.target_first = [mask and (k == 0 or not target_mask[k - 1]) for k, mask in enumerate(target_mask)]
+        # another finding counts as one word of distance, however many words it has, and an item of a
+        # list of findings ("no drusen, PED, SRF, IRF, SHRM, HRF or atrophy") as none
+        self.target_counts = [
+            mask
+            and (k == 0 or not (target_mask[k - 1] or tokens[k - 1].raw == "," or tokens[k - 1].norm in list_words))
+            for k, mask in enumerate(target_mask)
+        ]
 
     def assess(self, start: int, end: int, sentence: tuple[int, int], section_category: str | None) -> Assertion:
         cues: list[Cue] = []
@@ -89,6 +94,10 @@ class SentenceContext:
         crossed_stop = False
         crossed_punctuation = False
         terminated = False  # past a terminator only sentence-wide categories (other eye) still reach
+        # inside a parenthesis that annotates something else: "SRF (absent), IRF (present)"
+        depth = 0
+        opening, closing = ("(", ")") if step > 0 else (")", "(")
+        start = i
         index = self.by_end if step < 0 else self.by_start
         while i != stop and distance <= self.reach:
             trigger = index.get(i)
@@ -96,7 +105,7 @@ class SentenceContext:
                 for rule in trigger.rules:
                     if rule.direction not in directions or distance > rule.max_scope:
                         continue
-                    if terminated and rule.category not in self.sentence_wide:
+                    if (terminated or depth > 0) and rule.category not in self.sentence_wide:
                         continue
                     if crossed_stop and rule.category == "negated":
                         continue
@@ -115,8 +124,12 @@ class SentenceContext:
             if self.negation_stops is not None and self.negation_stops[i]:
                 crossed_stop = True
             token = self.tokens[i]
+            if token.raw == opening and i != start:
+                depth += 1
+            elif token.raw == closing and depth > 0:
+                depth -= 1
             crossed_punctuation = crossed_punctuation or not (token.is_word or self.target_mask[i])
-            if self.target_first[i] or (
+            if self.target_counts[i] or (
                 not self.target_mask[i] and token.is_word and token.norm not in self.list_words
             ):
                 distance += 1

@@ -302,16 +302,28 @@ class FindingsExtractor:
             triggers,
             separators,
             caseless,
-            self._other_eye(tokens, sentences, caseless),
+            self._other_eye(tokens, sentences, triggers),
         )
 
     def _only_list_words(self, tokens: list[Token], start: int, end: int) -> bool:
         return all(tokens[k].norm in self.rules.list_words for k in range(start, end))
 
-    def _other_eye(self, tokens: list[Token], sentences, caseless: bool) -> set[tuple[int, int]]:
-        """Sentences that name only the fellow eye: the first single eye named is this report's."""
-        named = [(sentence, {m.payloads[0] for m in self._eyes.scan(tokens, *sentence)}) for sentence in sentences]
-        this_eye = next((min(eyes) for _, eyes in named if len(eyes) == 1 and "both" not in eyes), None)
+    def _other_eye(self, tokens: list[Token], sentences, triggers: list[Trigger]) -> set[tuple[int, int]]:
+        """Sentences that name only the fellow eye. This report's eye is the opposite of one named
+        next to a fellow-eye cue ("the right eye, not the subject of this referral"), else the
+        first single eye it names."""
+        cue_starts = sorted(t.start for t in triggers if any(r.category == "other_eye" for r in t.rules))
+        named, fellow, first = [], None, None
+        for sentence in sentences:
+            eyes = {m.payloads[0] for m in self._eyes.scan(tokens, *sentence)}
+            named.append((sentence, eyes))
+            if len(eyes) == 1 and "both" not in eyes:
+                k = bisect.bisect_left(cue_starts, sentence[0])
+                if k < len(cue_starts) and cue_starts[k] < sentence[1]:
+                    fellow = fellow or min(eyes)
+                else:
+                    first = first or min(eyes)
+        this_eye = {"right": "left", "left": "right"}[fellow] if fellow else first
         if this_eye is None:
             return set()
         return {sentence for sentence, eyes in named if eyes and this_eye not in eyes and "both" not in eyes}

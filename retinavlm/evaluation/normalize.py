@@ -77,6 +77,11 @@ class Normalizer:
     def _correct(self, word: str) -> str | None:
         # Symmetric delete (SymSpell, distance 1): the word, or one deletion of it, equals a
         # vocabulary word or one of its deletions. Same first letter, deterministic choice.
+        # two neighbouring letters swapped ("fcoi" -> "foci") is one slip, not two edits
+        swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 1)}
+        known = sorted(w for w in swaps if w in self._vocabulary)
+        if known:
+            return known[0]
         candidates: set[str] = set()
         for variant in (word, *_deletes(word)):
             if variant in self._vocabulary:
