@@ -18,7 +18,7 @@ class ConfigError(RetinaVLMError):
     """A YAML config (model, stage, curriculum, demo preset, rubric, cohort) is invalid at a named key.
 
     `str()` is `FILE: dotted.key: problem` (the parts that are known); `within` re-states the error
-    from an enclosing key or file, so a nested builder need not know where its data came from.
+    from an enclosing key or file (as the same subclass), so a nested builder need not know where its data came from.
     """
 
     def __init__(self, problem: str, key: str = "", source: str | os.PathLike = ""):
@@ -27,4 +27,4 @@ class ConfigError(RetinaVLMError):
 
     def within(self, key: str = "", source: str | os.PathLike = "") -> ConfigError:
         joined = key + self.key if self.key.startswith("[") else ".".join(part for part in (key, self.key) if part)
-        return ConfigError(self.problem, joined, self.source or str(source))
+        return type(self)(self.problem, joined, self.source or str(source))

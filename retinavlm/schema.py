@@ -22,17 +22,21 @@ from retinavlm.yaml_files import read_yaml_mapping
 T = TypeVar("T")
 
 
-def from_dict(cls: type[T], data: Any, source: str | os.PathLike = "") -> T:
-    """Dataclass `cls` built from `data`; errors name `source` (the file it came from) and the key."""
+def from_dict(cls: type[T], data: Any, source: str | os.PathLike = "", error: type[ConfigError] = ConfigError) -> T:
+    """Dataclass `cls` built from `data`; errors name `source` (the file it came from) and the key.
+
+    `error` is the ConfigError subclass raised, so a caller can tell which kind of file was wrong.
+    """
     try:
         return _build(cls, data, "")
     except ConfigError as exc:
-        raise exc.within(source=source) from None
+        exc = exc.within(source=source)
+        raise error(exc.problem, exc.key, exc.source) from None
 
 
-def load(cls: type[T], path: str | os.PathLike, what: str = "config file") -> T:
+def load(cls: type[T], path: str | os.PathLike, what: str = "config file", error: type[ConfigError] = ConfigError) -> T:
     """Dataclass `cls` from the YAML mapping at `path`."""
-    return from_dict(cls, read_yaml_mapping(path, ConfigError, what), path)
+    return from_dict(cls, read_yaml_mapping(path, error, what), path, error)
 
 
 def to_dict(obj: Any) -> Any:

@@ -11,10 +11,11 @@ import hashlib
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retinavlm import schema
 from retinavlm.errors import ConfigError
 from retinavlm.evaluation.extract import Extraction, Mention
 from retinavlm.evaluation.reference import Reference
@@ -35,23 +36,52 @@ class Verdict:
     explanation: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class RubricCriterion:
-    id: str
+    """One criterion of a rubric file; after construction `params` holds the kind's defaults overridden
+    by the file's and `id` defaults to the kind."""
+
     kind: str
-    weight: float
-    description: str
-    params: dict[str, Any]
+    id: str = ""
+    weight: float = 1.0
+    description: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in SCORERS:
+            raise RubricError(f"{self.kind!r} is not one of {', '.join(SCORERS)}", "kind")
+        if self.weight < 0:
+            raise RubricError(f"must be a non-negative number, got {self.weight}", "weight")
+        defaults = SCORERS[self.kind][0]
+        unknown = sorted(set(self.params) - set(defaults))
+        if unknown:
+            allowed = ", ".join(defaults) or "none"
+            raise RubricError(f"unknown param for kind {self.kind}; allowed: {allowed}", f"params.{unknown[0]}")
+        self.id = self.id or self.kind
+        self.params = {**defaults, **self.params}
+        _check_params(self.kind, self.params)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Rubric:
-    name: str
-    version: str
-    description: str
-    criteria: tuple[RubricCriterion, ...]
-    sha256: str
-    path: str
+    """A rubric file (eval/rubrics/*.yaml); `name` defaults to the file's stem."""
+
+    criteria: list[RubricCriterion]
+    name: str = ""
+    version: str = "0"
+    description: str = ""
+    sha256: str = field(default="", metadata={"internal": True})  # of the file's bytes
+    path: str = field(default="", metadata={"internal": True})
+
+    def __post_init__(self) -> None:
+        if not self.criteria:
+            raise RubricError("list at least one criterion", "criteria")
+        ids = [c.id for c in self.criteria]
+        for i, criterion_id in enumerate(ids):
+            if criterion_id in ids[:i]:
+                raise RubricError(f"criterion id {criterion_id!r} is used twice", f"criteria[{i}].id")
+        if sum(c.weight for c in self.criteria) <= 0:
+            raise RubricError("the criterion weights must add up to more than 0", "criteria")
 
     def score(self, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> dict[str, Verdict]:
         return {c.id: SCORERS[c.kind][1](c.params, extraction, reference, report, kb) for c in self.criteria}
@@ -198,91 +228,57 @@ SCORERS: dict[str, tuple[dict[str, Any], Callable[..., Verdict]]] = {
 
 
 def load_rubric(path: str | os.PathLike, kb: KnowledgeBase) -> Rubric:
-    """Load and validate a rubric YAML against the knowledge base; errors name the file and field."""
+    """Load and validate a rubric YAML against the knowledge base; errors name the file and the dotted key."""
     path = Path(path)
     doc, raw = read_yaml_file(path, RubricError, "rubric file")
-    unknown = sorted(set(doc) - {"name", "version", "description", "criteria"})
-    if unknown:
-        raise RubricError(f"{path}: unknown top-level key(s) {', '.join(unknown)}")
-    raw_criteria = doc.get("criteria")
-    if not isinstance(raw_criteria, list) or not raw_criteria:
-        raise RubricError(f"{path}: 'criteria' must be a non-empty list")
-    criteria = []
-    for i, spec in enumerate(raw_criteria):
-        criteria.append(_criterion(spec, f"{path}: criteria[{i}]", kb))
-    ids = [c.id for c in criteria]
-    if len(set(ids)) != len(ids):
-        raise RubricError(f"{path}: criterion ids must be unique, got {ids}")
-    if sum(c.weight for c in criteria) <= 0:
-        raise RubricError(f"{path}: the criterion weights must add up to more than 0")
-    return Rubric(
-        name=str(doc.get("name", path.stem)),
-        version=str(doc.get("version", "0")),
-        description=str(doc.get("description", "")),
-        criteria=tuple(criteria),
-        sha256=hashlib.sha256(raw).hexdigest(),
-        path=str(path),
-    )
+    rubric = schema.from_dict(Rubric, doc, path, RubricError)
+    for i, criterion in enumerate(rubric.criteria):
+        if criterion.kind == "referral_correctness":
+            try:
+                _check_referral_scores(criterion.params["scores"], kb)
+            except RubricError as exc:
+                raise exc.within(f"criteria[{i}]", path) from None
+    rubric.name = rubric.name or path.stem
+    rubric.sha256, rubric.path = hashlib.sha256(raw).hexdigest(), str(path)
+    return rubric
 
 
-def _criterion(spec: Any, where: str, kb: KnowledgeBase) -> RubricCriterion:
-    if not isinstance(spec, dict):
-        raise RubricError(f"{where} must be a mapping")
-    unknown = sorted(set(spec) - {"id", "kind", "weight", "description", "params"})
-    if unknown:
-        raise RubricError(f"{where}: unknown key(s) {', '.join(unknown)}")
-    kind = spec.get("kind")
-    if kind not in SCORERS:
-        raise RubricError(f"{where}: kind {kind!r} is not one of {', '.join(SCORERS)}")
-    weight = spec.get("weight", 1.0)
-    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
-        raise RubricError(f"{where}: weight must be a non-negative number, got {weight!r}")
-    defaults = SCORERS[kind][0]
-    params = spec.get("params") or {}
-    if not isinstance(params, dict):
-        raise RubricError(f"{where}: params must be a mapping")
-    extra = sorted(set(params) - set(defaults))
-    if extra:
-        raise RubricError(
-            f"{where}: unknown param(s) {', '.join(extra)} for kind {kind}; allowed: {', '.join(defaults) or 'none'}"
-        )
-    params = {**defaults, **params}
-    _check_params(kind, params, where, kb)
-    return RubricCriterion(str(spec.get("id", kind)), kind, float(weight), str(spec.get("description", "")), params)
+def _unit(value: Any, key: str) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
+        raise RubricError(f"must be a number in [0, 1], got {value!r}", key)
 
 
-def _check_params(kind: str, params: dict, where: str, kb: KnowledgeBase) -> None:
-    def unit(value: Any, name: str) -> None:
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
-            raise RubricError(f"{where}: {name} must be a number in [0, 1], got {value!r}")
-
+def _check_params(kind: str, params: dict[str, Any]) -> None:
+    """Types and ranges of a kind's parameters (those that need no knowledge base)."""
     for name in ("not_stated", "uncertain_credit", "uncertain_weight", "repetition_penalty"):
         if name in params:
-            unit(params[name], name)
+            _unit(params[name], f"params.{name}")
     if kind == "stage_correctness":
         credits = params["credit_by_distance"]
         if not isinstance(credits, list) or not credits:
-            raise RubricError(f"{where}: credit_by_distance must be a non-empty list of scores")
-        for value in credits:
-            unit(value, "credit_by_distance")
-    if kind == "referral_correctness":
-        scores = params["scores"]
-        levels = set(kb.referral_ids)
-        if not isinstance(scores, dict) or set(scores) != levels:
-            raise RubricError(f"{where}: scores must map every reference level ({', '.join(kb.referral_ids)}) to a row")
-        for ref, row in scores.items():
-            if not isinstance(row, dict) or set(row) != levels:
-                raise RubricError(
-                    f"{where}: scores[{ref}] must give a score for every stated level ({', '.join(kb.referral_ids)})"
-                )
-            for value in row.values():
-                unit(value, f"scores[{ref}]")
+            raise RubricError("must be a non-empty list of scores", "params.credit_by_distance")
+        for i, value in enumerate(credits):
+            _unit(value, f"params.credit_by_distance[{i}]")
     if kind == "conciseness":
         low, high = params["min_words"], params["max_words"]
         if not (isinstance(low, int) and isinstance(high, int) and 0 < low <= high):
-            raise RubricError(f"{where}: need integers 0 < min_words <= max_words, got {low!r}, {high!r}")
+            raise RubricError(f"need integers 0 < min_words <= max_words, got {low!r}, {high!r}", "params")
     if kind == "biomarker_accuracy" and not isinstance(params["false_absent_counts"], bool):
-        raise RubricError(f"{where}: false_absent_counts must be true or false")
+        raise RubricError("must be true or false", "params.false_absent_counts")
+
+
+def _check_referral_scores(scores: Any, kb: KnowledgeBase) -> None:
+    """A referral_correctness table: a row per reference level, a score per stated level."""
+    levels = set(kb.referral_ids)
+    if not isinstance(scores, dict) or set(scores) != levels:
+        raise RubricError(f"must map every reference level ({', '.join(kb.referral_ids)}) to a row", "params.scores")
+    for ref, row in scores.items():
+        if not isinstance(row, dict) or set(row) != levels:
+            raise RubricError(
+                f"must give a score for every stated level ({', '.join(kb.referral_ids)})", f"params.scores.{ref}"
+            )
+        for stated, value in row.items():
+            _unit(value, f"params.scores.{ref}.{stated}")
 
 
 def default_rubric_path() -> Path:

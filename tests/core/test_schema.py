@@ -201,3 +201,13 @@ def test_a_union_reports_the_nested_error_of_the_option_the_value_fits():
         from_dict(Either, {"spec": {"point": 1}}, "e.yaml")
     with pytest.raises(ConfigError, match=r"^e\.yaml: spec: expected a string or a mapping, got 3$"):
         from_dict(Either, {"spec": 3}, "e.yaml")
+
+
+def test_errors_are_raised_as_the_callers_subclass():
+    class StageFileError(ConfigError):
+        pass
+
+    with pytest.raises(StageFileError, match=r"s\.yaml: checked\.low: must not exceed high"):
+        from_dict(Outer, {"checked": {"low": 2}}, "s.yaml", StageFileError)
+    with pytest.raises(StageFileError, match=r"s\.yaml: name: required key is missing"):
+        from_dict(Stage, {}, "s.yaml", StageFileError)

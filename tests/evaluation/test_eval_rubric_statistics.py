@@ -90,12 +90,22 @@ def test_scores_always_in_unit_interval(report):
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda d: d["criteria"][0].update(kind="nope"), "kind 'nope'"),
-        (lambda d: d["criteria"][0].update(weight=-1), "weight"),
-        (lambda d: d["criteria"][1]["params"]["scores"].pop("urgent"), "every reference level"),
-        (lambda d: d["criteria"][0]["params"].update(bogus=1), "unknown param"),
-        (lambda d: d["criteria"][0]["params"].update(credit_by_distance=[2.0]), r"\[0, 1\]"),
-        (lambda d: d.update(extra=1), "unknown top-level"),
+        (lambda d: d["criteria"][0].update(kind="nope"), r"r\.yaml: criteria\[0\]\.kind: 'nope' is not one of"),
+        (lambda d: d["criteria"][0].update(weight=-1), r"criteria\[0\]\.weight: must be a non-negative"),
+        (lambda d: d["criteria"][0].update(weight="heavy"), r"criteria\[0\]\.weight: expected a number"),
+        (
+            lambda d: d["criteria"][1]["params"]["scores"].pop("urgent"),
+            r"criteria\[1\]\.params\.scores: .*every reference level",
+        ),
+        (
+            lambda d: d["criteria"][1]["params"]["scores"]["none"].update(none=2),
+            r"params\.scores\.none\.none: .*\[0, 1\]",
+        ),
+        (lambda d: d["criteria"][0]["params"].update(bogus=1), r"criteria\[0\]\.params\.bogus: unknown param"),
+        (lambda d: d["criteria"][0]["params"].update(credit_by_distance=[2.0]), r"credit_by_distance\[0\]: .*\[0, 1\]"),
+        (lambda d: d["criteria"][1].update(id="stage"), r"criteria\[1\]\.id: criterion id 'stage' is used twice"),
+        (lambda d: d.update(criteria=[]), "criteria: list at least one criterion"),
+        (lambda d: d.update(extra=1), "extra: unknown key"),
     ],
 )
 def test_rubric_validation_names_the_problem(tmp_path, edit, message):
