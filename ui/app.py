@@ -1,15 +1,11 @@
 """RetinaVLM report viewer: `retinavlm view RUN_DIR` (or `streamlit run ui/app.py -- RUN_DIR`).
 
 Pages: the cohort, one case, a live report on a new scan, the blinded reader study and its results.
-All logic that is not drawing lives in retinavlm.viewer.
+All logic that is not drawing lives in retinavlm.viewer; the pages share its app_* modules (session,
+model, study), so the app imports without any sys.path edit.
 """
 
-import sys
-from pathlib import Path
-
 import streamlit as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the pages import viewer_session
 
 st.set_page_config(page_title="RetinaVLM viewer", page_icon=":material/visibility:", layout="wide")
 

@@ -3,8 +3,8 @@ highlighted, the reference beside it, and the rubric scores. Deep link: ?id=<cas
 
 import pandas as pd
 import streamlit as st
-import viewer_session as vs
 
+from retinavlm.viewer import app_session as vs
 from retinavlm.viewer.highlight import STATE_LABELS, legend_html, marked_mentions, report_html
 from retinavlm.viewer.scan_view import blend_heatmap
 from retinavlm.viewer.scores import sample_criteria, sample_score
@@ -60,7 +60,7 @@ with left:
                 names = {bid: marker.name for bid, marker in kb.biomarkers.items()}
                 finding = st.selectbox("Finding", list(names), format_func=names.get, key="heat-finding")
                 if st.button("Show evidence", key="heat-go"):
-                    from viewer_model import evidence
+                    from retinavlm.viewer.app_model import evidence
 
                     result = evidence(str(run.checkpoint), scan, names[finding])
                     if result is not None:

@@ -1,8 +1,8 @@
 """Cohort page: every case with its scores and stated stage/referral, filters, and the summary plots."""
 
 import streamlit as st
-import viewer_session as vs
 
+from retinavlm.viewer import app_session as vs
 from retinavlm.viewer import charts, evaluation_results
 from retinavlm.viewer.cohort import CaseFilter, case_table, criterion_scores
 

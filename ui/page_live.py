@@ -2,10 +2,10 @@
 report as it is written, then grade it for internal consistency."""
 
 import streamlit as st
-import viewer_session as vs
 
 from retinavlm.data.quality import assess_quality
 from retinavlm.evaluation.rubric import SCORERS
+from retinavlm.viewer import app_session as vs
 from retinavlm.viewer.highlight import legend_html, marked_mentions, report_html
 from retinavlm.viewer.upload import UPLOAD_TYPES, UploadError, read_upload
 
@@ -69,9 +69,8 @@ with right:
     max_tokens = st.slider("Longest report (tokens)", 32, 512, 256, 32, key="live-tokens")
     if not st.button("Write the report", type="primary", icon=":material/edit:", key="live-go"):
         st.stop()
-    from viewer_model import model, stream_report
-
     from retinavlm.model.prompts import report_prompt
+    from retinavlm.viewer.app_model import model, stream_report
 
     loaded = model(str(run.checkpoint))
     if loaded is None:

@@ -3,9 +3,9 @@ each report on the study's Likert questions. Each submit is stored at once, so r
 come back (deep link: ?rater=<name>)."""
 
 import streamlit as st
-import viewer_session as vs
-from viewer_study import current_study
 
+from retinavlm.viewer import app_session as vs
+from retinavlm.viewer.app_study import current_study
 from retinavlm.viewer.study import report_label, report_order
 from retinavlm.viewer.study_store import Rating
 

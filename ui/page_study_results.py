@@ -1,10 +1,10 @@
 """Study results (unblinded, for the study lead): scores per system, inter-rater agreement, CSV export."""
 
 import streamlit as st
-import viewer_session as vs
-from viewer_study import current_study
 
+from retinavlm.viewer import app_session as vs
 from retinavlm.viewer import study_summary
+from retinavlm.viewer.app_study import current_study
 
 run, _ = vs.current_run()
 study, store = current_study(run)

@@ -21,9 +21,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def streamlit_command(args: argparse.Namespace) -> list[str]:
     """The `streamlit run` command line for these arguments."""
     app_args = [args.run_dir, "--max-upload-mb", str(args.max_upload_mb)]
-    for flag, value in (("--checkpoint", args.checkpoint), ("--study", args.study), ("--study-db", args.study_db)):
+    for flag, value in (
+        ("--checkpoint", args.checkpoint),
+        ("--study", args.study),
+        ("--study-db", args.study_db),
+        ("--knowledge", args.knowledge),
+    ):
         if value:
             app_args += [flag, value]
+    if args.force_knowledge:
+        app_args.append("--force-knowledge")
     for root in args.data_root:
         app_args += ["--data-root", root]
     return [

@@ -8,19 +8,22 @@ from collections.abc import Iterator
 import streamlit as st
 
 from retinavlm.data.scan import Scan
+from retinavlm.viewer import app_session as vs
 
 
 @st.cache_resource(show_spinner="Loading the model checkpoint…", max_entries=1)
-def _model(checkpoint: str):
+def _model(checkpoint: str, knowledge: str | None, force_knowledge: bool):
+    from retinavlm.knowledge import load_knowledge
     from retinavlm.model.vlm import RetinaVLM
 
-    return RetinaVLM.from_pretrained(checkpoint, device=None)
+    return RetinaVLM.from_pretrained(checkpoint, None, load_knowledge(knowledge), force_knowledge)
 
 
 def model(checkpoint: str):
-    """The loaded model, or None after showing why it cannot be loaded."""
+    """The loaded model, or None after showing why it cannot be loaded (another knowledge base among them)."""
+    cfg = vs.settings()
     try:
-        return _model(checkpoint)
+        return _model(checkpoint, str(cfg.knowledge) if cfg.knowledge else None, cfg.force_knowledge)
     except (ValueError, OSError) as exc:  # CheckpointError is a ValueError
         st.error(f"Cannot load the checkpoint: {str(exc).splitlines()[0]}")
         return None

@@ -27,8 +27,14 @@ def settings() -> viewer_config.ViewerConfig:
 
 
 @st.cache_resource(show_spinner=False)
+def _knowledge(folder: str | None) -> KnowledgeBase:
+    return load_knowledge(folder)
+
+
 def knowledge() -> KnowledgeBase:
-    return load_knowledge()
+    """The knowledge base of `--knowledge` (default: the default one)."""
+    folder = settings().knowledge
+    return _knowledge(str(folder) if folder else None)
 
 
 @st.cache_resource(show_spinner=False)

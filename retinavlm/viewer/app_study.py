@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import streamlit as st
-import viewer_session as vs
 
+from retinavlm.viewer import app_session as vs
 from retinavlm.viewer.run import Run
 from retinavlm.viewer.study import Study, StudyError, load_study
 from retinavlm.viewer.study_store import StudyStore

@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from retinavlm.commands.knowledge_options import add_knowledge_arguments
 from retinavlm.resources import project_root
 
 ENV_VAR = "RETINAVLM_VIEW_ARGS"
@@ -27,6 +28,8 @@ class ViewerConfig:
     study: Path
     study_db: Path | None  # None: RUN_DIR/reader_study/<study name>.sqlite
     max_upload_mb: int
+    knowledge: Path | None = None  # None: the default knowledge base
+    force_knowledge: bool = False  # load a checkpoint trained under another knowledge base
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB, help="largest scan upload (default: %(default)s MB)"
     )
+    add_knowledge_arguments(parser, checkpoints=True)
 
 
 def parse(argv: list[str]) -> ViewerConfig:
@@ -74,6 +78,8 @@ def parse(argv: list[str]) -> ViewerConfig:
         study=study.resolve(),
         study_db=Path(args.study_db).resolve() if args.study_db else None,
         max_upload_mb=max(1, args.max_upload_mb),
+        knowledge=Path(args.knowledge).expanduser().resolve() if args.knowledge else None,
+        force_knowledge=args.force_knowledge,
     )
 
 

@@ -38,3 +38,11 @@ def test_view_is_registered_in_the_cli(capsys):
         main(["view", "--help"])
     assert info.value.code == 0
     assert "--data-root" in capsys.readouterr().out
+
+
+def test_the_knowledge_base_options_reach_the_app(tmp_path):
+    command = view.streamlit_command(parse(str(tmp_path), "--knowledge", str(tmp_path / "kb"), "--force-knowledge"))
+    settings = config.parse(command[command.index("--") + 1 :])
+    assert settings.knowledge == (tmp_path / "kb").resolve() and settings.force_knowledge
+    default = config.parse([str(tmp_path)])
+    assert default.knowledge is None and not default.force_knowledge
