@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from retinavlm.commands.knowledge_options import add_knowledge_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="stage YAML, e.g. curricula/stage1_introduction.yaml")
@@ -18,14 +20,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="delete the stage's output folder and train from the start instead of resuming",
     )
+    add_knowledge_arguments(parser, checkpoints=True)
 
 
 def run(args: argparse.Namespace) -> int:
+    from retinavlm.knowledge import load_knowledge
     from retinavlm.train.config import load_stage
-    from retinavlm.train.curriculum import run_stage
+    from retinavlm.train.trainer import train_stage
 
     cfg = load_stage(args.config, args.overrides)
-    result = run_stage(cfg, restart=args.restart)
+    result = train_stage(cfg, args.restart, None, load_knowledge(args.knowledge), args.force_knowledge)
     print(f"{cfg.name}: {result.steps} steps in {result.seconds:.0f} s; model in {result.final_dir}")
     for key, value in result.validation.items():
         if isinstance(value, float) and not key.startswith("f1_"):

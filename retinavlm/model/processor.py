@@ -111,20 +111,28 @@ class RetinaVLMProcessor:
         images: torch.Tensor | None = None,
         answers: Sequence[str] | None = None,
         padding_side: str = "left",
+        with_image: bool | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Batch of prompts (+ images, + answers for training) -> input_ids, attention_mask, labels, pixel_values."""
+        """Batch of prompts (+ images, + answers for training) -> input_ids, attention_mask, labels, pixel_values.
+
+        `with_image`: whether each prompt holds an image placeholder (default: whether `images` are given);
+        True without images tokenises for images that come another way, e.g. cached encoder features.
+        """
+        with_image = images is not None if with_image is None else with_image
         if isinstance(prompts, str) or not len(prompts):
             raise ProcessorError("prompts must be a non-empty list of strings")
         if answers is not None and (isinstance(answers, str) or len(answers) != len(prompts)):
             raise ProcessorError(f"got {len(prompts)} prompts but answers is not a list of {len(prompts)} strings")
         if images is not None:
+            if not with_image:
+                raise ProcessorError("images were given with with_image=False")
             self.check_images(images, len(prompts))
         if padding_side not in ("left", "right"):
             raise ProcessorError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
 
         rows, label_rows = [], []
         for i, prompt in enumerate(prompts):
-            ids = self.prompt_ids(prompt, with_image=images is not None, index=i)
+            ids = self.prompt_ids(prompt, with_image=with_image, index=i)
             labels = [IGNORE_INDEX] * len(ids)
             if answers is not None:
                 answer = self.answer_ids(answers[i], i)

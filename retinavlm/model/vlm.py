@@ -171,12 +171,12 @@ class RetinaVLM(nn.Module):
         self.adapter.requires_grad_(adapter)
         for name, param in self.llm.named_parameters():
             param.requires_grad_(lora if "lora_" in name else (llm and param.is_floating_point()))
-        self.config.encoder.freeze = not encoder
+        self.encoder_trains = encoder  # training state, not model config: the saved config records only the model
         self.train(self.training)
 
     def train(self, mode: bool = True) -> RetinaVLM:
         super().train(mode)
-        if self.config.encoder.freeze:
+        if not self.encoder_trains:
             self.encoder.eval()
         return self
 

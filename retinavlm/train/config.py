@@ -126,11 +126,20 @@ class Validation:
 
 @dataclass
 class SSL:
-    """Stage 0 only: the self-supervised objective and its linear probe."""
+    """Stage 0 only: the encoder objective and its settings (see curricula/stage0_ssl.yaml)."""
 
-    method: Literal["simclr", "mae", "supervised"] = "simclr"
+    method: Literal["simclr", "mae", "byol", "barlow_twins", "supervised"] = "simclr"
+    # simclr: softmax temperature of the NT-Xent similarities.
     temperature: float = 0.2
+    # simclr, byol, barlow_twins: width of the projection the loss compares.
     projection_dim: int = 64
+    # byol, barlow_twins: hidden width of the projector (and of BYOL's predictor).
+    hidden_dim: int = 256
+    # byol: the target network's starting EMA momentum; it rises to 1 over the run on a cosine.
+    momentum: float = 0.99
+    # barlow_twins: lambda, the weight of the off-diagonal (redundancy) terms of the cross-correlation.
+    redundancy_weight: float = 0.005
+    # mae: share of the token grid's cells blanked per scan.
     mask_ratio: float = 0.6
     # supervised only: each biomarker's positives weigh (negatives / positives) in the training split,
     # capped here (1: unweighted). A finding in 4% of scans is otherwise never worth predicting.
@@ -244,7 +253,7 @@ def check_stage(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> Non
     elif cfg.init_from is not None and cfg.init_from not in produced and not Path(cfg.init_from).is_dir():
         problems.append(f"init_from: checkpoint folder {cfg.init_from} not found")
     problems.extend(cohort_problems(cfg.data))
-    problems.extend(_token_head_problems(cfg))
+    problems.extend(_ssl_problems(cfg))
     try:
         from retinavlm.train.images import augment_config
 
@@ -297,10 +306,38 @@ def cohort_problems(data: Data) -> list[str]:
     return problems
 
 
-def _token_head_problems(cfg: StageConfig) -> list[str]:
-    """A token head learns from labels, and from masks only when the cohort has them."""
-    if cfg.kind != "ssl" or cfg.ssl.token_head == "none":
+def _ssl_problems(cfg: StageConfig) -> list[str]:
+    """Stage 0's settings in range; a token head learns from labels, and from masks only when the cohort has them."""
+    if cfg.kind != "ssl":
         return []
+    ssl = cfg.ssl
+    problems = [
+        f"ssl.{key}: {rule}, got {value}"
+        for key, value, ok, rule in (
+            ("temperature", ssl.temperature, ssl.temperature > 0, "must be positive"),
+            ("projection_dim", ssl.projection_dim, ssl.projection_dim >= 1, "must be at least 1"),
+            ("hidden_dim", ssl.hidden_dim, ssl.hidden_dim >= 1, "must be at least 1"),
+            ("momentum", ssl.momentum, 0 <= ssl.momentum < 1, "must be in [0, 1)"),
+            ("redundancy_weight", ssl.redundancy_weight, ssl.redundancy_weight >= 0, "must be at least 0"),
+            ("mask_ratio", ssl.mask_ratio, 0 < ssl.mask_ratio < 1, "must be in (0, 1)"),
+            ("max_positive_weight", ssl.max_positive_weight, ssl.max_positive_weight >= 1, "must be at least 1"),
+            (
+                "max_token_positive_weight",
+                ssl.max_token_positive_weight,
+                ssl.max_token_positive_weight >= 1,
+                "must be at least 1",
+            ),
+        )
+        if not ok
+    ]
+    two_views = ssl.method in ("simclr", "byol", "barlow_twins")
+    if two_views and cfg.train.grad_accum >= 1 and cfg.train.batch_size // cfg.train.grad_accum < 2:
+        problems.append(
+            f"train.batch_size: {ssl.method} compares scans within a micro-batch; "
+            f"batch_size / grad_accum must be at least 2, got {cfg.train.batch_size} / {cfg.train.grad_accum}"
+        )
+    if problems or ssl.token_head == "none":
+        return problems
     if cfg.ssl.method != "supervised":
         return [
             f"ssl.token_head: {cfg.ssl.token_head!r} learns from labels; it needs ssl.method=supervised, got {cfg.ssl.method!r}"

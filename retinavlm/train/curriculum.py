@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from retinavlm.atomic import write_json, write_jsonl
-from retinavlm.knowledge import load_knowledge
 from retinavlm import schema
+from retinavlm.atomic import write_json, write_jsonl
 from retinavlm.errors import ConfigError
+from retinavlm.knowledge import KnowledgeBase, load_knowledge
 from retinavlm.train.config import StageConfig, load_stage, read_yaml
 
 
@@ -71,18 +71,12 @@ def load_curriculum(
     return cur, stages
 
 
-def run_stage(cfg: StageConfig, restart: bool = False, log=None):
-    if cfg.kind == "ssl":
-        from retinavlm.train.ssl import pretrain_encoder
-
-        return pretrain_encoder(cfg, restart=restart, log=log)
-    from retinavlm.train.trainer import train_stage
-
-    return train_stage(cfg, restart=restart, log=log)
-
-
 def evaluate_heldout(
-    model_dir: str | os.PathLike, stage: StageConfig, evaluation: Evaluation, out_dir: Path | None = None
+    model_dir: str | os.PathLike,
+    stage: StageConfig,
+    evaluation: Evaluation,
+    out_dir: Path | None = None,
+    knowledge: KnowledgeBase | None = None,
 ) -> dict[str, Any]:
     """Closed-ended scores of a trained model on held-out patients, own images vs shuffled images."""
     from retinavlm.model.vlm import RetinaVLM
@@ -91,8 +85,8 @@ def evaluate_heldout(
     from retinavlm.train.qa import load_templates
     from retinavlm.train.records import load_cohorts
 
-    kb = load_knowledge()
-    model = RetinaVLM.from_pretrained(model_dir)
+    kb = knowledge or load_knowledge()
+    model = RetinaVLM.from_pretrained(model_dir, knowledge=kb)
     records = load_cohorts(stage.data, kb).split(evaluation.split)
     if not records:
         raise ConfigError(f"evaluation.split: the {evaluation.split} split of {stage.data.cohort} is empty")
@@ -123,15 +117,24 @@ def shuffled_order(n: int, seed: int) -> list[int]:
 
 
 def run_curriculum(
-    path: str | os.PathLike, cohort: str | None = None, output_dir: str | None = None, restart: bool = False, log=None
+    path: str | os.PathLike,
+    cohort: str | None = None,
+    output_dir: str | None = None,
+    restart: bool = False,
+    log=None,
+    knowledge: KnowledgeBase | None = None,
+    force_knowledge: bool = False,
 ) -> dict[str, Any]:
+    """Train every stage under `knowledge` (default: the default knowledge base), then score held-out patients."""
+    from retinavlm.train.trainer import train_stage  # heavy (torch, accelerate): only when training
+
     log = log or (lambda msg: print(msg, file=sys.stderr))
     cur, stages = load_curriculum(path, cohort, output_dir)
     out = Path(cur.output_dir)
     summary: dict[str, Any] = {"curriculum": cur.name, "stages": []}
     for stage in stages:
         log(f"== {stage.name} -> {stage.output_dir}")
-        result = run_stage(stage, restart=restart, log=log)
+        result = train_stage(stage, restart, log, knowledge, force_knowledge)
         summary["stages"].append(
             {
                 "name": stage.name,
@@ -143,6 +146,6 @@ def run_curriculum(
     summary["training_seconds"] = round(sum(s["seconds"] for s in summary["stages"]), 1)
     final = Path(stages[-1].output_dir) / "final"
     summary["final_model"] = str(final)
-    summary["heldout"] = evaluate_heldout(final, stages[-1], cur.evaluation, out)
+    summary["heldout"] = evaluate_heldout(final, stages[-1], cur.evaluation, out, knowledge)
     write_json(out / "curriculum_summary.json", summary)
     return summary

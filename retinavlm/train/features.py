@@ -70,9 +70,10 @@ def pooled_features(encoder: torch.nn.Module, images: ScanImages, batch_size: in
     """(scans, 2 * dim) pooled tokens (`pool_tokens`) of each plain (unaugmented) scan: the scan's embedding."""
     was_training = encoder.training
     encoder.eval()
+    device = next(encoder.parameters()).device
     chunks = [
-        pool_tokens(encoder(images.batch(list(range(s, min(s + batch_size, len(images)))))))
+        pool_tokens(encoder(images.batch(list(range(s, min(s + batch_size, len(images))))).to(device))).float().cpu()
         for s in range(0, len(images), batch_size)
     ]
     encoder.train(was_training)
-    return torch.cat(chunks).float().numpy()
+    return torch.cat(chunks).numpy()

@@ -1,14 +1,17 @@
-"""One curriculum stage of question/answer training, on `accelerate`.
+"""One curriculum stage on `accelerate`: the lifecycle every stage shares, with the objective as the part that varies.
+
+The lifecycle (`StageTrainer`): skip a stage that already finished, resume from the last checkpoint,
+split each global batch over processes and accumulation steps, mixed precision, clip, step, log,
+validate, checkpoint and prune, save `final/` and `summary.json`. The objective says what a step
+trains on and what its loss is: question/answer training for stages 1-2 (`QAObjective`), encoder
+pretraining for stage 0 (`EncoderPretraining`).
 
 Why a loop of our own on accelerate rather than transformers' `Trainer`: a stage feeds either pixels or
-cached frozen-encoder features, its batches are a pure function of (seed, step) so that a resumed or
-multi-process run is bit-for-bit the same run, its checkpoints must be pickle-free (Trainer saves
-optimizer and RNG states with torch.save), and its validation generates and parses closed answers.
-Accelerate still does what it is good at: devices, DDP/FSDP wrapping, mixed precision.
-
-Loss: each sequence's mean over its answer tokens, then the mean over sequences. Unlike a mean over
-all tokens of a batch, this does not depend on how a global batch is split over processes and
-accumulation steps, so 1 process x 8 and 2 processes x 4 optimise the same objective.
+cached frozen-encoder features, or trains the encoder alone; its batches are a pure function of
+(seed, step) so that a resumed or multi-process run is bit-for-bit the same run, its checkpoints must
+be pickle-free (Trainer saves optimizer and RNG states with torch.save), and its validation generates
+and parses closed answers. Accelerate still does what it is good at: devices, DDP/FSDP wrapping, mixed
+precision.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
-import numpy as np
 import torch
 import yaml
 from accelerate import Accelerator
@@ -32,17 +35,13 @@ from accelerate.utils import gather_object, set_seed
 from tqdm.auto import tqdm
 
 from retinavlm.atomic import write_json, write_text
-from retinavlm.knowledge import load_knowledge
+from retinavlm.knowledge import KnowledgeBase, load_knowledge
 from retinavlm.model.config import RetinaVLMConfig
 from retinavlm.model.vlm import RetinaVLM
-from retinavlm.train import checkpoint as ckpt
-from retinavlm.train.closed import closed_ended_scores
+from retinavlm.train import resume_state
 from retinavlm.train.config import ConfigError, StageConfig
-from retinavlm.train.data import EpochPlan, Example, epoch_examples
-from retinavlm.train.features import cached_features, view_seed
-from retinavlm.train.images import ScanImages, augment_config
+from retinavlm.train.images import ScanImages
 from retinavlm.train.metrics_log import MetricsLog
-from retinavlm.train.qa import check_builders, load_templates, prompt_for
 from retinavlm.train.records import load_cohorts
 
 FINAL = "final"
@@ -58,14 +57,38 @@ class StageResult:
     validation: dict[str, float] = field(default_factory=dict)
 
 
+class StageObjective(Protocol):
+    """What a stage trains: its module, its batches and their loss (QAObjective, EncoderPretraining)."""
+
+    module: torch.nn.Module  # what the optimizer trains and a checkpoint restores
+    steps_per_epoch: int
+    train_images: ScanImages
+    val_images: ScanImages
+    refused: list[str]
+    metric_prefix: str  # validation metrics are logged as "<prefix>/<name>"
+
+    def batch(self, step: int) -> list[Any]: ...  # the global batch of a step, a pure function of (seed, step)
+
+    def loss(self, module: torch.nn.Module, items: list[Any], step: int, offset: int) -> torch.Tensor: ...
+
+    def after_step(self, step: int, total_steps: int) -> None: ...
+
+    def validate(self, final: bool) -> dict[str, float]: ...  # main process only
+
+    def finish(self, out: Path) -> dict[str, Any]: ...  # main process only: extra summary fields
+
+
 def config_hash(cfg: StageConfig) -> str:
     return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def load_model(cfg: StageConfig, device: str) -> RetinaVLM:
-    if cfg.init_from is not None:
-        return RetinaVLM.from_pretrained(cfg.init_from, device=device)
-    return RetinaVLM.from_config(cfg.model or RetinaVLMConfig(), device=device)
+def load_model(cfg: StageConfig, device: str, kb: KnowledgeBase, force_knowledge: bool = False) -> RetinaVLM:
+    """The stage's starting model, to be trained (and recorded) under `kb`."""
+    if cfg.init_from is None:
+        return RetinaVLM.from_config(cfg.model or RetinaVLMConfig(), device=device, knowledge=kb)
+    model = RetinaVLM.from_pretrained(cfg.init_from, device, kb, force_knowledge)
+    model.knowledge_version = kb.version_tag
+    return model
 
 
 def lr_lambda(schedule: str, warmup: int, total: int):
@@ -90,7 +113,7 @@ def part_of(name: str) -> str:
     return prefix if prefix in ("encoder", "adapter", "llm") else "head"
 
 
-def build_optimizer(model: RetinaVLM, cfg: StageConfig) -> torch.optim.Optimizer:
+def build_optimizer(model: torch.nn.Module, cfg: StageConfig) -> torch.optim.Optimizer:
     opt = cfg.train.optimizer
     groups: dict[str, list[torch.nn.Parameter]] = {}
     for name, param in model.named_parameters():
@@ -106,10 +129,28 @@ def build_optimizer(model: RetinaVLM, cfg: StageConfig) -> torch.optim.Optimizer
     return torch.optim.AdamW(param_groups, lr=opt.lr, betas=tuple(opt.betas), weight_decay=opt.weight_decay)
 
 
-class StageTrainer:
-    """Sets a stage up (data, model, optimizer, features) and runs it; `run()` resumes by itself."""
+def build_objective(cfg: StageConfig, model: RetinaVLM, kb, splits, accelerator: Accelerator, log) -> StageObjective:
+    """The stage's objective: encoder pretraining for `kind: ssl`, question/answer training otherwise."""
+    if cfg.kind == "ssl":
+        from retinavlm.train.encoder_pretraining import EncoderPretraining
 
-    def __init__(self, cfg: StageConfig, restart: bool = False, log=None):
+        return EncoderPretraining(cfg, model, kb, splits, accelerator, log)
+    from retinavlm.train.qa_objective import QAObjective
+
+    return QAObjective(cfg, model, kb, splits, accelerator, log)
+
+
+class StageTrainer:
+    """Sets a stage up (data, model, objective, optimizer) and runs it; `run()` resumes by itself."""
+
+    def __init__(
+        self,
+        cfg: StageConfig,
+        restart: bool = False,
+        log=None,
+        knowledge: KnowledgeBase | None = None,
+        force_knowledge: bool = False,
+    ):
         self.cfg = cfg
         self.out = Path(cfg.output_dir)
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
@@ -128,97 +169,29 @@ class StageTrainer:
         if restart and self.is_main and self.out.exists():
             shutil.rmtree(self.out)
         self.accelerator.wait_for_everyone()
+        self.complete = (self.out / SUMMARY).is_file() and (self.out / FINAL).is_dir()
+        if self.complete:
+            return  # run() only reports; nothing to set up
 
-        self.kb = load_knowledge()
-        self.templates = load_templates(cfg.templates_path())
-        check_builders(cfg.qa.builders, self.templates)
+        self.kb = knowledge or load_knowledge()
         splits = load_cohorts(cfg.data, self.kb)
-        self.refused = list(splits.refused)
-        train_records = splits.train
-        val_records = splits.validation[: cfg.validation.max_scans] if cfg.validation.max_scans else splits.validation
-
         set_seed(t.seed)
-        self.model = load_model(cfg, str(self.accelerator.device))
-        parts = cfg.train.parts
-        self.model.trainable_parts(encoder=parts.encoder, adapter=parts.adapter, lora=parts.lora, llm=parts.llm)
-        if t.gradient_checkpointing:
-            self.model.llm.activation_checkpointing_enable({"use_reentrant": False})
-        augment = augment_config(cfg.data.augment, self.model.processor.image_size)
-        self.train_images = ScanImages(train_records, self.model.processor, augment)
-        self.val_images = ScanImages(val_records, self.model.processor, augment)
-        self.refused += self.train_images.refused + self.val_images.refused
-        if not len(self.train_images):
-            raise ConfigError(f"{cfg.source}: data.cohort {cfg.data.cohort}: no readable training scans")
-
-        weights = np.ones(len(self.train_images))
-        if cfg.data.selection.method != "all":
-            from retinavlm.train.data_efficiency import select_scans
-
-            keep, weights = select_scans(self.model, self.train_images, cfg.data.selection, t.seed)
-            self.train_images.keep(keep)
-        weights = weights * splits.sampling_weights(self.train_images.records)  # each cohort's share of draws
-        self.features = None
-        if not parts.encoder:
-            self.features = cached_features(
-                self.model, self.train_images, cfg.data.cached_views, t.seed, self.out / "feature-cache"
-            )
-
-        self.plan = EpochPlan(
-            self.train_images.records,
-            weights,
-            cfg.qa.per_scan,
-            cfg.qa.builders,
-            self.templates,
-            self.kb,
-            t.batch_size,
-            t.length_group_batches,
-            t.seed,
-        )
-        self.total_steps = t.max_steps or max(1, math.ceil(t.epochs * self.plan.steps_per_epoch))
-        self.val_examples = epoch_examples(
-            self.val_images.records,
-            np.ones(len(self.val_images)),
-            cfg.qa.per_scan,
-            cfg.qa.builders,
-            self.templates,
-            self.kb,
-            seed=t.seed,
-            epoch=-1,
-        )
-        self.optimizer = build_optimizer(self.model, cfg)
+        self.model = load_model(cfg, str(self.accelerator.device), self.kb, force_knowledge)
+        self.objective = build_objective(cfg, self.model, self.kb, splits, self.accelerator, self.log)
+        self.refused = list(splits.refused) + self.objective.refused
+        self.total_steps = t.max_steps or max(1, math.ceil(t.epochs * self.objective.steps_per_epoch))
+        self.optimizer = build_optimizer(self.objective.module, cfg)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lr_lambda(t.schedule.name, t.schedule.warmup_steps, self.total_steps)
         )
-        self.wrapped, self.optimizer = self.accelerator.prepare(self.model, self.optimizer)
-
-    # --- inputs -------------------------------------------------------------------------------
-
-    def inputs(self, examples: list[Example], step: int, epoch: int, offset: int) -> dict[str, torch.Tensor]:
-        """Tokenised batch with pixels (augmented per example) or cached features (one view per example)."""
-        processor = self.model.processor
-        seeds = [view_seed(self.cfg.train.seed, f"{epoch}/{step}", offset + i) for i in range(len(examples))]
-        if self.features is None:
-            pixels = self.train_images.batch([e.scan for e in examples], seeds)
-        else:  # the processor only checks the shape; the cached features stand in for the pixels
-            pixels = torch.zeros(len(examples), 1, processor.image_size, processor.image_size)
-        batch = processor(
-            [prompt_for(e.pair.question) for e in examples],
-            pixels,
-            [e.pair.answer for e in examples],
-            padding_side="right",
-        )
-        if self.features is not None:
-            views = [s % self.cfg.data.cached_views for s in seeds]
-            batch["image_features"] = torch.stack([self.features[e.scan, v] for e, v in zip(examples, views)])
-            del batch["pixel_values"]
-        return {k: v.to(self.accelerator.device) for k, v in batch.items()}
+        self.wrapped, self.optimizer = self.accelerator.prepare(self.objective.module, self.optimizer)
 
     # --- the loop -----------------------------------------------------------------------------
 
     def run(self) -> StageResult:
         cfg, acc = self.cfg, self.accelerator
         final = self.out / FINAL
-        if (self.out / SUMMARY).is_file() and final.is_dir():
+        if self.complete:
             self.log(f"{self.out}: stage {cfg.name} already complete; skipping (pass --restart to train again)")
             summary = json.loads((self.out / SUMMARY).read_text())
             return StageResult(self.out, final, summary["steps"], summary["seconds"], summary.get("validation", {}))
@@ -226,14 +199,14 @@ class StageTrainer:
         chash = config_hash(cfg)
         step, seconds_before = 0, 0.0
         if self.is_main:
-            ckpt.remove_stale(checkpoints)
+            resume_state.remove_stale(checkpoints)
             write_text(self.out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         acc.wait_for_everyone()
-        existing = ckpt.list_checkpoints(checkpoints)
+        existing = resume_state.list_checkpoints(checkpoints)
         if existing:
-            state = ckpt.load_checkpoint(
+            state = resume_state.load_checkpoint(
                 existing[-1],
-                self.model,
+                self.objective.module,
                 self.optimizer.optimizer,
                 self.scheduler,
                 acc.process_index,
@@ -257,20 +230,24 @@ class StageTrainer:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}")
             if step % cfg.validation.every_steps == 0 or step == self.total_steps:
-                validation = self.validate()
-                metrics.log(step, {f"val/{k}": v for k, v in validation.items()})
-                if self.is_main:
-                    self.log(
-                        f"step {step}: "
-                        + ", ".join(f"{k}={v:.3f}" for k, v in validation.items() if not k.startswith("f1_"))
-                    )
+                results = self.validate(final=step == self.total_steps)
+                if results:
+                    validation = results
+                    metrics.log(step, {f"{self.objective.metric_prefix}/{k}": v for k, v in results.items()})
+                    if self.is_main:
+                        self.log(
+                            f"step {step}: "
+                            + ", ".join(f"{k}={v:.3f}" for k, v in results.items() if not k.startswith("f1_"))
+                        )
             if step % cfg.checkpoint.every_steps == 0 and step < self.total_steps:
                 metrics.flush()
                 self.save(checkpoints, step, chash, seconds_before + time.perf_counter() - started)
         bar.close()
         seconds = seconds_before + time.perf_counter() - started
         if self.is_main:
+            self.model.eval()
             self.model.save_pretrained(final)
+            extra = self.objective.finish(self.out)
             write_json(
                 self.out / SUMMARY,
                 {
@@ -280,10 +257,11 @@ class StageTrainer:
                     "validation": validation,
                     "processes": acc.num_processes,
                     "torch_threads": torch.get_num_threads(),
-                    "train_scans": len(self.train_images),
-                    "validation_scans": len(self.val_images),
+                    "train_scans": len(self.objective.train_images),
+                    "validation_scans": len(self.objective.val_images),
                     "knowledge": self.kb.version_tag,
                     "skipped": self.refused,
+                    **extra,
                 },
             )
             shutil.rmtree(checkpoints, ignore_errors=True)
@@ -294,17 +272,17 @@ class StageTrainer:
     def train_step(self, step: int) -> float:
         """One optimizer step over this process's share of the global batch; returns the global mean loss."""
         acc, t = self.accelerator, self.cfg.train
-        epoch, batch = self.plan.batch(step)
+        batch = self.objective.batch(step)
         share = len(batch) // acc.num_processes
         mine = batch[acc.process_index * share : (acc.process_index + 1) * share]
         self.wrapped.train()
         total = torch.zeros((), device=acc.device)
         for i in range(t.grad_accum):
             micro = mine[i * self.micro_batch : (i + 1) * self.micro_batch]
-            inputs = self.inputs(micro, step, epoch, acc.process_index * share + i * self.micro_batch)
+            offset = acc.process_index * share + i * self.micro_batch
             sync = contextlib.nullcontext() if i == t.grad_accum - 1 else acc.no_sync(self.wrapped)
             with sync, acc.autocast():
-                loss = self.wrapped(**inputs, return_logits=False, loss_per_sequence=True).loss.mean() / t.grad_accum
+                loss = self.objective.loss(self.wrapped, micro, step, offset) / t.grad_accum
                 acc.backward(loss)
             total += loss.detach()
         if t.max_grad_norm is not None:
@@ -312,48 +290,39 @@ class StageTrainer:
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
+        self.objective.after_step(step + 1, self.total_steps)
         return acc.reduce(total, reduction="mean").item()
 
     def save(self, checkpoints: Path, step: int, chash: str, seconds: float) -> None:
         acc = self.accelerator
-        rng = gather_object([ckpt.rng_state()]) if acc.num_processes > 1 else [ckpt.rng_state()]
+        rng = [resume_state.rng_state()]
+        rng = gather_object(rng) if acc.num_processes > 1 else rng
         if self.is_main:
-            ckpt.save_checkpoint(
+            resume_state.save_checkpoint(
                 checkpoints / f"step-{step:08d}",
-                self.model,
+                self.objective.module,
                 self.optimizer.optimizer,
                 self.scheduler,
-                ckpt.TrainerState(step, chash, seconds),
+                resume_state.TrainerState(step, chash, seconds),
                 rng,
             )
-            ckpt.prune(checkpoints, self.cfg.checkpoint.keep_last)
+            resume_state.prune(checkpoints, self.cfg.checkpoint.keep_last)
         acc.wait_for_everyone()
 
-    @torch.no_grad()
-    def validate(self) -> dict[str, float]:
-        """Validation loss on fixed pairs and closed-ended scores (main process; the others wait)."""
-        results: dict[str, float] = {}
-        if self.is_main and len(self.val_images):
-            self.model.eval()
-            bs = self.cfg.validation.batch_size
-            losses = []
-            for start in range(0, len(self.val_examples), bs):
-                part = self.val_examples[start : start + bs]
-                batch = self.model.processor(
-                    [prompt_for(e.pair.question) for e in part],
-                    self.val_images.batch([e.scan for e in part]),
-                    [e.pair.answer for e in part],
-                    padding_side="right",
-                )
-                with self.accelerator.autocast():
-                    losses.append(self.model(**batch, return_logits=False, loss_per_sequence=True).loss)
-            results["loss"] = torch.cat(losses).mean().item()
-            if self.cfg.validation.closed_ended:
-                scores, _ = closed_ended_scores(self.model, self.val_images, self.templates, self.kb, bs)
-                results.update(scores)
+    def validate(self, final: bool) -> dict[str, float]:
+        """The objective's validation on the main process (the others wait)."""
+        results = self.objective.validate(final) if self.is_main else {}
         self.accelerator.wait_for_everyone()
         return results
 
 
-def train_stage(cfg: StageConfig, restart: bool = False, log=None) -> StageResult:
-    return StageTrainer(cfg, restart=restart, log=log).run()
+def train_stage(
+    cfg: StageConfig,
+    restart: bool = False,
+    log=None,
+    knowledge: KnowledgeBase | None = None,
+    force_knowledge: bool = False,
+) -> StageResult:
+    """Run one stage, whatever its kind, through the shared lifecycle, under `knowledge` (default: the
+    default knowledge base); an `init_from` checkpoint of another knowledge base is refused unless forced."""
+    return StageTrainer(cfg, restart, log, knowledge, force_knowledge).run()

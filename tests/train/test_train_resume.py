@@ -11,7 +11,7 @@ import pytest
 from safetensors.torch import load_file
 from train_testing import stage_yaml
 
-from retinavlm.train.checkpoint import list_checkpoints
+from retinavlm.train.resume_state import list_checkpoints
 
 pytestmark = pytest.mark.slow
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "NO_ALBUMENTATIONS_UPDATE": "1"}

@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from retinavlm.train import checkpoint as ckpt
+from retinavlm.train import resume_state as ckpt
 
 
 def setup(seed=0):

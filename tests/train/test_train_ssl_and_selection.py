@@ -11,8 +11,8 @@ from retinavlm.cli import main
 from retinavlm.knowledge import load_knowledge
 from retinavlm.resources import curricula_dir
 from retinavlm.train.data_efficiency import k_center_greedy, scan_weights
+from retinavlm.train.encoder_pretraining import positive_weights
 from retinavlm.train.records import ScanRecord
-from retinavlm.train.ssl import positive_weights
 
 
 @pytest.mark.slow
@@ -127,14 +127,15 @@ def test_token_head_terms_join_the_supervised_loss():
     import torch
 
     from retinavlm.model.encoder import create_encoder
-    from retinavlm.train.config import SSL, StageConfig
-    from retinavlm.train.ssl import Objective
+    from retinavlm.train.config import SSL
+    from retinavlm.train.encoder_objectives import build_objective
 
     kb = load_knowledge()
     nb = len(kb.biomarker_ids)
     pixels = torch.randn(2, 1, 32, 32)
     targets = {
         "biomarkers": torch.zeros(2, nb),
+        "known": torch.ones(2, nb),
         "stage": torch.zeros(2, dtype=torch.long),
         "referral": torch.zeros(2, dtype=torch.long),
         "token_biomarkers": torch.zeros(2, 4, nb),
@@ -144,10 +145,13 @@ def test_token_head_terms_join_the_supervised_loss():
     losses = {}
     for head in ("none", "mil", "masks"):
         torch.manual_seed(0)
-        cfg = StageConfig(name="s", kind="ssl", ssl=SSL(method="supervised", token_head=head))
-        objective = Objective(create_encoder("resnet_tiny_s16", 32), 32, cfg, kb, torch.ones(nb), torch.ones(nb))
+        ssl = SSL(method="supervised", token_head=head)
+        sizes = (nb, len(kb.stage_ids), len(kb.referral_ids))
+        objective = build_objective(
+            ssl, create_encoder("resnet_tiny_s16", 32), 32, sizes, torch.ones(nb), torch.ones(nb)
+        )
         objective.eval()
-        losses[head] = objective.loss([pixels], targets).item()
+        losses[head] = objective([pixels], targets).item()
     assert losses["none"] < losses["mil"] < losses["masks"]
 
 
