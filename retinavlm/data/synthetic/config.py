@@ -1,17 +1,19 @@
 """The synthetic cohort settings (curricula/synthetic/cohort.yaml) as validated dataclasses.
 
-Stage and biomarker ids are checked against the knowledge base on load, so a renamed stage or a
-typo fails here with the file and the key named, not deep inside a render.
+The file is built by retinavlm/schema.py (strict types, `FILE: dotted.key: problem`); stage and
+biomarker ids are checked against the knowledge base on load, so a renamed stage or a typo fails
+here with the file and the key named, not deep inside a render.
 """
 
 from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from retinavlm import schema
 from retinavlm.data.synthetic.anatomy import Grid
 from retinavlm.errors import ConfigError
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
@@ -25,7 +27,7 @@ class CohortConfigError(ConfigError):
 
 @dataclass(frozen=True)
 class ScannerDomain:
-    name: str
+    name: str = field(default="", metadata={"internal": True})  # its key under `domains`
     weight: float = 1.0
     rows: int = 496
     cols: int = 512
@@ -35,6 +37,14 @@ class ScannerDomain:
     background: float = 0.07
     blur: float = 0.0
     watermark: str | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("speckle", "gain", "gamma", "background", "blur"):  # weight: checked with the others
+            if getattr(self, key) < 0:
+                raise CohortConfigError(f"must not be negative, got {getattr(self, key)}", key)
+        for key in ("rows", "cols"):
+            if getattr(self, key) < 1:
+                raise CohortConfigError(f"must be at least 1, got {getattr(self, key)}", key)
 
 
 @dataclass(frozen=True)
@@ -82,90 +92,172 @@ def load_cohort_config(path: str | os.PathLike | None = None, kb: KnowledgeBase 
     kb = kb or load_knowledge()
     path = Path(path) if path is not None else default_cohort_config_path()
     doc = read_yaml_mapping(path, CohortConfigError, "cohort config")
+    spec = schema.from_dict(_CohortFile, doc, path, CohortConfigError)
     try:
-        return _parse(doc, kb)
-    except (KeyError, TypeError, ValueError) as exc:
-        message = exc.args[0] if isinstance(exc, CohortConfigError) else f"{type(exc).__name__}: {exc}"
-        raise CohortConfigError(f"{path}: {message}") from None
-
-
-def _parse(doc: dict, kb: KnowledgeBase) -> CohortConfig:
-    image = doc["image"]
-    grid = Grid(int(image["rows"]), int(image["cols"]), float(image["axial_um"]), float(image["lateral_um"]))
-    prevalence = _weights(doc["stage_prevalence"], kb.stage_ids, "stage_prevalence")
-    visits = doc["visits"]
-    progression = {}
-    for stage, targets in visits["progression"].items():
-        _known(stage, kb.stage_ids, "visits.progression")
-        progression[stage] = tuple(_known(t, kb.stage_ids, f"visits.progression.{stage}") for t in targets or [])
-    findings = {stage: _stage_recipe(spec, kb, stage) for stage, spec in doc["findings"].items()}
-    for stage in prevalence:
-        if stage not in findings:
-            raise CohortConfigError(f"findings: no recipe for stage {stage!r}")
-    domains = {}
-    for name, spec in doc["domains"].items():
-        domains[name] = ScannerDomain(name=str(name), **spec)
-    if not domains:
-        raise CohortConfigError("domains: at least one scanner domain is needed")
-    correlation = float(doc.get("watermark_disease_correlation", 0.0))
-    if not 0.0 <= correlation <= 1.0:
-        raise CohortConfigError(f"watermark_disease_correlation must be within [0, 1], got {correlation}")
-    patients = doc["patients"]
+        findings = _check_ids(spec, kb)
+    except CohortConfigError as exc:
+        raise exc.within(source=path) from None
+    image, visits = spec.image, spec.visits
     return CohortConfig(
-        grid=grid,
-        central_halfwidth_um=float(image["central_halfwidth_um"]),
-        stage_prevalence=prevalence,
-        fellow_eye_same_stage=float(doc["fellow_eye_same_stage"]),
-        visit_counts={int(k): float(v) for k, v in _weights(visits["count"], None, "visits.count").items()},
-        visit_interval_years=float(visits["interval_years"]),
-        progression_probability=float(visits["progression_probability"]),
-        progression=progression,
+        grid=Grid(image.rows, image.cols, image.axial_um, image.lateral_um),
+        central_halfwidth_um=image.central_halfwidth_um,
+        stage_prevalence=spec.stage_prevalence,
+        fellow_eye_same_stage=spec.fellow_eye_same_stage,
+        visit_counts=visits.count,
+        visit_interval_years=visits.interval_years,
+        progression_probability=visits.progression_probability,
+        progression={stage: tuple(targets) for stage, targets in visits.progression.items()},
         findings=findings,
-        age={k: float(patients["age"][k]) for k in ("mean", "sd", "min", "max")},
-        female_fraction=float(patients["female_fraction"]),
-        domains=domains,
-        watermark_disease_correlation=correlation,
+        age=schema.to_dict(spec.patients.age),
+        female_fraction=spec.patients.female_fraction,
+        domains={name: replace(domain, name=name) for name, domain in spec.domains.items()},
+        watermark_disease_correlation=spec.watermark_disease_correlation,
         source=copy.deepcopy(doc),
     )
 
 
-def _known(value: Any, known: tuple[str, ...], where: str) -> str:
-    if str(value) not in known:
-        raise CohortConfigError(f"{where}: unknown id {value!r}; known: {', '.join(known)}")
-    return str(value)
+# -- the file as written (schema dataclasses); ids are checked against the knowledge base afterwards --
 
 
-def _weights(raw: Any, known: tuple[str, ...] | None, where: str) -> dict:
-    if not isinstance(raw, dict) or not raw:
-        raise CohortConfigError(f"{where} must be a non-empty mapping of id -> weight")
-    out = {}
-    for key, weight in raw.items():
-        if known is not None:
-            _known(key, known, where)
-        if not isinstance(weight, (int, float)) or weight < 0:
-            raise CohortConfigError(f"{where}.{key}: weight must be a non-negative number, got {weight!r}")
-        out[key] = float(weight)
-    if sum(out.values()) <= 0:
-        raise CohortConfigError(f"{where}: weights sum to zero")
-    return out
+def _fraction(owner: object, key: str) -> None:
+    value = getattr(owner, key)
+    if not 0.0 <= value <= 1.0:
+        raise CohortConfigError(f"must be within [0, 1], got {value}", key)
 
 
-def _stage_recipe(spec: dict, kb: KnowledgeBase, stage: str) -> StageRecipe:
-    _known(stage, kb.stage_ids, "findings")
+def _weights(weights: dict, key: str) -> None:
+    """Draw weights: at least one, none negative, not all zero."""
+    if not weights:
+        raise CohortConfigError("must be a non-empty mapping of id -> weight", key)
+    for name, weight in weights.items():
+        if weight < 0:
+            raise CohortConfigError(f"weight must be a non-negative number, got {weight}", f"{key}.{name}")
+    if sum(weights.values()) <= 0:
+        raise CohortConfigError("weights sum to zero", key)
+
+
+@dataclass(frozen=True)
+class _Image:
+    rows: int
+    cols: int
+    axial_um: float
+    lateral_um: float
+    central_halfwidth_um: float
+
+    def __post_init__(self) -> None:
+        for key in ("rows", "cols", "axial_um", "lateral_um", "central_halfwidth_um"):
+            if getattr(self, key) <= 0:
+                raise CohortConfigError(f"must be positive, got {getattr(self, key)}", key)
+
+
+@dataclass(frozen=True)
+class _Visits:
+    count: dict[int, float]  # visits per patient -> weight
+    interval_years: float
+    progression_probability: float
+    progression: dict[str, list[str]]  # stage -> stages an eye may move on to
+
+    def __post_init__(self) -> None:
+        _weights(self.count, "count")
+        if any(n < 1 for n in self.count):
+            raise CohortConfigError(f"a patient has at least 1 visit, got {min(self.count)}", "count")
+        if self.interval_years <= 0:
+            raise CohortConfigError(f"must be positive, got {self.interval_years}", "interval_years")
+        _fraction(self, "progression_probability")
+
+
+@dataclass(frozen=True)
+class _StageFindings:
+    at_least_one_of: list[str] = field(default_factory=list)
+    # biomarker -> {p: probability, ATTRIBUTE: {value: weight}}
+    biomarkers: dict[str, dict[str, float | dict[str, float]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Age:
+    mean: float
+    sd: float
+    min: float
+    max: float
+
+    def __post_init__(self) -> None:
+        if self.sd < 0 or not self.min <= self.mean <= self.max:
+            raise CohortConfigError(f"need sd >= 0 and min <= mean <= max, got {schema.to_dict(self)}")
+
+
+@dataclass(frozen=True)
+class _Patients:
+    age: _Age
+    female_fraction: float
+
+    def __post_init__(self) -> None:
+        _fraction(self, "female_fraction")
+
+
+@dataclass(frozen=True)
+class _CohortFile:
+    image: _Image
+    stage_prevalence: dict[str, float]
+    fellow_eye_same_stage: float
+    visits: _Visits
+    findings: dict[str, _StageFindings]
+    patients: _Patients
+    domains: dict[str, ScannerDomain]
+    watermark_disease_correlation: float = 0.0
+
+    def __post_init__(self) -> None:
+        _weights(self.stage_prevalence, "stage_prevalence")
+        _fraction(self, "fellow_eye_same_stage")
+        _fraction(self, "watermark_disease_correlation")
+        if not self.domains:
+            raise CohortConfigError("at least one scanner domain is needed", "domains")
+        _weights({name: domain.weight for name, domain in self.domains.items()}, "domains")
+
+
+def _known(value: str, known: tuple[str, ...], key: str) -> str:
+    if value not in known:
+        raise CohortConfigError(f"unknown id {value!r}; known: {', '.join(known)}", key)
+    return value
+
+
+def _check_ids(spec: _CohortFile, kb: KnowledgeBase) -> dict[str, StageRecipe]:
+    """Check every stage and biomarker id against the knowledge base; the stage recipes with attribute defaults."""
+    for stage in spec.stage_prevalence:
+        _known(stage, kb.stage_ids, f"stage_prevalence.{stage}")
+        if stage not in spec.findings:
+            raise CohortConfigError(f"no recipe for stage {stage!r}", "findings")
+    for stage, targets in spec.visits.progression.items():
+        _known(stage, kb.stage_ids, f"visits.progression.{stage}")
+        for i, target in enumerate(targets):
+            _known(target, kb.stage_ids, f"visits.progression.{stage}[{i}]")
+    return {stage: _stage_recipe(stage, recipe, kb) for stage, recipe in spec.findings.items()}
+
+
+def _stage_recipe(stage: str, spec: _StageFindings, kb: KnowledgeBase) -> StageRecipe:
+    _known(stage, kb.stage_ids, f"findings.{stage}")
     biomarkers = {}
-    for bid, entry in (spec.get("biomarkers") or {}).items():
-        where = f"findings.{stage}.{bid}"
-        marker = kb.biomarker(_known(bid, kb.biomarker_ids, f"findings.{stage}"))
-        entry = dict(entry)
-        probability = float(entry.pop("p"))
+    for bid, entry in spec.biomarkers.items():
+        where = f"findings.{stage}.biomarkers.{bid}"
+        marker = kb.biomarker(_known(bid, kb.biomarker_ids, where))
+        unknown = sorted(set(entry) - {"p", *marker.attributes})
+        if unknown:
+            allowed = ", ".join(["p", *marker.attributes])
+            raise CohortConfigError(f"unknown key; allowed here: {allowed}", f"{where}.{unknown[0]}")
+        if "p" not in entry:
+            raise CohortConfigError("required key is missing", f"{where}.p")
+        probability = entry["p"]
+        if not isinstance(probability, float) or not 0.0 <= probability <= 1.0:
+            raise CohortConfigError(f"needs a probability in [0, 1], got {probability!r}", f"{where}.p")
         attributes = {}
         for aname, attribute in marker.attributes.items():
-            values = entry.pop(aname, {attribute.when_unspecified: 1.0})
-            attributes[aname] = _weights(values, attribute.values, f"{where}.{aname}")
-        if entry:
-            raise CohortConfigError(f"{where}: unknown key(s) {', '.join(map(str, entry))}")
+            values = entry.get(aname, {attribute.when_unspecified: 1.0})
+            if not isinstance(values, dict):
+                raise CohortConfigError(f"expected a mapping of value -> weight, got {values!r}", f"{where}.{aname}")
+            _weights(values, f"{where}.{aname}")
+            for value in values:
+                _known(value, attribute.values, f"{where}.{aname}.{value}")
+            attributes[aname] = values
         biomarkers[bid] = BiomarkerRecipe(probability, attributes)
-    required = tuple(
-        _known(b, tuple(biomarkers), f"findings.{stage}.at_least_one_of") for b in spec.get("at_least_one_of") or []
-    )
-    return StageRecipe(required, biomarkers)
+    for i, bid in enumerate(spec.at_least_one_of):
+        _known(bid, tuple(biomarkers), f"findings.{stage}.at_least_one_of[{i}]")
+    return StageRecipe(tuple(spec.at_least_one_of), biomarkers)
