@@ -321,7 +321,9 @@ def _stated_id(mention: Any) -> str | None:
 
 def _columns(weights: np.ndarray | None, keep: list[int]) -> np.ndarray | None:
     """The resample weights of the kept cases only (the resampled patients stay the same)."""
-    return None if weights is None else weights[:, keep]
+    if weights is None or len(keep) == weights.shape[1]:
+        return weights
+    return weights[:, keep]
 
 
 def system_statistics(samples: list[Sample], rubric: Rubric, kb: KnowledgeBase, resamples: int, seed: int) -> dict:
@@ -400,7 +402,7 @@ def compare(a: SystemResult, b: SystemResult, rubric: Rubric, kb: KnowledgeBase,
         stated_b = [f.stated(pairs[i][1]) for i in known]
         if weights is not None:
             f1s = paired_f1_bootstrap(
-                truth, stated_a, stated_b, f.levels, positive_classes(f.levels), weights[:, known]
+                truth, stated_a, stated_b, f.levels, positive_classes(f.levels), _columns(weights, known)
             )
             out["paired_bootstrap"].update({f"{f.name}_{name}": value for name, value in f1s.items()})
         out["mcnemar"][f.name] = mcnemar(
