@@ -6,7 +6,8 @@ two systems with their paired comparison).
     python benchmarks/grading.py --medspacy      # adds medspaCy ConText with the same rules
                                                  # (run with an interpreter that has medspacy)
 
-The reports are the grader validation set (eval/validation/reports.jsonl) cycled to the wanted
+The reports are the grader validation set (eval/validation/reports.jsonl; accuracy is also recorded
+on eval/validation/styles_dev.jsonl, reports in clinical styles) cycled to the wanted
 count with fresh ids, graded against references derived from their labels with the
 knowledge-base rules. The medspaCy comparison reads the same validation set with spaCy's blank
 English pipeline, medspaCy's TargetMatcher fed the knowledge-base vocabulary and its ConText fed
@@ -204,8 +205,8 @@ def medspacy_comparison() -> dict:
     }
 
 
-def ours_on_validation() -> dict:
-    rows, _ = read_jsonl(default_validation_path())
+def ours_on_validation(path: Path | None = None) -> dict:
+    rows, _ = read_jsonl(path or default_validation_path())
     extractor = FindingsExtractor()
     start = time.perf_counter()
     result = score(rows, lambda text: extractor.extract(text).labels())
@@ -262,7 +263,10 @@ def main() -> int:
                 end_to_end(args.end_to_end_reports, 1, args.workers, args.bootstrap),
                 end_to_end(args.end_to_end_reports, 2, args.workers, args.bootstrap),
             ],
-            "validation_set": {"ours": ours_on_validation()},
+            "validation_set": {
+                "ours": ours_on_validation(),
+                "ours_on_styles_dev": ours_on_validation(default_validation_path().with_name("styles_dev.jsonl")),
+            },
         }
         if "medspacy_context" in previous.get("validation_set", {}):
             record["validation_set"]["medspacy_context"] = previous["validation_set"]["medspacy_context"]
