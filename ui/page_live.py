@@ -4,6 +4,7 @@ report as it is written, then grade it for internal consistency."""
 import streamlit as st
 
 from retinavlm.data.quality import assess_quality
+from retinavlm.errors import RetinaVLMError
 from retinavlm.evaluation.rubric import SCORERS
 from retinavlm.viewer import app_session as vs
 from retinavlm.viewer.highlight import legend_html, marked_mentions, report_html
@@ -79,7 +80,7 @@ with right:
     try:
         with st.container(border=True):
             report = st.write_stream(stream_report(loaded, scan, report_prompt(), max_tokens))
-    except ValueError as exc:
+    except RetinaVLMError as exc:
         st.error(f"The model could not write a report: {str(exc).splitlines()[0]}")
         st.stop()
     report = report if isinstance(report, str) else "".join(map(str, report))

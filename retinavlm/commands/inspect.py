@@ -84,11 +84,12 @@ def _expand(paths: list[str]) -> tuple[list[Path], list[str]]:
 def run(args: argparse.Namespace) -> int:
     from retinavlm.data.io import DEFAULT_MAX_PIXELS
     from retinavlm.data.quality import load_quality_config
+    from retinavlm.errors import RetinaVLMError
 
     max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels
     try:
         config = load_quality_config(args.config)
-    except (OSError, ValueError) as exc:
+    except (OSError, RetinaVLMError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     files, problems = _expand(args.paths)

@@ -32,9 +32,9 @@ from retinavlm.atomic import atomic_dir, write_json
 from retinavlm.errors import RetinaVLMError
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 from retinavlm.model.config import ConfigError, RetinaVLMConfig
-from retinavlm.model.encoder import EncoderWeightsError, check_state_dict, create_encoder, load_encoder_weights
-from retinavlm.model.llm import LLMLoadError, base_state_dict, load_llm, quiet_transformers
-from retinavlm.model.tokenizer import TokenizerError, load_tokenizer
+from retinavlm.model.encoder import check_state_dict, create_encoder, load_encoder_weights
+from retinavlm.model.llm import base_state_dict, load_llm, quiet_transformers
+from retinavlm.model.tokenizer import load_tokenizer
 
 if TYPE_CHECKING:
     from retinavlm.model.vlm import RetinaVLM
@@ -109,7 +109,7 @@ def load_checkpoint(
         llm_folder = config.llm.path if config.llm.path is not None else folder / "llm"
         llm = load_llm(llm_folder, config.llm.quantization, config.llm.dtype, device)
         model = model_class.assemble(config, encoder, llm, tokenizer, device, manifest.get("knowledge_base", "unknown"))
-    except (TokenizerError, EncoderWeightsError, LLMLoadError, ValueError) as exc:
+    except RetinaVLMError as exc:  # a part of the checkpoint is missing, unreadable or does not fit the others
         raise CheckpointError(f"{folder}: {exc}") from None
     _load_into(model.adapter.state_dict(), folder / "adapter.safetensors", model.adapter.load_state_dict)
     if model.has_lora:

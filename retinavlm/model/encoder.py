@@ -24,6 +24,10 @@ from transformers import ResNetConfig, ResNetModel, ViTConfig, ViTModel
 from retinavlm.errors import RetinaVLMError
 
 
+class EncoderConfigError(RetinaVLMError):
+    """An encoder name or image size no registered encoder can build."""
+
+
 class EncoderWeightsError(RetinaVLMError):
     """An encoder weights file is missing, unreadable or does not fit the architecture."""
 
@@ -81,7 +85,7 @@ def list_encoders() -> list[str]:
 def create_encoder(name: str, image_size: int = 192, weights: str | os.PathLike | None = None) -> OCTEncoder:
     """Build a registered encoder for square `image_size` inputs; load `weights` when given."""
     if name not in _ENCODERS:
-        raise ValueError(f"unknown encoder {name!r}; available: {', '.join(list_encoders())}")
+        raise EncoderConfigError(f"unknown encoder {name!r}; available: {', '.join(list_encoders())}")
     encoder = _ENCODERS[name](image_size)
     if weights is not None:
         load_encoder_weights(encoder, weights)
@@ -129,7 +133,7 @@ def _resnet(
 ) -> OCTEncoder:
     stride = 4 * 2 ** (len(depths) - 1)  # stem (conv 2 + pool 2), then every stage after the first halves
     if image_size % stride:
-        raise ValueError(f"ResNet encoders need an image size divisible by {stride}, got {image_size}")
+        raise EncoderConfigError(f"ResNet encoders need an image size divisible by {stride}, got {image_size}")
     config = ResNetConfig(
         num_channels=1,
         embedding_size=embedding_size,
@@ -146,7 +150,9 @@ def _vit(
     image_size: int, patch_size: int, hidden_size: int, layers: int, heads: int, intermediate_size: int
 ) -> OCTEncoder:
     if image_size % patch_size:
-        raise ValueError(f"ViT encoders need an image size divisible by the patch size {patch_size}, got {image_size}")
+        raise EncoderConfigError(
+            f"ViT encoders need an image size divisible by the patch size {patch_size}, got {image_size}"
+        )
     config = ViTConfig(
         num_channels=1,
         image_size=image_size,

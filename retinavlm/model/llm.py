@@ -115,7 +115,7 @@ def load_llm(path: str | os.PathLike, quantization: str | None, dtype: str, devi
             return AutoModelForCausalLM.from_pretrained(
                 str(path), local_files_only=True, use_safetensors=True, trust_remote_code=False, **options
             )
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:  # transformers' report on the folder, converted here
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LLMLoadError(f"{path}: cannot load the language model ({first_line})") from None
 
@@ -134,7 +134,7 @@ def add_lora(model: PreTrainedModel, settings: LoraSettings) -> PeftModel:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
             return get_peft_model(model, config)
-    except ValueError as exc:
+    except ValueError as exc:  # peft's report on the LoRA settings (e.g. target modules the model lacks)
         raise LLMLoadError(f"LoRA: {str(exc).splitlines()[0]}") from None
 
 

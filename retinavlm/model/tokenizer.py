@@ -118,7 +118,7 @@ def load_tokenizer(path: str | os.PathLike, image_token: str = DEFAULT_IMAGE_TOK
         raise TokenizerError(f"{path}: tokenizer folder not found")
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # transformers' report on the folder's files, converted here
         raise TokenizerError(f"{path}: cannot load a tokenizer ({str(exc).splitlines()[0]})") from None
     return prepare_tokenizer(tokenizer, image_token, str(path))
 

@@ -25,7 +25,7 @@ from retinavlm.model.encoder import OCTEncoder, create_encoder
 from retinavlm.model.llm import add_lora, base_model, build_tiny_llm, is_quantized, load_llm, quantize_via_folder
 from retinavlm.model.loss import answer_token_losses, logit_token_losses, sequence_means
 from retinavlm.model.processor import RetinaVLMProcessor
-from retinavlm.model.tokenizer import END_OF_TEXT, END_OF_TURN, load_tokenizer, train_tokenizer
+from retinavlm.model.tokenizer import END_OF_TEXT, END_OF_TURN, TokenizerError, load_tokenizer, train_tokenizer
 
 
 def default_device() -> str:
@@ -126,7 +126,7 @@ class RetinaVLM(nn.Module):
     ) -> RetinaVLM:
         """Add LoRA and a fresh adapter around a loaded encoder and LLM (shared by from_config/from_pretrained)."""
         if len(tokenizer) > llm.get_input_embeddings().num_embeddings:
-            raise ValueError(
+            raise TokenizerError(
                 f"the tokenizer has {len(tokenizer)} tokens but the LLM only {llm.get_input_embeddings().num_embeddings} embeddings"
             )
         if config.llm.lora is not None:

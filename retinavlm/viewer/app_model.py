@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import streamlit as st
 
 from retinavlm.data.scan import Scan
+from retinavlm.errors import RetinaVLMError
 from retinavlm.viewer import app_session as vs
 
 
@@ -24,7 +25,7 @@ def model(checkpoint: str):
     cfg = vs.settings()
     try:
         return _model(checkpoint, str(cfg.knowledge) if cfg.knowledge else None, cfg.force_knowledge)
-    except (ValueError, OSError) as exc:  # CheckpointError is a ValueError
+    except (RetinaVLMError, OSError) as exc:
         st.error(f"Cannot load the checkpoint: {str(exc).splitlines()[0]}")
         return None
 

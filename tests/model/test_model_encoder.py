@@ -3,6 +3,7 @@ import torch
 from safetensors.torch import save_file
 
 from retinavlm.model.encoder import (
+    EncoderConfigError,
     EncoderWeightsError,
     create_encoder,
     feature_map_to_tokens,
@@ -61,11 +62,11 @@ def test_registry_and_sizes():
     assert s16.grid == (6, 6) and s16.dim == 128
     with torch.no_grad():
         assert s16(torch.zeros(2, 1, 96, 96)).shape == (2, 36, 128)  # the grid it reports is the grid it makes
-    with pytest.raises(ValueError, match="unknown encoder 'resnet9'"):
+    with pytest.raises(EncoderConfigError, match="unknown encoder 'resnet9'"):
         create_encoder("resnet9")
-    with pytest.raises(ValueError, match="divisible by 32"):
+    with pytest.raises(EncoderConfigError, match="divisible by 32"):
         create_encoder("resnet_tiny", 100)
-    with pytest.raises(ValueError, match="divisible by 16"):
+    with pytest.raises(EncoderConfigError, match="divisible by 16"):
         create_encoder("resnet_tiny_s16", 100)
 
 
