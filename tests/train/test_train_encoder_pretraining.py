@@ -1,0 +1,159 @@
+"""Stage 0 through the shared lifecycle: new objectives learn, unknown labels are masked, exact resume, precision."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from retinavlm.knowledge import load_knowledge
+from retinavlm.model.encoder import create_encoder
+from retinavlm.resources import curricula_dir
+from retinavlm.train.config import SSL, load_stage
+from retinavlm.train.encoder_objectives import UNKNOWN, build_objective
+from retinavlm.train.encoder_pretraining import label_targets
+from retinavlm.train.records import ScanRecord
+from retinavlm.train.trainer import StageTrainer, train_stage
+
+
+def stage0(cohort: Path, base: Path, out: Path, *overrides: str):
+    return load_stage(
+        curricula_dir() / "stage0_ssl.yaml",
+        [
+            f"data.cohort={cohort}",
+            f"output_dir={out}",
+            "model=null",
+            f"init_from={base}",
+            "train.epochs=null",
+            "train.batch_size=8",
+            "train.schedule.warmup_steps=2",
+            *overrides,
+        ],
+    )
+
+
+def train_losses(out: Path) -> list[float]:
+    rows = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()[1:]]
+    return [float(v) for _, name, v in rows if name == "train/loss"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["byol", "barlow_twins"])
+def test_new_objectives_loss_falls(tmp_path, small_cohort, base_model, method):
+    out = tmp_path / method
+    cfg = stage0(small_cohort, base_model, out, f"ssl.method={method}", "train.max_steps=20", "ssl.hidden_dim=64")
+    train_stage(cfg)
+    losses = train_losses(out)
+    assert len(losses) == 20
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5
+    probe = json.loads((out / "probe.json").read_text())
+    assert probe["method"] == method and set(probe) == {"method", "random_init", "pretrained"}
+
+
+def test_unknown_labels_are_masked_not_read_as_absent():
+    kb = load_knowledge()
+    nb, ns, nr = len(kb.biomarker_ids), len(kb.stage_ids), len(kb.referral_ids)
+    first = kb.biomarker_ids[0]
+    known = ScanRecord("a", "p", Path("a.png"), "healthy", "none", {b: "absent" for b in kb.biomarker_ids})
+    unknown = ScanRecord("b", "q", Path("b.png"), None, None, {b: None for b in kb.biomarker_ids} | {first: "present"})
+    targets = label_targets([known, unknown], kb)
+    assert targets["known"][1].tolist() == [1.0] + [0.0] * (nb - 1)
+    assert targets["stage"][1] == UNKNOWN and targets["referral"][1] == UNKNOWN
+
+    torch.manual_seed(0)
+    objective = build_objective(
+        SSL(method="supervised"), create_encoder("resnet_tiny", 32), 32, (nb, ns, nr), torch.ones(nb)
+    )
+    objective.eval()
+    pixels = torch.randn(2, 1, 32, 32)
+    loss = objective([pixels], targets)
+    # Whatever the unknown entries' targets say, the loss is the same: they are not in it.
+    flipped = {**targets, "biomarkers": targets["biomarkers"].clone()}
+    flipped["biomarkers"][1, 1:] = 1 - flipped["biomarkers"][1, 1:]
+    assert torch.equal(objective([pixels], flipped), loss)
+    # Read as absent (known), they would change it.
+    as_absent = {**targets, "known": torch.ones_like(targets["known"])}
+    assert not torch.equal(objective([pixels], as_absent), loss)
+    # A batch with nothing known contributes zero, not NaN.
+    nothing = label_targets([unknown], kb)
+    nothing["known"][:] = 0
+    assert objective([pixels[1:]], nothing).item() == 0.0
+
+
+def test_supervised_warm_up_trains_on_partially_known_labels():
+    kb = load_knowledge()
+    nb, ns, nr = len(kb.biomarker_ids), len(kb.stage_ids), len(kb.referral_ids)
+    g = torch.Generator().manual_seed(0)
+    pixels = torch.randn(8, 1, 32, 32, generator=g)
+    targets = {
+        "biomarkers": (torch.rand(8, nb, generator=g) < 0.3).float(),
+        "known": (torch.rand(8, nb, generator=g) < 0.5).float(),
+        "stage": torch.tensor([0, UNKNOWN, 1, UNKNOWN, 2, 0, UNKNOWN, 1]),
+        "referral": torch.tensor([UNKNOWN] * 4 + [0, 1, 0, 1]),
+    }
+    torch.manual_seed(0)
+    objective = build_objective(
+        SSL(method="supervised"), create_encoder("resnet_tiny", 32), 32, (nb, ns, nr), torch.ones(nb)
+    )
+    optimizer = torch.optim.AdamW(objective.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(15):
+        loss = objective([pixels], targets)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    assert all(torch.isfinite(torch.tensor(losses))) and losses[-1] < losses[0]
+
+
+@pytest.mark.slow
+def test_stage0_resumes_exactly_through_the_shared_lifecycle(tmp_path, small_cohort, base_model, monkeypatch):
+    settings = ("ssl.method=supervised", "ssl.token_head=mil", "train.max_steps=6", "checkpoint.every_steps=3")
+    train_stage(stage0(small_cohort, base_model, tmp_path / "reference", *settings))
+
+    interrupted = stage0(small_cohort, base_model, tmp_path / "interrupted", *settings)
+    original = StageTrainer.train_step
+
+    def fail_at_step_4(self, step):
+        if step == 4:
+            raise KeyboardInterrupt("killed")
+        return original(self, step)
+
+    monkeypatch.setattr(StageTrainer, "train_step", fail_at_step_4)
+    with pytest.raises(KeyboardInterrupt):
+        train_stage(interrupted)
+    monkeypatch.setattr(StageTrainer, "train_step", original)
+    assert (tmp_path / "interrupted" / "checkpoints" / "step-00000003").is_dir()
+    logs = []
+    train_stage(interrupted, log=logs.append)
+    assert any("resuming stage0_ssl from" in line for line in logs)
+
+    expected = load_file(str(tmp_path / "reference" / "final" / "encoder.safetensors"))
+    got = load_file(str(tmp_path / "interrupted" / "final" / "encoder.safetensors"))
+    assert expected.keys() == got.keys()
+    assert all(torch.equal(expected[k], got[k]) for k in expected)
+    assert [int(s) for s in range(1, 7)] == [
+        int(line.split(",")[0])
+        for line in (tmp_path / "interrupted" / "metrics.csv").read_text().splitlines()[1:]
+        if ",train/loss," in line
+    ]
+
+
+@pytest.mark.slow
+def test_stage0_honours_accumulation_and_bf16(tmp_path, small_cohort, base_model):
+    out = tmp_path / "bf16"
+    cfg = stage0(
+        small_cohort,
+        base_model,
+        out,
+        "ssl.method=simclr",
+        "train.max_steps=2",
+        "train.grad_accum=2",
+        "train.mixed_precision=bf16",
+    )
+    result = train_stage(cfg)
+    losses = train_losses(out)
+    assert len(losses) == 2 and all(torch.isfinite(torch.tensor(losses)))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 2 and "probe" in summary and result.final_dir.is_dir()
