@@ -24,8 +24,8 @@ import transformers
 from retinavlm import __version__
 from retinavlm.atomic import write_json
 from retinavlm.resources import curricula_dir, project_root
-from retinavlm.train.config import load_stage
 from retinavlm.train.curriculum import Evaluation, evaluate_heldout
+from retinavlm.train.stage_loading import load_stage
 from retinavlm.train.trainer import train_stage
 
 SCORES = ("stage_macro_f1", "referral_macro_f1", "biomarker_mean_f1")

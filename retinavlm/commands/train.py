@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from retinavlm.knowledge import load_knowledge
-    from retinavlm.train.config import load_stage
+    from retinavlm.train.stage_loading import load_stage
     from retinavlm.train.trainer import train_stage
 
     cfg = load_stage(args.config, args.overrides)

@@ -203,23 +203,11 @@ def apply_overrides(doc: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return doc
 
 
-def load_stage(
-    path: str | os.PathLike, overrides: list[str] | None = None, produced: frozenset[str] = frozenset()
-) -> StageConfig:
-    """Read, override and validate a stage YAML; checks that the files it names exist.
+def stage_problems(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> list[str]:
+    """Checks that need more than types: ranges, combinations and files on disk, each as "dotted.key: problem".
 
     `produced`: checkpoint folders an earlier stage of the same curriculum will write.
     """
-    path = Path(path)
-    cfg = schema.from_dict(StageConfig, apply_overrides(read_yaml(path), overrides or []), path)
-    cfg.source = str(path)
-    check_stage(cfg, produced)
-    return cfg
-
-
-def check_stage(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> None:
-    """Semantic checks that need more than types: ranges, combinations and files on disk."""
-    where = cfg.source
     t = cfg.train
     problems = []
     if (t.max_steps is None) == (t.epochs is None):
@@ -254,24 +242,9 @@ def check_stage(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> Non
         problems.append(f"init_from: checkpoint folder {cfg.init_from} not found")
     problems.extend(cohort_problems(cfg.data))
     problems.extend(_ssl_problems(cfg))
-    try:
-        from retinavlm.train.images import augment_config
-
-        augment_config(cfg.data.augment, 32)
-    except ConfigError as exc:
-        problems.append(str(exc))
-    if cfg.kind == "vlm":
-        if not cfg.templates_path().is_file():
-            problems.append(f"qa.templates: {cfg.templates_path()} not found")
-        else:
-            from retinavlm.train.qa import check_builders, load_templates
-
-            try:
-                check_builders(cfg.qa.builders, load_templates(cfg.templates_path()))
-            except ConfigError as exc:
-                problems.append(str(exc))
-    if problems:
-        raise ConfigError(f"{where}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    if cfg.kind == "vlm" and not cfg.templates_path().is_file():
+        problems.append(f"qa.templates: {cfg.templates_path()} not found")
+    return problems
 
 
 def cohort_entries(data: Data) -> list[CohortEntry]:

@@ -20,7 +20,8 @@ from retinavlm import schema
 from retinavlm.atomic import write_json, write_jsonl
 from retinavlm.errors import ConfigError
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
-from retinavlm.train.config import StageConfig, load_stage, read_yaml
+from retinavlm.train.config import StageConfig, read_yaml
+from retinavlm.train.stage_loading import load_stage
 
 
 @dataclass

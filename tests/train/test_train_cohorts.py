@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from retinavlm.data.cohorts.splits import SplitConfig
 from retinavlm.knowledge import load_knowledge
 from retinavlm.resources import curricula_dir, shared_data_dir
-from retinavlm.train.config import CohortEntry, ConfigError, Data, load_stage
+from retinavlm.train.config import CohortEntry, ConfigError, Data
 from retinavlm.train.data import epoch_examples
 from retinavlm.train.qa import load_templates
 from retinavlm.train.records import CohortSplits, ScanRecord, count_known, load_cohorts, load_splits
+from retinavlm.train.stage_loading import load_stage
 
 KB = load_knowledge()
 STAGE1 = load_templates(curricula_dir() / "templates" / "qa_stage1.yaml")

@@ -8,8 +8,9 @@ import yaml
 from retinavlm.cli import main
 from retinavlm.model.config import RetinaVLMConfig
 from retinavlm.resources import curricula_dir
-from retinavlm.train.config import ConfigError, apply_overrides, load_stage
+from retinavlm.train.config import ConfigError, apply_overrides
 from retinavlm.train.curriculum import load_curriculum
+from retinavlm.train.stage_loading import load_stage
 
 STAGE1 = curricula_dir() / "stage1_introduction.yaml"
 

@@ -10,10 +10,11 @@ from safetensors.torch import load_file
 from retinavlm.knowledge import load_knowledge
 from retinavlm.model.encoder import create_encoder
 from retinavlm.resources import curricula_dir
-from retinavlm.train.config import SSL, load_stage
+from retinavlm.train.config import SSL
 from retinavlm.train.encoder_objectives import UNKNOWN, build_objective
 from retinavlm.train.encoder_pretraining import label_targets
 from retinavlm.train.records import ScanRecord
+from retinavlm.train.stage_loading import load_stage
 from retinavlm.train.trainer import StageTrainer, train_stage
 
 
