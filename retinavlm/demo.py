@@ -30,14 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from retinavlm import schema
-from retinavlm.atomic import write_json, write_jsonl, write_text
+from retinavlm.atomic import write_bytes, write_json, write_jsonl, write_text
 from retinavlm.errors import ConfigError, RetinaVLMError
 from retinavlm.resources import curricula_dir
 
 MODEL_SYSTEM = "retinavlm"
 SHUFFLED_SYSTEM = "shuffled_images"
 HEALTHY_SYSTEM = "always_healthy"
-SYSTEMS = (MODEL_SYSTEM, SHUFFLED_SYSTEM, HEALTHY_SYSTEM)
+SYNTHETIC_ONLY_SYSTEM = "synthetic_only"
+CNN_SCRATCH_SYSTEM = "cnn_from_scratch"
+CNN_PRETRAINED_SYSTEM = "cnn_from_synthetic_encoder"
 STATE_FILE = "demo_state.json"
 SUMMARY_FILE = "demo_summary.json"
 # What the demo writes into a run folder (and what --restart removes; a viewer's reader_study/ stays).
@@ -47,6 +49,8 @@ OWNED = (
     "curriculum.yaml",
     "predictions",
     "evaluation",
+    "images",
+    "classifiers",
     "references.jsonl",
     "run.json",
     STATE_FILE,
@@ -77,6 +81,31 @@ class Grading:
 
 
 @dataclass
+class RealCohort:
+    # A cohort folder (Kermany-style class folders, or a manifest) under the shared real-data folder
+    # (`retinavlm.resources.shared_data_dir()`); it fills the curriculum's named cohort `real`.
+    folder: str
+
+
+@dataclass
+class Classifiers:
+    """Plain supervised CNN classifiers on the real training patients, graded beside the VLM."""
+
+    # The stage whose encoder the pretrained classifier starts from (the synthetic stage 0).
+    pretrained_stage: str
+    epochs: int = 30
+    patience: int = 8
+    seed: int = 0
+
+
+@dataclass
+class Controls:
+    # The stage whose final checkpoint writes the `synthetic_only` system's reports (trained before any real scan).
+    synthetic_only_stage: str | None = None
+    classifiers: Classifiers | None = None
+
+
+@dataclass
 class Preset:
     cohort: CohortSpec
     # Relative to the demo YAML's folder.
@@ -85,6 +114,9 @@ class Preset:
     stage_overrides: dict[str, list[str]] = field(default_factory=dict)
     generation: Generation = field(default_factory=Generation)
     evaluation: Grading = field(default_factory=Grading)
+    # Real scans after the synthetic ones (the curriculum names cohorts `synthetic` and `real`).
+    real: RealCohort | None = None
+    controls: Controls = field(default_factory=Controls)
 
 
 @dataclass
@@ -222,15 +254,41 @@ def derive_curriculum(run_dir: Path, config: DemoConfig, preset: Preset) -> tupl
     names, files = [], [base.resolve()]
     for entry in curriculum.stages:
         stage_path = (base.parent / entry.config).resolve()
-        names.append(str(read_yaml(stage_path).get("name", stage_path.stem)))
+        names.append(str(entry.name or read_yaml(stage_path).get("name", stage_path.stem)))
         files.append(stage_path)
         entry.config = str(stage_path)
         entry.overrides = [*entry.overrides, *preset.stage_overrides.get(names[-1], [])]
+    where = f"{config.source}: presets"
     unknown = sorted(set(preset.stage_overrides) - set(names))
     if unknown:
-        raise DemoError(f"{config.source}: stage_overrides.{unknown[0]}: no such stage in {base} ({', '.join(names)})")
-    curriculum.cohort, curriculum.output_dir = str(run_dir / "cohort"), str(run_dir / "curriculum")
+        raise DemoError(f"{where}: stage_overrides.{unknown[0]}: no such stage in {base} ({', '.join(names)})")
+    for key, stage in (
+        ("synthetic_only_stage", preset.controls.synthetic_only_stage),
+        ("classifiers.pretrained_stage", getattr(preset.controls.classifiers, "pretrained_stage", None)),
+    ):
+        if stage is not None and stage not in names:
+            raise DemoError(f"{where}: controls.{key}: no stage {stage!r} in {base} ({', '.join(names)})")
+    curriculum.output_dir = str(run_dir / "curriculum")
+    if preset.real is None:
+        curriculum.cohort = str(run_dir / "cohort")
+    elif set(curriculum.cohorts) != {"synthetic", "real"}:
+        raise DemoError(f"{base}: cohorts: a preset with real scans needs a curriculum naming `synthetic` and `real`")
+    else:
+        curriculum.cohorts = {"synthetic": str(run_dir / "cohort"), "real": str(real_cohort_dir(preset.real))}
     return schema.to_dict(curriculum), files
+
+
+def real_cohort_dir(real: RealCohort) -> Path:
+    """The preset's real cohort in the shared data folder, or one clear line saying it is not there."""
+    from retinavlm.resources import shared_data_dir
+
+    data = shared_data_dir()
+    if data is None or not (data / real.folder).is_dir():
+        looked = data / real.folder if data is not None else "../shared/data beside the checkout"
+        raise DemoError(
+            f"real OCT sample not found: {looked}; put the Kermany sample there or set RETINAVLM_SHARED_DATA"
+        )
+    return data / real.folder
 
 
 def file_digests(paths: list[Path]) -> dict[str, str]:
@@ -238,17 +296,18 @@ def file_digests(paths: list[Path]) -> dict[str, str]:
 
 
 def held_out_scans(curriculum: Path):
-    """The held-out test patients' scans, split exactly as the curriculum splits them."""
+    """The held-out test patients' scans (of the evaluation cohort), split exactly as the curriculum splits them;
+    and the final checkpoint and each stage's final checkpoint by stage name."""
     from retinavlm.knowledge import load_knowledge
-    from retinavlm.train.curriculum import load_curriculum
-    from retinavlm.train.records import load_cohorts
+    from retinavlm.train.curriculum import heldout_records, load_curriculum
 
-    _, stages = load_curriculum(curriculum)
-    data = stages[-1].data
-    records = load_cohorts(data, load_knowledge()).test
-    if not records:
-        raise DemoError(f"{data.cohort}: the test split is empty; render a larger cohort")
-    return records, Path(stages[-1].output_dir) / "final"
+    cur, stages = load_curriculum(curriculum)
+    try:
+        records = heldout_records(stages[-1], "test", load_knowledge(), cur.evaluation_cohort)
+    except ConfigError as exc:
+        raise DemoError(f"{exc}; render a larger cohort") from None
+    finals = {stage.name: Path(stage.output_dir) / "final" for stage in stages}
+    return records, finals[stages[-1].name], finals
 
 
 def write_references(run_dir: Path, records) -> None:
@@ -264,16 +323,42 @@ def write_references(run_dir: Path, records) -> None:
     )
 
 
+def write_real_references(run_dir: Path, records) -> None:
+    """RUN/references.jsonl for real test scans: only what each scan's labels know (an unknown is left out, so
+    the grader never scores it); the scans are copied into RUN/images so that the run folder stands alone."""
+    rows = []
+    for record in records:
+        image = Path("images") / record.image.parent.name / record.image.name
+        if not (run_dir / image).is_file():
+            write_bytes(run_dir / image, record.image.read_bytes())
+        row = {"id": record.id, "patient_id": record.patient_id, "image": image.as_posix()}
+        row.update({key: getattr(record, key) for key in ("stage", "referral", "condition") if getattr(record, key)})
+        row["biomarkers"] = {bid: state for bid, state in record.biomarkers.items() if state is not None}
+        rows.append(row)
+    write_jsonl(run_dir / "references.jsonl", rows)
+
+
+def systems(preset: Preset) -> list[str]:
+    """The systems a preset grades: the model, its two controls, and the preset's extra controls."""
+    names = [MODEL_SYSTEM, SHUFFLED_SYSTEM, HEALTHY_SYSTEM]
+    if preset.controls.synthetic_only_stage is not None:
+        names.append(SYNTHETIC_ONLY_SYSTEM)
+    if preset.controls.classifiers is not None:
+        names += [CNN_SCRATCH_SYSTEM, CNN_PRETRAINED_SYSTEM]
+    return names
+
+
 def predictions_step(
     run_dir: Path,
     records,
-    checkpoint: Path,
+    finals: dict[str, Path],
+    final: Path,
     config: DemoConfig,
     preset: Preset,
     state: DemoState,
     log: Callable[[str], None],
 ) -> None:
-    """RUN/predictions/<system>.jsonl for the three systems (each file is a step of its own)."""
+    """RUN/predictions/<system>.jsonl for each of the preset's systems (each file is a step of its own)."""
     from retinavlm.model.generation import generate_batched
     from retinavlm.model.prompts import report_prompt
     from retinavlm.model.vlm import RetinaVLM
@@ -282,7 +367,7 @@ def predictions_step(
 
     out = run_dir / "predictions"
     ids = [r.id for r in records]
-    todo = [s for s in SYSTEMS if not (state.done(f"predictions:{s}") and (out / f"{s}.jsonl").is_file())]
+    todo = [s for s in systems(preset) if not (state.done(f"predictions:{s}") and (out / f"{s}.jsonl").is_file())]
     if todo:
         state.forget("evaluation")  # it graded other reports
     if HEALTHY_SYSTEM in todo:
@@ -292,24 +377,29 @@ def predictions_step(
             out / f"{HEALTHY_SYSTEM}.jsonl", [{"id": i, "report": report, "model": HEALTHY_SYSTEM} for i in ids]
         )
         state.finish(f"predictions:{HEALTHY_SYSTEM}", time.perf_counter() - started, reports=len(ids))
-    model_systems = [s for s in todo if s != HEALTHY_SYSTEM]
-    if not model_systems:
-        log("predictions: reusing all three systems' reports")
-        return
-    model = RetinaVLM.from_pretrained(checkpoint)
-    images = ScanImages(records, model.processor, augment_config({}, model.processor.image_size))
-    if images.refused:
-        raise DemoError(f"unreadable test scan: {images.refused[0]}")
-    orders = {
-        MODEL_SYSTEM: list(range(len(ids))),
-        SHUFFLED_SYSTEM: shuffled_order(len(ids), seed=preset.evaluation.seed),
+    # system -> (checkpoint, the image each scan is shown)
+    model_systems = {
+        MODEL_SYSTEM: (final, list(range(len(ids)))),
+        SHUFFLED_SYSTEM: (final, shuffled_order(len(ids), seed=preset.evaluation.seed)),
     }
+    if preset.controls.synthetic_only_stage is not None:
+        model_systems[SYNTHETIC_ONLY_SYSTEM] = (finals[preset.controls.synthetic_only_stage], list(range(len(ids))))
     prompt = report_prompt()
-    for system in model_systems:
+    loaded: dict[Path, tuple[Any, Any]] = {}
+    for system, (checkpoint, order) in model_systems.items():
+        if system not in todo:
+            continue
+        if checkpoint not in loaded:
+            model = RetinaVLM.from_pretrained(checkpoint)
+            images = ScanImages(records, model.processor, augment_config({}, model.processor.image_size))
+            if images.refused:
+                raise DemoError(f"unreadable test scan: {images.refused[0]}")
+            loaded = {checkpoint: (model, images)}  # one model in memory at a time
+        model, images = loaded[checkpoint]
         started = time.perf_counter()
         reports = generate_batched(
             model,
-            (images.tensor(shown) for shown in orders[system]),
+            (images.tensor(shown) for shown in order),
             prompt,
             preset.generation.batch_size,
             preset.generation.max_new_tokens,
@@ -322,8 +412,59 @@ def predictions_step(
         log(f"predictions: {len(ids)} {system} reports in {seconds:.1f} s")
 
 
+def classifiers_step(
+    run_dir: Path,
+    curriculum: Path,
+    finals: dict[str, Path],
+    settings: Classifiers,
+    state: DemoState,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """The plain supervised baselines on the real patients: a CNN classifier from scratch and one from the synthetic
+    stage-0 encoder, each choosing its epoch on the validation patients; reports on the test patients from the
+    predicted class (its referral and, where known, its stage)."""
+    from retinavlm.knowledge import load_knowledge
+    from retinavlm.train.curriculum import heldout_records, load_curriculum
+    from retinavlm.train.scan_classifier import ClassifierConfig, train_scan_classifier, write_predictions
+
+    kb = load_knowledge()
+    cur, stages = load_curriculum(curriculum)
+    last = stages[-1]
+    train, validation, test = (heldout_records(last, split, kb, "real") for split in ("train", "validation", "test"))
+    encoder = next(stage for stage in stages if stage.name == settings.pretrained_stage).model
+    info: dict[str, Any] = {}
+    for system, weights in (
+        (CNN_SCRATCH_SYSTEM, None),
+        (CNN_PRETRAINED_SYSTEM, finals[settings.pretrained_stage] / "encoder.safetensors"),
+    ):
+        if state.done(f"predictions:{system}") and (run_dir / "predictions" / f"{system}.jsonl").is_file():
+            info[system] = state.doc["steps"][f"predictions:{system}"]
+            continue
+        started = time.perf_counter()
+        config = ClassifierConfig(
+            encoder=encoder.encoder.name,
+            image_size=encoder.encoder.image_size,
+            crop=encoder.encoder.crop,
+            crop_fraction=encoder.encoder.crop_fraction,
+            encoder_weights=None if weights is None else str(weights),
+            epochs=settings.epochs,
+            patience=settings.patience,
+            seed=settings.seed,
+        )
+        trained = train_scan_classifier(train, validation, config)
+        write_predictions(run_dir / "predictions" / f"{system}.jsonl", test, trained.predict(test), kb, system)
+        seconds = time.perf_counter() - started
+        info[system] = {"best_epoch": trained.best_epoch, "validation_macro_f1": round(trained.validation_macro_f1, 4)}
+        state.finish(f"predictions:{system}", seconds, reports=len(test), **info[system])
+        log(
+            f"predictions: {system} (best epoch {trained.best_epoch}, validation macro-F1 "
+            f"{trained.validation_macro_f1:.3f}) in {seconds:.1f} s"
+        )
+    return info
+
+
 def evaluation_step(run_dir: Path, preset: Preset) -> dict[str, Any]:
-    """Grade the three systems with the default rubric into RUN/evaluation (as `retinavlm evaluate`);
+    """Grade the preset's systems with the default rubric into RUN/evaluation (as `retinavlm evaluate`);
     the contents of its results.json."""
     from retinavlm.evaluation.context_rules import RulesError
     from retinavlm.evaluation.evaluate import evaluate_systems
@@ -331,7 +472,7 @@ def evaluation_step(run_dir: Path, preset: Preset) -> dict[str, Any]:
 
     try:
         result = evaluate_systems(
-            [run_dir / "predictions" / f"{s}.jsonl" for s in SYSTEMS],
+            [run_dir / "predictions" / f"{s}.jsonl" for s in systems(preset)],
             run_dir / "references.jsonl",
             run_dir / "evaluation",
             bootstrap=preset.evaluation.bootstrap,
@@ -342,7 +483,7 @@ def evaluation_step(run_dir: Path, preset: Preset) -> dict[str, Any]:
     return {**result.results, "run": result.run}
 
 
-def write_run_json(run_dir: Path, preset_name: str, checkpoint: Path) -> None:
+def write_run_json(run_dir: Path, preset_name: str, preset: Preset, checkpoint: Path) -> None:
     from retinavlm import __version__
     from retinavlm.knowledge import load_knowledge
 
@@ -353,7 +494,7 @@ def write_run_json(run_dir: Path, preset_name: str, checkpoint: Path) -> None:
             "toolkit_version": __version__,
             "knowledge_version": load_knowledge().version_tag,
             "checkpoint": os.path.relpath(checkpoint, run_dir),
-            "systems": list(SYSTEMS),
+            "systems": systems(preset),
             "references": "references.jsonl",
             "evaluation": "evaluation",
         },
@@ -382,6 +523,26 @@ def system_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def stage_agreement(samples_path: Path) -> dict[str, dict[str, Any]]:
+    """Per system and reference stage: the share of reports that state that stage (how often a CNV scan is read
+    as active wet AMD, a normal one as healthy); reference stages left unknown are not counted."""
+    from retinavlm.jsonl import read_jsonl
+
+    counts: dict[str, dict[str, list[int]]] = {}
+    rows, _ = read_jsonl(samples_path)
+    for row in rows:
+        stage = (row.get("reference") or {}).get("stage")
+        if stage is None:
+            continue
+        tally = counts.setdefault(row["system"], {}).setdefault(stage, [0, 0])
+        tally[0] += (row.get("extracted") or {}).get("stage") == stage
+        tally[1] += 1
+    return {
+        system: {stage: {"agreement": round(hit / n, 4), "n": n} for stage, (hit, n) in sorted(by_stage.items())}
+        for system, by_stage in counts.items()
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -528,12 +689,18 @@ def run_demo(
         state.finish("curriculum", time.perf_counter() - t, training_seconds=trained["training_seconds"])
 
     announce(3, "held-out test patients: references")
-    records, checkpoint = held_out_scans(curriculum)
-    write_references(run_dir, records)
+    records, checkpoint, finals = held_out_scans(curriculum)
+    if preset.real is None:
+        write_references(run_dir, records)
+    else:
+        write_real_references(run_dir, records)
     log(f"references: {len(records)} test scans of {len({r.patient_id for r in records})} patients")
 
-    announce(4, f"reports: {', '.join(SYSTEMS)}")
-    predictions_step(run_dir, records, checkpoint, config, preset, state, log)
+    announce(4, f"reports: {', '.join(systems(preset))}")
+    predictions_step(run_dir, records, finals, checkpoint, config, preset, state, log)
+    classifiers = None
+    if preset.controls.classifiers is not None:
+        classifiers = classifiers_step(run_dir, curriculum, finals, preset.controls.classifiers, state, log)
 
     announce(5, "grading with the default rubric")
     t = time.perf_counter()
@@ -546,7 +713,7 @@ def run_demo(
         state.finish("evaluation", time.perf_counter() - t)
 
     announce(6, "run folder")
-    write_run_json(run_dir, preset_name, checkpoint)
+    write_run_json(run_dir, preset_name, preset, checkpoint)
     summary = {
         "preset": preset_name,
         "settings_sha": state.settings_sha,
@@ -562,6 +729,9 @@ def run_demo(
         },
         "closed_ended": trained.get("heldout"),
         "systems": system_rows(results),
+        "stage_agreement": stage_agreement(run_dir / "evaluation" / "samples.jsonl"),
     }
+    if classifiers is not None:
+        summary["classifiers"] = classifiers
     write_json(run_dir / SUMMARY_FILE, summary)
     return summary

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import argparse
 
-from retinavlm.commands.knowledge_options import add_knowledge_arguments
+from retinavlm.errors import RetinaVLMError
+from retinavlm.knowledge.arguments import add_knowledge_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", default=None, help="curriculum YAML (default: curricula/curriculum.yaml)")
-    parser.add_argument("--cohort", help="cohort folder (a `retinavlm synth` output or a manifest) for every stage")
+    parser.add_argument(
+        "--cohort",
+        action="append",
+        metavar="DIR | NAME=DIR",
+        help="cohort folder (a `retinavlm synth` output, a manifest or class folders) for every stage; or, for a "
+        "curriculum with named `cohorts`, NAME=DIR once per cohort (e.g. --cohort synthetic=runs/cohort --cohort real=/data/oct)",
+    )
     parser.add_argument("--output-dir", help="where the stages write (default: the curriculum's output_dir)")
     parser.add_argument("--restart", action="store_true", help="retrain every stage from scratch instead of resuming")
     add_knowledge_arguments(parser, checkpoints=True)
+
+
+def cohort_argument(values: list[str] | None) -> str | dict[str, str] | None:
+    """`--cohort DIR` (one folder) or `--cohort NAME=DIR ...` (named cohorts); a mix is refused."""
+    if not values:
+        return None
+    named = dict(value.split("=", 1) for value in values if "=" in value and value.split("=", 1)[0].isidentifier())
+    if not named and len(values) == 1:
+        return values[0]
+    if len(named) != len(values):
+        raise RetinaVLMError(f"--cohort: give one folder, or NAME=DIR for each named cohort; got {' '.join(values)}")
+    return named
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     path = args.config or str(curricula_dir() / "curriculum.yaml")
     summary = run_curriculum(
         path,
-        cohort=args.cohort,
+        cohort=cohort_argument(args.cohort),
         output_dir=args.output_dir,
         restart=args.restart,
         knowledge=load_knowledge(args.knowledge),

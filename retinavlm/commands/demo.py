@@ -2,7 +2,9 @@
 
 Renders a synthetic cohort, trains the tiny model through the curricula, writes reports for the
 held-out test patients, grades them and two controls (shuffled images, an always-healthy template)
-with the default rubric, and writes a run folder for `retinavlm view`. Presets are data
+with the default rubric, and writes a run folder for `retinavlm view`. `--real` goes on to the real
+Kermany sample (synthetic first, then real) and grades its held-out real patients, with the
+synthetic-only model and two plain CNN classifiers as further controls. Presets are data
 (curricula/demo.yaml). Re-running reuses finished steps; a killed run resumes.
 Exit status: 0 done, 2 bad settings or input (one line on stderr).
 """
@@ -19,6 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     size.add_argument(
         "--full", dest="preset", action="store_const", const="full", help="the `full` preset (larger cohort)"
+    )
+    size.add_argument(
+        "--real",
+        dest="preset",
+        action="store_const",
+        const="real",
+        help="the `real` preset: synthetic, then the real Kermany sample in ../shared/data (-> runs/demo-real)",
     )
     size.add_argument("--preset", dest="preset", help="a preset by name (default: default)")
     parser.add_argument("--config", help="presets YAML (default: curricula/demo.yaml)")

@@ -28,7 +28,10 @@ class EncoderConfig:
     freeze: bool = False
     pixel_mean: float = 0.5
     pixel_std: float = 0.5
-    # Side of the fovea-centred square crop as a fraction of the scan's shorter side (1: the whole height).
+    # What the encoder sees of a scan: `fovea`, a square centred on the fovea whose side is `crop_fraction` of
+    # the scan's shorter side; or `none`, the whole scan resized to a square, which frames scans of any width
+    # (real acquisitions span 512-1536 columns) and synthetic scans alike.
+    crop: Literal["fovea", "none"] = "fovea"
     crop_fraction: float = 1.0
 
 

@@ -68,6 +68,7 @@ class RetinaVLM(nn.Module):
             pixel_std=config.encoder.pixel_std,
             max_length=llm.config.max_position_embeddings,
             crop_fraction=config.encoder.crop_fraction,
+            crop=config.encoder.crop,
         )
         vocab = tokenizer.get_vocab()
         self.stop_token_ids = [vocab[t] for t in (END_OF_TURN, END_OF_TEXT) if t in vocab]

@@ -17,12 +17,13 @@ import pytest
 import yaml
 
 from retinavlm.cli import main
-from retinavlm.demo import SYSTEMS, load_demo_config
+from retinavlm.demo import load_demo_config
 from retinavlm.jsonl import read_jsonl
 from retinavlm.knowledge import load_knowledge
 from retinavlm.resources import curricula_dir, project_root
 from retinavlm.viewer.run import load_run
 
+SYSTEMS = ("retinavlm", "shuffled_images", "always_healthy")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
 TINY_MODEL = [
