@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from retinavlm.commands.knowledge_options import add_knowledge_arguments
+from retinavlm.knowledge.arguments import add_knowledge_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

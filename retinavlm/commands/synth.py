@@ -8,10 +8,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from retinavlm.commands.knowledge_options import add_knowledge_arguments
 from retinavlm.data.synthetic import CohortSummary, load_cohort_config, render_cohort
 from retinavlm.errors import RetinaVLMError
 from retinavlm.knowledge import load_knowledge
+from retinavlm.knowledge.arguments import add_knowledge_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

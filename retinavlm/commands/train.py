@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from retinavlm.commands.knowledge_options import add_knowledge_arguments
+from retinavlm.knowledge.arguments import add_knowledge_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""`--knowledge` and `--force-knowledge`: the options of every command that reads the knowledge base."""
+"""`--knowledge` and `--force-knowledge`: the options of every front end (command, viewer) using the knowledge base."""
 
 from __future__ import annotations
 

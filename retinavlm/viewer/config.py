@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from retinavlm.commands.knowledge_options import add_knowledge_arguments
+from retinavlm.knowledge.arguments import add_knowledge_arguments
 from retinavlm.resources import project_root
 
 ENV_VAR = "RETINAVLM_VIEW_ARGS"

@@ -1,4 +1,5 @@
-"""No import cycles inside retinavlm/: every module's imports (top-level and inside functions) form a DAG.
+"""No import cycles inside retinavlm/: every module's imports (top-level and inside functions) form a DAG;
+and the library never imports the command-line layer (retinavlm.commands), only retinavlm.cli and the commands do.
 
 Imports under `if TYPE_CHECKING:` are left out: they never run and only name types.
 """
@@ -92,6 +93,30 @@ def module_is_package(module: str) -> bool:
 def test_no_import_cycle_inside_the_package():
     cycle = find_cycle(package_imports_excluded(import_graph()))
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def library_modules_importing_commands(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Modules outside retinavlm.cli and retinavlm.commands, with the retinavlm.commands modules each imports."""
+    front_end = ("retinavlm.cli", "retinavlm.commands")
+    return {
+        module: found
+        for module, targets in graph.items()
+        if not any(module == name or module.startswith(name + ".") for name in front_end)
+        if (found := {t for t in targets if t == "retinavlm.commands" or t.startswith("retinavlm.commands.")})
+    }
+
+
+def test_the_library_never_imports_the_commands():
+    assert library_modules_importing_commands(import_graph()) == {}
+
+
+def test_the_command_rule_sees_a_library_module_importing_a_command():
+    graph = {
+        "retinavlm.viewer.config": {"retinavlm.commands.view", "retinavlm.resources"},
+        "retinavlm.cli": {"retinavlm.commands"},
+        "retinavlm.commands.view": {"retinavlm.commands.train"},
+    }
+    assert library_modules_importing_commands(graph) == {"retinavlm.viewer.config": {"retinavlm.commands.view"}}
 
 
 def test_the_cycle_finder_finds_a_cycle():
