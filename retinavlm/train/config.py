@@ -104,7 +104,7 @@ class Data:
 
 @dataclass
 class QA:
-    templates: str = "templates/qa_stage1.yaml"
+    templates: str = "templates/qa_findings.yaml"
     # builder name -> relative sampling weight (see retinavlm.train.qa_builders).
     builders: dict[str, float] = field(default_factory=dict)
     per_scan: int = 4

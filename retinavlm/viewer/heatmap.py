@@ -1,7 +1,7 @@
 """Evidence heat-map for one finding: Grad-CAM on the OCT encoder's last feature map.
 
 The model is asked the stage-1 curriculum's presence question about the finding ("Is there
-subretinal fluid in this scan?", from curricula/templates/qa_stage1.yaml, the question it was
+subretinal fluid in this scan?", from curricula/templates/qa_findings.yaml, the question it was
 trained to answer). The target is the logit margin of "Yes" over "No" for the first answer token;
 its gradient with respect to the encoder's output feature map (the visual tokens, before the
 adapter) weighs each channel, and the weighted, rectified sum over channels is the map.
@@ -35,7 +35,7 @@ class EvidenceMap:
 
 
 def presence_question(finding_name: str) -> str:
-    templates = load_templates(curricula_dir() / "templates" / "qa_stage1.yaml")
+    templates = load_templates(curricula_dir() / "templates" / "qa_findings.yaml")
     return templates.section("presence")["questions"][0].format(name=finding_name)
 
 

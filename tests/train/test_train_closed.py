@@ -10,7 +10,7 @@ from retinavlm.train.closed import UNPARSED, ClosedQuestion, closed_metrics, par
 from retinavlm.train.qa import load_templates
 
 KB = load_knowledge()
-TEMPLATES = load_templates(curricula_dir() / "templates" / "qa_stage2.yaml")
+TEMPLATES = load_templates(curricula_dir() / "templates" / "qa_reports.yaml")
 
 
 @settings(max_examples=200, deadline=None)

@@ -19,7 +19,7 @@ from retinavlm.train.records import CohortSplits, ScanRecord, count_known, load_
 from retinavlm.train.stage_loading import load_stage
 
 KB = load_knowledge()
-STAGE1 = load_templates(curricula_dir() / "templates" / "qa_stage1.yaml")
+STAGE1 = load_templates(curricula_dir() / "templates" / "qa_findings.yaml")
 KERMANY = shared_data_dir() / "kermany-oct2017" if shared_data_dir() else None
 
 
@@ -88,7 +88,7 @@ def _split() -> SplitConfig:
 def _stage(tmp_path: Path, cohort) -> Path:
     doc = yaml.safe_load((curricula_dir() / "stage1_introduction.yaml").read_text())
     doc["data"]["cohort"] = cohort
-    doc["qa"]["templates"] = str(curricula_dir() / "templates" / "qa_stage1.yaml")
+    doc["qa"]["templates"] = str(curricula_dir() / "templates" / "qa_findings.yaml")
     path = tmp_path / "stage.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path

@@ -24,7 +24,7 @@ def write(tmp_path: Path, doc: dict, name: str = "stage.yaml") -> Path:
 def stage_doc(cohort: Path) -> dict:
     doc = yaml.safe_load(STAGE1.read_text())
     doc["data"]["cohort"] = str(cohort)
-    doc["qa"]["templates"] = str(curricula_dir() / "templates" / "qa_stage1.yaml")
+    doc["qa"]["templates"] = str(curricula_dir() / "templates" / "qa_findings.yaml")
     return doc
 
 

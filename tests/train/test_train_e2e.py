@@ -79,7 +79,7 @@ def test_curriculum_learns_from_pixels(tmp_path, cohort):
     model = RetinaVLM.from_pretrained(out / "stage1_introduction" / "final", device="cpu")
     records = load_splits(cohort, kb, SplitConfig(0.15, 0.15, 0)).train
     images = ScanImages(records, model.processor, augment_config({}, model.processor.image_size))
-    templates = load_templates(curricula_dir() / "templates" / "qa_stage1.yaml")
+    templates = load_templates(curricula_dir() / "templates" / "qa_findings.yaml")
     own, _ = closed_ended_scores(model, images, templates, kb, 64)
     shuffled, _ = closed_ended_scores(model, images, templates, kb, 64, shuffled_order(len(images), seed=0))
     assert own["referral_accuracy"] >= shuffled["referral_accuracy"] + 0.15, (own, shuffled)

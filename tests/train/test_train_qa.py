@@ -15,13 +15,13 @@ from retinavlm.resources import curricula_dir
 from retinavlm.train.closed import closed_metrics, closed_questions
 from retinavlm.train.config import ConfigError
 from retinavlm.train.qa import BUILDERS, build_pairs, check_builders, load_templates, prompt_for
-from retinavlm.train.qa_builders.report import write_report
+from retinavlm.train.qa_builders.report_targets import write_report
 from retinavlm.train.records import ScanRecord
 
 KB = load_knowledge()
 EXTRACTOR = FindingsExtractor(KB)
-STAGE1 = load_templates(curricula_dir() / "templates" / "qa_stage1.yaml")
-STAGE2 = load_templates(curricula_dir() / "templates" / "qa_stage2.yaml")
+STAGE1 = load_templates(curricula_dir() / "templates" / "qa_findings.yaml")
+STAGE2 = load_templates(curricula_dir() / "templates" / "qa_reports.yaml")
 
 
 @st.composite

@@ -93,7 +93,7 @@ def test_selection_is_validated_before_training(tmp_path, small_cohort):
     doc = yaml.safe_load((curricula_dir() / "stage1_introduction.yaml").read_text())
     doc["data"]["cohort"] = str(small_cohort)
     doc["data"]["selection"] = {"method": "redundancy", "keep_fraction": 1.5}
-    doc["qa"]["templates"] = str(curricula_dir() / "templates" / "qa_stage1.yaml")
+    doc["qa"]["templates"] = str(curricula_dir() / "templates" / "qa_findings.yaml")
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(doc))
     assert main(["train", str(path)]) == 2

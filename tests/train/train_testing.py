@@ -16,7 +16,7 @@ def stage_yaml(tmp: Path, cohort: Path, init_from: Path, out: Path, **train) -> 
     doc["init_from"] = str(init_from)
     doc["output_dir"] = str(out)
     doc["data"]["cohort"] = str(cohort)
-    doc["qa"]["templates"] = str(curricula_dir() / "templates" / "qa_stage1.yaml")
+    doc["qa"]["templates"] = str(curricula_dir() / "templates" / "qa_findings.yaml")
     doc["qa"]["per_scan"] = 2
     doc["train"].update(
         {"batch_size": 4, "epochs": None, "max_steps": 12, "schedule": {"name": "cosine", "warmup_steps": 2}}

@@ -1,3 +1,3 @@
 """The question/answer builders, registered by name in `retinavlm.train.qa.BUILDERS` on import."""
 
-from retinavlm.train.qa_builders import report, tabular  # noqa: F401
+from retinavlm.train.qa_builders import findings_questions, report_targets  # noqa: F401

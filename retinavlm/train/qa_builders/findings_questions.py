@@ -1,4 +1,4 @@
-"""Stage 1 builders: short questions from the tabular labels (presence, lists, attributes, stage, referral).
+"""Short questions from the tabular labels (presence, lists, attributes, stage, referral); stage 1 trains on them.
 
 Each question is drawn before the answer is known to the template and uses only the target's name,
 so it never reveals the answer. A builder asks only what is known for the scan: it returns None (the

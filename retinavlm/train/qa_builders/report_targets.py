@@ -1,6 +1,6 @@
-"""Stage 2 builders: what a specialist's report teaches — findings, staging and referral with explicit
-reasoning (findings -> rule -> level, via `retinavlm.knowledge.decide`), and the full report in a
-fixed order (biomarkers, stage, referral).
+"""Report targets, what a specialist's report teaches (stage 2 trains on them): findings, staging and
+referral with explicit reasoning (findings -> rule -> level, via `retinavlm.knowledge.decide`), and the
+full report in a fixed order (biomarkers, stage, referral).
 
 The findings are the scan's reference findings (those its specialist report states); the reasoning
 derives stage and referral from them with the knowledge-base rules, so it always agrees with the rule
