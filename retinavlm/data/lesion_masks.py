@@ -49,7 +49,7 @@ def cohort_mask_bits(cohort: str | Path) -> list[str] | None:
     """The biomarker order of a cohort's masks, or None when its manifest records no masks."""
     try:
         manifest = json.loads((Path(cohort) / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     record = manifest.get("lesion_masks") if isinstance(manifest, dict) else None
     bits = record.get("bits") if isinstance(record, dict) else None

@@ -81,6 +81,20 @@ def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], 
     return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
 
 
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResumeError(f"{path.parent}: unreadable checkpoint ({path.name}: {type(exc).__name__}: {exc})") from None
+
+
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except (OSError, SafetensorError) as exc:
+        raise ResumeError(f"{path.parent}: unreadable checkpoint ({path.name}: {type(exc).__name__}: {exc})") from None
+
+
 def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
     state: dict[int, dict[str, Any]] = {int(i): dict(s) for i, s in meta["scalars"].items()}
     for name, tensor in tensors.items():
@@ -128,37 +142,41 @@ def load_checkpoint(
     config_hash: str,
 ) -> TrainerState:
     """Restore a checkpoint in place; raise ResumeError naming the folder when it does not fit this run."""
+    meta = _read_json(folder / STATE_FILE)
+    missing_keys = sorted({"step", "config_hash", "seconds", "processes"} - set(meta if isinstance(meta, dict) else ()))
+    if missing_keys:
+        raise ResumeError(f"{folder}: unreadable checkpoint ({STATE_FILE} has no {missing_keys[0]!r})")
+    if meta["config_hash"] != config_hash:
+        raise ResumeError(f"{folder}: written by a run with a different stage config; use a new output_dir")
+    if meta["processes"] != num_processes:
+        raise ResumeError(f"{folder}: written by {meta['processes']} process(es), resuming with {num_processes}")
+    weights = _read_tensors(folder / "trainable.safetensors")
+    expected = trainable_state(model)
+    if set(weights) != set(expected):
+        missing = sorted(set(expected) - set(weights))[:3]
+        raise ResumeError(f"{folder}: trainable tensors do not match the model (missing e.g. {missing})")
+    optimizer_state = _unflatten_optimizer(
+        _read_tensors(folder / "optimizer.safetensors"), _read_json(folder / "optimizer.json")
+    )
+    scheduler_state = _read_json(folder / "scheduler.json")
+    rng_tensors, rng_meta = (
+        _read_tensors(folder / f"rng-rank{rank}.safetensors"),
+        _read_json(folder / f"rng-rank{rank}.json"),
+    )
+    with torch.no_grad():
+        named = dict(model.named_parameters()) | dict(model.named_buffers())
+        for name, tensor in weights.items():
+            if named[name].shape != tensor.shape:
+                raise ResumeError(
+                    f"{folder}: {name} has shape {tuple(tensor.shape)}, model has {tuple(named[name].shape)}"
+                )
+            named[name].copy_(tensor)
     try:
-        meta = json.loads((folder / STATE_FILE).read_text())
-        if meta["config_hash"] != config_hash:
-            raise ResumeError(f"{folder}: written by a run with a different stage config; use a new output_dir")
-        if meta["processes"] != num_processes:
-            raise ResumeError(f"{folder}: written by {meta['processes']} process(es), resuming with {num_processes}")
-        weights = load_file(str(folder / "trainable.safetensors"))
-        expected = trainable_state(model)
-        if set(weights) != set(expected):
-            missing = sorted(set(expected) - set(weights))[:3]
-            raise ResumeError(f"{folder}: trainable tensors do not match the model (missing e.g. {missing})")
-        with torch.no_grad():
-            named = dict(model.named_parameters()) | dict(model.named_buffers())
-            for name, tensor in weights.items():
-                if named[name].shape != tensor.shape:
-                    raise ResumeError(
-                        f"{folder}: {name} has shape {tuple(tensor.shape)}, model has {tuple(named[name].shape)}"
-                    )
-                named[name].copy_(tensor)
-        optimizer.load_state_dict(
-            _unflatten_optimizer(
-                load_file(str(folder / "optimizer.safetensors")), json.loads((folder / "optimizer.json").read_text())
-            )
-        )
-        scheduler.load_state_dict(json.loads((folder / "scheduler.json").read_text()))
-        set_rng_state(
-            load_file(str(folder / f"rng-rank{rank}.safetensors")),
-            json.loads((folder / f"rng-rank{rank}.json").read_text()),
-        )
-    except (OSError, KeyError, ValueError, SafetensorError) as exc:
-        raise ResumeError(f"{folder}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+        optimizer.load_state_dict(optimizer_state)
+    except ValueError as exc:  # torch's report on a state saved for other parameter groups
+        raise ResumeError(f"{folder}: the optimizer state does not fit this run's optimizer ({exc})") from None
+    scheduler.load_state_dict(scheduler_state)
+    set_rng_state(rng_tensors, rng_meta)
     return TrainerState(step=int(meta["step"]), config_hash=config_hash, seconds=float(meta["seconds"]))
 
 

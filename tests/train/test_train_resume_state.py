@@ -73,6 +73,15 @@ def test_mismatches_and_damage_are_one_clear_error(tmp_path):
     save_file({"0.weight": torch.zeros(1)}, str(folder / "trainable.safetensors"))
     with pytest.raises(ckpt.ResumeError, match="do not match the model"):
         ckpt.load_checkpoint(folder, *setup(), 0, 1, "h")
+    save_file(ckpt.trainable_state(model), str(folder / "trainable.safetensors"))
+    (folder / "scheduler.json").write_text("{")
+    with pytest.raises(
+        ckpt.ResumeError, match=r"step-00000001: unreadable checkpoint \(scheduler\.json: JSONDecodeError"
+    ):
+        ckpt.load_checkpoint(folder, *setup(), 0, 1, "h")
+    (folder / ckpt.STATE_FILE).write_text('{"step": 1}')
+    with pytest.raises(ckpt.ResumeError, match=r"trainer_state\.json has no 'config_hash'"):
+        ckpt.load_checkpoint(folder, *setup(), 0, 1, "h")
 
 
 def test_listing_skips_unfinished_writes_and_prune_keeps_the_last(tmp_path):

@@ -140,7 +140,7 @@ def _draw_findings(
         if stage_from_findings(findings, kb) == target:
             ordered = {b: present[b] for b in kb.biomarker_ids if b in present}
             return ordered, int(rng.integers(2**63))
-    raise CohortConfigError(f"findings.{target}: {MAX_DRAWS} draws never gave stage {target!r}; check its recipe")
+    raise CohortConfigError(f"{MAX_DRAWS} draws never gave stage {target!r}; check its recipe", f"findings.{target}")
 
 
 def _weighted(rng: np.random.Generator, weights: dict) -> str:
@@ -254,9 +254,9 @@ def _check_replaceable(out_dir: Path) -> None:
     if out_dir.is_dir() and any(out_dir.iterdir()):
         try:
             manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-            ours = manifest.get("generator") == GENERATOR
-        except (OSError, ValueError, AttributeError):
-            ours = False
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            manifest = None
+        ours = isinstance(manifest, dict) and manifest.get("generator") == GENERATOR
         if not ours:
             raise FileExistsError(
                 f"{out_dir}: folder is not empty and is not a synthetic cohort; choose another output folder"
