@@ -97,16 +97,39 @@ def fovea_center_crop(pixels: np.ndarray, size: int = 192, fraction: float = 1.0
     return crop_square(pixels, fovea_crop_box(pixels, fraction), size)
 
 
-def crop_square(pixels: np.ndarray, box: tuple[int, int, int], size: int) -> np.ndarray:
-    """The (top, left, side) square of float pixels, resized to (size, size) and clipped to [0, 1]."""
-    top, left, side = box
-    crop = pixels[top : top + side, left : left + side]
-    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+CROP_MODES = ("fovea", "none")
+
+
+def encoder_square(pixels: np.ndarray, size: int, crop: str = "fovea", fraction: float = 1.0) -> np.ndarray:
+    """The encoder's (size, size) input in [0, 1]: the fovea-centred square (`crop="fovea"`) or the whole scan resized.
+
+    `"none"` keeps the scan's whole field of view whatever its pixel width: a crop side set by the scan's
+    height spans twice the retina on a 512-column scan that it spans on a 1024-column scan of the same
+    section, so real cohorts of mixed widths (and synthetic scans beside them) are only framed alike uncropped.
+    """
+    pixels = np.asarray(pixels, dtype=np.float32)
+    return crop_square(pixels, encoder_box(pixels, crop, fraction), size)
+
+
+def encoder_box(pixels: np.ndarray, crop: str = "fovea", fraction: float = 1.0) -> tuple[int, int, int, int]:
+    """(top, left, height, width) of what the encoder sees (`encoder_square`), so a lesion mask is cut alike."""
+    if crop not in CROP_MODES:
+        raise ValueError(f"crop must be one of {', '.join(CROP_MODES)}, got {crop!r}")
+    if crop == "fovea":
+        return fovea_crop_box(pixels, fraction)
+    return 0, 0, *np.shape(pixels)
+
+
+def crop_square(pixels: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.ndarray:
+    """The (top, left, height, width) box of float pixels, resized to (size, size) and clipped to [0, 1]."""
+    top, left, height, width = box
+    crop = pixels[top : top + height, left : left + width]
+    interpolation = cv2.INTER_AREA if min(height, width) > size else cv2.INTER_LINEAR
     return np.clip(cv2.resize(crop, (size, size), interpolation=interpolation), 0.0, 1.0)
 
 
-def fovea_crop_box(pixels: np.ndarray, fraction: float = 1.0) -> tuple[int, int, int]:
-    """(top, left, side) of `fovea_center_crop`'s square, so that a lesion mask can be cut the same way."""
+def fovea_crop_box(pixels: np.ndarray, fraction: float = 1.0) -> tuple[int, int, int, int]:
+    """(top, left, side, side) of `fovea_center_crop`'s square, so that a lesion mask can be cut the same way."""
     if pixels.ndim != 2:
         raise ValueError(f"expected a (height, width) B-scan, got shape {pixels.shape}")
     if not 0 < fraction <= 1:
@@ -116,7 +139,7 @@ def fovea_crop_box(pixels: np.ndarray, fraction: float = 1.0) -> tuple[int, int,
     centre_column = find_fovea_column(pixels) if width > side else width // 2
     left = int(np.clip(centre_column - side // 2, 0, width - side))
     top = int(np.clip(retina_centre_row(pixels) - side // 2, 0, height - side)) if height > side else 0
-    return top, left, side
+    return top, left, side, side
 
 
 def retina_centre_row(pixels: np.ndarray) -> int:

@@ -88,21 +88,20 @@ def read_mask(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
     return field.astype(np.uint16)
 
 
-def crop_mask(field: np.ndarray, box: tuple[int, int, int], size: int, n_bits: int) -> np.ndarray:
-    """Cut the encoder's square out of a bit field and resize it to (size, size).
+def crop_mask(field: np.ndarray, box: tuple[int, int, int, int], size: int, n_bits: int) -> np.ndarray:
+    """Cut the encoder's (top, left, height, width) box out of a bit field and resize it to (size, size).
 
     Each bit is resized on its own (area average, then any coverage counts), so that a lesion thinner
     than the downscaling step still marks the pixel it falls in.
     """
-    top, left, side = box
-    square = field[top : top + side, left : left + side]
+    top, left, height, width = box
+    square = field[top : top + height, left : left + width]
+    interpolation = cv2.INTER_AREA if min(height, width) > size else cv2.INTER_LINEAR
     out = np.zeros((size, size), np.uint16)
     for index in range(n_bits):
         bit = ((square >> np.uint16(index)) & 1).astype(np.float32)
         if bit.any():
-            covered = (
-                cv2.resize(bit, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR) > 0
-            )
+            covered = cv2.resize(bit, (size, size), interpolation=interpolation) > 0
             out |= covered.astype(np.uint16) << np.uint16(index)
     return out
 

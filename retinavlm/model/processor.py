@@ -21,7 +21,6 @@ from retinavlm.model.prompts import IMAGE_PLACEHOLDER
 from retinavlm.model.tokenizer import END_OF_TURN
 
 
-
 class ProcessorError(RetinaVLMError):
     """Inputs that cannot be turned into a batch: placeholder counts, shapes, lengths, bad arrays."""
 
@@ -37,6 +36,7 @@ class RetinaVLMProcessor:
         pixel_std: float,
         max_length: int,
         crop_fraction: float = 1.0,
+        crop: str = "fovea",
     ):
         self.tokenizer = tokenizer
         self.image_token = image_token
@@ -47,6 +47,7 @@ class RetinaVLMProcessor:
         self.pixel_std = pixel_std
         self.max_length = max_length
         self.crop_fraction = crop_fraction
+        self.crop = crop  # "fovea" or "none" (the whole scan resized): augment.encoder_square
 
     # --- images -------------------------------------------------------------------------------
 
@@ -55,9 +56,9 @@ class RetinaVLMProcessor:
         pixels = _unit_pixels(image)
         if min(pixels.shape) < 8:
             raise ProcessorError(f"image of shape {pixels.shape} is too small to be a B-scan")
-        from retinavlm.data.augment import fovea_center_crop  # lazy: pulls in OpenCV and albumentations
+        from retinavlm.data.augment import encoder_square  # lazy: pulls in OpenCV and albumentations
 
-        return self.normalize(fovea_center_crop(pixels, self.image_size, self.crop_fraction))
+        return self.normalize(encoder_square(pixels, self.image_size, self.crop, self.crop_fraction))
 
     def normalize(self, square: np.ndarray) -> torch.Tensor:
         """An encoder-sized square in [0, 1], already fovea-cropped (and maybe augmented) -> (1, S, S) input.

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from retinavlm.data import lesion_masks
-from retinavlm.data.augment import AugmentConfig, crop_square, fovea_crop_box, train_transform
+from retinavlm.data.augment import AugmentConfig, crop_square, encoder_box, train_transform
 from retinavlm.data.io import read_scan
 from retinavlm.data.scan import ScanReadError
 from retinavlm.errors import ConfigError
@@ -34,7 +34,8 @@ def augment_config(options: dict[str, Any], size: int) -> AugmentConfig:
 
 
 class ScanImages:
-    """Fovea-centred squares in [0, 1] of a list of scans, and their normalised (augmented) tensors.
+    """The encoder's squares in [0, 1] of a list of scans (as the processor crops), and their normalised
+    (augmented) tensors.
 
     With `masks_from` (a cohort folder with lesion masks) each square keeps its lesion-mask bit field,
     cut and augmented with the pixels; a scan whose mask is missing or unreadable is refused like an
@@ -53,7 +54,7 @@ class ScanImages:
         for record in records:
             try:
                 pixels = np.asarray(read_scan(record.image).pixels, np.float32)
-                box = fovea_crop_box(pixels, processor.crop_fraction)
+                box = encoder_box(pixels, processor.crop, processor.crop_fraction)
                 if masks_from is not None:
                     field = lesion_masks.read_mask(lesion_masks.mask_path(masks_from, record.id), pixels.shape)
                     self.masks.append(lesion_masks.crop_mask(field, box, processor.image_size, lesion_masks.MAX_BITS))

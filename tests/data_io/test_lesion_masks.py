@@ -43,7 +43,7 @@ def test_bad_mask_files_name_the_file_and_the_problem(tmp_path):
 def test_a_lesion_thinner_than_the_downscaling_still_marks_its_pixels():
     field = np.zeros((248, 248), np.uint16)
     field[120, 30:200] = 2  # one row, the thinnest a double-layer sign could be
-    square = crop_mask(field, (0, 0, 248), 96, 16)
+    square = crop_mask(field, (0, 0, 248, 248), 96, 16)
     rows = np.nonzero(square & 2)[0]
     assert rows.size and set(rows) <= {46, 47}
 
