@@ -20,6 +20,7 @@ from retinavlm.evaluation.text import Token
 
 _EXISTENCE = {"uncertain": (0, "uncertain"), "negated": (1, "absent"), "affirmed": (2, "present")}
 _FAR = 10_000  # distance of a cue that comes from the section, not the sentence
+_ITEM_ENDS = frozenset({",", "|"})  # items of one line: "SRF=absent, IRF=absent", "IRF: No | PED: Yes"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class SentenceContext:
         negation_stops: list[bool] | None,
         separators: list[int],
         list_words: frozenset[str],
+        list_joiners: frozenset[str],
         sentence_wide: frozenset[str],
         reach: int,
     ):
@@ -69,6 +71,7 @@ class SentenceContext:
         self.separators = sorted(separators)
         self._separator_set = set(separators)
         self.list_words = list_words
+        self.list_joiners = list_joiners
         self.sentence_wide = sentence_wide
         self.reach = reach
         # another finding counts as one word of distance, however many words it has, and an item of a
@@ -93,6 +96,9 @@ class SentenceContext:
         distance = 0
         crossed_stop = False
         crossed_punctuation = False
+        # an item after a comma with a word of its own ("no SRF, stable fibrosis") is a new statement
+        item_words = 0
+        own_item = False
         terminated = False  # past a terminator only sentence-wide categories (other eye) still reach
         # inside a parenthesis that annotates something else: "SRF (absent), IRF (present)"
         depth = 0
@@ -109,7 +115,9 @@ class SentenceContext:
                         continue
                     if crossed_stop and rule.category == "negated":
                         continue
-                    if rule.max_scope == 0 and crossed_punctuation:
+                    if rule.within_item and crossed_punctuation:
+                        continue
+                    if own_item and rule.direction == "forward" and rule.category in ("negated", "uncertain"):
                         continue
                     cues.append(Cue(rule.category, trigger, distance))
                 if trigger.terminates:
@@ -119,11 +127,16 @@ class SentenceContext:
                 distance += trigger.end - trigger.start
                 i = trigger.start - 1 if step < 0 else trigger.end
                 continue
-            if i in self._separator_set:
-                break
+            if i in self._separator_set or (step < 0 and self.tokens[i].raw == "|"):
+                break  # a cue before a field boundary belongs to the field before ("IRF: No | PED: Yes")
             if self.negation_stops is not None and self.negation_stops[i]:
                 crossed_stop = True
             token = self.tokens[i]
+            if step < 0 and not own_item:
+                if token.raw == "," and i != start:
+                    own_item = item_words > 0
+                elif token.is_word and not self.target_mask[i] and token.norm not in self.list_joiners:
+                    item_words += 1
             if token.raw == opening and i != start:
                 depth += 1
             elif token.raw == closing and depth > 0:
@@ -143,29 +156,47 @@ class SentenceContext:
         if n == len(seps) or seps[n] >= sentence[1]:
             return []
         sep = seps[n]
-        tail_end = seps[n + 1] if n + 1 < len(seps) and seps[n + 1] < sentence[1] else sentence[1]
-        # the value is the first clause after the separator ("Yes, a small amount ...")
-        tail_end = next((k for k in range(sep + 1, tail_end) if self.tokens[k].raw == ","), tail_end)
+        if any(self.tokens[k].raw in _ITEM_ENDS for k in range(end, sep)):
+            return []  # the separator belongs to a later item's label ("Yes (SRF) | IRF: No")
+        next_field = n + 1 < len(seps) and seps[n + 1] < sentence[1]
+        tail_end = seps[n + 1] if next_field else sentence[1]
+        # the value is the first item after the separator ("Yes, a small amount ...", "No | PED: Yes")
+        tail_end = next((k for k in range(sep + 1, tail_end) if self.tokens[k].raw in _ITEM_ENDS), tail_end)
+        if next_field and tail_end == seps[n + 1]:
+            # fields run together ("SRF: ? IRF: N"): the value ends where the next field's label begins
+            tail_end = next((k for k in range(sep + 1, tail_end) if self.target_mask[k]), tail_end)
         if tail_end - sep - 1 > 8 or any(self.target_mask[sep + 1 : tail_end]):
             return []
-        # the label is the finding itself plus at most a few words ("Is there IRF? No"), no triggers
+        if self.negation_stops is not None and any(self.negation_stops[sep + 1 : tail_end]):
+            return []  # "Disease inactive: no SRF": the value speaks about its own findings
+        # the label is the finding itself plus at most a few words ("Is there IRF? No"), no triggers,
+        # from the previous separator or item on ("SRF=absent, IRF=absent")
         p = bisect.bisect_left(seps, start)
         head_start = max(sentence[0], seps[p - 1] + 1 if p else 0)
+        head_start = next(
+            (k + 1 for k in range(start - 1, head_start - 1, -1) if self.tokens[k].raw in _ITEM_ENDS), head_start
+        )
         if sep - head_start > 12:
             return []
         head_words = sum(1 for k in range(head_start, sep) if not self.target_mask[k] and self.tokens[k].is_word)
-        head_triggers = [self.by_start[k] for k in range(head_start, sep) if k in self.by_start]
+        # a value of the previous field that reaches back only ("SRF: ? IRF: N") is not part of this label
+        head_triggers = [
+            self.by_start[k]
+            for k in range(head_start, sep)
+            if k in self.by_start and any(r.direction != "backward" for r in self.by_start[k].rules)
+        ]
         if head_words > 3 or any(r.category in _EXISTENCE for t in head_triggers for r in t.rules):
             return []
+        tail = [self.by_start[k] for k in range(sep + 1, tail_end) if k in self.by_start]
         cues = []
-        k = sep + 1
-        while k < tail_end:
-            trigger = self.by_start.get(k)
-            if trigger is not None:
-                cues += [Cue(rule.category, trigger, 0) for rule in trigger.rules]
-                k = trigger.end
-            else:
-                k += 1
+        for i, trigger in enumerate(tail):
+            # a forward cue followed by a new clause ("Early AMD - no need to refer") is not a value
+            clause_follows = any(t.terminates for t in tail[i + 1 :])
+            cues += [
+                Cue(rule.category, trigger, 0)
+                for rule in trigger.rules
+                if not (clause_follows and rule.direction == "forward")
+            ]
         return cues
 
 

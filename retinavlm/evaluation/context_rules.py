@@ -28,6 +28,7 @@ class ModifierRule:
     category: str
     direction: str
     max_scope: int
+    within_item: bool = False  # the cue does not cross punctuation ("?shallow PED", not "?, PED")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class ContextRules:
     fingerprint: str
     max_scope: int
     list_words: frozenset[str]
+    list_joiners: frozenset[str]  # words that join list items without making one a statement of its own
     terminators: tuple[str, ...]
     modifiers: dict[str, tuple[ModifierRule, ...]]  # phrase -> rules
     sentence_wide: frozenset[str]  # categories not stopped by terminators
@@ -85,6 +87,7 @@ class ContextRules:
     stage_alternatives: frozenset[str]  # "vs", "or": two stages joined by one are left undecided
     stage_alternative_gap: int
     undecided_stage: tuple[str, ...]  # "activity uncertain": the report leaves its stage open
+    hanging_prefixes: frozenset[str]  # "sub or intraretinal fluid": the prefix takes the rest of the next word
 
 
 def default_rules_path() -> Path:
@@ -103,6 +106,7 @@ def _load_cached(path: Path) -> ContextRules:
         "version",
         "max_scope",
         "list_words",
+        "list_joiners",
         "terminators",
         "rules",
         "sections",
@@ -119,21 +123,25 @@ def _load_cached(path: Path) -> ContextRules:
         "anchored_findings",
         "stage_alternatives",
         "undecided_stage",
+        "hanging_prefixes",
     }
     _keys(doc, allowed, path, "top level")
     modifiers: dict[str, list[ModifierRule]] = {}
     default_scope = _int(doc.get("max_scope", 6), path, "max_scope")
     for i, rule in enumerate(doc.get("rules") or []):
         where = f"rules[{i}]"
-        _keys(rule, {"category", "direction", "terms", "max_scope"}, path, where)
+        _keys(rule, {"category", "direction", "terms", "max_scope", "within_item"}, path, where)
         category, direction = rule.get("category"), rule.get("direction")
         if category not in CATEGORIES:
             raise RulesError(f"{path}: {where} category {category!r} is not one of {', '.join(CATEGORIES)}")
         if direction not in DIRECTIONS:
             raise RulesError(f"{path}: {where} direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
         scope = _int(rule.get("max_scope", default_scope), path, f"{where} max_scope")
+        within_item = rule.get("within_item", scope == 0)
+        if not isinstance(within_item, bool):
+            raise RulesError(f"{path}: {where} within_item must be true or false, got {within_item!r}")
         for term in _strings(rule.get("terms"), path, f"{where} terms"):
-            modifiers.setdefault(term, []).append(ModifierRule(category, direction, scope))
+            modifiers.setdefault(term, []).append(ModifierRule(category, direction, scope, within_item))
     sections = []
     for sid, spec in (doc.get("sections") or {}).items():
         _keys(spec, {"headings", "category", "role"}, path, f"section {sid!r}")
@@ -208,6 +216,7 @@ def _load_cached(path: Path) -> ContextRules:
         fingerprint=hashlib.sha256(raw).hexdigest()[:12],
         max_scope=default_scope,
         list_words=frozenset(w.lower() for w in _strings(doc.get("list_words"), path, "list_words")),
+        list_joiners=frozenset(w.lower() for w in _strings(doc.get("list_joiners"), path, "list_joiners")),
         terminators=_strings(doc.get("terminators"), path, "terminators"),
         modifiers={term: tuple(rules) for term, rules in modifiers.items()},
         sentence_wide=frozenset(sentence_wide),
@@ -234,6 +243,7 @@ def _load_cached(path: Path) -> ContextRules:
         ),
         stage_alternative_gap=_int(alternatives.get("max_gap", 3), path, "stage_alternatives max_gap"),
         undecided_stage=_strings(doc.get("undecided_stage"), path, "undecided_stage"),
+        hanging_prefixes=frozenset(w.lower() for w in _strings(doc.get("hanging_prefixes"), path, "hanging_prefixes")),
     )
 
 

@@ -9,7 +9,7 @@ tokens -> sections and sentences -> targets (biomarkers, stages, referrals) -> C
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from retinavlm.evaluation.context import Assertion, SentenceContext, Trigger
@@ -21,6 +21,7 @@ from retinavlm.knowledge import KnowledgeBase, load_knowledge, stage_from_findin
 
 _BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–"})
 _STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
+_COORDINATORS = frozenset({"or", "and", "nor", "/", ",", "&", "vs", "versus"})
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class _Document:
     separators: list[int]
     caseless: bool  # written without capitals: abbreviations match in lower case
     other_eye: set[tuple[int, int]]  # sentences that name only the fellow eye
+    trigger_ends: frozenset[int] = frozenset()  # single-word triggers, by token index
 
 
 MAX_REPORT_CHARS = 100_000  # a specialist report is a few thousand characters
@@ -128,7 +130,7 @@ class FindingsExtractor:
 
         self._biomarkers = PhraseTable()
         for bid, marker in kb.biomarkers.items():
-            for term in _variants(marker.synonyms):
+            for term in _variants((*marker.synonyms, *_own_id(bid))):
                 self._biomarkers.add(norm.phrase(term), ("biomarker", (bid,)))
             for abbr in marker.abbreviations:
                 self._biomarkers.add(norm.as_written(abbr), ("biomarker", (bid,)), case_sensitive=True)
@@ -174,7 +176,7 @@ class FindingsExtractor:
 
         self._stages = PhraseTable()
         for level in kb.stages:
-            for term in _variants(level.synonyms):
+            for term in _variants((*level.synonyms, *_own_id(level.id))):
                 self._stages.add(norm.phrase(term), ("level", level.id))
         self._qualifiers = PhraseTable()
         for index, family in enumerate(rules.stage_families):
@@ -293,6 +295,11 @@ class FindingsExtractor:
                 ):
                     # "no signs of", "I do not see any evidence of": the negation reaches through
                     rules = tuple(r for r in rules if not (r.category == "affirmed" and r.direction == "forward"))
+                if found.start > s and tokens[found.start - 1].raw in SEPARATORS and _stands_apart(tokens, found, e):
+                    # a value standing alone after a label ("SRF: ? IRF: N") answers that label only
+                    rules = tuple(
+                        replace(r, direction="backward") if r.direction == "bidirectional" else r for r in rules
+                    )
                 triggers.append(Trigger(found.start, found.end, rules, "terminate" in found.payloads))
         return _Document(
             text,
@@ -303,6 +310,7 @@ class FindingsExtractor:
             separators,
             caseless,
             self._other_eye(tokens, sentences, triggers),
+            frozenset(t.start for t in triggers if t.end - t.start == 1),
         )
 
     def _only_list_words(self, tokens: list[Token], start: int, end: int) -> bool:
@@ -340,24 +348,28 @@ class FindingsExtractor:
 
     def _elided(self, doc: _Document, table: PhraseTable, found: Match, sentence, before) -> Match | None:
         """ "subretinal or intraretinal fluid": the first word stands for "subretinal fluid";
-        "sub- or intraretinal fluid": the hanging prefix takes the rest of the next word."""
+        "sub- or intraretinal fluid", "sub or intraretinal fluid": the hanging prefix takes the rest of
+        the next word; "early vs intermediate AMD", "intermediate or inactive neovascular AMD": the
+        first word shares the head noun; a cue word of the second item does not part them ("possibly early,
+        possibly intermediate AMD")."""
         s = found.start
-        if s - 2 < sentence[0] or doc.tokens[s - 1].norm not in ("or", "and", "nor", "/", ",", "&"):
+        cue = s - 1 if s - 1 in doc.trigger_ends and doc.tokens[s - 2].norm in _COORDINATORS else s
+        if cue - 2 < sentence[0] or doc.tokens[cue - 1].norm not in _COORDINATORS:
             return None
-        if before and before[-1][0].end > s - 2:
+        if before and before[-1][0].end > cue - 2:
             return None
-        first, rest = doc.tokens[s - 2].norm, tuple(t.norm for t in doc.tokens[s + 1 : found.end])
-        if doc.text[doc.tokens[s - 2].end - 1] == "-":  # a hanging prefix
+        first, rest = doc.tokens[cue - 2].norm, tuple(t.norm for t in doc.tokens[s + 1 : found.end])
+        if doc.text[doc.tokens[cue - 2].end - 1] == "-" or first in self.rules.hanging_prefixes:
             head = doc.tokens[s].norm
             candidates = [(first + head[k:], *rest) for k in range(1, len(head) - 2)]
         elif found.end - s >= 2:
-            candidates = [(first, *rest)]
+            candidates = [(first, *rest[k:]) for k in range(len(rest))]
         else:
             return None
         for words in candidates:
             payloads = table.get(words)
             if payloads and payloads != found.payloads:
-                return Match(s - 2, s - 1, payloads)
+                return Match(cue - 2, cue - 1, payloads)
         return None
 
     def _context(self, doc: _Document, targets, negation_stops: list[bool] | None = None) -> SentenceContext:
@@ -374,6 +386,7 @@ class FindingsExtractor:
             negation_stops,
             doc.separators,
             self.rules.list_words,
+            self.rules.list_joiners,
             self.rules.sentence_wide,
             reach,
         )
@@ -486,8 +499,8 @@ class FindingsExtractor:
                 via = rest[1] if kind in ("group", "absence") else None
                 attrs, attribute_before = self._attributes_of(bid, nearby, found, hi)
                 mention_state = state
-                if kind == "group" and state == "present":
-                    mention_state = None  # "fluid" asserts no particular kind of fluid
+                if kind == "group" and state in ("present", "uncertain"):
+                    mention_state = None  # "fluid", "?fluid" assert no particular kind of fluid
                 if state == "absent" and attribute_before:
                     mention_state = None  # "no large drusen" says nothing about small ones
                 mentions.append(
@@ -543,10 +556,12 @@ class FindingsExtractor:
         own_stage = stage_from_findings(own_findings, self.kb)
         guard = self.rules.anatomy_guard_terms
         alternatives = self._set_against(doc, targets)
-        undecided = next(self._undecided.scan(doc.tokens), None) is not None
+        undecided_in = {s for s in doc.sentences if next(self._undecided.scan(doc.tokens, *s), None) is not None}
+        undecided = bool(undecided_in)
         mentions = []
+        hedged: dict[tuple[int, int], set[str]] = {}  # sentence -> the stages it hedges
         for n, (found, sentence) in enumerate(targets):
-            if n in alternatives:
+            if n in alternatives or sentence in undecided_in:
                 continue
             words = [t.norm for t in doc.tokens[found.start : found.end]]
             if len(words) == 1 and words[0] in guard and self._near_anatomy(doc, found, sentence):
@@ -571,8 +586,16 @@ class FindingsExtractor:
                 weak = weak or family.conclusion_only
             else:
                 level_id = value
-            mentions.append((self._mention(doc, "stage", level_id, assertion.state, found, assertion, via=via), weak))
-        return mentions
+            mention = self._mention(doc, "stage", level_id, assertion.state, found, assertion, via=via)
+            mentions.append((mention, weak, sentence))
+            if assertion.state == "uncertain":
+                hedged.setdefault(sentence, set()).add(level_id)
+        # "possibly early, possibly intermediate AMD": two stages hedged side by side leave it open
+        return [
+            (m, weak)
+            for m, weak, sentence in mentions
+            if not (m.state == "uncertain" and len(hedged.get(sentence, ())) > 1)
+        ]
 
     def _set_against(self, doc: _Document, targets) -> set[int]:
         """Indices of stage statements set against another ("intermediate AMD vs non-exudative MNV",
@@ -655,13 +678,26 @@ class FindingsExtractor:
 
 
 def _variants(terms) -> list[str]:
-    """Each term, plus its spaced form when it is hyphenated ("double-layer" also as "double layer")."""
+    """Each term, plus its spaced form when it is hyphenated ("double-layer" also as "double layer")
+    and its singular when it ends in a plural ("pigmentary changes" also as "pigmentary change")."""
     out = []
     for term in terms:
-        out.append(term)
-        if "-" in term:
-            out.append(term.replace("-", " "))
+        for form in [term, term.replace("-", " ")] if "-" in term else [term]:
+            out.append(form)
+            if len(form) > 4 and form.endswith("s") and not form.endswith(("ss", "us", "is")):
+                out.append(form[:-1])
     return out
+
+
+def _own_id(level_id: str) -> tuple[str, ...]:
+    """The knowledge base's snake_case id as models and structured outputs write it ("late_dry",
+    "rpe_atrophy"); a plain-word id ("early") is an ordinary word and is not a name by itself."""
+    return (level_id,) if "_" in level_id else ()
+
+
+def _stands_apart(tokens: list[Token], found: Match, end: int) -> bool:
+    """The phrase is followed by a space or ends the sentence (not "?CNV")."""
+    return found.end >= end or tokens[found.end].start > tokens[found.end - 1].end
 
 
 def _negates_forward(trigger: Trigger) -> bool:

@@ -3,8 +3,12 @@ on the vocabulary side and the report side so that "sub-retinal fliud" meets "su
 
 from __future__ import annotations
 
+import re
+
 from retinavlm.evaluation.context_rules import ContextRules
 from retinavlm.evaluation.text import Token, clean_text, is_word, raw_tokens
+
+_NUMBER_RANGE = re.compile(r"\d+(?:-\d+)+")
 
 
 class Normalizer:
@@ -18,10 +22,11 @@ class Normalizer:
         self._cache: dict[str, str] = {}
 
     def fold(self, word: str) -> str:
-        """Lower-case, drop hyphens, expand contractions, fold spelling (no typo correction)."""
+        """Lower-case, drop hyphens (not in a range of numbers: "1-2" is not "12"), expand contractions,
+        fold spelling (no typo correction)."""
         word = word.lower().replace("’", "'")
         word = self._aliases.get(word, word)
-        if "-" in word and word[:1].isalnum():
+        if "-" in word and word[:1].isalnum() and not _NUMBER_RANGE.fullmatch(word):
             word = word.replace("-", "")
         for british, american in self._spelling:
             if british in word:

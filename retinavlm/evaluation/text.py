@@ -10,17 +10,21 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-# "+ve"/"-ve"; a prefix left hanging before a conjunction ("sub- or intraretinal"); words
-# (hyphenated and apostrophe'd parts kept together); a sign after a finding, stuck to it or one
-# space away, that ends its item ("SRF+", "IRF -,", "GA ++ (", "SRF +/-"); any other single
-# non-space character.
+# A sign or "?" alone in parentheses ("IRF (-)", "DLS (?)"); "+ve"/"-ve"; a prefix left hanging
+# before a conjunction ("sub- or intraretinal"); words (hyphenated and apostrophe'd parts kept
+# together); a sign after a finding, stuck to it or one space away, that ends its item ("SRF+",
+# "IRF -,", "GA ++ (", "SRF +/-"); a sign as the value of a field ("SRF: -", "PED=+ |"); any other
+# single non-space character.
 _SIGN = r"\+/-|±|\+{1,3}|-"
+_ITEM_END = r"(?=[ \t]*(?:[,.;)(|\n]|$))"
 _TOKEN_RE = re.compile(
-    r"[+-]ve\b|-+>|=>"
+    rf"\((?P<enclosed>[+-]ve|{_SIGN}|\?{{1,2}})\)"
+    r"|[+-]ve\b|-+>|=>"
     r"|\w+-(?=[ \t]+(?:or|and|nor|&)\b)"
     r"|\w+(?:[-'’]\w+)*"
-    rf"|(?<=\w)(?P<stuck>{_SIGN})(?=[\s,.;:)(/]|$)"
-    rf"|(?<=\w[ \t])(?P<spaced>{_SIGN})(?=[ \t]*(?:[,.;)(\n]|$))"
+    rf"|(?<=\w)(?P<stuck>{_SIGN})(?=[\s,.;:)(/|]|$)"
+    rf"|(?<=\w[ \t])(?P<spaced>{_SIGN}){_ITEM_END}"
+    rf"|(?:(?<=[:=])|(?<=[:=][ \t]))(?P<valued>{_SIGN}){_ITEM_END}"
     r"|\+/-|\S",
     re.UNICODE,
 )
@@ -49,7 +53,10 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
         surface = m.group()
         if surface.endswith(">") and surface.startswith("-"):
             surface = "->"
-        elif m.group("stuck") or m.group("spaced"):
+        elif m.group("enclosed"):
+            inner = m.group("enclosed")
+            surface = "?" if inner.startswith("?") else inner if inner.endswith("ve") else _SIGN_WORDS.get(inner, "+ve")
+        elif m.group("stuck") or m.group("spaced") or m.group("valued"):
             surface = _SIGN_WORDS.get(surface, "+ve")
         out.append((m.start(), m.end(), surface))
     return out
@@ -110,4 +117,6 @@ def _is_inline_period(tokens: list[Token], i: int) -> bool:
     if nxt is not None and nxt.start == tokens[i].end and prev.raw.isdigit() and nxt.raw.isdigit():
         return True  # 2.5
     word = prev.norm
+    if len(word) == 1 and i >= 2 and tokens[i - 2].raw in (":", "="):
+        return False  # a one-letter field value ends its sentence ("SRF: N. IRF: Y."), unlike an initial
     return prev.is_word and (len(word) == 1 and word.isalpha() or word in _NO_SPLIT_AFTER) and nxt is not None
