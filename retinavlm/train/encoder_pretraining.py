@@ -1,8 +1,8 @@
 """Stage 0: encoder pretraining before any language, and the linear probe that says whether it helped.
 
 `EncoderPretraining` is the stage objective the shared lifecycle (`StageTrainer`) runs for `kind: ssl`:
-it reads the scans, draws each step's batch and views from (seed, step), and hands them to the
-objective module `ssl.method` names (`retinavlm.train.encoder_objectives`):
+it reads the scans, draws each step's batch (by the cohorts' weights when `data.cohort` lists several)
+and views from (seed, step), and hands them to the objective module `ssl.method` names (`retinavlm.train.encoder_objectives`):
 - `simclr`, `byol`, `barlow_twins`: two augmented views of each scan, no labels;
 - `mae`: masked-patch reconstruction on the encoder's token grid, no labels;
 - `supervised`: a warm-up on the training split's labels (biomarker presence, stage, referral), for
@@ -19,7 +19,9 @@ written to `probe.json`.
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,7 @@ from retinavlm.knowledge import KnowledgeBase
 from retinavlm.model.encoder import OCTEncoder, create_encoder
 from retinavlm.model.vlm import RetinaVLM
 from retinavlm.train.config import ConfigError, StageConfig
+from retinavlm.train.data import allocate
 from retinavlm.train.encoder_objectives import UNKNOWN, EncoderObjective, build_objective
 from retinavlm.train.features import pooled_features
 from retinavlm.train.images import ScanImages, augment_config
@@ -73,6 +76,33 @@ def token_positive_weights(
 
 def _seed(*parts) -> int:
     return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:4], "little")
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One scan drawn into a step's batch: its index among the training scans, and which of its draws this
+    epoch it is (0 unless its cohort is weighted up)."""
+
+    scan: int
+    copy: int
+
+    def view_seed(self, seed: int, epoch: int, view: int) -> int:
+        """The augmentation seed of one view; a scan's first draw of an epoch keeps the one-cohort seeds."""
+        return _seed(seed, epoch, self.scan, view, *([self.copy] if self.copy else []))
+
+
+def epoch_draws(weights: np.ndarray, seed: int, epoch: int) -> list[Draw]:
+    """One epoch of stage 0: as many draws as scans, shared out by the per-scan `weights` (systematic
+    sampling, `allocate`: a cohort gets its weight's share within one draw), shuffled by (seed, epoch).
+
+    With equal weights every scan is drawn once, in the order of a seeded permutation. A scan drawn twice
+    in an epoch gets another augmentation per draw (its `copy`).
+    """
+    counts = allocate(len(weights), weights, random.Random(f"{seed}/{epoch}/allocate").random())
+    scans = np.repeat(np.arange(len(counts)), counts)
+    copies = np.concatenate([np.arange(count) for count in counts])
+    order = np.random.default_rng(_seed(seed, epoch)).permutation(len(scans))
+    return [Draw(int(scans[i]), int(copies[i])) for i in order]
 
 
 def linear_probe(encoder: OCTEncoder, train: ScanImages, evaluate: ScanImages, kb: KnowledgeBase) -> dict[str, float]:
@@ -174,29 +204,31 @@ class EncoderPretraining:
         self.module: EncoderObjective = build_objective(
             cfg.ssl, model.encoder, model.processor.image_size, sizes, weights, token_weights
         )
+        self.weights = splits.sampling_weights(self.train_images.records)  # each cohort's share of the draws
         self.steps_per_epoch = max(1, len(self.train_images) // cfg.train.batch_size)
 
-    def batch(self, step: int) -> list[int]:
-        """The training scans of a global step: a seeded permutation per epoch, cut into batches."""
-        t = self.cfg.train
+    def batch(self, step: int) -> list[Draw]:
+        """The training draws of a global step: the epoch's draws shuffled by (seed, epoch), cut into batches."""
         epoch, position = divmod(step, self.steps_per_epoch)
-        order = np.random.default_rng(_seed(t.seed, epoch)).permutation(len(self.train_images))
-        return order[position * t.batch_size : (position + 1) * t.batch_size].tolist()
+        t = self.cfg.train
+        return epoch_draws(self.weights, t.seed, epoch)[position * t.batch_size : (position + 1) * t.batch_size]
 
-    def loss(self, module: torch.nn.Module, indices: list[int], step: int, offset: int) -> torch.Tensor:
-        """The objective's loss on scans `indices`, the part of the step's batch that starts at `offset`."""
+    def loss(self, module: torch.nn.Module, draws: list[Draw], step: int, offset: int) -> torch.Tensor:
+        """The objective's loss on `draws`, the part of the step's batch that starts at `offset`."""
         t, images = self.cfg.train, self.train_images
         device = next(self.module.parameters()).device
         epoch = step // self.steps_per_epoch
+        indices = [draw.scan for draw in draws]
         targets: dict[str, torch.Tensor] = {}
         if self.bit_positions:
-            pixels, fields = images.batch_with_masks(indices, [_seed(t.seed, epoch, i, 0) for i in indices])
+            pixels, fields = images.batch_with_masks(indices, [draw.view_seed(t.seed, epoch, 0) for draw in draws])
             views = [pixels]
             grid = self.module.encoder.grid
             targets["token_biomarkers"] = torch.from_numpy(token_targets(fields, grid, self.bit_positions))
         else:
             views = [
-                images.batch(indices, [_seed(t.seed, epoch, i, v) for i in indices]) for v in range(self.module.views)
+                images.batch(indices, [draw.view_seed(t.seed, epoch, v) for draw in draws])
+                for v in range(self.module.views)
             ]
         if self.cfg.ssl.method == "supervised":
             targets.update(label_targets([images.records[i] for i in indices], self.kb))

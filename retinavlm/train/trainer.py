@@ -42,7 +42,7 @@ from retinavlm.train import resume_state
 from retinavlm.train.config import ConfigError, StageConfig
 from retinavlm.train.images import ScanImages
 from retinavlm.train.metrics_log import MetricsLog
-from retinavlm.train.records import load_cohorts
+from retinavlm.train.records import count_known, load_cohorts
 
 FINAL = "final"
 SUMMARY = "summary.json"
@@ -89,6 +89,15 @@ def load_model(cfg: StageConfig, device: str, kb: KnowledgeBase, force_knowledge
     model = RetinaVLM.from_pretrained(cfg.init_from, device, kb, force_knowledge)
     model.knowledge_version = kb.version_tag
     return model
+
+
+def known_line(known: dict[str, Any]) -> str:
+    """One log line: of the training scans, how many have each label kind known."""
+    biomarkers = ", ".join(f"{bid} {n}" for bid, n in known["biomarkers"].items()) or "none"
+    return (
+        f"known labels of {known['scans']} training scans: complete {known['complete']}, stage {known['stage']}, "
+        f"referral {known['referral']}, condition {known['condition']}; biomarkers: {biomarkers}"
+    )
 
 
 def lr_lambda(schedule: str, warmup: int, total: int):
@@ -179,6 +188,11 @@ class StageTrainer:
         self.model = load_model(cfg, str(self.accelerator.device), self.kb, force_knowledge)
         self.objective = build_objective(cfg, self.model, self.kb, splits, self.accelerator, self.log)
         self.refused = list(splits.refused) + self.objective.refused
+        # What was known per label kind among the scans the stage actually reads (unknowns are kept, not skipped).
+        self.known = {
+            "train": count_known(self.objective.train_images.records),
+            "validation": count_known(self.objective.val_images.records),
+        }
         self.total_steps = t.max_steps or max(1, math.ceil(t.epochs * self.objective.steps_per_epoch))
         self.optimizer = build_optimizer(self.objective.module, cfg)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -218,6 +232,7 @@ class StageTrainer:
         metrics = MetricsLog(self.out, step, enabled=self.is_main)
         for line in self.refused:
             self.log(f"skipped: {line}")
+        self.log(known_line(self.known["train"]))
 
         started = time.perf_counter()
         bar = tqdm(total=self.total_steps, initial=step, desc=cfg.name, disable=not self.is_main, dynamic_ncols=True)
@@ -261,6 +276,7 @@ class StageTrainer:
                     "validation_scans": len(self.objective.val_images),
                     "knowledge": self.kb.version_tag,
                     "skipped": self.refused,
+                    "known": self.known,
                     **extra,
                 },
             )

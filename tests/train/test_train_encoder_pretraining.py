@@ -1,8 +1,10 @@
 """Stage 0 through the shared lifecycle: new objectives learn, unknown labels are masked, exact resume, precision."""
 
 import json
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -12,8 +14,8 @@ from retinavlm.model.encoder import create_encoder
 from retinavlm.resources import curricula_dir
 from retinavlm.train.config import SSL
 from retinavlm.train.encoder_objectives import UNKNOWN, build_objective
-from retinavlm.train.encoder_pretraining import label_targets
-from retinavlm.train.records import ScanRecord
+from retinavlm.train.encoder_pretraining import epoch_draws, label_targets
+from retinavlm.train.records import CohortSplits, ScanRecord
 from retinavlm.train.stage_loading import load_stage
 from retinavlm.train.trainer import StageTrainer, train_stage
 
@@ -50,6 +52,36 @@ def test_new_objectives_loss_falls(tmp_path, small_cohort, base_model, method):
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5
     probe = json.loads((out / "probe.json").read_text())
     assert probe["method"] == method and set(probe) == {"method", "random_init", "pretrained"}
+
+
+def weighted_splits(sizes: list[int], weights: list[float]) -> CohortSplits:
+    splits = CohortSplits([], [], [], [])
+    for c, (size, weight) in enumerate(zip(sizes, weights)):
+        records = [ScanRecord(f"c{c}-{i}", f"p{c}-{i}", Path("x.png"), None, None, {}) for i in range(size)]
+        splits.train += records
+        splits.cohort_of.update({r.id: f"c{c}" for r in records})
+        splits.cohort_weights[f"c{c}"] = weight
+    return splits
+
+
+@pytest.mark.parametrize(("sizes", "weights"), [([40, 8], [1.0, 1.0]), ([10, 30, 5], [1.0, 2.0, 3.0]), ([7], [2.0])])
+def test_stage0_draws_each_cohort_by_its_weight(sizes, weights):
+    splits = weighted_splits(sizes, weights)
+    draws = epoch_draws(splits.train_weights, seed=3, epoch=2)
+    assert len(draws) == sum(sizes)
+    drawn = Counter(splits.cohort_of[splits.train[d.scan].id] for d in draws)
+    for c, weight in enumerate(weights):
+        assert abs(drawn[f"c{c}"] - weight / sum(weights) * len(draws)) < 1 + 1e-6
+    assert draws == epoch_draws(splits.train_weights, seed=3, epoch=2)  # a pure function of (seed, epoch)
+    assert draws != epoch_draws(splits.train_weights, seed=3, epoch=3)
+    # A scan drawn twice in an epoch is augmented differently each time.
+    seeds = [d.view_seed(0, 2, 0) for d in draws]
+    assert len(set(seeds)) == len(seeds)
+
+
+def test_stage0_draws_one_cohort_as_a_seeded_permutation():
+    draws = epoch_draws(np.ones(9), seed=0, epoch=1)
+    assert sorted(d.scan for d in draws) == list(range(9)) and {d.copy for d in draws} == {0}
 
 
 def test_unknown_labels_are_masked_not_read_as_absent():
@@ -158,3 +190,4 @@ def test_stage0_honours_accumulation_and_bf16(tmp_path, small_cohort, base_model
     assert len(losses) == 2 and all(torch.isfinite(torch.tensor(losses)))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 2 and "probe" in summary and result.final_dir.is_dir()
+    assert summary["known"]["train"]["scans"] == summary["train_scans"]
