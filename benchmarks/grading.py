@@ -7,7 +7,7 @@ two systems with their paired comparison).
                                                  # (run with an interpreter that has medspacy)
 
 The reports are the grader validation set (eval/validation/reports.jsonl; accuracy is also recorded
-on eval/validation/styles_dev.jsonl, reports in clinical styles) cycled to the wanted
+on eval/validation/styles_dev.jsonl and styles_dev2.jsonl, reports in clinical styles) cycled to the wanted
 count with fresh ids, graded against references derived from their labels with the
 knowledge-base rules. The medspaCy comparison reads the same validation set with spaCy's blank
 English pipeline, medspaCy's TargetMatcher fed the knowledge-base vocabulary and its ConText fed
@@ -266,6 +266,7 @@ def main() -> int:
             "validation_set": {
                 "ours": ours_on_validation(),
                 "ours_on_styles_dev": ours_on_validation(default_validation_path().with_name("styles_dev.jsonl")),
+                "ours_on_styles_dev2": ours_on_validation(default_validation_path().with_name("styles_dev2.jsonl")),
             },
         }
         if "medspacy_context" in previous.get("validation_set", {}):

@@ -38,7 +38,7 @@ class Span:
 class Mention:
     """One place in the report that speaks about a biomarker, a stage or a referral level."""
 
-    kind: str  # "biomarker" | "stage" | "referral"
+    kind: str  # "biomarker" | "stage" | "referral" | "condition"
     id: str
     state: str | None  # present / absent / uncertain; None: not about this scan
     span: Span
@@ -70,14 +70,17 @@ class Extraction:
     mentions: tuple[Mention, ...]
     read_chars: int = 0  # how much of the report was read
     truncated: bool = False  # the report was longer than the extractor reads
+    condition: Mention | None = None  # a stated non-AMD diagnosis ("diabetic macular oedema")
 
     def labels(self) -> dict[str, Any]:
-        """The interchange form: stage, referral, and the state of each mentioned biomarker."""
-        return {
+        """The interchange form: stage, referral, the state of each mentioned biomarker, and the
+        condition when the report states one (as a reference carries it)."""
+        labels = {
             "stage": self.stage.id if self.stage else None,
             "referral": self.referral.id if self.referral else None,
             "biomarkers": {bid: m.state for bid, m in self.biomarkers.items()},
         }
+        return labels if self.condition is None else {**labels, "condition": self.condition.id}
 
     def findings(self) -> dict[str, dict[str, str]]:
         """Findings in the knowledge-base rule format, for the report's own stage and referral."""
@@ -90,6 +93,7 @@ class Extraction:
             "evidence": {
                 "stage": self.stage.to_json() if self.stage else None,
                 "referral": self.referral.to_json() if self.referral else None,
+                **({"condition": self.condition.to_json()} if self.condition else {}),
                 "biomarkers": {bid: m.to_json() for bid, m in self.biomarkers.items()},
             },
         }
@@ -188,6 +192,13 @@ class FindingsExtractor:
             for member, terms in family.qualifiers.items():
                 for term in _variants(terms):
                     self._qualifiers.add(norm.phrase(term), (index, member))
+
+        self._conditions = PhraseTable()
+        for cid, condition in kb.conditions.items():
+            for term in _variants(condition.synonyms):
+                self._conditions.add(norm.phrase(term), ("level", cid))
+            for abbr in condition.abbreviations:
+                self._conditions.add(norm.as_written(abbr), ("level", cid), case_sensitive=True)
 
         self._referrals = PhraseTable()
         for level in kb.referrals:
@@ -295,11 +306,15 @@ class FindingsExtractor:
                 ):
                     # "no signs of", "I do not see any evidence of": the negation reaches through
                     rules = tuple(r for r in rules if not (r.category == "affirmed" and r.direction == "forward"))
-                if found.start > s and tokens[found.start - 1].raw in SEPARATORS and _stands_apart(tokens, found, e):
-                    # a value standing alone after a label ("SRF: ? IRF: N") answers that label only
-                    rules = tuple(
-                        replace(r, direction="backward") if r.direction == "bidirectional" else r for r in rules
-                    )
+                if found.start > s and tokens[found.start - 1].raw in SEPARATORS:
+                    # a value standing alone after a label ("SRF: ? IRF: N", "DLS=No, drusen=+") answers
+                    # that label only: a whole item reaches back only, a spaced sign does not reach on
+                    item = found.end >= e or tokens[found.end].raw in (",", "|")
+                    if item or _stands_apart(tokens, found, e):
+                        rules = tuple(
+                            replace(r, direction="backward") if item or r.direction == "bidirectional" else r
+                            for r in rules
+                        )
                 triggers.append(Trigger(found.start, found.end, rules, "terminate" in found.payloads))
         return _Document(
             text,
@@ -445,7 +460,16 @@ class FindingsExtractor:
             bid: {"state": "present" if m.state == "uncertain" else m.state, **m.attributes}
             for bid, m in decided.items()
         }
-        stages = self._stage_mentions(doc, stops, own_findings) + self._heading_value_mentions(doc, "stage")
+        conditions = self._level_mentions(doc, self._conditions, "condition", stops)
+        # a condition ("diabetic macular oedema") is a diagnosis, never a stage statement
+        for mention, _ in conditions:
+            for k in range(*self._token_range(doc, mention.span)):
+                stops[k] = True
+        stages = [
+            (m, weak)
+            for m, weak in self._stage_mentions(doc, stops, own_findings) + self._heading_value_mentions(doc, "stage")
+            if not any(_overlaps(m.span, c.span) for c, _ in conditions)
+        ]
         referrals = self._level_mentions(doc, self._referrals, "referral", stops) + self._heading_value_mentions(
             doc, "referral"
         )
@@ -453,10 +477,15 @@ class FindingsExtractor:
             stage=self._pick(stages, "conclusion"),
             referral=self._pick(referrals, "plan"),
             biomarkers=decided,
-            mentions=(*mentions, *(m for m, _ in stages), *(m for m, _ in referrals)),
+            mentions=(*mentions, *(m for m, _ in stages), *(m for m, _ in referrals), *(m for m, _ in conditions)),
             read_chars=len(doc.text),
             truncated=truncated,
+            condition=self._pick(conditions, "conclusion"),
         )
+
+    def _token_range(self, doc: _Document, span: Span) -> tuple[int, int]:
+        starts = [t.start for t in doc.tokens]
+        return bisect.bisect_left(starts, span.start), bisect.bisect_left(starts, span.end)
 
     def _pick(self, candidates: list[tuple[Mention, bool]], role: str) -> Mention | None:
         """The statement that counts: in the conclusion (or plan) section first, explicit over weak,
@@ -687,6 +716,10 @@ def _variants(terms) -> list[str]:
             if len(form) > 4 and form.endswith("s") and not form.endswith(("ss", "us", "is")):
                 out.append(form[:-1])
     return out
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a.start < b.end and b.start < a.end
 
 
 def _own_id(level_id: str) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ _ITEM_END = r"(?=[ \t]*(?:[,.;)(|\n]|$))"
 _TOKEN_RE = re.compile(
     rf"\((?P<enclosed>[+-]ve|{_SIGN}|\?{{1,2}})\)"
     r"|[+-]ve\b|-+>|=>"
-    r"|\w+-(?=[ \t]+(?:or|and|nor|&)\b)"
+    r"|\w+-(?=[ \t]+(?i:or|and|nor|&)\b)"
     r"|\w+(?:[-'’]\w+)*"
     rf"|(?<=\w)(?P<stuck>{_SIGN})(?=[\s,.;:)(/|]|$)"
     rf"|(?<=\w[ \t])(?P<spaced>{_SIGN}){_ITEM_END}"

@@ -238,3 +238,182 @@ def test_a_transposed_letter_is_read():
         "hyperreflective_foci": "present",
         "rpe_atrophy": "present",
     }
+
+
+# -- second dev set (issue 18, round 2): field notation, list items, hedges, stages, letters, conditions --
+
+FIELD_VALUES = {
+    "absent": ["-", "(-)", "N", "No", "-ve"],
+    "present": ["+", "(+)", "Y", "Yes"],
+    "uncertain": ["?", "(?)"],
+}
+
+
+def field_value():
+    return st.sampled_from(sorted(FIELD_VALUES)).flatmap(
+        lambda state: st.tuples(st.just(state), st.sampled_from(FIELD_VALUES[state]))
+    )
+
+
+@SETTINGS
+@given(
+    st.lists(named(), min_size=2, max_size=4, unique_by=lambda n: n[0]),
+    st.lists(field_value(), min_size=4, max_size=4),
+    st.sampled_from([": {}. ", ": {} | ", "={}, ", ": {}\n", " {}, "]),
+)
+def test_each_field_takes_its_own_value(names, values, field):
+    """Proformas and structured outputs: "SRF: N. IRF: Y.", "IRF: No | PED: Yes", "srf=-, irf=+",
+    "IRF (-), DLS (?)" — every value answers its own label, however the fields are run together."""
+    if field == " {}, ":  # a value after a space only as a sign in parentheses
+        values = [(state, v) for state, v in values if v.startswith("(")] or [("absent", "(-)")]
+    pairs = list(zip(names, values * 4))
+    text = "".join(term + field.format(value) for (_, term), (_, value) in pairs)
+    got = labels(text)["biomarkers"]
+    assert got == {bid: state for (bid, _), (state, _) in pairs}
+
+
+@SETTINGS
+@given(
+    named(), named(), st.sampled_from(["stable", "small", "new", "trace", "some old"]), st.sampled_from(["No", "no"])
+)
+def test_a_comma_item_with_its_own_words_is_not_negated(first, second, described, negation):
+    """ "no SRF/IRF, small scar", "no SRF, no IRF, stable fibrosis": the negation ends at an item that
+    has words of its own; a bare list item ("no SRF, IRF or SHRM") is still negated."""
+    if first[0] == second[0]:
+        return
+    got = labels(f"{negation} {first[1]}, {described} {second[1]}.")["biomarkers"]
+    assert got[first[0]] == "absent" and got[second[0]] == "present"
+    bare = labels(f"{negation} {first[1]}, {second[1]}.")["biomarkers"]
+    assert bare == {first[0]: "absent", second[0]: "absent"}
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["shallow", "early", "subfoveal"]))
+def test_a_question_mark_hedges_across_one_describing_word(name, word):
+    bid, term = name
+    assert labels(f"?{word} {term}.")["biomarkers"][bid] == "uncertain"
+    assert labels(f"Drusen?, {term}.")["biomarkers"].get(bid) == "present"  # not across punctuation
+
+
+@SETTINGS
+@given(st.sampled_from(["sub", "sub-"]), st.sampled_from(["No", "no evidence of"]), CASES)
+def test_a_hanging_prefix_with_or_without_hyphen(prefix, negation, case):
+    got = labels(cased(f"{negation} {prefix} or intraretinal fluid.", case))["biomarkers"]
+    assert got == {"srf": "absent", "irf": "absent"}
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.sampled_from(["early", "intermediate", "inactive neovascular", "late dry"]),
+        min_size=2,
+        max_size=2,
+        unique=True,
+    ),
+    st.sampled_from(["vs", "or", "versus"]),
+)
+def test_stages_sharing_a_head_noun_leave_the_stage_open(words, join):
+    """ "early vs intermediate AMD", "intermediate or inactive neovascular AMD": two stages."""
+    assert labels(f"{words[0]} {join} {words[1]} AMD. Routine.")["stage"] is None
+
+
+@SETTINGS
+@given(
+    st.lists(st.sampled_from(sorted(STAGES)), min_size=2, max_size=2, unique=True),
+    st.sampled_from(["Possibly", "Probably", "?", "Could be"]),
+    st.data(),
+)
+def test_two_stages_hedged_side_by_side_leave_the_stage_open(ids, hedge, data):
+    a, b = (data.draw(st.sampled_from(STAGES[i])) for i in ids)
+    assert labels(f"{hedge} {a}, {hedge.lower()} {b}.")["stage"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["cannot confirm", "unable to confirm", "cannot be confirmed"]),
+    st.sampled_from(["geographic atrophy", "iAMD"]),
+)
+def test_a_stage_the_writer_cannot_confirm_is_left_open(phrase, stage):
+    assert labels(f"Suggestive of {stage} but I {phrase} it on one B-scan.")["stage"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("Disease considered inactive: no SRF, no IRF, stable fibrosis.", "late_wet_inactive"),
+            ("Inactive disease, no fluid.", "late_wet_inactive"),
+            ("Exudative picture: subretinal fluid over a PED.", "late_wet_active"),
+            ("Reactivated: new intraretinal cysts.", "late_wet_active"),
+            ("Disease active with SRF.", "late_wet_active"),
+        ]
+    ),
+    CASES,
+)
+def test_activity_words_name_wet_amd(case_and_stage, case):
+    text, stage = case_and_stage
+    assert labels(cased(text, case))["stage"] == stage
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(STAGES)), st.sampled_from(["Stage: {}", "stage={}", "Stage - {}"]))
+def test_knowledge_base_ids_are_read(stage, template):
+    if "_" not in stage:
+        return
+    assert labels(template.format(stage))["stage"] == stage
+    assert labels("Biomarkers: rpe_atrophy=present, srf=absent")["biomarkers"] == {
+        "rpe_atrophy": "present",
+        "srf": "absent",
+    }
+
+
+@SETTINGS
+@given(st.integers(1, 30), st.sampled_from(["weeks", "months"]))
+def test_a_number_is_not_a_range(n, unit):
+    """ "extend the interval to 12 weeks" is not "1-2 weeks"."""
+    assert labels(f"Plan: extend treatment interval to {n} {unit}.")["referral"] is None or n < 3
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Thank you for your urgent referral", "Thank you for referring", "He was referred urgently"]),
+    st.sampled_from(["with possible wet AMD", "regarding possible nAMD", ""]),
+)
+def test_the_referral_a_letter_answers_is_history(opening, reason):
+    got = labels(f"{opening} {reason}. The OCT shows a few small drusen. Early AMD.")
+    assert got["referral"] is None and got["stage"] == "early"
+
+
+@SETTINGS
+@given(st.sampled_from(["fibrosis or SHRM", "SHRM or fibrosis"]), st.sampled_from(["hard to say", "difficult to tell"]))
+def test_alternatives_left_open_are_both_hedged(pair, phrase):
+    assert labels(f"Subretinal band - {pair}, {phrase}.")["biomarkers"] == {
+        "fibrosis": "uncertain",
+        "shrm": "uncertain",
+    }
+
+
+@SETTINGS
+@given(st.sampled_from(["uncertain type", "unclear nature", "uncertain significance"]))
+def test_a_hedge_about_the_kind_is_not_a_hedge_about_the_finding(phrase):
+    assert labels(f"PED of {phrase}.")["biomarkers"] == {"ped": "present"}
+
+
+@SETTINGS
+@given(st.sampled_from(["Fluid", "fluid", "exudation"]), st.sampled_from(["?", "Possible ", "Query "]))
+def test_a_hedged_umbrella_term_names_no_biomarker(term, hedge):
+    assert labels(f"{hedge}{term} nasally.")["biomarkers"] == {}
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Diagnosis: diabetic macular oedema", "DMO", "Findings consistent with diabetic macular edema"]),
+    CASES,
+)
+def test_a_condition_is_read_and_is_not_a_stage(phrase, case):
+    text = cased(f"{phrase} with intraretinal cysts. Urgent referral.", case)
+    got = labels(text)
+    if case == "lower" and phrase == "DMO":
+        return  # an abbreviation written in lower case inside capitalised prose is not read
+    assert got.get("condition") == "dme" and got["stage"] is None
+    assert "condition" not in labels("No diabetic macular oedema. Early AMD.")

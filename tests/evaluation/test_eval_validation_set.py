@@ -46,7 +46,7 @@ def test_extraction_accuracy_on_the_whole_validation_set():
 
 @pytest.mark.parametrize(
     "split, floors",
-    [("dev", (0.99, 0.99, 0.99)), ("heldout", (0.96, 0.98, 0.99))],
+    [("dev", (0.99, 0.99, 0.99)), ("heldout", (0.96, 0.99, 0.99))],
 )
 def test_extraction_accuracy_per_split_does_not_drop(split, floors):
     rows, _ = read_jsonl(default_validation_path())
@@ -106,3 +106,15 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
     assert stage / len(plans) >= 0.95
     assert referral / len(plans) >= 0.95
     assert cells / (len(plans) * len(kb.biomarkers)) >= 0.95
+
+
+def test_extraction_accuracy_on_second_clinical_styles_dev_set():
+    """A second set written blind by another writer (UK letters, US notes OD/OS, proformas, both-eye
+    reports, model outputs). Before its round: 0.9467 / 0.9733 / 0.9507; measured after: stage 1.0,
+    referral 0.9933, biomarker states 1.0."""
+    rows, problems = read_jsonl(default_validation_path().with_name("styles_dev2.jsonl"))
+    assert problems == [] and len(rows) == 150
+    accuracy = score(rows, lambda text: extractor().extract(text).labels()).accuracy()
+    assert accuracy["stage"] >= 0.98
+    assert accuracy["referral"] >= 0.98
+    assert accuracy["biomarker_state"] >= 0.98
