@@ -27,12 +27,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from retinavlm import schema
 from retinavlm.atomic import write_bytes, write_json, write_jsonl, write_text
 from retinavlm.errors import ConfigError, RetinaVLMError
 from retinavlm.resources import curricula_dir
+
+if TYPE_CHECKING:
+    from retinavlm.knowledge import KnowledgeBase
 
 MODEL_SYSTEM = "retinavlm"
 SHUFFLED_SYSTEM = "shuffled_images"
@@ -168,7 +171,7 @@ class DemoState:
             try:
                 previous = json.loads(self.path.read_text(encoding="utf-8"))
                 steps, sha = previous["steps"], previous["settings_sha"]
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
                 raise DemoError(f"{self.path}: unreadable; pass --restart to start this run folder again") from None
             if sha != self.settings_sha:
                 raise DemoError(
@@ -239,7 +242,7 @@ def render_step(run_dir: Path, spec: CohortSpec, log: Callable[[str], None]) -> 
 def _read_manifest(cohort: Path) -> dict[str, Any]:
     try:
         manifest = json.loads((cohort / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
     return manifest if isinstance(manifest, dict) else {}
 
@@ -295,15 +298,14 @@ def file_digests(paths: list[Path]) -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in paths}
 
 
-def held_out_scans(curriculum: Path):
+def held_out_scans(curriculum: Path, kb: KnowledgeBase):
     """The held-out test patients' scans (of the evaluation cohort), split exactly as the curriculum splits them;
     and the final checkpoint and each stage's final checkpoint by stage name."""
-    from retinavlm.knowledge import load_knowledge
     from retinavlm.train.curriculum import heldout_records, load_curriculum
 
     cur, stages = load_curriculum(curriculum)
     try:
-        records = heldout_records(stages[-1], "test", load_knowledge(), cur.evaluation_cohort)
+        records = heldout_records(stages[-1], "test", kb, cur.evaluation_cohort)
     except ConfigError as exc:
         raise DemoError(f"{exc}; render a larger cohort") from None
     finals = {stage.name: Path(stage.output_dir) / "final" for stage in stages}
@@ -357,6 +359,8 @@ def predictions_step(
     preset: Preset,
     state: DemoState,
     log: Callable[[str], None],
+    kb: KnowledgeBase,
+    force_knowledge: bool = False,
 ) -> None:
     """RUN/predictions/<system>.jsonl for each of the preset's systems (each file is a step of its own)."""
     from retinavlm.model.generation import generate_batched
@@ -390,7 +394,7 @@ def predictions_step(
         if system not in todo:
             continue
         if checkpoint not in loaded:
-            model = RetinaVLM.from_pretrained(checkpoint)
+            model = RetinaVLM.from_pretrained(checkpoint, knowledge=kb, force_knowledge=force_knowledge)
             images = ScanImages(records, model.processor, augment_config({}, model.processor.image_size))
             if images.refused:
                 raise DemoError(f"unreadable test scan: {images.refused[0]}")
@@ -419,15 +423,14 @@ def classifiers_step(
     settings: Classifiers,
     state: DemoState,
     log: Callable[[str], None],
+    kb: KnowledgeBase,
 ) -> dict[str, Any]:
     """The plain supervised baselines on the real patients: a CNN classifier from scratch and one from the synthetic
     stage-0 encoder, each choosing its epoch on the validation patients; reports on the test patients from the
     predicted class (its referral and, where known, its stage)."""
-    from retinavlm.knowledge import load_knowledge
     from retinavlm.train.curriculum import heldout_records, load_curriculum
     from retinavlm.train.scan_classifier import ClassifierConfig, train_scan_classifier, write_predictions
 
-    kb = load_knowledge()
     cur, stages = load_curriculum(curriculum)
     last = stages[-1]
     train, validation, test = (heldout_records(last, split, kb, "real") for split in ("train", "validation", "test"))
@@ -463,7 +466,7 @@ def classifiers_step(
     return info
 
 
-def evaluation_step(run_dir: Path, preset: Preset) -> dict[str, Any]:
+def evaluation_step(run_dir: Path, preset: Preset, kb: KnowledgeBase) -> dict[str, Any]:
     """Grade the preset's systems with the default rubric into RUN/evaluation (as `retinavlm evaluate`);
     the contents of its results.json."""
     from retinavlm.evaluation.context_rules import RulesError
@@ -475,6 +478,7 @@ def evaluation_step(run_dir: Path, preset: Preset) -> dict[str, Any]:
             [run_dir / "predictions" / f"{s}.jsonl" for s in systems(preset)],
             run_dir / "references.jsonl",
             run_dir / "evaluation",
+            knowledge=kb.path,
             bootstrap=preset.evaluation.bootstrap,
             seed=preset.evaluation.seed,
         )
@@ -483,16 +487,16 @@ def evaluation_step(run_dir: Path, preset: Preset) -> dict[str, Any]:
     return {**result.results, "run": result.run}
 
 
-def write_run_json(run_dir: Path, preset_name: str, preset: Preset, checkpoint: Path) -> None:
+def write_run_json(run_dir: Path, preset_name: str, preset: Preset, checkpoint: Path, kb: KnowledgeBase) -> None:
     from retinavlm import __version__
-    from retinavlm.knowledge import load_knowledge
 
     write_json(
         run_dir / "run.json",
         {
             "name": f"demo ({preset_name} preset)",
             "toolkit_version": __version__,
-            "knowledge_version": load_knowledge().version_tag,
+            "knowledge_version": kb.version_tag,
+            "knowledge": str(kb.path),
             "checkpoint": os.path.relpath(checkpoint, run_dir),
             "systems": systems(preset),
             "references": "references.jsonl",
@@ -635,9 +639,14 @@ def run_demo(
     config: DemoConfig | None = None,
     restart: bool = False,
     log: Callable[[str], None] | None = None,
+    knowledge: str | os.PathLike | None = None,
+    force_knowledge: bool = False,
 ) -> dict[str, Any]:
-    """Run (or resume) the demo into `run_dir`; returns the summary also written to RUN/demo_summary.json."""
+    """Run (or resume) the demo into `run_dir` under the knowledge base `knowledge` (default: curricula/knowledge);
+    returns the summary also written to RUN/demo_summary.json."""
     import yaml
+
+    from retinavlm.knowledge import load_knowledge
 
     started = time.perf_counter()
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
@@ -645,6 +654,7 @@ def run_demo(
     if preset_name not in config.presets:
         raise DemoError(f"{config.source}: no preset {preset_name!r}; choose one of {', '.join(config.presets)}")
     preset = config.presets[preset_name]
+    kb = load_knowledge(knowledge)
     run_dir = Path(run_dir).resolve()
     prepare_run_dir(run_dir, restart)
     # Editing the curriculum or a stage YAML changes the settings too: finished stages would be stale.
@@ -656,6 +666,7 @@ def run_demo(
             **asdict(preset),
             "always_healthy_report": config.always_healthy_report,
             "curriculum_files": file_digests(curriculum_files),
+            "knowledge": kb.version_tag,
         },
     )
     steps = 6
@@ -685,11 +696,11 @@ def run_demo(
         from retinavlm.train.curriculum import run_curriculum
 
         # A finished stage is skipped; a killed one resumes from its last checkpoint.
-        trained = run_curriculum(curriculum, log=log)
+        trained = run_curriculum(curriculum, log=log, knowledge=kb, force_knowledge=force_knowledge)
         state.finish("curriculum", time.perf_counter() - t, training_seconds=trained["training_seconds"])
 
     announce(3, "held-out test patients: references")
-    records, checkpoint, finals = held_out_scans(curriculum)
+    records, checkpoint, finals = held_out_scans(curriculum, kb)
     if preset.real is None:
         write_references(run_dir, records)
     else:
@@ -697,10 +708,10 @@ def run_demo(
     log(f"references: {len(records)} test scans of {len({r.patient_id for r in records})} patients")
 
     announce(4, f"reports: {', '.join(systems(preset))}")
-    predictions_step(run_dir, records, finals, checkpoint, config, preset, state, log)
+    predictions_step(run_dir, records, finals, checkpoint, config, preset, state, log, kb, force_knowledge)
     classifiers = None
     if preset.controls.classifiers is not None:
-        classifiers = classifiers_step(run_dir, curriculum, finals, preset.controls.classifiers, state, log)
+        classifiers = classifiers_step(run_dir, curriculum, finals, preset.controls.classifiers, state, log, kb)
 
     announce(5, "grading with the default rubric")
     t = time.perf_counter()
@@ -709,11 +720,11 @@ def run_demo(
         log(f"evaluation: done earlier; reusing {run_dir / 'evaluation'}")
         results = json.loads((run_dir / "evaluation" / "results.json").read_text(encoding="utf-8"))
     else:
-        results = evaluation_step(run_dir, preset)
+        results = evaluation_step(run_dir, preset, kb)
         state.finish("evaluation", time.perf_counter() - t)
 
     announce(6, "run folder")
-    write_run_json(run_dir, preset_name, preset, checkpoint)
+    write_run_json(run_dir, preset_name, preset, checkpoint, kb)
     summary = {
         "preset": preset_name,
         "settings_sha": state.settings_sha,

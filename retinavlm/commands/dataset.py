@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from retinavlm.knowledge.arguments import add_knowledge_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -24,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--val", type=float, default=0.15, help="fraction of scans for validation (default 0.15)")
     build.add_argument("--test", type=float, default=0.15, help="fraction of scans for test (default 0.15)")
     build.add_argument("--seed", type=int, default=0, help="seed of the patient shuffle (default 0)")
-    build.add_argument("--knowledge", help="knowledge base folder (default: curricula/knowledge)")
+    add_knowledge_arguments(build)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 
+from retinavlm.knowledge.arguments import add_knowledge_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     size = parser.add_mutually_exclusive_group()
@@ -33,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="presets YAML (default: curricula/demo.yaml)")
     parser.add_argument("--out", help="run folder (default: runs/demo, or runs/demo-PRESET for other presets)")
     parser.add_argument("--restart", action="store_true", help="discard what an earlier demo wrote into the run folder")
+    add_knowledge_arguments(parser, checkpoints=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +45,13 @@ def run(args: argparse.Namespace) -> int:
 
     preset = args.preset or "default"
     out = Path(args.out or ("runs/demo" if preset == "default" else f"runs/demo-{preset}"))
-    summary = run_demo(preset, out, load_demo_config(args.config), restart=args.restart)
+    summary = run_demo(
+        preset,
+        out,
+        load_demo_config(args.config),
+        restart=args.restart,
+        knowledge=args.knowledge,
+        force_knowledge=args.force_knowledge,
+    )
     print_summary(summary, out)
     return 0

@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from retinavlm.knowledge.arguments import add_knowledge_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -27,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", required=True, help="output folder (results.json, samples.jsonl, results.csv, summary.md)"
     )
-    parser.add_argument("--knowledge", default=None, help="knowledge base folder (default: curricula/knowledge)")
+    add_knowledge_arguments(parser)
     parser.add_argument("--rules", default=None, help="context rules YAML (default: eval/context_rules.yaml)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for 95%% intervals (0: none)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")

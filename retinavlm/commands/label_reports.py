@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from retinavlm.knowledge.arguments import add_knowledge_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -17,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="absent",
         help="label for findings the report hedges (default: absent)",
     )
-    parser.add_argument("--knowledge", default=None, help="knowledge base folder (default: curricula/knowledge)")
+    add_knowledge_arguments(parser)
     parser.add_argument("--rules", default=None, help="context rules YAML (default: eval/context_rules.yaml)")
 
 
