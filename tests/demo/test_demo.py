@@ -20,7 +20,7 @@ from retinavlm.cli import main
 from retinavlm.demo import load_demo_config
 from retinavlm.jsonl import read_jsonl
 from retinavlm.knowledge import load_knowledge
-from retinavlm.resources import curricula_dir, project_root
+from retinavlm.resources import curricula_dir, project_root, shared_data_dir
 from retinavlm.viewer.run import load_run
 
 SYSTEMS = ("retinavlm", "shuffled_images", "always_healthy")
@@ -197,8 +197,10 @@ def test_every_shipped_preset_derives_a_curriculum_whose_stages_load(tmp_path):
     from retinavlm.train.curriculum import load_curriculum
 
     config = load_demo_config()
-    assert {"fast", "default", "full"} <= set(config.presets)
+    assert {"fast", "default", "full", "real"} <= set(config.presets)
     for name, preset in config.presets.items():
+        if preset.real is not None and shared_data_dir() is None:
+            continue  # the real sample is not beside this checkout
         run = tmp_path / name
         (run / "cohort").mkdir(parents=True)
         manifest = {"lesion_masks": {"bits": list(load_knowledge().biomarker_ids)}}
@@ -206,4 +208,84 @@ def test_every_shipped_preset_derives_a_curriculum_whose_stages_load(tmp_path):
         doc, _ = derive_curriculum(run, config, preset)
         (run / "curriculum.yaml").write_text(yaml.safe_dump(doc))
         _, stages = load_curriculum(run / "curriculum.yaml")
-        assert [s.name for s in stages] == ["stage0_ssl", "stage1_introduction", "stage2_specialism"], name
+        expected = REAL_STAGES if preset.real else ["stage0_ssl", "stage1_introduction", "stage2_specialism"]
+        assert [s.name for s in stages] == expected, name
+
+
+REAL_STAGES = [
+    "stage0_synthetic_encoder",
+    "stage1_synthetic_introduction",
+    "stage2_synthetic_specialism",
+    "stage3_real_encoder",
+    "stage4_real_specialism",
+]
+REAL_SYSTEMS = [*SYSTEMS, "synthetic_only", "cnn_from_scratch", "cnn_from_synthetic_encoder"]
+
+
+def test_real_preset_without_the_real_sample_says_so_in_one_line(tmp_path, capsys):
+    doc = yaml.safe_load((curricula_dir() / "demo.yaml").read_text())
+    real = {**doc["presets"]["real"], "curriculum": str(curricula_dir() / "curriculum_real.yaml")}
+    real["real"] = {"folder": "no-such-cohort"}
+    presets = tmp_path / "demo.yaml"
+    presets.write_text(
+        yaml.safe_dump({"always_healthy_report": doc["always_healthy_report"], "presets": {"real": real}})
+    )
+    assert main(["demo", "--config", str(presets), "--real", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "real OCT sample not found" in err and "no-such-cohort" in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.skipif(
+    shared_data_dir() is None, reason="the real OCT sample (../shared/data) is not beside this checkout"
+)
+def test_tiny_real_preset_grades_held_out_real_patients_with_every_control(tmp_path):
+    """Synthetic, then the Kermany sample, on a test-sized model: the real run folder, unknowns left unscored."""
+    doc = yaml.safe_load((curricula_dir() / "demo.yaml").read_text())
+    real = doc["presets"]["real"]
+    stage = [*SHORT, "train.max_steps=2"]
+    language = [*SHORT, *QUIET_VALIDATION, "train.max_steps=2", "qa.per_scan=1"]
+    real.update(
+        cohort={"n": 24, "seed": 3},
+        curriculum=str(curricula_dir() / real["curriculum"]),
+        stage_overrides={
+            "stage0_synthetic_encoder": [*TINY_MODEL, *stage],
+            "stage1_synthetic_introduction": language,
+            "stage2_synthetic_specialism": language,
+            "stage3_real_encoder": stage,
+            "stage4_real_specialism": language,
+        },
+        generation={"max_new_tokens": 8, "batch_size": 16},
+        evaluation={"bootstrap": 10, "seed": 0},
+    )
+    real["controls"]["classifiers"].update(epochs=1, patience=1)
+    presets = tmp_path / "demo.yaml"
+    presets.write_text(
+        yaml.safe_dump({"always_healthy_report": doc["always_healthy_report"], "presets": {"real": real}})
+    )
+    run = tmp_path / "run"
+    assert main(["demo", "--config", str(presets), "--real", "--out", str(run)]) == 0
+
+    summary = json.loads((run / "demo_summary.json").read_text())
+    assert [s["name"] for s in summary["curriculum"]["stages"]] == REAL_STAGES
+    assert summary["curriculum"]["final_model"].endswith("stage4_real_specialism/final")
+    assert sorted(row["system"] for row in summary["systems"]) == sorted(REAL_SYSTEMS)
+    assert set(summary["classifiers"]) == {"cnn_from_scratch", "cnn_from_synthetic_encoder"}
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["systems"] == REAL_SYSTEMS and meta["knowledge_version"] == load_knowledge().version_tag
+
+    references, problems = read_jsonl(run / "references.jsonl")
+    assert not problems and references
+    for row in references:
+        assert row["image"].startswith("images/") and (run / row["image"]).is_file()  # copied into the run
+        label = Path(row["image"]).parent.name
+        if label == "CNV":  # a diagnosis, not a list of findings: every biomarker unknown, so none is listed
+            assert row["biomarkers"] == {} and row["stage"] == "late_wet_active" and row["referral"] == "urgent"
+        if label == "DME":
+            assert "stage" not in row and row["condition"] == "dme" and row["biomarkers"] == {"irf": "present"}
+    results = json.loads((run / "evaluation" / "results.json").read_text())
+    healthy = results["summary"]["systems"]["always_healthy"]
+    cnv = sum(Path(r["image"]).parent.name == "CNV" for r in references)
+    # SRF is never known on these references, so the template's "no SRF" is never scored
+    assert healthy["biomarkers"]["srf"]["n"] < len(references) - cnv + 1
+    assert set(summary["stage_agreement"]["retinavlm"]) <= {"healthy", "late_wet_active"}
+    assert load_run(run).systems == REAL_SYSTEMS
