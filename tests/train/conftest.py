@@ -25,6 +25,26 @@ def small_cohort(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def dense_cohort(tmp_path_factory):
+    """64 scans of 32 patients (both eyes, one visit, each eye's stage drawn on its own), about half healthy and
+    half active wet AMD: every split holds many scans of both classes, so stage 0's linear probe is defined."""
+    import dataclasses
+
+    from retinavlm.data.synthetic import render_cohort
+    from retinavlm.data.synthetic.config import load_cohort_config
+
+    config = dataclasses.replace(
+        load_cohort_config(),
+        visit_counts={1: 1.0},
+        fellow_eye_same_stage=0.0,
+        stage_prevalence={"healthy": 0.5, "late_wet_active": 0.5},
+    )
+    out = tmp_path_factory.mktemp("dense") / "cohort"
+    render_cohort(64, out, seed=1, config=config)
+    return out
+
+
+@pytest.fixture(scope="session")
 def base_model(tmp_path_factory):
     """A saved tiny model (64 px, 1-layer LLM): stages start from it, so no test retrains a tokenizer."""
     from retinavlm.model.config import RetinaVLMConfig

@@ -42,16 +42,21 @@ def train_losses(out: Path) -> list[float]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["byol", "barlow_twins"])
-def test_new_objectives_loss_falls(tmp_path, small_cohort, base_model, method):
+@pytest.mark.parametrize("method", ["simclr", "mae", "byol", "barlow_twins"])
+def test_self_supervised_objectives_learn_and_are_probed(tmp_path, dense_cohort, base_model, method):
+    # 20 steps of 16 on the dense cohort's ~42 training scans; the probe reads healthy vs active wet AMD on
+    # ~22 validation scans. Beating a random encoder's probe takes more than a test's budget: see
+    # docs/TRAINING.md ("Stage 0: choosing an objective").
     out = tmp_path / method
-    cfg = stage0(small_cohort, base_model, out, f"ssl.method={method}", "train.max_steps=20", "ssl.hidden_dim=64")
-    train_stage(cfg)
+    settings = ("train.max_steps=20", "train.batch_size=16", "ssl.hidden_dim=64", "data.validation_fraction=0.35")
+    train_stage(stage0(dense_cohort, base_model, out, f"ssl.method={method}", "data.test_fraction=0.0", *settings))
     losses = train_losses(out)
     assert len(losses) == 20
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5
     probe = json.loads((out / "probe.json").read_text())
     assert probe["method"] == method and set(probe) == {"method", "random_init", "pretrained"}
+    for encoder in ("random_init", "pretrained"):  # the probe is defined on this cohort: both classes known
+        assert 0.0 <= probe[encoder]["stage_macro_f1"] <= 1.0 and "biomarker_mean_f1" in probe[encoder]
 
 
 def weighted_splits(sizes: list[int], weights: list[float]) -> CohortSplits:
