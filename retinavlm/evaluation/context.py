@@ -188,6 +188,16 @@ class SentenceContext:
         if head_words > 3 or any(r.category in _EXISTENCE for t in head_triggers for r in t.rules):
             return []
         tail = [self.by_start[k] for k in range(sep + 1, tail_end) if k in self.by_start]
+        first_word = next(
+            (
+                k
+                for k in range(sep + 1, tail_end)
+                if self.tokens[k].is_word and self.tokens[k].norm not in self.list_words
+            ),
+            None,
+        )
+        if first_word is not None and not any(t.start <= first_word < t.end for t in tail):
+            return []  # a clause of its own ("Macula healthy - OCT shows no abnormality") is no value
         cues = []
         for i, trigger in enumerate(tail):
             # a forward cue followed by a new clause ("Early AMD - no need to refer") is not a value

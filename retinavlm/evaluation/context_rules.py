@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ class StageFamily:
     members: tuple[str, ...]
     qualifiers: dict[str, tuple[str, ...]]
     conclusion_only: bool
+    weak: bool = False  # names the disease only through its care ("aflibercept"): a stated stage wins
+    needs_qualifier: bool = False  # only a qualifier picks the member, never the report's findings
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,12 @@ class ContextRules:
     stage_alternative_gap: int
     undecided_stage: tuple[str, ...]  # "activity uncertain": the report leaves its stage open
     hanging_prefixes: frozenset[str]  # "sub or intraretinal fluid": the prefix takes the rest of the next word
+    stage_correlatives: frozenset[str] = frozenset()  # "either X ... or Y": alternatives at any distance
+    open_stage_hedges: tuple[str, ...] = ()  # "?wet AMD", "query GA": the hedged stage is left open
+    weak_referrals: dict[str, tuple[str, ...]] = field(default_factory=dict)  # level -> follow-up phrases
+    community_care: frozenset[str] = frozenset()  # "routine" next to one of these is community care: none
+    community_window: int = 4
+    hospital_care: tuple[str, ...] = ()  # care named without a level: negated, it is no referral
 
 
 def default_rules_path() -> Path:
@@ -124,6 +132,10 @@ def _load_cached(path: Path) -> ContextRules:
         "stage_alternatives",
         "undecided_stage",
         "hanging_prefixes",
+        "open_stage_hedges",
+        "weak_referrals",
+        "community_care",
+        "hospital_care",
     }
     _keys(doc, allowed, path, "top level")
     modifiers: dict[str, list[ModifierRule]] = {}
@@ -163,7 +175,7 @@ def _load_cached(path: Path) -> ContextRules:
     families = []
     for i, spec in enumerate(doc.get("stage_families") or []):
         where = f"stage_families[{i}]"
-        _keys(spec, {"terms", "members", "qualifiers", "conclusion_only"}, path, where)
+        _keys(spec, {"terms", "members", "qualifiers", "conclusion_only", "weak", "needs_qualifier"}, path, where)
         qualifiers = _mapping(spec.get("qualifiers"), path, f"{where} qualifiers")
         families.append(
             StageFamily(
@@ -171,6 +183,8 @@ def _load_cached(path: Path) -> ContextRules:
                 members=_strings(spec.get("members"), path, f"{where} members"),
                 qualifiers={str(k): _strings(v, path, f"{where} qualifiers {k}") for k, v in qualifiers.items()},
                 conclusion_only=bool(spec.get("conclusion_only", False)),
+                weak=bool(spec.get("weak", False)),
+                needs_qualifier=bool(spec.get("needs_qualifier", False)),
             )
         )
     sentence_wide = _strings(doc.get("sentence_wide"), path, "sentence_wide")
@@ -206,7 +220,10 @@ def _load_cached(path: Path) -> ContextRules:
             )
         )
     alternatives = doc.get("stage_alternatives") or {}
-    _keys(alternatives, {"words", "max_gap"}, path, "stage_alternatives")
+    _keys(alternatives, {"words", "max_gap", "correlatives"}, path, "stage_alternatives")
+    community = doc.get("community_care") or {}
+    _keys(community, {"words", "window"}, path, "community_care")
+    weak_referrals = _mapping(doc.get("weak_referrals"), path, "weak_referrals")
     guard = doc.get("stage_anatomy_guard") or {}
     _keys(guard, {"terms", "window", "anatomy"}, path, "stage_anatomy_guard")
     absence = _mapping(doc.get("implied_absence"), path, "implied_absence")
@@ -244,6 +261,14 @@ def _load_cached(path: Path) -> ContextRules:
         stage_alternative_gap=_int(alternatives.get("max_gap", 3), path, "stage_alternatives max_gap"),
         undecided_stage=_strings(doc.get("undecided_stage"), path, "undecided_stage"),
         hanging_prefixes=frozenset(w.lower() for w in _strings(doc.get("hanging_prefixes"), path, "hanging_prefixes")),
+        stage_correlatives=frozenset(
+            w.lower() for w in _strings(alternatives.get("correlatives"), path, "stage_alternatives correlatives")
+        ),
+        open_stage_hedges=_strings(doc.get("open_stage_hedges"), path, "open_stage_hedges"),
+        weak_referrals={str(k): _strings(v, path, f"weak_referrals {k}") for k, v in weak_referrals.items()},
+        community_care=frozenset(w.lower() for w in _strings(community.get("words"), path, "community_care words")),
+        community_window=_int(community.get("window", 4), path, "community_care window"),
+        hospital_care=_strings(doc.get("hospital_care"), path, "hospital_care"),
     )
 
 

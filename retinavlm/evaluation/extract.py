@@ -20,6 +20,8 @@ from retinavlm.evaluation.text import SEPARATORS, Token, clean_text, sentence_sp
 from retinavlm.knowledge import KnowledgeBase, load_knowledge, stage_from_findings
 
 _BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–"})
+# a heading may follow these as well as a line break ("Model output -> stage: early; referral: none")
+_FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
 _STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
 _COORDINATORS = frozenset({"or", "and", "nor", "/", ",", "&", "vs", "versus"})
 
@@ -170,6 +172,8 @@ class FindingsExtractor:
                 else:
                     self._eyes.add(norm.as_written(term), eye, case_sensitive=True)
         self._alternatives = frozenset(norm.phrase(w)[0] for w in rules.stage_alternatives)
+        self._correlatives = frozenset(norm.phrase(w)[0] for w in rules.stage_correlatives)
+        self._open_hedges = frozenset(norm.phrase(w) for w in rules.open_stage_hedges)
 
         self._attributes = PhraseTable()
         for bid, marker in kb.biomarkers.items():
@@ -239,7 +243,7 @@ class FindingsExtractor:
         for i, tok in enumerate(tokens):
             if i > 0:
                 line_start = "\n" in text[tokens[i - 1].end : tok.start]
-                prev_end_sentence = tokens[i - 1].raw in (".", "!", ";")
+                prev_end_sentence = tokens[i - 1].raw in _FIELD_BREAKS
             if not (line_start or prev_end_sentence):
                 continue
             j = i
@@ -282,9 +286,10 @@ class FindingsExtractor:
         separators: list[int] = []
         questions = set()
         for s, e in sentences:
+            first_separator = len(separators)
             for k in range(s, e):
                 tok = tokens[k]
-                if tok.raw in SEPARATORS:
+                if tok.raw in SEPARATORS and not _opens_query(tokens, k, e):
                     separators.append(k)
                 elif (
                     tok.raw == "?"
@@ -295,6 +300,7 @@ class FindingsExtractor:
                 ):
                     separators.append(k)
                     questions.add(k)
+            sentence_separators = {k for k in separators[first_separator:] if k not in questions}
             for found in self._modifiers.scan(tokens, s, e):
                 if found.start in questions:
                     continue
@@ -306,7 +312,7 @@ class FindingsExtractor:
                 ):
                     # "no signs of", "I do not see any evidence of": the negation reaches through
                     rules = tuple(r for r in rules if not (r.category == "affirmed" and r.direction == "forward"))
-                if found.start > s and tokens[found.start - 1].raw in SEPARATORS:
+                if found.start > s and found.start - 1 in sentence_separators:
                     # a value standing alone after a label ("SRF: ? IRF: N", "DLS=No, drusen=+") answers
                     # that label only: a whole item reaches back only, a spaced sign does not reach on
                     item = found.end >= e or tokens[found.end].raw in (",", "|")
@@ -392,7 +398,10 @@ class FindingsExtractor:
         for found, _ in targets:
             for k in range(found.start, found.end):
                 mask[k] = True
-        triggers = [t for t in doc.triggers if not any(mask[t.start : t.end])]
+        # a finding word that also says "now" ("reactivation of nAMD") still says it of its neighbours
+        triggers = [
+            t for t in doc.triggers if not any(mask[t.start : t.end]) or all(r.category == "current" for r in t.rules)
+        ]
         reach = max([self.rules.max_scope] + [r.max_scope for t in triggers for r in t.rules])
         return SentenceContext(
             doc.tokens,
@@ -585,12 +594,13 @@ class FindingsExtractor:
         own_stage = stage_from_findings(own_findings, self.kb)
         guard = self.rules.anatomy_guard_terms
         alternatives = self._set_against(doc, targets)
-        undecided_in = {s for s in doc.sentences if next(self._undecided.scan(doc.tokens, *s), None) is not None}
-        undecided = bool(undecided_in)
+        if any(next(self._undecided.scan(doc.tokens, *s), None) is not None for s in doc.sentences):
+            return []  # the writer leaves the stage open ("activity uncertain", "I can't decide between")
         mentions = []
         hedged: dict[tuple[int, int], set[str]] = {}  # sentence -> the stages it hedges
+        queried: set[str] = set()  # stages left open by a query ("?wet AMD")
         for n, (found, sentence) in enumerate(targets):
-            if n in alternatives or sentence in undecided_in:
+            if n in alternatives:
                 continue
             words = [t.norm for t in doc.tokens[found.start : found.end]]
             if len(words) == 1 and words[0] in guard and self._near_anatomy(doc, found, sentence):
@@ -601,8 +611,6 @@ class FindingsExtractor:
             section = self._section(doc, found.start)
             weak = any(stops[found.start : found.end])
             kind, value = found.payloads[0]
-            if undecided and (weak or kind == "family"):
-                continue
             via = None
             if kind == "family":
                 family = self.rules.stage_families[value]
@@ -610,15 +618,22 @@ class FindingsExtractor:
                     continue
                 via = doc.text[doc.tokens[found.start].start : doc.tokens[found.end - 1].end]
                 level_id = self._qualified(qualifiers, qualifier_starts, value, found, sentence)
+                if level_id is None and family.needs_qualifier:
+                    continue  # "started anti-VEGF" names the care, not whether the disease is active
                 if level_id is None:
                     level_id = own_stage if own_stage in family.members else family.members[0]
-                weak = weak or family.conclusion_only
+                weak = weak or family.conclusion_only or family.weak
             else:
                 level_id = value
+            if assertion.state == "uncertain" and any(self._is_open_hedge(doc, cue) for cue in assertion.cues):
+                queried.add(level_id)
+                continue
             mention = self._mention(doc, "stage", level_id, assertion.state, found, assertion, via=via)
             mentions.append((mention, weak, sentence))
             if assertion.state == "uncertain":
                 hedged.setdefault(sentence, set()).add(level_id)
+        if queried and any(m.id not in queried for m, _, _ in mentions):
+            return []  # a queried alternative to the stated stage ("iAMD; ? non-exudative MNV")
         # "possibly early, possibly intermediate AMD": two stages hedged side by side leave it open
         return [
             (m, weak)
@@ -626,9 +641,15 @@ class FindingsExtractor:
             if not (m.state == "uncertain" and len(hedged.get(sentence, ())) > 1)
         ]
 
+    def _is_open_hedge(self, doc: _Document, cue) -> bool:
+        if cue.category != "uncertain" or cue.trigger is None:
+            return False
+        return tuple(t.norm for t in doc.tokens[cue.trigger.start : cue.trigger.end]) in self._open_hedges
+
     def _set_against(self, doc: _Document, targets) -> set[int]:
         """Indices of stage statements set against another ("intermediate AMD vs non-exudative MNV",
-        "early or intermediate AMD"): the writer has not decided between them."""
+        "early or intermediate AMD", "either intermediate AMD with a drusenoid PED or type 1 MNV"): the
+        writer has not decided between them."""
         out = set()
         for n in range(len(targets) - 1):
             (a, sentence), (b, other) = targets[n], targets[n + 1]
@@ -637,7 +658,8 @@ class FindingsExtractor:
             between = [t for t in doc.tokens[a.end : b.start] if t.is_word or t.raw == "/"]
             joined = any(t.norm in self._alternatives for t in between)
             others = [t for t in between if t.norm not in self._alternatives and t.norm not in self.rules.list_words]
-            if joined and len(others) <= self.rules.stage_alternative_gap:
+            correlated = any(t.norm in self._correlatives for t in doc.tokens[sentence[0] : a.start])
+            if joined and (correlated or len(others) <= self.rules.stage_alternative_gap):
                 out.update((n, n + 1))
         return out
 
@@ -731,6 +753,18 @@ def _own_id(level_id: str) -> tuple[str, ...]:
 def _stands_apart(tokens: list[Token], found: Match, end: int) -> bool:
     """The phrase is followed by a space or ends the sentence (not "?CNV")."""
     return found.end >= end or tokens[found.end].start > tokens[found.end - 1].end
+
+
+def _opens_query(tokens: list[Token], k: int, end: int) -> bool:
+    """A dash before a query mark and a word ("elevation - ? non-exudative MNV") opens a new query,
+    not a field's value."""
+    return (
+        tokens[k].raw != ":"
+        and k + 2 < end
+        and tokens[k + 1].raw in ("?", "??")
+        and tokens[k + 2].is_word
+        and tokens[k + 1].start > tokens[k].end
+    )
 
 
 def _negates_forward(trigger: Trigger) -> bool:
