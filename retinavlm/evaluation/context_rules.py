@@ -49,6 +49,7 @@ class StageFamily:
     conclusion_only: bool
     weak: bool = False  # names the disease only through its care ("aflibercept"): a stated stage wins
     needs_qualifier: bool = False  # only a qualifier picks the member, never the report's findings
+    treatment: bool = False  # its terms name a treatment: follow-up in such a report is its own review
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,12 @@ def _load_cached(path: Path) -> ContextRules:
     families = []
     for i, spec in enumerate(doc.get("stage_families") or []):
         where = f"stage_families[{i}]"
-        _keys(spec, {"terms", "members", "qualifiers", "conclusion_only", "weak", "needs_qualifier"}, path, where)
+        _keys(
+            spec,
+            {"terms", "members", "qualifiers", "conclusion_only", "weak", "needs_qualifier", "treatment"},
+            path,
+            where,
+        )
         qualifiers = _mapping(spec.get("qualifiers"), path, f"{where} qualifiers")
         families.append(
             StageFamily(
@@ -185,6 +191,7 @@ def _load_cached(path: Path) -> ContextRules:
                 conclusion_only=bool(spec.get("conclusion_only", False)),
                 weak=bool(spec.get("weak", False)),
                 needs_qualifier=bool(spec.get("needs_qualifier", False)),
+                treatment=bool(spec.get("treatment", False)),
             )
         )
     sentence_wide = _strings(doc.get("sentence_wide"), path, "sentence_wide")

@@ -208,6 +208,20 @@ class FindingsExtractor:
         for level in kb.referrals:
             for term in _variants(level.synonyms):
                 self._referrals.add(norm.phrase(term), ("level", level.id))
+        for level_id, terms in rules.weak_referrals.items():
+            if level_id not in kb.referral_ids:
+                raise ValueError(f"context rules: weak_referrals names unknown level {level_id!r}")
+            for term in _variants(terms):
+                self._referrals.add(norm.phrase(term), ("weak", level_id))
+        self._treatments = PhraseTable()
+        for family in rules.stage_families:
+            if family.treatment:
+                for term in _variants(family.terms):
+                    self._treatments.add(norm.phrase(term), "treatment")
+        for term in _variants(rules.hospital_care):
+            self._referrals.add(norm.phrase(term), ("care", "none"))
+        for word in rules.community_care:
+            norm.phrase(word)
 
         self._modifiers = PhraseTable()
         for term, modifier_rules in rules.modifiers.items():
@@ -479,9 +493,7 @@ class FindingsExtractor:
             for m, weak in self._stage_mentions(doc, stops, own_findings) + self._heading_value_mentions(doc, "stage")
             if not any(_overlaps(m.span, c.span) for c, _ in conditions)
         ]
-        referrals = self._level_mentions(doc, self._referrals, "referral", stops) + self._heading_value_mentions(
-            doc, "referral"
-        )
+        referrals = self._referral_mentions(doc, stops) + self._heading_value_mentions(doc, "referral")
         return Extraction(
             stage=self._pick(stages, "conclusion"),
             referral=self._pick(referrals, "plan"),
@@ -715,6 +727,43 @@ class FindingsExtractor:
                 found = Match(start, end, ())
                 mentions.append((self._mention(doc, kind, level_id, "present", found, Assertion("present", ())), False))
         return mentions
+
+    def _referral_mentions(self, doc: _Document, stops) -> list[tuple[Mention, bool]]:
+        """Stated referral levels. A follow-up venue or interval ("RTC 6 months", "MR clinic") is a weak
+        routine; hospital care denied ("no need for HES", "does not need hospital follow-up") a weak
+        none; "routine" next to community care ("routine recall in practice") is none."""
+        targets = self._targets(doc, self._referrals)
+        ctx = self._context(doc, targets, stops)
+        window, community = self.rules.community_window, self.rules.community_care
+        mentions = []
+        treated = None
+        for found, sentence in targets:
+            assertion = self._assess(doc, ctx, found, sentence)
+            kind, level_id = found.payloads[0]
+            if kind == "weak":
+                treated = self._under_treatment(doc, stops) if treated is None else treated
+                if treated:
+                    continue
+            if kind == "care":
+                if assertion.state == "absent":
+                    mentions.append((self._mention(doc, "referral", "none", "present", found, assertion), True))
+                continue
+            if assertion.state in (None, "absent"):
+                continue
+            if level_id == "routine":
+                lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
+                if any(doc.tokens[k].norm in community for k in range(lo, hi)):
+                    level_id = "none"
+            mentions.append(
+                (self._mention(doc, "referral", level_id, assertion.state, found, assertion), kind == "weak")
+            )
+        return mentions
+
+    def _under_treatment(self, doc: _Document, stops) -> bool:
+        """The report names a treatment given or planned ("Eylea 2 mg given today"), not denied."""
+        targets = self._targets(doc, self._treatments)
+        ctx = self._context(doc, targets, stops)
+        return any(self._assess(doc, ctx, found, sentence).state == "present" for found, sentence in targets)
 
     def _level_mentions(self, doc: _Document, table: PhraseTable, kind: str, stops) -> list[tuple[Mention, bool]]:
         targets = self._targets(doc, table)
