@@ -319,13 +319,17 @@ class FindingsExtractor:
                 if found.start in questions:
                     continue
                 rules = tuple(p for p in found.payloads if p != "terminate")
+                terminates = "terminate" in found.payloads
                 if (
                     triggers
                     and _negates_forward(triggers[-1])
                     and self._only_list_words(tokens, triggers[-1].end, found.start)
                 ):
-                    # "no signs of", "I do not see any evidence of": the negation reaches through
-                    rules = tuple(r for r in rules if not (r.category == "affirmed" and r.direction == "forward"))
+                    # "no signs of", "I do not see any evidence of", "not clear whether there is": the
+                    # negation or hedge reaches through an assertion right after it, clause opener or not
+                    kept = tuple(r for r in rules if not (r.category == "affirmed" and r.direction == "forward"))
+                    terminates = terminates and kept == rules
+                    rules = kept
                 if found.start > s and found.start - 1 in sentence_separators:
                     # a value standing alone after a label ("SRF: ? IRF: N", "DLS=No, drusen=+") answers
                     # that label only: a whole item reaches back only, a spaced sign does not reach on
@@ -335,7 +339,7 @@ class FindingsExtractor:
                             replace(r, direction="backward") if item or r.direction == "bidirectional" else r
                             for r in rules
                         )
-                triggers.append(Trigger(found.start, found.end, rules, "terminate" in found.payloads))
+                triggers.append(Trigger(found.start, found.end, rules, terminates))
         return _Document(
             text,
             tokens,
@@ -409,12 +413,14 @@ class FindingsExtractor:
 
     def _context(self, doc: _Document, targets, negation_stops: list[bool] | None = None) -> SentenceContext:
         mask = [False] * len(doc.tokens)
+        hides = [False] * len(doc.tokens)  # a phrase read as nothing ("cannot distinguish") stays a cue
         for found, _ in targets:
             for k in range(found.start, found.end):
                 mask[k] = True
+                hides[k] = hides[k] or found.payloads[0] != ("ignore",)
         # a finding word that also says "now" ("reactivation of nAMD") still says it of its neighbours
         triggers = [
-            t for t in doc.triggers if not any(mask[t.start : t.end]) or all(r.category == "current" for r in t.rules)
+            t for t in doc.triggers if not any(hides[t.start : t.end]) or all(r.category == "current" for r in t.rules)
         ]
         reach = max([self.rules.max_scope] + [r.max_scope for t in triggers for r in t.rules])
         return SentenceContext(
@@ -817,4 +823,5 @@ def _opens_query(tokens: list[Token], k: int, end: int) -> bool:
 
 
 def _negates_forward(trigger: Trigger) -> bool:
-    return any(r.category == "negated" and r.direction == "forward" for r in trigger.rules)
+    """The trigger denies or hedges what follows it."""
+    return any(r.category in ("negated", "uncertain") and r.direction == "forward" for r in trigger.rules)
