@@ -66,6 +66,7 @@ class SentenceContext:
         self.tokens = tokens
         self.by_end = {t.end - 1: t for t in triggers}
         self.by_start = {t.start: t for t in triggers}
+        self.trigger_words = {k for t in triggers for k in range(t.start, t.end)}
         self.target_mask = target_mask
         self.negation_stops = negation_stops
         self.separators = sorted(separators)
@@ -84,14 +85,34 @@ class SentenceContext:
 
     def assess(self, start: int, end: int, sentence: tuple[int, int], section_category: str | None) -> Assertion:
         cues: list[Cue] = []
-        cues += self._scan(start - 1, sentence[0] - 1, -1, ("forward", "bidirectional"))
-        cues += self._scan(end, sentence[1], 1, ("backward", "bidirectional"))
+        words_before = self._item_words(start - 1, sentence[0] - 1, -1)
+        words_after = self._item_words(end, sentence[1], 1)
+        cues += self._scan(start - 1, sentence[0] - 1, -1, ("forward", "bidirectional"), words_after >= 2)
+        cues += self._scan(end, sentence[1], 1, ("backward", "bidirectional"), words_before > 0)
         cues += self._tail_cues(start, end, sentence)
         if section_category is not None:
             cues.append(Cue(section_category, None, _FAR))
         return _decide(cues)
 
-    def _scan(self, i: int, stop: int, step: int, directions: tuple[str, ...]) -> list[Cue]:
+    def _item_words(self, i: int, stop: int, step: int) -> int:
+        """Ordinary words of the target's own list item on one side of it ("multiple large drusen,",
+        ", fibrosis at the fovea")."""
+        count = 0
+        while i != stop and self.tokens[i].raw not in _ITEM_ENDS and i not in self._separator_set:
+            token = self.tokens[i]
+            if (
+                token.is_word
+                and not self.target_mask[i]
+                and i not in self.trigger_words
+                and token.norm not in self.list_joiners
+            ):
+                count += 1
+            i += step
+        return count
+
+    def _scan(self, i: int, stop: int, step: int, directions: tuple[str, ...], own_words: bool = False) -> list[Cue]:
+        """Cues reaching the target from one side. `own_words`: the target's item has words of its own on
+        the other side, so a cue from another item of the list does not reach it."""
         cues: list[Cue] = []
         distance = 0
         crossed_stop = False
@@ -117,7 +138,11 @@ class SentenceContext:
                         continue
                     if rule.within_item and crossed_punctuation:
                         continue
-                    if own_item and rule.direction == "forward" and rule.category in ("negated", "uncertain"):
+                    if own_item and (
+                        (rule.direction == "forward" and rule.category in ("negated", "uncertain"))
+                        # a hedge after a comma may comment on the item before ("RPE loss, more likely iRORA")
+                        or (rule.direction == "backward" and rule.category == "negated")
+                    ):
                         continue
                     cues.append(Cue(rule.category, trigger, distance))
                 if trigger.terminates:
@@ -132,9 +157,12 @@ class SentenceContext:
             if self.negation_stops is not None and self.negation_stops[i]:
                 crossed_stop = True
             token = self.tokens[i]
+            if token.raw == "," and step > 0:
+                own_item = own_item or own_words  # "multiple large drusen, DLS absent"
             if step < 0 and not own_item:
-                if token.raw == "," and i != start:
-                    own_item = item_words > 0
+                if token.raw == ",":
+                    # "no SRF, stable fibrosis", "no SRF, fibrosis at the fovea"
+                    own_item = (i != start and item_words > 0) or own_words
                 elif token.is_word and not self.target_mask[i] and token.norm not in self.list_joiners:
                     item_words += 1
             if token.raw == opening and i != start:

@@ -539,10 +539,15 @@ class FindingsExtractor:
             assertion = self._assess(doc, ctx, found, sentence)
             state = assertion.state
             if kind == "absence":
+                # an anchored denial denied in its own item asserts the finding ("the RPE is by no means
+                # smooth", "rpe not completely regular"): smooth and irregular are two sides of one thing
+                if rest[2:] and state == "absent" and self._same_item(doc, assertion, found):
+                    state = "present"
                 # "not dry" denies the phrase; a negation from an earlier list item ("no HRF, macula dry") does not
-                if state == "absent" and assertion.cues and assertion.cues[0].distance == 0:
+                elif state == "absent" and assertion.cues and assertion.cues[0].distance == 0:
                     continue
-                state = {"present": "absent", "uncertain": "uncertain", "absent": "absent"}.get(state)
+                else:
+                    state = {"present": "absent", "uncertain": "uncertain", "absent": "absent"}.get(state)
             # attribute words belong to this finding up to the neighbouring findings
             lo = max(sentence[0], found.start - 4, targets[n - 1][0].end if n and targets[n - 1][1] == sentence else 0)
             hi = min(
@@ -572,6 +577,13 @@ class FindingsExtractor:
                     )
                 )
         return mentions
+
+    def _same_item(self, doc: _Document, assertion: Assertion, found: Match) -> bool:
+        """The deciding cue stands in the finding's own item: no punctuation between them."""
+        cue = assertion.cues[0] if assertion.cues else None
+        if cue is None or cue.trigger is None or cue.trigger.end > found.start:
+            return False
+        return all(doc.tokens[k].is_word for k in range(cue.trigger.end, found.start))
 
     def _attributes_of(self, bid: str, nearby: list[Match], found: Match, hi: int) -> tuple[dict[str, str], bool]:
         """The most advanced value of each attribute ("large", "serous") named next to the finding,
@@ -714,7 +726,7 @@ class FindingsExtractor:
             group = self.rules.anchored[index]
             lo, hi = max(sentence[0], found.start - group.window), min(sentence[1], found.end + group.window)
             if any(doc.tokens[k].norm in group.anchors and k not in covered for k in range(lo, hi)):
-                payload = ("biomarker", (bid,)) if state == "present" else ("absence", (bid,), bid)
+                payload = ("biomarker", (bid,)) if state == "present" else ("absence", (bid,), bid, "anchored")
                 out.append((Match(found.start, found.end, (payload,)), sentence))
         return out
 
