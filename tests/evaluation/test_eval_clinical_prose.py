@@ -417,3 +417,223 @@ def test_a_condition_is_read_and_is_not_a_stage(phrase, case):
         return  # an abbreviation written in lower case inside capitalised prose is not read
     assert got.get("condition") == "dme" and got["stage"] is None
     assert "condition" not in labels("No diabetic macular oedema. Early AMD.")
+
+
+# -- third dev set (styles_dev3.jsonl): how the stage is expressed, referral by follow-up, item scope --
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(STAGES)), st.data(), st.sampled_from(["?", "? ", "??", "Query ", "query "]), CASES)
+def test_a_queried_stage_is_not_stated(stage, data, query, case):
+    """ "?wet AMD", "Query GA", "? CNV": a query leaves the stage open; a mild hedge keeps it."""
+    term = data.draw(st.sampled_from(STAGES[stage]))
+    assert labels(cased(f"{query}{term}. Refer.", case))["stage"] is None
+    assert labels(cased(f"Probably {term}.", case))["stage"] == stage
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(sorted(STAGES)), min_size=2, max_size=2, unique=True), st.data())
+def test_a_queried_alternative_leaves_the_stated_stage_open(ids, data):
+    """ "iAMD; ? non-exudative MNV": a different stage queried opens the stated one; the same stage
+    queried and then stated ("?inactive nAMD, quiescent nAMD") keeps it."""
+    stated, queried = (data.draw(st.sampled_from(STAGES[i])) for i in ids)
+    assert labels(f"{stated}. ?{queried}.")["stage"] is None
+    again = data.draw(st.sampled_from(STAGES[ids[0]]))
+    assert labels(f"?{again}. {stated}.")["stage"] == ids[0]
+
+
+@SETTINGS
+@given(
+    st.sampled_from(sorted(STAGES)),
+    st.data(),
+    st.sampled_from(
+        [
+            "I can't decide.",
+            "Not sure - will ask the boss.",
+            "Model uncertain.",
+            "Grader unsure - escalate.",
+            "Differential includes CSCR.",
+            "Undecided.",
+        ]
+    ),
+)
+def test_an_undecided_writer_leaves_the_whole_stage_open(stage, data, verdict):
+    term = data.draw(st.sampled_from(STAGES[stage]))
+    assert labels(f"{term}. {verdict}")["stage"] is None
+    assert labels(verdict)["stage"] is None
+
+
+@SETTINGS
+@given(
+    st.lists(st.sampled_from(sorted(STAGES)), min_size=2, max_size=2, unique=True),
+    st.data(),
+    st.sampled_from(["with a drusenoid PED", "with some shallow elevation of the RPE band", ""]),
+)
+def test_either_or_sets_two_stages_against_each_other_at_any_distance(ids, data, filler):
+    a, b = (data.draw(st.sampled_from(STAGES[i])) for i in ids)
+    assert labels(f"The findings could represent either {a} {filler} or a {b}.")["stage"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Faricimab #12", "Aflibercept given", "Injection", "T&E", "Ranibizumab"]),
+    st.sampled_from(
+        [
+            ("stable", "late_wet_inactive"),
+            ("inactive", "late_wet_inactive"),
+            ("quiescent", "late_wet_inactive"),
+            ("active", "late_wet_active"),
+        ]
+    ),
+    CASES,
+)
+def test_a_treatment_names_the_wet_stage_only_with_a_qualifier(treatment, qualifier, case):
+    """ "Faricimab #12, stable", "restart injections": the care names wet AMD, a qualifier its activity;
+    the care alone ("SRF. Aflibercept given today") states no stage, and a stated stage wins."""
+    word, stage = qualifier
+    assert labels(cased(f"{treatment}, {word}.", case))["stage"] == stage
+    assert labels(cased(f"SRF present. {treatment} today.", case))["stage"] is None
+    assert labels(cased(f"Intermediate AMD. {treatment}, {word}.", case))["stage"] == "intermediate"
+    assert labels(cased("SRF present. Restart injections today.", case))["stage"] == "late_wet_active"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("AREDS category 2", "early"),
+            ("AREDS 3", "intermediate"),
+            ("AREDS category 3", "intermediate"),
+            ("Beckman intermediate", "intermediate"),
+            ("Beckman early", "early"),
+            ("AREDS category 1", "healthy"),
+        ]
+    ),
+    CASES,
+)
+def test_classification_grades_name_the_stage(grade, case):
+    text, stage = grade
+    assert labels(cased(f"{text}: drusen as described.", case))["stage"] == stage
+    assert labels(cased("AREDS2 supplements advised.", case))["stage"] is None  # the supplement, not a grade
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "RTC 6 months",
+            "MR clinic 6/12",
+            "Review in the MR clinic in 6 months",
+            "rtc 3 mo",
+            "I will review her in our clinic in a year",
+            "6-monthly macular clinic",
+        ]
+    ),
+    CASES,
+)
+def test_a_follow_up_venue_is_a_weak_routine_referral(follow_up, case):
+    assert labels(cased(f"Large drusen. {follow_up}.", case))["referral"] == "routine"
+    assert labels(cased(f"SRF. Refer urgently. {follow_up}.", case))["referral"] == "urgent"  # explicit wins
+    # an eye under treatment: the follow-up is the treatment's own review, no referral
+    assert labels(cased(f"SRF. Aflibercept given today. {follow_up}.", case))["referral"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "No need for HES",
+            "He does not need hospital follow-up",
+            "I have not arranged any further macular follow-up",
+            "no need for hospital review",
+        ]
+    ),
+    CASES,
+)
+def test_denied_hospital_care_is_no_referral(denial, case):
+    assert labels(cased(f"Small drusen. {denial}.", case))["referral"] == "none"
+    assert labels(cased(f"{denial}. Urgent referral.", case))["referral"] == "urgent"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "Routine recall in practice",
+            "routine monitoring by an optometrist",
+            "routine monitoring with the patient's optometrist",
+            "Routine community review",
+        ]
+    ),
+    CASES,
+)
+def test_routine_community_care_is_no_referral(phrase, case):
+    assert labels(cased(f"Small drusen. {phrase}.", case))["referral"] == "none"
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["{} has dried up", "the {} has long since resolved", "{} has cleared"]))
+def test_resolution_told_as_a_process_is_absent(name, template):
+    bid, term = name
+    assert labels(template.format(term) + ".")["biomarkers"][bid] == "absent"
+
+
+@SETTINGS
+@given(
+    named(),
+    named(),
+    st.sampled_from(
+        [
+            "Not clear whether there is {} or {}",
+            "Unclear if {} or {}",
+            "cannot distinguish between {} and {}",
+            "Not sure whether there is {} or {}",
+        ]
+    ),
+)
+def test_an_open_question_hedges_its_findings(first, second, template):
+    if first[0] == second[0]:
+        return
+    got = labels(template.format(first[1], second[1]) + ".")["biomarkers"]
+    assert got == {first[0]: "uncertain", second[0]: "uncertain"}
+
+
+@SETTINGS
+@given(st.sampled_from(["I wouldn't say there's no fluid", "I would not say there is no fluid"]), CASES)
+def test_a_denied_denial_denies_nothing(text, case):
+    assert labels(cased(f"{text}: a sliver of SRF.", case))["biomarkers"] == {"srf": "present"}
+
+
+@SETTINGS
+@given(st.lists(named(), min_size=1, max_size=4, unique_by=lambda n: n[0]))
+def test_a_not_detected_list_is_absent(names):
+    text = "Detected: drusen (large)\nNot detected: " + ", ".join(term for _, term in names)
+    got = labels(text)["biomarkers"]
+    assert all(got[bid] == "absent" for bid, _ in names if bid != "drusen")
+
+
+@SETTINGS
+@given(named(), named(), st.sampled_from(["at the fovea", "stable in size", "temporal to the fovea"]))
+def test_a_list_item_with_its_own_words_after_the_finding_is_not_negated(first, second, described):
+    """ "no SRF, fibrosis at the fovea"; and backwards, "multiple large drusen, DLS absent"."""
+    if first[0] == second[0]:
+        return
+    got = labels(f"No {first[1]}, {second[1]} {described}.")["biomarkers"]
+    assert got[first[0]] == "absent" and got[second[0]] == "present"
+    if "drusen" not in (first[0], second[0]):
+        back = labels(f"Multiple large drusen, {second[1]} absent.")["biomarkers"]
+        assert back["drusen"] == "present" and back[second[0]] == "absent"
+
+
+@SETTINGS
+@given(st.sampled_from(["by no means smooth", "not completely regular", "not regular", "in no way smooth"]), CASES)
+def test_an_anchored_denial_denied_asserts_the_finding(phrase, case):
+    assert labels(cased(f"The RPE is {phrase}.", case))["biomarkers"]["rpe_irregularity"] == "present"
+    assert labels(cased("The RPE is smooth.", case))["biomarkers"]["rpe_irregularity"] == "absent"
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["since last visit, {} unchanged", "{} unchanged since the last visit"]))
+def test_a_finding_unchanged_since_a_past_visit_is_current(name, template):
+    bid, term = name
+    assert labels(template.format(term) + ".")["biomarkers"][bid] == "present"
