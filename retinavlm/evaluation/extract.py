@@ -768,7 +768,7 @@ class FindingsExtractor:
                 continue
             if assertion.state in (None, "absent"):
                 continue
-            if level_id == "routine":
+            if level_id == "routine" and found.end - found.start == 1:  # "routine", not "routine referral"
                 lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
                 if any(doc.tokens[k].norm in community for k in range(lo, hi)):
                     level_id = "none"

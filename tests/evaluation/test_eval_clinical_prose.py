@@ -449,7 +449,6 @@ def test_a_queried_alternative_leaves_the_stated_stage_open(ids, data):
     st.sampled_from(
         [
             "I can't decide.",
-            "Not sure - will ask the boss.",
             "Model uncertain.",
             "Grader unsure - escalate.",
             "Differential includes CSCR.",
@@ -461,6 +460,8 @@ def test_an_undecided_writer_leaves_the_whole_stage_open(stage, data, verdict):
     term = data.draw(st.sampled_from(STAGES[stage]))
     assert labels(f"{term}. {verdict}")["stage"] is None
     assert labels(verdict)["stage"] is None
+    # a doubt about a finding is not a doubt about the stage
+    assert labels(f"Drusen, not sure if PED. {term}.")["stage"] == stage
 
 
 @SETTINGS
@@ -569,6 +570,8 @@ def test_denied_hospital_care_is_no_referral(denial, case):
 )
 def test_routine_community_care_is_no_referral(phrase, case):
     assert labels(cased(f"Small drusen. {phrase}.", case))["referral"] == "none"
+    referred = "Optometrist: routine referral to the MR clinic, thank you."
+    assert labels(cased(referred, case))["referral"] == "routine"
 
 
 @SETTINGS
