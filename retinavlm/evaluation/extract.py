@@ -649,6 +649,8 @@ class FindingsExtractor:
                 via = doc.text[doc.tokens[found.start].start : doc.tokens[found.end - 1].end]
                 level_id = self._qualified(qualifiers, qualifier_starts, value, found, sentence)
                 if level_id is None and family.needs_qualifier:
+                    level_id = self._activity_statement(doc, qualifiers, value)
+                if level_id is None and family.needs_qualifier:
                     continue  # "started anti-VEGF" names the care, not whether the disease is active
                 if level_id is None:
                     level_id = own_stage if own_stage in family.members else family.members[0]
@@ -703,6 +705,21 @@ class FindingsExtractor:
                 for index, member in q.payloads:
                     if index == family_index:
                         return member
+        return None
+
+    def _activity_statement(self, doc: _Document, qualifiers: list[Match], family_index: int) -> str | None:
+        """A sentence made only of one family's qualifiers ("Faricimab #12. Stable, inactive.") states
+        the member; a qualifier inside a longer sentence ("no active exudation") does not."""
+        covered: dict[int, str] = {}
+        for q in qualifiers:
+            for index, member in q.payloads:
+                if index == family_index:
+                    covered.update((k, member) for k in range(q.start, q.end))
+        for start, end in doc.sentences:
+            words = [k for k in range(start, end) if doc.tokens[k].is_word]
+            members = {covered.get(k) for k in words if doc.tokens[k].norm not in self.rules.list_words}
+            if words and None not in members and len(members) == 1 and (start, end) not in doc.other_eye:
+                return members.pop()
         return None
 
     def _near_anatomy(self, doc: _Document, found: Match, sentence) -> bool:

@@ -496,6 +496,11 @@ def test_a_treatment_names_the_wet_stage_only_with_a_qualifier(treatment, qualif
     assert labels(cased(f"SRF present. {treatment} today.", case))["stage"] is None
     assert labels(cased(f"Intermediate AMD. {treatment}, {word}.", case))["stage"] == "intermediate"
     assert labels(cased("SRF present. Restart injections today.", case))["stage"] == "late_wet_active"
+    # an activity statement of its own names the member; a qualifier inside a longer sentence does not
+    assert labels(cased(f"{treatment} today. {word.capitalize()}, stable.", case))["stage"] == (
+        stage if stage == "late_wet_inactive" else None
+    )
+    assert labels(cased(f"{treatment} today. No {word} exudation seen.", case))["stage"] is None
 
 
 @SETTINGS

@@ -124,10 +124,10 @@ def test_extraction_accuracy_on_third_clinical_styles_dev_set():
     """A third set written blind by a new writer, on how the stage is expressed (Beckman/AREDS terms,
     treatment wording, impression lines, mild vs undecided hedges) in many voices (registrars,
     optometrists, nurse injectors, US retina, research graders, model outputs). Before its round:
-    0.8133 / 0.8733 / 0.94; measured after: stage 0.9933, referral 0.9933, biomarker states 0.988."""
+    0.8133 / 0.8733 / 0.94; measured after: stage 1.0, referral 0.9933, biomarker states 0.988."""
     rows, problems = read_jsonl(default_validation_path().with_name("styles_dev3.jsonl"))
     assert problems == [] and len(rows) == 150
     accuracy = score(rows, lambda text: extractor().extract(text).labels()).accuracy()
-    assert accuracy["stage"] >= 0.98
+    assert accuracy["stage"] >= 0.99
     assert accuracy["referral"] >= 0.98
     assert accuracy["biomarker_state"] >= 0.975
