@@ -16,7 +16,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import yaml
 from scipy import ndimage
 
 from retinavlm.data.scan import Scan
