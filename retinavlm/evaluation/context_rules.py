@@ -92,6 +92,8 @@ class ContextRules:
     undecided_stage: tuple[str, ...]  # "activity uncertain": the report leaves its stage open
     hanging_prefixes: frozenset[str]  # "sub or intraretinal fluid": the prefix takes the rest of the next word
     stage_correlatives: frozenset[str] = frozenset()  # "either X ... or Y": alternatives at any distance
+    stage_ranges: frozenset[str] = frozenset()  # "early-to-intermediate AMD": a range of stages is undecided
+    not_stages: tuple[str, ...] = ()  # "wet AMD pathway": a service named after a stage, not a stage
     open_stage_hedges: tuple[str, ...] = ()  # "?wet AMD", "query GA": the hedged stage is left open
     weak_referrals: dict[str, tuple[str, ...]] = field(default_factory=dict)  # level -> follow-up phrases
     community_care: frozenset[str] = frozenset()  # "routine" next to one of these is community care: none
@@ -124,6 +126,7 @@ def _load_cached(path: Path) -> ContextRules:
         "typos",
         "implied_absence",
         "not_findings",
+        "not_stages",
         "stage_families",
         "stage_anatomy_guard",
         "sentence_wide",
@@ -227,7 +230,7 @@ def _load_cached(path: Path) -> ContextRules:
             )
         )
     alternatives = doc.get("stage_alternatives") or {}
-    _keys(alternatives, {"words", "max_gap", "correlatives"}, path, "stage_alternatives")
+    _keys(alternatives, {"words", "max_gap", "correlatives", "ranges"}, path, "stage_alternatives")
     community = doc.get("community_care") or {}
     _keys(community, {"words", "window"}, path, "community_care")
     weak_referrals = _mapping(doc.get("weak_referrals"), path, "weak_referrals")
@@ -271,6 +274,10 @@ def _load_cached(path: Path) -> ContextRules:
         stage_correlatives=frozenset(
             w.lower() for w in _strings(alternatives.get("correlatives"), path, "stage_alternatives correlatives")
         ),
+        stage_ranges=frozenset(
+            w.lower() for w in _strings(alternatives.get("ranges"), path, "stage_alternatives ranges")
+        ),
+        not_stages=_strings(doc.get("not_stages"), path, "not_stages"),
         open_stage_hedges=_strings(doc.get("open_stage_hedges"), path, "open_stage_hedges"),
         weak_referrals={str(k): _strings(v, path, f"weak_referrals {k}") for k, v in weak_referrals.items()},
         community_care=frozenset(w.lower() for w in _strings(community.get("words"), path, "community_care words")),

@@ -186,6 +186,8 @@ class FindingsExtractor:
         for level in kb.stages:
             for term in _variants((*level.synonyms, *_own_id(level.id))):
                 self._stages.add(norm.phrase(term), ("level", level.id))
+        for term in _variants(rules.not_stages):
+            self._stages.add(norm.phrase(term), ("ignore", None))
         self._qualifiers = PhraseTable()
         for index, family in enumerate(rules.stage_families):
             bad = [m for m in (*family.members, *family.qualifiers) if m not in kb.stage_ids]
@@ -237,6 +239,12 @@ class FindingsExtractor:
                     raise ValueError(f"context rules: heading_values names unknown level {level_id!r}")
                 for term in terms:
                     self._heading_values.setdefault(role, {})[norm.phrase(term)] = level_id
+        self._bare_stages = {
+            phrase[0]: level_id
+            for phrase, level_id in self._heading_values.get("conclusion", {}).items()
+            if len(phrase) == 1
+        }
+        self._ranges = frozenset(norm.phrase(w)[0] for w in rules.stage_ranges)
 
         self._headings = PhraseTable()
         for index, section in enumerate(rules.sections):
@@ -617,7 +625,7 @@ class FindingsExtractor:
     def _stage_mentions(self, doc: _Document, stops: list[bool], own_findings) -> list[tuple[Mention, bool]]:
         """Stated stages, each with whether it is weak (a biomarker word like "geographic atrophy",
         or a bare "AMD") so that an explicit stage statement wins over it."""
-        targets = self._targets(doc, self._stages)
+        targets = [t for t in self._targets(doc, self._stages) if t[0].payloads[0][0] != "ignore"]
         ctx = self._context(doc, targets, stops)
         qualifiers = list(self._qualifiers.scan(doc.tokens))
         qualifier_starts = [q.start for q in qualifiers]
@@ -657,7 +665,8 @@ class FindingsExtractor:
                 weak = weak or family.conclusion_only or family.weak
             else:
                 level_id = value
-            if assertion.state == "uncertain" and any(self._is_open_hedge(doc, cue) for cue in assertion.cues):
+            asked = found.end < sentence[1] and doc.tokens[found.end].raw == "?"  # "Possibly early wet AMD?"
+            if asked or (assertion.state == "uncertain" and any(self._is_open_hedge(doc, c) for c in assertion.cues)):
                 queried.add(level_id)
                 continue
             mention = self._mention(doc, "stage", level_id, assertion.state, found, assertion, via=via)
@@ -693,7 +702,26 @@ class FindingsExtractor:
             correlated = any(t.norm in self._correlatives for t in doc.tokens[sentence[0] : a.start])
             if joined and (correlated or len(others) <= self.rules.stage_alternative_gap):
                 out.update((n, n + 1))
+        out.update(n for n, (found, sentence) in enumerate(targets) if self._against_bare_stage(doc, found, sentence))
         return out
+
+    def _against_bare_stage(self, doc: _Document, found: Match, sentence) -> bool:
+        """A stage joined to a bare stage word of another stage ("intermediate vs late wet", "late wet
+        or intermediate", "early-to-intermediate AMD")."""
+        joiners = self._alternatives | self._ranges
+        own = {value for kind, value in found.payloads if kind == "level"}
+        words = [k for k in range(*sentence) if doc.tokens[k].is_word or doc.tokens[k].raw == "/"]
+        words = [k for k in words if doc.tokens[k].norm not in self.rules.list_words or doc.tokens[k].norm in joiners]
+        at = bisect.bisect_left(words, found.start)
+        after = bisect.bisect_left(words, found.end)
+        for joiner, bare in ((at - 1, at - 2), (after, after + 1)):
+            if 0 <= bare < len(words) and 0 <= joiner < len(words):
+                word, join = doc.tokens[words[bare]].norm, doc.tokens[words[joiner]].norm
+                stage = self._bare_stages.get(word)
+                ranged = join in self._ranges and bare < joiner
+                if stage and stage not in own and (join in self._alternatives or ranged):
+                    return True
+        return False
 
     def _qualified(
         self, qualifiers: list[Match], starts: list[int], family_index: int, found: Match, sentence

@@ -63,11 +63,16 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
 
 
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# an underscore between letters joins the words of a field name ("subretinal_fluid": "absent")
+_FIELD_UNDERSCORE = re.compile(r"(?<=[^\W\d_])_(?=[^\W\d_])")
 
 
 def clean_text(text: str) -> str:
     """NFC-normalise and blank control, format and surrogate characters, which would otherwise
-    break matching or the UTF-8 output (one character for one, so offsets survive)."""
+    break matching or the UTF-8 output, and read a field name's underscores as spaces (one character
+    for one, so offsets survive)."""
+    if "_" in text:
+        text = _FIELD_UNDERSCORE.sub(" ", text)
     if text.isascii():
         return _ASCII_CONTROL.sub(" ", text)
     text = unicodedata.normalize("NFC", text)
