@@ -502,9 +502,12 @@ class FindingsExtractor:
         for mention, _ in conditions:
             for k in range(*self._token_range(doc, mention.span)):
                 stops[k] = True
+        # a stage named by a finding word the report denies ("no iRORA or cRORA") is denied with it
+        denied = {(m.span.start, m.span.end) for m in mentions if m.state in ("absent", None)}
         stages = [
             (m, weak)
-            for m, weak in self._stage_mentions(doc, stops, own_findings) + self._heading_value_mentions(doc, "stage")
+            for m, weak in self._stage_mentions(doc, stops, own_findings, denied)
+            + self._heading_value_mentions(doc, "stage")
             if not any(_overlaps(m.span, c.span) for c, _ in conditions)
         ]
         referrals = self._referral_mentions(doc, stops) + self._heading_value_mentions(doc, "referral")
@@ -622,7 +625,9 @@ class FindingsExtractor:
                 decided[bid] = max(pool, key=lambda m: (_STATE_RANK[m.state], m.span.start))
         return decided
 
-    def _stage_mentions(self, doc: _Document, stops: list[bool], own_findings) -> list[tuple[Mention, bool]]:
+    def _stage_mentions(
+        self, doc: _Document, stops: list[bool], own_findings, denied: set[tuple[int, int]]
+    ) -> list[tuple[Mention, bool]]:
         """Stated stages, each with whether it is weak (a biomarker word like "geographic atrophy",
         or a bare "AMD") so that an explicit stage statement wins over it."""
         targets = [t for t in self._targets(doc, self._stages) if t[0].payloads[0][0] != "ignore"]
@@ -646,8 +651,10 @@ class FindingsExtractor:
             assertion = self._assess(doc, ctx, found, sentence)
             if assertion.state in (None, "absent"):
                 continue
-            section = self._section(doc, found.start)
             weak = any(stops[found.start : found.end])
+            if weak and (doc.tokens[found.start].start, doc.tokens[found.end - 1].end) in denied:
+                continue
+            section = self._section(doc, found.start)
             kind, value = found.payloads[0]
             via = None
             if kind == "family":
@@ -675,11 +682,12 @@ class FindingsExtractor:
                 hedged.setdefault(sentence, set()).add(level_id)
         if queried and any(m.id not in queried for m, _, _ in mentions):
             return []  # a queried alternative to the stated stage ("iAMD; ? non-exudative MNV")
-        # "possibly early, possibly intermediate AMD": two stages hedged side by side leave it open
+        # "possibly early, possibly intermediate AMD": two stages hedged side by side leave it open; so
+        # does a hedged stage in a report torn between two ("intermediate vs late wet (MNV not excluded)")
         return [
             (m, weak)
             for m, weak, sentence in mentions
-            if not (m.state == "uncertain" and len(hedged.get(sentence, ())) > 1)
+            if not (m.state == "uncertain" and (alternatives or len(hedged.get(sentence, ())) > 1))
         ]
 
     def _is_open_hedge(self, doc: _Document, cue) -> bool:
@@ -702,25 +710,33 @@ class FindingsExtractor:
             correlated = any(t.norm in self._correlatives for t in doc.tokens[sentence[0] : a.start])
             if joined and (correlated or len(others) <= self.rules.stage_alternative_gap):
                 out.update((n, n + 1))
-        out.update(n for n, (found, sentence) in enumerate(targets) if self._against_bare_stage(doc, found, sentence))
+        starts = {found.start: found for found, _ in targets}
+        out.update(
+            n for n, (found, sentence) in enumerate(targets) if self._against_bare_stage(doc, found, sentence, starts)
+        )
         return out
 
-    def _against_bare_stage(self, doc: _Document, found: Match, sentence) -> bool:
+    def _against_bare_stage(self, doc: _Document, found: Match, sentence, starts: dict[int, Match]) -> bool:
         """A stage joined to a bare stage word of another stage ("intermediate vs late wet", "late wet
-        or intermediate", "early-to-intermediate AMD")."""
+        or intermediate"), or the start of a range ("early to intermediate AMD", "normal to GA")."""
         joiners = self._alternatives | self._ranges
         own = {value for kind, value in found.payloads if kind == "level"}
+        bare_self = found.end - found.start == 1 and doc.tokens[found.start].norm in self._bare_stages
         words = [k for k in range(*sentence) if doc.tokens[k].is_word or doc.tokens[k].raw == "/"]
         words = [k for k in words if doc.tokens[k].norm not in self.rules.list_words or doc.tokens[k].norm in joiners]
         at = bisect.bisect_left(words, found.start)
         after = bisect.bisect_left(words, found.end)
         for joiner, bare in ((at - 1, at - 2), (after, after + 1)):
-            if 0 <= bare < len(words) and 0 <= joiner < len(words):
-                word, join = doc.tokens[words[bare]].norm, doc.tokens[words[joiner]].norm
-                stage = self._bare_stages.get(word)
-                ranged = join in self._ranges and bare < joiner
-                if stage and stage not in own and (join in self._alternatives or ranged):
-                    return True
+            if not (0 <= bare < len(words) and 0 <= joiner < len(words)):
+                continue
+            join = doc.tokens[words[joiner]].norm
+            if join not in self._alternatives and not (join in self._ranges and (bare < joiner or bare_self)):
+                continue
+            other = {self._bare_stages.get(doc.tokens[words[bare]].norm)}
+            if bare > joiner and bare_self and words[bare] in starts:
+                other |= {value for _, value in starts[words[bare]].payloads}
+            if other - own - {None}:
+                return True
         return False
 
     def _qualified(

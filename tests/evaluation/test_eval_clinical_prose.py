@@ -645,3 +645,143 @@ def test_an_anchored_denial_denied_asserts_the_finding(phrase, case):
 def test_a_finding_unchanged_since_a_past_visit_is_current(name, template):
     bid, term = name
     assert labels(template.format(term) + ".")["biomarkers"][bid] == "present"
+
+
+# -- fourth dev set (issue 18) ------------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.lists(named(), min_size=2, max_size=4, unique_by=lambda n: n[0]), st.data())
+def test_json_fields_take_their_own_values(names, data):
+    """Field names with underscores ("subretinal_fluid"), JSON booleans, and a field's "absent" that does
+    not reach the next field ("PED": "absent", "HRF": "present")."""
+    values = [data.draw(st.sampled_from(["present", "absent", True, False])) for _ in names]
+    fields = ", ".join(f'"{term.replace(" ", "_")}": {json_value(v)}' for (_, term), v in zip(names, values))
+    got = labels("{" + fields + "}")["biomarkers"]
+    for (bid, _), value in zip(names, values):
+        assert got[bid] == ("present" if value in ("present", True) else "absent")
+
+
+def json_value(value) -> str:
+    return {True: "true", False: "false"}.get(value, f'"{value}"') if not isinstance(value, str) else f'"{value}"'
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["cannot entirely exclude", "can't entirely exclude", "cannot fully exclude"]), CASES)
+def test_an_adverb_inside_a_hedge_still_hedges(name, hedge, case):
+    bid, term = name
+    assert labels(cased(f"I {hedge} {term}.", case))["biomarkers"][bid] == "uncertain"
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["Referred as ?{}", "Grader called {}", "Flagged by the automated system as {}"]))
+def test_another_readers_call_is_not_a_finding_of_this_scan(name, call):
+    bid, term = name
+    assert labels(call.format(term) + ".")["biomarkers"].get(bid) is None
+    assert labels(call.format(term) + f". On review there is no {term}.")["biomarkers"][bid] == "absent"
+
+
+@SETTINGS
+@given(st.sampled_from(["iRORA", "cRORA", "GA"]), st.sampled_from(["criteria not met", "criteria not fulfilled"]))
+def test_a_definition_the_finding_fails_denies_it(term, failed):
+    assert labels(f"{term} {failed}.") == {"stage": None, "referral": None, "biomarkers": {"rpe_atrophy": "absent"}}
+
+
+@SETTINGS
+@given(named(), named(), st.sampled_from(["rather than", "instead of", "as opposed to"]))
+def test_the_alternative_set_aside_is_absent(first, second, contrast):
+    if first[0] == second[0]:
+        return
+    got = labels(f"This is {first[1]} {contrast} {second[1]}.")["biomarkers"]
+    assert got == {first[0]: "present", second[0]: "absent"}
+    assert labels(f"Intermediate AMD {contrast} neovascular disease.")["stage"] == "intermediate"
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(STAGES)), st.data(), CASES)
+def test_a_bare_possibility_or_a_question_leaves_the_stage_open(stage, data, case):
+    """ "could be" is a possibility, not a lean ("probably" keeps the stage); a stage asked as a
+    question ("Possibly early wet AMD?") is not stated."""
+    term = data.draw(st.sampled_from(STAGES[stage]))
+    text = data.draw(st.sampled_from(["Could be {}.", "This may be {}.", "Possibly {}?", "{}?"])).format(term)
+    assert labels(cased(text, case))["stage"] is None
+
+
+BARE_STAGES = {"early": "early", "intermediate": "intermediate", "healthy": "normal"}
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(BARE_STAGES)), st.sampled_from(sorted(STAGES)), st.data())
+def test_a_bare_stage_word_set_against_a_stage_leaves_it_open(bare, stage, data):
+    """ "Stage: intermediate vs late wet", "early to intermediate AMD"; a hedged stage elsewhere in a report
+    torn between two does not settle it."""
+    if bare == stage:
+        return
+    term = data.draw(st.sampled_from(STAGES[stage]))
+    join = data.draw(st.sampled_from(["vs", "or", "to"]))
+    text = f"Stage: {BARE_STAGES[bare]} {join} {term}"
+    assert labels(text + ".")["stage"] is None
+    assert labels(text + " (non-exudative MNV not excluded).")["stage"] is None
+    assert labels(f"Stage: {term}.")["stage"] == stage
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "size borderline between early and intermediate",
+            "stage candidates: intermediate, late dry",
+            "OCTA requested",
+            "OCTA advised",
+        ]
+    ),
+    st.sampled_from(sorted(STAGES)),
+    st.data(),
+)
+def test_a_boundary_a_candidate_list_or_a_test_to_settle_it_leaves_the_stage_open(phrase, stage, data):
+    term = data.draw(st.sampled_from(STAGES[stage]))
+    assert labels(f"{term}; {phrase}.")["stage"] is None
+
+
+@SETTINGS
+@given(st.sampled_from(["wet AMD pathway", "nAMD pathway", "AMD service"]), CASES)
+def test_a_service_named_after_a_stage_is_no_stage(service, case):
+    assert labels(cased(f"Referral type: urgent ({service}).", case)) == {
+        "stage": None,
+        "referral": "urgent",
+        "biomarkers": {},
+    }
+
+
+@SETTINGS
+@given(st.sampled_from(["iRORA", "cRORA", "GA", "geographic atrophy"]), st.sampled_from(["No", "no", "Nil"]))
+def test_a_stage_named_by_a_denied_finding_word_is_not_stated(term, negation):
+    assert labels(f"{negation} {term} or cRORA.")["stage"] is None
+    assert labels(f"{negation} {term}. Intermediate AMD.")["stage"] == "intermediate"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["booked into next week's clinic", "flagged for a same-week retina visit", "seen this week"]),
+    CASES,
+)
+def test_a_near_term_booking_is_urgent(phrase, case):
+    assert labels(cased(f"SRF at the fovea. {phrase.capitalize()}.", case))["referral"] == "urgent"
+
+
+@SETTINGS
+@given(st.sampled_from(["optom recall 12m", "I would not refer", "optometrist recall in 1 year", "would not refer"]))
+def test_community_recall_or_a_declined_referral_is_none(phrase):
+    assert labels(f"Small drusen. {phrase}.")["referral"] == "none"
+
+
+@SETTINGS
+@given(st.sampled_from(["nothing here looks urgent", "Nothing urgent"]), CASES)
+def test_nothing_negates(phrase, case):
+    assert labels(cased(f"Some drusen. {phrase}.", case))["referral"] is None
+
+
+@SETTINGS
+@given(st.sampled_from(["looks a little bumpy", "is bumpy", "band is not without some irregularity"]), CASES)
+def test_rpe_words_of_a_lay_register_are_anchored(phrase, case):
+    assert labels(cased(f"The RPE {phrase}.", case))["biomarkers"]["rpe_irregularity"] == "present"

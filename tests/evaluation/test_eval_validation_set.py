@@ -131,3 +131,17 @@ def test_extraction_accuracy_on_third_clinical_styles_dev_set():
     assert accuracy["stage"] >= 0.99
     assert accuracy["referral"] >= 0.98
     assert accuracy["biomarker_state"] >= 0.975
+
+
+def test_extraction_accuracy_on_fourth_clinical_styles_dev_set():
+    """A fourth set of 150 reports by a new writer blind to the rules (issue 18): 30 voices (registrar
+    lower case, consultant letters, optometrist forms, US OD/OS notes, JSON/markdown model outputs,
+    ALL-CAPS ward notes, hedging trainees, injector nurses, typo-prone locums, tele-graders with pipes,
+    run-on text, comparative hedges, EHR templates). Before its round: 0.9133 / 0.96 / 0.9512; measured
+    after: stage 0.98, referral 0.9933, biomarker states 0.9736."""
+    rows, problems = read_jsonl(default_validation_path().with_name("styles_dev4.jsonl"))
+    assert problems == [] and len(rows) == 150
+    accuracy = score(rows, lambda text: extractor().extract(text).labels()).accuracy()
+    assert accuracy["stage"] >= 0.97
+    assert accuracy["referral"] >= 0.98
+    assert accuracy["biomarker_state"] >= 0.965
