@@ -74,6 +74,11 @@ def test_curriculum_learns_from_pixels(tmp_path, cohort):
     probe = json.loads((out / "stage0_ssl" / "probe.json").read_text())
     assert set(probe) == {"method", "random_init", "pretrained"}
     assert "own_images" in summary["heldout"] and "shuffled_images" in summary["heldout"]
+    for stage in ("stage0_ssl", "stage1_introduction"):  # every stage counts what it knew per label kind
+        stage_summary = json.loads((out / stage / "summary.json").read_text())
+        known = stage_summary["known"]
+        assert known["train"]["scans"] == known["train"]["complete"] == stage_summary["train_scans"]
+        assert known["validation"]["referral"] == stage_summary["validation_scans"]
 
     kb = load_knowledge()
     model = RetinaVLM.from_pretrained(out / "stage1_introduction" / "final", device="cpu")
