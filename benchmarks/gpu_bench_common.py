@@ -218,8 +218,9 @@ def base_llm_folder(work_dir: Path, shapes: Shapes, tokenizer, device: str, tiny
 
 
 def text_ids(tokenizer, batch: int, length: int, generator: torch.Generator) -> torch.Tensor:
-    """Random ordinary (non-special) token ids."""
-    special = set(tokenizer.all_special_ids)
+    """Random ordinary token ids: no special or added token (the image token among them), whichever list
+    the installed transformers files it under."""
+    special = set(tokenizer.all_special_ids) | set(tokenizer.get_added_vocab().values())
     ordinary = torch.tensor([i for i in range(len(tokenizer)) if i not in special])
     return ordinary[torch.randint(len(ordinary), (batch, length), generator=generator)]
 

@@ -388,6 +388,8 @@ def predictions_step(
     }
     if preset.controls.synthetic_only_stage is not None:
         model_systems[SYNTHETIC_ONLY_SYSTEM] = (finals[preset.controls.synthetic_only_stage], list(range(len(ids))))
+    if not any(system in todo for system in model_systems):
+        log("predictions: reusing every model system's reports")
     prompt = report_prompt()
     loaded: dict[Path, tuple[Any, Any]] = {}
     for system, (checkpoint, order) in model_systems.items():

@@ -153,7 +153,7 @@ def test_second_run_reuses_every_finished_step(finished_run, capsys):
     err = capsys.readouterr().err
     for step in ("cohort", "curriculum", "evaluation"):
         assert f"{step}: done earlier" in err
-    assert "predictions: reusing all three systems' reports" in err
+    assert "predictions: reusing every model system's reports" in err
     assert "== stage" not in err  # no stage was even started
     assert {p: p.stat().st_mtime_ns for p in watched} == before
 

@@ -33,7 +33,7 @@ def test_example_study_loads(study):
         ("name: x\nraters: [a]\nquestions: [{id: q, text: T, scale: [one]}]\n", "at least two labels"),
         ("name: x\nraters: [a]\nquestions: [{id: q, text: T, scale: [a, b]}]\nextra: 1\n", "unknown key"),
         ("name: x\nraters: [a, a]\nquestions: [{id: q, text: T, scale: [a, b]}]\n", "distinct"),
-        ("name: [unclosed\n", "cannot read"),
+        ("name: [unclosed\n", "not valid YAML"),
     ],
 )
 def test_bad_study_files_are_refused_in_one_line(tmp_path, text, message):
