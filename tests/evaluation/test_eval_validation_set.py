@@ -108,51 +108,25 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
     assert cells / (len(plans) * len(kb.biomarkers)) >= 0.95
 
 
-def test_extraction_accuracy_on_second_clinical_styles_dev_set():
-    """A second set written blind by another writer (UK letters, US notes OD/OS, proformas, both-eye
-    reports, model outputs). Before its round: 0.9467 / 0.9733 / 0.9507; measured after: stage 1.0,
-    referral 0.9933, biomarker states 1.0."""
-    rows, problems = read_jsonl(default_validation_path().with_name("styles_dev2.jsonl"))
-    assert problems == [] and len(rows) == 150
+# Later clinical-styles sets (issue 18; docs/EVALUATION.md): three more dev sets, each by a new writer
+# blind to the rules, fitted in rounds 2-4, and the set kept blind while the rules changed (never fitted
+# to). Floors sit just under what each measured after its round:
+#   dev2 (UK letters, US OD/OS notes, proformas, both-eye reports, model outputs): 1.0 / 0.9933 / 1.0
+#   dev3 (how the stage is expressed: Beckman/AREDS, treatment wording, hedges): 1.0 / 0.9933 / 0.988
+#   dev4 (30 writer voices x 5 reports): 0.98 / 0.9933 / 0.9736
+#   blind (scored once per round, what landed): 0.93 / 0.99 / 0.9885 -- a floor, not a target
+@pytest.mark.parametrize(
+    "file, size, floors",
+    [
+        ("styles_dev2.jsonl", 150, (0.98, 0.98, 0.98)),
+        ("styles_dev3.jsonl", 150, (0.99, 0.98, 0.975)),
+        ("styles_dev4.jsonl", 150, (0.97, 0.98, 0.965)),
+        ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
+    ],
+)
+def test_extraction_accuracy_on_later_clinical_styles_sets(file, size, floors):
+    rows, problems = read_jsonl(default_validation_path().with_name(file))
+    assert problems == [] and len(rows) == size
     accuracy = score(rows, lambda text: extractor().extract(text).labels()).accuracy()
-    assert accuracy["stage"] >= 0.98
-    assert accuracy["referral"] >= 0.98
-    assert accuracy["biomarker_state"] >= 0.98
-
-
-def test_extraction_accuracy_on_third_clinical_styles_dev_set():
-    """A third set written blind by a new writer, on how the stage is expressed (Beckman/AREDS terms,
-    treatment wording, impression lines, mild vs undecided hedges) in many voices (registrars,
-    optometrists, nurse injectors, US retina, research graders, model outputs). Before its round:
-    0.8133 / 0.8733 / 0.94; measured after: stage 1.0, referral 0.9933, biomarker states 0.988."""
-    rows, problems = read_jsonl(default_validation_path().with_name("styles_dev3.jsonl"))
-    assert problems == [] and len(rows) == 150
-    accuracy = score(rows, lambda text: extractor().extract(text).labels()).accuracy()
-    assert accuracy["stage"] >= 0.99
-    assert accuracy["referral"] >= 0.98
-    assert accuracy["biomarker_state"] >= 0.975
-
-
-def test_extraction_accuracy_on_fourth_clinical_styles_dev_set():
-    """A fourth set of 150 reports by a new writer blind to the rules (issue 18): 30 voices (registrar
-    lower case, consultant letters, optometrist forms, US OD/OS notes, JSON/markdown model outputs,
-    ALL-CAPS ward notes, hedging trainees, injector nurses, typo-prone locums, tele-graders with pipes,
-    run-on text, comparative hedges, EHR templates). Before its round: 0.9133 / 0.96 / 0.9512; measured
-    after: stage 0.98, referral 0.9933, biomarker states 0.9736."""
-    rows, problems = read_jsonl(default_validation_path().with_name("styles_dev4.jsonl"))
-    assert problems == [] and len(rows) == 150
-    accuracy = score(rows, lambda text: extractor().extract(text).labels()).accuracy()
-    assert accuracy["stage"] >= 0.97
-    assert accuracy["referral"] >= 0.98
-    assert accuracy["biomarker_state"] >= 0.965
-
-
-def test_extraction_accuracy_on_the_once_blind_styles_set_does_not_drop():
-    """The 100 reports kept blind while the rules of issue 18 changed (docs/EVALUATION.md): never fitted
-    to, scored once after each round; what landed reads 0.93 / 0.99 / 0.9885. A floor, not a target."""
-    rows, problems = read_jsonl(default_validation_path().with_name("styles_blind.jsonl"))
-    assert problems == [] and len(rows) == 100
-    accuracy = score(rows, lambda text: extractor().extract(text).labels()).accuracy()
-    assert accuracy["stage"] >= 0.92
-    assert accuracy["referral"] >= 0.98
-    assert accuracy["biomarker_state"] >= 0.98
+    got = (accuracy["stage"], accuracy["referral"], accuracy["biomarker_state"])
+    assert all(value >= floor for value, floor in zip(got, floors)), (file, got)
