@@ -120,3 +120,18 @@ def test_a_dme_report_says_the_condition_where_the_stage_would_be():
     dme = KB.condition("dme")
     assert mentions(text, (dme.name, *dme.synonyms)), text
     assert not mentions(text, [w for lv in KB.stages for w in (lv.name, *lv.synonyms)]), text
+
+
+def test_a_stage_word_that_names_an_unknown_finding_is_not_used():
+    """Regression: late dry AMD was written "cRORA"/"GA" while RPE atrophy was unknown (a stated guess)."""
+    present = {"drusen": {}, "hypertransmission": {}}
+    absent = ["srf", "irf"]
+    for seed in range(200):
+        text = WRITER.write(present, "late_dry", None, np.random.default_rng(seed), "OD", 70, "F", absent=absent)
+        assert not mentions(text, biomarker_words("rpe_atrophy")), text
+
+
+def test_a_stage_word_that_names_a_present_finding_is_still_used():
+    present = {"rpe_atrophy": {}, "hypertransmission": {}}
+    texts = [WRITER.write(present, "late_dry", None, np.random.default_rng(s), "OD", 70, "F") for s in range(200)]
+    assert any(re.search(r"\b(ga|crora)\b", t, re.IGNORECASE) for t in texts)

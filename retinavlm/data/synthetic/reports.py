@@ -107,7 +107,7 @@ class ReportWriter:
             "findings": " ".join(sentences),
             "findings_list": "\n- ".join(sentences),
             "negatives": self._negatives(absent, rng),
-            "stage": self._impression(stage, condition, rng),
+            "stage": self._impression(stage, condition, rng, present),
             "referral": None if referral is None else _pick(self._referral_terms[self.kb.referral(referral).id], rng),
             "eye": _pick(t.eyes[eye], rng),
             "age": "" if age is None else str(age),
@@ -121,10 +121,17 @@ class ReportWriter:
         text = re.sub(r"\n- \n|\n- $", "\n", text)  # an empty bullet when nothing was ruled out
         return re.sub(r"[ \t]+", " ", text).replace(" \n", "\n").strip()
 
-    def _impression(self, stage: str | None, condition: str | None, rng: np.random.Generator) -> str | None:
-        """Words for the AMD stage, or for the non-AMD condition (which has no stage); None when neither is known."""
+    def _impression(
+        self, stage: str | None, condition: str | None, rng: np.random.Generator, present: Collection[str]
+    ) -> str | None:
+        """Words for the AMD stage, or for the non-AMD condition (which has no stage); None when neither is known.
+        A stage word that also names a finding ("GA", "cRORA") is used only when that finding is present, so
+        the impression never states a finding the scan's labels leave absent or unknown."""
         if stage is not None:
-            return _pick(self._stage_terms[self.kb.stage(stage).id], rng)
+            level = self.kb.stage(stage)
+            not_present = [self._finding_names[bid] for bid in self.kb.biomarker_ids if bid not in present]
+            terms = [t for t in self._stage_terms[level.id] if not any(p.search(t.lower()) for p in not_present)]
+            return _pick(terms or [self._display(level.name)], rng)
         if condition is not None:
             self.kb.condition(condition)  # a one-line error for an unknown id
             return _pick(self._condition_terms[condition], rng)
@@ -174,6 +181,16 @@ class ReportWriter:
         attribute = self.kb.biomarkers[bid].attributes[aname]
         words = [w for w in (value, *attribute.synonyms.get(value, ())) if re.fullmatch(r"[a-z][a-z -]*", w)]
         return sorted(set(words), key=words.index)
+
+    @functools.cached_property
+    def _finding_names(self) -> dict[str, re.Pattern]:
+        """For each biomarker, a pattern of every word that names it (name, synonyms, abbreviations)."""
+        return {
+            bid: re.compile(
+                "|".join(rf"(?<!\w){re.escape(w.lower())}(?!\w)" for w in (m.name, *m.synonyms, *m.abbreviations))
+            )
+            for bid, m in self.kb.biomarkers.items()
+        }
 
     @functools.cached_property
     def _foreign_phrases(self) -> dict[str | None, re.Pattern]:
