@@ -6,6 +6,8 @@ graphs); the token ids equal plain greedy `generate`'s.
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from transformers import PreTrainedModel, StaticCache
 
@@ -25,13 +27,20 @@ class StaticGreedyDecoder:
         self.llm = llm  # the causal LM whose decoder and head run here; LoRA layers, if any, are inside it
         self.cache: StaticCache | None = None
         self.cache_key: tuple | None = None
+        # transformers 5.x renamed the decoder's `past_key_values` argument to `cache`; pass the name it takes.
+        decoder_arguments = inspect.signature(llm.get_decoder().forward).parameters
+        self.cache_argument = "cache" if "cache" in decoder_arguments else "past_key_values"
         self.decode = (
             torch.compile(self._step, mode="reduce-overhead", fullgraph=False) if compile_decode else self._step
         )
 
     def _step(self, inputs: torch.Tensor, mask: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
         out = self.llm.get_decoder()(
-            inputs_embeds=inputs, attention_mask=mask, position_ids=position, past_key_values=self.cache, use_cache=True
+            inputs_embeds=inputs,
+            attention_mask=mask,
+            position_ids=position,
+            use_cache=True,
+            **{self.cache_argument: self.cache},
         )
         return self.llm.get_output_embeddings()(out.last_hidden_state[:, -1]).float()
 

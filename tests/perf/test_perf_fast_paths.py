@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from transformers import GenerationConfig
@@ -119,6 +121,16 @@ def test_generate_text_is_the_same_with_and_without_the_static_cache(model):
     plain = model.generate(pixels, PROMPTS[:2], max_new_tokens=12)
     model.fast.static_cache_generation = True
     assert model.generate(pixels, PROMPTS[:2], max_new_tokens=12) == plain
+
+
+def test_static_cache_generation_raises_no_library_deprecation_warning(model):
+    """Regression: the decoder was called with `past_key_values`, which transformers 5.x deprecates for `cache`."""
+    pixels = torch.randn(1, 1, 192, 192, generator=torch.Generator().manual_seed(3))
+    model.fast.static_cache_generation = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        warnings.simplefilter("error", DeprecationWarning)
+        model.generate(pixels, PROMPTS[:1], max_new_tokens=4)
 
 
 def test_quantized_bf16_model_keeps_embeddings_and_head_in_bf16(tokenizer):
