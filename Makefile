@@ -20,12 +20,12 @@ $(BIN)/python:
 # torch first and pinned: the CPU wheel lies on disk; an unpinned torch pulls a 5 GB CUDA build.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[train]"
+	$(BIN)/pip install --quiet -e .
 	touch $@
 
 # Browser tests drive Debian's chromium (installed by apt when missing; never a browser download).
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed scripts/install_browser.sh
-	$(BIN)/pip install --quiet -e ".[train,test,ui,notebooks]"
+	$(BIN)/pip install --quiet -e ".[test,ui,notebooks]"
 	bash scripts/install_browser.sh
 	touch $@
 

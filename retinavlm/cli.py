@@ -3,7 +3,8 @@ only when it runs, so `retinavlm --help` stays fast (no torch import).
 
 A command module provides `add_arguments(parser)` and `run(args) -> int`. Bad input raises a
 `RetinaVLMError` (or an OSError for a file it cannot read or write); it is caught here, once, and
-printed as one line with exit status 2. Any other exception is a bug and keeps its traceback.
+printed as one line with exit status 2; so is a missing optional dependency (retinavlm/extras.py), as
+`retinavlm COMMAND: ... needs the 'EXTRA' extra ...`. Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import sys
 
 from retinavlm.errors import RetinaVLMError
+from retinavlm.extras import MissingExtraError
 
 # name -> (one-line help, longer description)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -111,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sub.parse_args(rest)
     try:
         return int(module.run(args) or 0)
+    except MissingExtraError as exc:
+        print(f"retinavlm {name}: {exc}", file=sys.stderr)
+        return 2
     except RetinaVLMError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

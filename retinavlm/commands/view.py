@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 
+from retinavlm.extras import require
 from retinavlm.resources import project_root
 from retinavlm.viewer import config
 
@@ -62,11 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if not os.path.isdir(args.run_dir):
         print(f"error: {args.run_dir}: run folder not found", file=sys.stderr)
         return 2
-    try:
-        import streamlit  # noqa: F401
-    except ImportError:
-        print("error: the viewer needs streamlit: pip install -e '.[ui]'", file=sys.stderr)
-        return 2
+    require("streamlit", "the viewer")
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     env.pop(config.ENV_VAR, None)  # the arguments below are the settings
     print(f"RetinaVLM viewer on http://127.0.0.1:{args.port} (Ctrl+C stops it)", file=sys.stderr, flush=True)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from retinavlm.data.samples import check_size, pick_frame, scan_from_samples
 from retinavlm.data.scan import Scan, ScanReadError
+from retinavlm.extras import MissingExtraError, require
 
 FORMAT_NAMES = {"vol": "Heidelberg VOL", "e2e": "Heidelberg E2E", "fda": "Topcon FDA"}
 _IMPORTERS = {"vol": "import_heyex_vol", "e2e": "import_heyex_e2e", "fda": "import_topcon_fda"}
-_INSTALL_HINT = "install the optional 'vendor' extra: pip install 'retinavlm[vendor]'"
 
 
 def read_vendor_scan(path: Path, fmt: str, frame: int | None, max_pixels: int) -> Scan:
@@ -22,16 +22,14 @@ def read_vendor_scan(path: Path, fmt: str, frame: int | None, max_pixels: int) -
     name = FORMAT_NAMES[fmt]
     if fmt == "vol":
         _check_vol_header(path, max_pixels)
+    purpose = f"reading {name} files"
     try:
-        import eyepy.io
-    except ImportError:
-        raise ScanReadError(path, f"reading {name} files needs eyepy: {_INSTALL_HINT}") from None
-    try:
-        volume = getattr(eyepy.io, _IMPORTERS[fmt])(path)
-    except ImportError as exc:  # eyepy reads FDA through oct-converter
-        raise ScanReadError(
-            path, f"reading {name} files needs {exc.name or 'oct-converter'}: {_INSTALL_HINT}"
-        ) from None
+        eyepy_io = require("eyepy.io", purpose)
+        if fmt == "fda":
+            require("oct_converter", purpose)  # eyepy's FDA reader imports it only when called
+    except MissingExtraError as exc:
+        raise ScanReadError(path, str(exc)) from None
+    volume = getattr(eyepy_io, _IMPORTERS[fmt])(path)
     data = volume.data
     if data.ndim != 3 or data.shape[0] == 0:
         raise ScanReadError(path, f"{name} volume holds no B-scans (data shape {tuple(data.shape)})")

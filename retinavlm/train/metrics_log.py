@@ -3,6 +3,8 @@
 The CSV is rewritten atomically at each flush; on resume, rows after the checkpoint's step are
 dropped so the file reads as if the run had never been interrupted. TensorBoard event files are
 append-only logs by design; `purge_step` hides the events a killed run wrote after its checkpoint.
+tensorboard is a base dependency, not an extra: the main job (`retinavlm demo`) trains, so a plain
+`pip install retinavlm` must be able to write this log.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from retinavlm.cli import COMMANDS, main
 
 
@@ -65,3 +67,60 @@ def test_every_toolkit_error_class_shares_the_one_base():
         for name, value in vars(module).items():
             if isinstance(value, type) and name.endswith("Error") and value.__module__ == info.name:
                 assert issubclass(value, RetinaVLMError), f"{info.name}.{name}"
+
+
+def block_module(monkeypatch, name: str) -> None:
+    """`import name` fails as it does where the module is not installed (None in sys.modules halts the import)."""
+    for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        monkeypatch.delitem(sys.modules, loaded)
+    monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_a_base_install_viewer_names_the_ui_extra_in_one_line(tmp_path, monkeypatch, capsys):
+    import retinavlm.commands.view as view
+
+    block_module(monkeypatch, "streamlit")
+    monkeypatch.setattr(view.os, "execve", lambda *a: pytest.fail("the viewer started without streamlit"))
+    assert main(["view", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        "retinavlm view: the viewer needs the 'ui' extra (streamlit is not installed): pip install 'retinavlm[ui]'\n"
+    )
+
+
+@pytest.mark.parametrize("missing", ["eyepy", "oct_converter"])
+def test_a_base_install_refuses_a_vendor_volume_naming_the_vendor_extra(tmp_path, monkeypatch, missing):
+    from retinavlm.data.io import read_scan
+    from retinavlm.data.scan import ScanReadError
+
+    block_module(monkeypatch, missing)
+    volume = tmp_path / "scan.fda"
+    volume.write_bytes(b"FOCT" + bytes(60))
+    with pytest.raises(ScanReadError) as refused:
+        read_scan(volume)
+    assert str(refused.value) == (
+        f"{volume}: reading Topcon FDA files needs the 'vendor' extra ({missing} is not installed): "
+        "pip install 'retinavlm[vendor]'"
+    )
+
+
+def test_each_optional_module_belongs_to_the_extra_that_installs_it():
+    """extras.EXTRA_OF names extras of pyproject.toml, each listing the distribution of that module."""
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    from retinavlm.extras import EXTRA_OF
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    extras = pyproject["project"]["optional-dependencies"]
+    for module, extra in EXTRA_OF.items():
+        distributions = {Requirement(r).name.lower().replace("-", "_") for r in extras.get(extra, ())}
+        assert module in distributions, f"{module}: extra {extra!r} does not install it"
+
+
+def test_only_registered_modules_can_be_required():
+    from retinavlm.extras import require
+
+    with pytest.raises(KeyError):
+        require("json", "parsing")  # installed everywhere, and still not an optional dependency
