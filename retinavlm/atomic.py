@@ -57,10 +57,25 @@ def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Non
     write_text(path, json.dumps(obj, indent=indent, sort_keys=False, ensure_ascii=False) + "\n")
 
 
+def jsonl_line(row: dict) -> str:
+    """One JSON Lines row as every writer here writes it, so appended and rewritten files are byte-identical."""
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
 def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
     with atomic_open(path, "w") as handle:
         for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            handle.write(jsonl_line(row))
+
+
+def append_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
+    """Append rows and fsync before returning: a kill can tear only the last line of the last call."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("".join(jsonl_line(row) for row in rows))
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 @contextlib.contextmanager

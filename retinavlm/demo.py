@@ -363,8 +363,8 @@ def predictions_step(
     force_knowledge: bool = False,
 ) -> None:
     """RUN/predictions/<system>.jsonl for each of the preset's systems (each file is a step of its own)."""
-    from retinavlm.model.generation import generate_batched
     from retinavlm.model.prompts import report_prompt
+    from retinavlm.model.report_run import drop_torn_line, read_written, stream_reports
     from retinavlm.model.vlm import RetinaVLM
     from retinavlm.train.curriculum import shuffled_order
     from retinavlm.train.images import ScanImages, augment_config
@@ -403,16 +403,21 @@ def predictions_step(
             loaded = {checkpoint: (model, images)}  # one model in memory at a time
         model, images = loaded[checkpoint]
         started = time.perf_counter()
-        reports = generate_batched(
+        path = out / f"{system}.jsonl"  # appended batch by batch; a killed run's rows are kept and continued
+        done = {row["id"] for row in read_written(path, system)}
+        drop_torn_line(path)
+        todo = [(i, shown) for i, shown in zip(ids, order, strict=True) if i not in done]
+        stream_reports(
             model,
-            (images.tensor(shown) for shown in order),
+            ((i, images.tensor(shown)) for i, shown in todo),
             prompt,
             preset.generation.batch_size,
             preset.generation.max_new_tokens,
+            path,
+            system,
             progress=f"reports ({system})",
-            total=len(ids),
+            total=len(todo),
         )
-        write_jsonl(out / f"{system}.jsonl", [{"id": i, "report": r, "model": system} for i, r in zip(ids, reports)])
         seconds = time.perf_counter() - started
         state.finish(f"predictions:{system}", seconds, reports=len(ids))
         log(f"predictions: {len(ids)} {system} reports in {seconds:.1f} s")

@@ -29,16 +29,43 @@ def generate_batched(
 
     `progress` labels a progress bar over `total` pairs (shown on a terminal only).
     """
+    batches = generate_in_batches(model, images, prompts, batch_size, max_new_tokens, progress, total)
+    return [answer for batch in batches for answer in batch]
+
+
+def generate_in_batches(
+    model: RetinaVLM,
+    images: Iterable[torch.Tensor],
+    prompts: str | Iterable[str],
+    batch_size: int,
+    max_new_tokens: int,
+    progress: str | None = None,
+    total: int | None = None,
+) -> Iterator[list[str]]:
+    """`generate_batched`, one list of answers per batch as soon as it is generated (for writers that stream).
+
+    The images of the next batch are not read before this batch's answers are taken.
+    """
     if batch_size < 1 or max_new_tokens < 1:
         raise ValueError(f"batch_size={batch_size} and max_new_tokens={max_new_tokens} must be at least 1")
     pairs = zip(images, repeat(prompts)) if isinstance(prompts, str) else zip(images, prompts, strict=True)
-    answers: list[str] = []
+    return _generate(model, pairs, batch_size, max_new_tokens, progress, total)
+
+
+def _generate(
+    model: RetinaVLM,
+    pairs: Iterator[tuple[torch.Tensor, str]],
+    batch_size: int,
+    max_new_tokens: int,
+    progress: str | None,
+    total: int | None,
+) -> Iterator[list[str]]:
     with tqdm(total=total, desc=progress, unit="answer", disable=None if progress else True) as bar:
         for batch in _batches(pairs, batch_size):
             pixels = torch.stack([image for image, _ in batch])
-            answers += model.generate(pixels, [prompt for _, prompt in batch], max_new_tokens=max_new_tokens)
+            answers = model.generate(pixels, [prompt for _, prompt in batch], max_new_tokens=max_new_tokens)
             bar.update(len(batch))
-    return answers
+            yield answers
 
 
 def _batches(pairs: Iterator[tuple[torch.Tensor, str]], size: int) -> Iterator[list[tuple[torch.Tensor, str]]]:

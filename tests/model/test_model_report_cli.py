@@ -1,4 +1,5 @@
-"""`retinavlm report` end to end, in-process through the CLI's `main`."""
+"""`retinavlm report` end to end, in-process through the CLI's `main` (resuming and several processes:
+test_model_report_run.py)."""
 
 import json
 import shutil
@@ -9,6 +10,7 @@ from model_testing import kermany_scans, other_knowledge_dir, tiny_config
 
 from retinavlm.cli import main
 from retinavlm.model.config import EncoderConfig
+from retinavlm.model.report_run import pseudonym
 from retinavlm.model.vlm import RetinaVLM
 
 
@@ -33,7 +35,8 @@ def test_reports_good_scans_and_lists_the_bad_ones(checkpoint, tmp_path, capsys)
             "--max-new-tokens", "6", "--batch-size", "2"]  # fmt: skip
     assert main(args) == 1  # some skipped
     rows = read_predictions(out)
-    assert [r["id"] for r in rows] == [p.stem for p in real]
+    assert [r["id"] for r in rows] == [pseudonym(p) for p in real]
+    assert all(r["id"].startswith("scan-") and p.stem.split("-")[1] not in r["id"] for r, p in zip(rows, real))
     assert all(r["model"] == "tiny-ckpt" and isinstance(r["report"], str) for r in rows)
     err = capsys.readouterr().err
     assert "skipped: " in err and "notes.png" in err and "cut.jpeg" in err and "absent.png: no such file" in err
@@ -93,4 +96,20 @@ def test_a_checkpoint_of_another_knowledge_base_is_refused_unless_forced(checkpo
     assert not out.exists()
     with pytest.warns(UserWarning, match="trained under knowledge base"):
         assert main([*args, "--knowledge", str(other), "--force-knowledge"]) == 0
-    assert [row["id"] for row in read_predictions(out)] == [scan.stem]
+    assert [row["id"] for row in read_predictions(out)] == [pseudonym(scan)]
+
+
+def test_ids_are_content_pseudonyms_unless_source_names_are_kept(checkpoint, tmp_path, capsys):
+    scans = [Path(shutil.copy(p, tmp_path / p.name)) for p in kermany_scans(2)]
+    twin = Path(shutil.copy(scans[0], tmp_path / "renamed-copy.jpeg"))
+    common = ["report", "--checkpoint", str(checkpoint), *map(str, scans), str(twin), "--max-new-tokens", "3"]
+    assert main([*common, "--out", str(tmp_path / "pseudonyms.jsonl")]) == 1  # the copy has the same content
+    pseudonymous = [row["id"] for row in read_predictions(tmp_path / "pseudonyms.jsonl")]
+    assert pseudonymous == [pseudonym(p) for p in scans] and len(set(pseudonymous)) == 2
+    assert not any(p.stem.split("-")[1] in line for p in scans for line in pseudonymous)  # no patient number
+    assert f"renamed-copy.jpeg: duplicate id {pseudonym(scans[0])!r}" in capsys.readouterr().err
+    assert main([*common, "--out", str(tmp_path / "named.jsonl"), "--keep-source-names"]) == 0
+    assert [row["id"] for row in read_predictions(tmp_path / "named.jsonl")] == [
+        *(p.stem for p in scans),
+        "renamed-copy",
+    ]
