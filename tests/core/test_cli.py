@@ -124,3 +124,50 @@ def test_only_registered_modules_can_be_required():
 
     with pytest.raises(KeyError):
         require("json", "parsing")  # installed everywhere, and still not an optional dependency
+
+
+# Modules that run only inside the Streamlit app (ui/), which `retinavlm view` starts after requiring the ui extra.
+STREAMLIT_APP_MODULES = {"app_model.py", "app_session.py", "app_study.py", "charts.py"}
+# Imports whose library needs one more distribution than the one that provides the module.
+ALSO_NEEDS = {"torch.utils.tensorboard": "tensorboard"}
+
+
+def third_party_imports(path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names.add(node.module)
+    return {n for n in names if n.partition(".")[0] not in sys.stdlib_module_names and not n.startswith("retinavlm")}
+
+
+def test_the_package_imports_only_base_dependencies_outside_the_optional_paths():
+    """A plain `pip install .` runs every command: any other library is reached through extras.require."""
+    import importlib.metadata
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    import retinavlm
+
+    def normal(name: str) -> str:
+        return name.lower().replace("_", "-")
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    base = {normal(Requirement(r).name) for r in pyproject["project"]["dependencies"]}
+    providers = importlib.metadata.packages_distributions()
+    package = Path(retinavlm.__file__).parent
+    outside_base = []
+    for path in package.rglob("*.py"):
+        if path.parent.name == "viewer" and path.name in STREAMLIT_APP_MODULES:
+            continue
+        for name in third_party_imports(path):
+            installed_by = {normal(d) for d in providers.get(name.partition(".")[0], ())}
+            also_needs = ALSO_NEEDS.get(name)
+            if not installed_by & base or (also_needs and also_needs not in base):
+                outside_base.append(f"{path.relative_to(package)}: {name}")
+    assert outside_base == []
