@@ -5,7 +5,7 @@ import torch
 from model_testing import tiny_config
 
 from retinavlm.model.config import EncoderConfig
-from retinavlm.model.generation import generate_batched
+from retinavlm.model.generation import generate_batched, generate_in_batches
 from retinavlm.model.vlm import RetinaVLM
 
 
@@ -58,6 +58,19 @@ def test_batches_in_input_order_and_reads_images_lazily():
     assert read == list(range(7))
 
 
+def test_each_batch_is_yielded_before_the_next_batch_is_read():
+    read: list[int] = []
+
+    def lazy(n):
+        for i in range(n):
+            read.append(i)
+            yield torch.zeros(1, 4, 4)
+
+    batches = generate_in_batches(RecordingModel(), lazy(5), [str(i) for i in range(5)], batch_size=2, max_new_tokens=1)
+    seen = [(answers, list(read)) for answers in batches]
+    assert seen == [(["0:1", "1:1"], [0, 1]), (["2:1", "3:1"], [0, 1, 2, 3]), (["4:1"], [0, 1, 2, 3, 4])]
+
+
 def test_refuses_a_prompt_count_that_does_not_match_the_images():
     with pytest.raises(ValueError):
         generate_batched(RecordingModel(), [torch.zeros(1, 4, 4)] * 3, ["a", "b"], batch_size=2, max_new_tokens=1)
@@ -67,3 +80,5 @@ def test_refuses_a_prompt_count_that_does_not_match_the_images():
 def test_refuses_empty_batches_or_answers(batch_size, max_new_tokens):
     with pytest.raises(ValueError, match="at least 1"):
         generate_batched(RecordingModel(), [], "p", batch_size=batch_size, max_new_tokens=max_new_tokens)
+    with pytest.raises(ValueError, match="at least 1"):  # when called, not at the first batch
+        generate_in_batches(RecordingModel(), [], "p", batch_size=batch_size, max_new_tokens=max_new_tokens)
