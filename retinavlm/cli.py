@@ -39,6 +39,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Read scans (files or folders), skip and list unreadable or refused ones, and write one report per "
         "scan with a RetinaVLM checkpoint to a predictions JSONL file (DESIGN.md §3).",
     ),
+    "deidentify": (
+        "write de-identified copies of DICOM files (DICOM basic confidentiality profile)",
+        "Copy DICOM files (a file or a folder, recursively) without identifying attributes, following the DICOM "
+        "PS3.15 Annex E Basic Application Level Confidentiality Profile: UIDs replaced consistently, private tags, "
+        "curves and overlays removed, pixel data unchanged; copies named by their new UID unless asked otherwise.",
+    ),
     "dataset": (
         "build a patient-split Hugging Face dataset from a cohort",
         "Build a datasets.DatasetDict (train/validation/test, split by patient, stratified by label) from a "
