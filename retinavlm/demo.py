@@ -406,17 +406,17 @@ def predictions_step(
         path = out / f"{system}.jsonl"  # appended batch by batch; a killed run's rows are kept and continued
         done = {row["id"] for row in read_written(path, system)}
         drop_torn_line(path)
-        todo = [(i, shown) for i, shown in zip(ids, order, strict=True) if i not in done]
+        pending = [(i, shown) for i, shown in zip(ids, order, strict=True) if i not in done]
         stream_reports(
             model,
-            ((i, images.tensor(shown)) for i, shown in todo),
+            ((i, images.tensor(shown)) for i, shown in pending),
             prompt,
             preset.generation.batch_size,
             preset.generation.max_new_tokens,
             path,
             system,
             progress=f"reports ({system})",
-            total=len(todo),
+            total=len(pending),
         )
         seconds = time.perf_counter() - started
         state.finish(f"predictions:{system}", seconds, reports=len(ids))
