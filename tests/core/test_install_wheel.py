@@ -19,6 +19,7 @@ import sys
 import tomllib
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import yaml
@@ -54,13 +55,16 @@ def copy_source(destination: Path) -> Path:
 
 def user_extras_modules() -> list[str]:
     """Top-level modules that only the user-facing extras install (pyproject.toml), as far as this venv has them."""
-    extras = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    base = {Requirement(r).name.lower() for r in importlib.metadata.requires("retinavlm") or () if "extra ==" not in r}
-    wanted = {Requirement(r).name.lower() for name, reqs in extras.items() if name not in DEV_EXTRAS for r in reqs}
+    project = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["project"]
+
+    def names(requirements) -> set[str]:
+        return {Requirement(r).name.lower().replace("_", "-") for r in requirements}
+
+    extras = project["optional-dependencies"]
+    only_extras = names(r for name, reqs in extras.items() if name not in DEV_EXTRAS for r in reqs)
+    only_extras -= names(project["dependencies"])
     return sorted(
-        module
-        for module, dists in importlib.metadata.packages_distributions().items()
-        if {d.lower() for d in dists} & (wanted - base)
+        module for module, dists in importlib.metadata.packages_distributions().items() if names(dists) & only_extras
     )
 
 
@@ -76,9 +80,16 @@ def tiny_fast_preset(installed_curricula: Path, destination: Path) -> Path:
     return destination
 
 
+class Installed(NamedTuple):
+    source: Path  # the copy of the checkout the wheel was built from
+    wheel: Path
+    venv: Path  # the fresh venv the wheel is installed into
+    elsewhere: Path  # an empty folder to run commands from
+    env: dict[str, str]
+
+
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(venv, elsewhere, env, wheel): the built wheel installed into a fresh venv; `elsewhere` is an empty folder."""
+def installed(tmp_path_factory) -> Installed:
     tmp = tmp_path_factory.mktemp("wheel")
     source = copy_source(tmp / "source")
     env = {
@@ -106,38 +117,45 @@ def installed(tmp_path_factory):
 
     elsewhere = tmp / "elsewhere"
     elsewhere.mkdir()
-    return venv, elsewhere, env, wheel
+    return Installed(source, wheel, venv, elsewhere, env)
 
 
 def test_the_wheel_carries_every_data_file(installed):
-    _, _, _, wheel = installed
-    names = set(zipfile.ZipFile(wheel).namelist())
+    names = set(zipfile.ZipFile(installed.wheel).namelist())
     expected = {
-        f"retinavlm/_data/{path.relative_to(CHECKOUT).as_posix()}"
+        f"retinavlm/_data/{path.relative_to(installed.source).as_posix()}"
         for folder in DATA_FOLDERS
-        for path in (CHECKOUT / folder).rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts
+        for path in (installed.source / folder).rglob("*")
+        if path.is_file()
     }
     assert expected and expected <= names, sorted(expected - names)
 
 
+def installed_python(installed: Installed, code: str) -> str:
+    """What `code` prints, run by the fresh venv's python from the other folder."""
+    ran = run([installed.venv / "bin" / "python", "-c", code], installed.elsewhere, installed.env)
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout.strip()
+
+
+def installed_data_root(installed: Installed) -> Path:
+    return Path(installed_python(installed, "import retinavlm.resources as r; print(r.project_root())"))
+
+
 def test_the_installed_package_and_its_data_come_from_the_venv(installed):
-    venv, elsewhere, env, _ = installed
-    probe = "import retinavlm, retinavlm.resources as r; print(retinavlm.__file__); print(r.curricula_dir())"
-    found = run([venv / "bin" / "python", "-c", probe], elsewhere, env)
-    assert found.returncode == 0, found.stderr
-    package, curricula = map(Path, found.stdout.split())
-    assert package.is_relative_to(venv) and curricula.is_relative_to(venv), found.stdout
-    assert not package.is_relative_to(CHECKOUT)
+    package = Path(installed_python(installed, "import retinavlm; print(retinavlm.__file__)"))
+    data = installed_data_root(installed)
+    assert package.is_relative_to(installed.venv) and data.is_relative_to(installed.venv), (package, data)
+    assert all((data / folder).is_dir() for folder in DATA_FOLDERS)
 
 
 def test_the_installed_command_helps_and_names_the_extra_a_base_install_lacks(installed):
-    venv, elsewhere, env, _ = installed
-    helped = run([venv / "bin" / "retinavlm", "--help"], elsewhere, env)
+    retinavlm = installed.venv / "bin" / "retinavlm"
+    helped = run([retinavlm, "--help"], installed.elsewhere, installed.env)
     assert helped.returncode == 0 and "demo" in helped.stdout, helped.stderr
 
-    (elsewhere / "some_run").mkdir()
-    viewer = run([venv / "bin" / "retinavlm", "view", "some_run"], elsewhere, env)
+    (installed.elsewhere / "some_run").mkdir()
+    viewer = run([retinavlm, "view", "some_run"], installed.elsewhere, installed.env)
     assert viewer.returncode == 2
     assert viewer.stderr.splitlines() == [
         "retinavlm view: the viewer needs the 'ui' extra (streamlit is not installed): pip install 'retinavlm[ui]'"
@@ -145,17 +163,11 @@ def test_the_installed_command_helps_and_names_the_extra_a_base_install_lacks(in
 
 
 def test_the_installed_demo_trains_from_another_folder(installed):
-    venv, elsewhere, env, _ = installed
-    python = venv / "bin" / "python"
-    curricula = Path(
-        run([python, "-c", "import retinavlm.resources as r; print(r.curricula_dir())"], elsewhere, env).stdout.strip()
-    )
-    presets = tiny_fast_preset(curricula, elsewhere / "tiny.yaml")
-    demo = run([venv / "bin" / "retinavlm", "demo", "--fast", "--config", presets], elsewhere, env, timeout=600)
+    presets = tiny_fast_preset(installed_data_root(installed) / "curricula", installed.elsewhere / "tiny.yaml")
+    command = [installed.venv / "bin" / "retinavlm", "demo", "--fast", "--config", presets]
+    demo = run(command, installed.elsewhere, installed.env, timeout=600)
     assert demo.returncode == 0, demo.stderr[-3000:]
-    run_dir = elsewhere / "runs" / "demo-fast"
+    run_dir = installed.elsewhere / "runs" / "demo-fast"
     assert (run_dir / "run.json").is_file() and (run_dir / "evaluation" / "results.json").is_file()
-    assert list((run_dir / "curriculum").glob("stage*/tensorboard/events.*")), (
-        "the base install writes TensorBoard logs"
-    )
+    assert list((run_dir / "curriculum").glob("stage*/tensorboard/events.*")), "no TensorBoard log in a base install"
     assert "next: retinavlm view" in demo.stdout
