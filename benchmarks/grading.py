@@ -5,6 +5,8 @@ two systems with their paired comparison).
     python benchmarks/grading.py                 # writes benchmarks/results/grading.json
     python benchmarks/grading.py --medspacy      # adds medspaCy ConText with the same rules
                                                  # (run with an interpreter that has medspacy)
+    python benchmarks/grading.py --scale 100000  # adds one `retinavlm evaluate` run on 100 000 reports
+                                                 # (wall, CPU and peak memory of all its processes)
 
 The reports are the grader validation set (eval/validation/reports.jsonl; accuracy is also recorded
 on eval/validation/styles_dev.jsonl and styles_dev2.jsonl, reports in clinical styles) cycled to the wanted
@@ -87,7 +89,7 @@ def one_core(n: int) -> dict:
 
 
 def end_to_end(n: int, systems: int, workers: int, resamples: int) -> dict:
-    """Wall and CPU time (all processes) of one `retinavlm evaluate` run in a subprocess."""
+    """Wall time, CPU time and peak memory (all processes) of one `retinavlm evaluate` run in a subprocess."""
     refs, preds = cases(n)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -114,11 +116,15 @@ def end_to_end(n: int, systems: int, workers: int, resamples: int) -> dict:
         ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True)
-        seconds = time.perf_counter() - start
+        with open(tmp / "stderr.txt", "w+") as stderr:
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+            peak_bytes = peak_tree_rss(process)
+            seconds = time.perf_counter() - start
+            stderr.seek(0)
+            errors = stderr.read()
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if done.returncode != 0:
-            raise SystemExit(f"evaluate failed ({done.returncode}): {done.stderr[-2000:]}")
+        if process.returncode != 0:
+            raise SystemExit(f"evaluate failed ({process.returncode}): {errors[-2000:]}")
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return {
         "reports_per_system": n,
@@ -127,9 +133,28 @@ def end_to_end(n: int, systems: int, workers: int, resamples: int) -> dict:
         "bootstrap_resamples": resamples,
         "wall_seconds": round(seconds, 2),
         "cpu_seconds_all_processes": round(cpu, 2),
+        "peak_rss_mb_all_processes": round(peak_bytes / 2**20),
+        "peak_rss_mb_largest_process": round(after.ru_maxrss / 1024),
         "command": f"retinavlm evaluate --predictions {' '.join(f'system{k}.jsonl' for k in range(systems))} "
         f"--references refs.jsonl --out out --workers {workers} --bootstrap {resamples}",
     }
+
+
+def peak_tree_rss(process: subprocess.Popen, interval: float = 0.1) -> int:
+    """Wait for `process`; the largest sum of resident memory of it and its workers, sampled every `interval` s."""
+    import psutil
+
+    root, peak = psutil.Process(process.pid), 0
+    while process.poll() is None:
+        total = 0
+        try:
+            for proc in [root, *root.children(recursive=True)]:
+                total += proc.memory_info().rss
+        except psutil.Error:  # a worker exited between listing and reading
+            pass
+        peak = max(peak, total)
+        time.sleep(interval)
+    return peak
 
 
 def medspacy_comparison() -> dict:
@@ -243,12 +268,25 @@ def main() -> int:
         action="store_true",
         help="only measure medspaCy ConText (needs medspacy) and add it to the recorded results",
     )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        metavar="N",
+        help="only run `retinavlm evaluate` on N reports (one system) and add it to the recorded results as scale",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if args.medspacy:  # run with another interpreter: add to the recorded results
         record = previous
         record.setdefault("validation_set", {})["medspacy_context"] = medspacy_comparison()
+    elif args.scale:  # the cohort-scale check: one large run, the other figures kept
+        record = previous
+        record["scale"] = {
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "hardware": hardware(),
+            **end_to_end(args.scale, 1, args.workers, args.bootstrap),
+        }
     else:
         record = {
             "benchmark": "grading",
@@ -271,6 +309,8 @@ def main() -> int:
         }
         if "medspacy_context" in previous.get("validation_set", {}):
             record["validation_set"]["medspacy_context"] = previous["validation_set"]["medspacy_context"]
+        if "scale" in previous:
+            record["scale"] = previous["scale"]
     write_json(args.out, record)
     print(json.dumps(record, indent=2))
     return 0
