@@ -25,13 +25,14 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retinavlm import schema
 from retinavlm.atomic import write_bytes, write_json, write_jsonl, write_text
 from retinavlm.errors import ConfigError, RetinaVLMError
+from retinavlm.pseudonyms import pseudonyms
 from retinavlm.resources import curricula_dir
 
 if TYPE_CHECKING:
@@ -325,12 +326,21 @@ def write_references(run_dir: Path, records) -> None:
     )
 
 
+def pseudonymous_records(records: list) -> list:
+    """The real scans under pseudonymous scan and patient ids: their file names carry patient numbers
+    (`CNV-1016042-1`), and ids flow into every output of the run."""
+    scans = pseudonyms((r.id for r in records), "scan")
+    patients = pseudonyms((r.patient_id for r in records), "patient")
+    return [replace(r, id=scans[r.id], patient_id=patients[r.patient_id]) for r in records]
+
+
 def write_real_references(run_dir: Path, records) -> None:
-    """RUN/references.jsonl for real test scans: only what each scan's labels know (an unknown is left out, so
-    the grader never scores it); the scans are copied into RUN/images so that the run folder stands alone."""
+    """RUN/references.jsonl for real test scans (pseudonymous_records): only what each scan's labels know (an
+    unknown is left out, so the grader never scores it); the scans are copied into RUN/images under their
+    pseudonyms, so that the run folder stands alone and names no source file."""
     rows = []
     for record in records:
-        image = Path("images") / record.image.parent.name / record.image.name
+        image = Path("images") / f"{record.id}{record.image.suffix.lower()}"
         if not (run_dir / image).is_file():
             write_bytes(run_dir / image, record.image.read_bytes())
         row = {"id": record.id, "patient_id": record.patient_id, "image": image.as_posix()}
@@ -462,7 +472,9 @@ def classifiers_step(
             seed=settings.seed,
         )
         trained = train_scan_classifier(train, validation, config)
-        write_predictions(run_dir / "predictions" / f"{system}.jsonl", test, trained.predict(test), kb, system)
+        write_predictions(
+            run_dir / "predictions" / f"{system}.jsonl", pseudonymous_records(test), trained.predict(test), kb, system
+        )
         seconds = time.perf_counter() - started
         info[system] = {"best_epoch": trained.best_epoch, "validation_macro_f1": round(trained.validation_macro_f1, 4)}
         state.finish(f"predictions:{system}", seconds, reports=len(test), **info[system])
@@ -711,6 +723,7 @@ def run_demo(
     if preset.real is None:
         write_references(run_dir, records)
     else:
+        records = pseudonymous_records(records)
         write_real_references(run_dir, records)
     log(f"references: {len(records)} test scans of {len({r.patient_id for r in records})} patients")
 

@@ -275,16 +275,23 @@ def test_tiny_real_preset_grades_held_out_real_patients_with_every_control(tmp_p
 
     references, problems = read_jsonl(run / "references.jsonl")
     assert not problems and references
+    sources = {p.read_bytes(): p for p in (shared_data_dir() / "kermany-oct2017").rglob("*.jpeg")}
+    outputs = [run / "references.jsonl", *(run / "predictions").glob("*.jsonl"), *(run / "evaluation").iterdir()]
+    written = "\n".join([p.read_text() for p in outputs] + [p.name for p in (run / "images").rglob("*")])
+    label_of = {}
     for row in references:
         assert row["image"].startswith("images/") and (run / row["image"]).is_file()  # copied into the run
-        label = Path(row["image"]).parent.name
+        source = sources[(run / row["image"]).read_bytes()]  # byte for byte
+        label = label_of[row["image"]] = source.parent.name
+        assert source.stem not in written  # file names carry patient numbers: pseudonyms only
+        assert row["id"].startswith("scan-") and row["patient_id"].startswith("patient-")
         if label == "CNV":  # a diagnosis, not a list of findings: every biomarker unknown, so none is listed
             assert row["biomarkers"] == {} and row["stage"] == "late_wet_active" and row["referral"] == "urgent"
         if label == "DME":
             assert "stage" not in row and row["condition"] == "dme" and row["biomarkers"] == {"irf": "present"}
     results = json.loads((run / "evaluation" / "results.json").read_text())
     healthy = results["summary"]["systems"]["always_healthy"]
-    cnv = sum(Path(r["image"]).parent.name == "CNV" for r in references)
+    cnv = sum(label_of[r["image"]] == "CNV" for r in references)
     # SRF is never known on these references, so the template's "no SRF" is never scored
     assert healthy["biomarkers"]["srf"]["n"] < len(references) - cnv + 1
     assert set(summary["stage_agreement"]["retinavlm"]) <= {"healthy", "late_wet_active"}
