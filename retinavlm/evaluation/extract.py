@@ -642,6 +642,7 @@ class FindingsExtractor:
         mentions = []
         hedged: dict[tuple[int, int], set[str]] = {}  # sentence -> the stages it hedges
         queried: set[str] = set()  # stages left open by a query ("?wet AMD")
+        set_aside: set[str] = set()  # stages the report denies ("intermediate AMD rather than neovascular disease")
         for n, (found, sentence) in enumerate(targets):
             if n in alternatives:
                 continue
@@ -649,6 +650,9 @@ class FindingsExtractor:
             if len(words) == 1 and words[0] in guard and self._near_anatomy(doc, found, sentence):
                 continue
             assertion = self._assess(doc, ctx, found, sentence)
+            if assertion.state == "absent":
+                kind, value = found.payloads[0]
+                set_aside.update(self.rules.stage_families[value].members if kind == "family" else (value,))
             if assertion.state in (None, "absent"):
                 continue
             weak = any(stops[found.start : found.end])
@@ -680,6 +684,7 @@ class FindingsExtractor:
             mentions.append((mention, weak, sentence))
             if assertion.state == "uncertain":
                 hedged.setdefault(sentence, set()).add(level_id)
+        queried -= set_aside  # the referrer's "suspected wet AMD", set aside by the writer, opens nothing
         if queried and any(m.id not in queried for m, _, _ in mentions):
             return []  # a queried alternative to the stated stage ("iAMD; ? non-exudative MNV")
         # "possibly early, possibly intermediate AMD": two stages hedged side by side leave it open; so
