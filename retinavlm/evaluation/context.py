@@ -188,8 +188,16 @@ class SentenceContext:
             return []  # the separator belongs to a later item's label ("Yes (SRF) | IRF: No")
         next_field = n + 1 < len(seps) and seps[n + 1] < sentence[1]
         tail_end = seps[n + 1] if next_field else sentence[1]
-        # the value is the first item after the separator ("Yes, a small amount ...", "No | PED: Yes")
-        tail_end = next((k for k in range(sep + 1, tail_end) if self.tokens[k].raw in _ITEM_ENDS), tail_end)
+        # the value is the first item after the separator ("Yes, a small amount ...", "No | PED: Yes"), a
+        # parenthesis after it a comment on it ("Fibrosis: NO (no scar seen)")
+        tail_end = next(
+            (
+                k
+                for k in range(sep + 1, tail_end)
+                if self.tokens[k].raw in _ITEM_ENDS or (k > sep + 1 and self.tokens[k].raw == "(")
+            ),
+            tail_end,
+        )
         if next_field and tail_end == seps[n + 1]:
             # fields run together ("SRF: ? IRF: N"): the value ends where the next field's label begins
             tail_end = next((k for k in range(sep + 1, tail_end) if self.target_mask[k]), tail_end)

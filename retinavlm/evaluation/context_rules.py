@@ -64,6 +64,25 @@ class AnchoredTerms:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Words that place an umbrella finding in a layer: "under" + "retina" make "fluid" subretinal."""
+
+    biomarker: str
+    words: tuple[str, ...]
+    structures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlacedFindings:
+    """An umbrella term named by where it lies ("fluid under and within the retina", "fluid sub & intra")."""
+
+    group: str
+    window: int  # words allowed between the last place word and its structure ("under the neurosensory retina")
+    places: tuple[Place, ...]
+    prefixes: frozenset[str]  # place words that stand alone after the term ("fluid sub & intra")
+
+
+@dataclass(frozen=True)
 class ContextRules:
     version: str
     fingerprint: str
@@ -85,7 +104,7 @@ class ContextRules:
     anatomy_guard_terms: frozenset[str]
     anatomy_guard_words: frozenset[str]
     anatomy_guard_window: int
-    eyes: dict[str, tuple[str, ...]]  # "right" / "left" / "both" -> phrases naming that eye
+    eyes: dict[str, tuple[str, ...]]  # "right" / "left" / "both" -> phrases naming that eye; "this" -> the report's eye
     anchored: tuple[AnchoredTerms, ...]
     stage_alternatives: frozenset[str]  # "vs", "or": two stages joined by one are left undecided
     stage_alternative_gap: int
@@ -99,6 +118,7 @@ class ContextRules:
     community_care: frozenset[str] = frozenset()  # "routine" next to one of these is community care: none
     community_window: int = 4
     hospital_care: tuple[str, ...] = ()  # care named without a level: negated, it is no referral
+    placed: PlacedFindings | None = None  # "fluid under the retina" is subretinal fluid
 
 
 def default_rules_path() -> Path:
@@ -138,6 +158,7 @@ def _load_cached(path: Path) -> ContextRules:
         "hanging_prefixes",
         "open_stage_hedges",
         "weak_referrals",
+        "placed_findings",
         "community_care",
         "hospital_care",
     }
@@ -210,7 +231,7 @@ def _load_cached(path: Path) -> ContextRules:
             for level, terms in _mapping(values, path, f"heading_values {role}").items()
         }
     eyes = _mapping(doc.get("eyes"), path, "eyes")
-    _keys(eyes, {"right", "left", "both"}, path, "eyes")
+    _keys(eyes, {"right", "left", "both", "this"}, path, "eyes")
     anchored = []
     for i, spec in enumerate(doc.get("anchored_findings") or []):
         where = f"anchored_findings[{i}]"
@@ -283,6 +304,29 @@ def _load_cached(path: Path) -> ContextRules:
         community_care=frozenset(w.lower() for w in _strings(community.get("words"), path, "community_care words")),
         community_window=_int(community.get("window", 4), path, "community_care window"),
         hospital_care=_strings(doc.get("hospital_care"), path, "hospital_care"),
+        placed=_placed(doc.get("placed_findings"), path),
+    )
+
+
+def _placed(spec: Any, path: Path) -> PlacedFindings | None:
+    if spec is None:
+        return None
+    _keys(spec, {"group", "window", "places", "prefixes"}, path, "placed_findings")
+    places = []
+    for i, place in enumerate(spec.get("places") or []):
+        _keys(place, {"biomarker", "words", "structures"}, path, f"placed_findings places[{i}]")
+        places.append(
+            Place(
+                str(place.get("biomarker")),
+                tuple(w.lower() for w in _strings(place.get("words"), path, f"placed_findings places[{i}] words")),
+                _strings(place.get("structures"), path, f"placed_findings places[{i}] structures"),
+            )
+        )
+    return PlacedFindings(
+        str(spec.get("group")),
+        _int(spec.get("window", 3), path, "placed_findings window"),
+        tuple(places),
+        frozenset(w.lower() for w in _strings(spec.get("prefixes"), path, "placed_findings prefixes")),
     )
 
 

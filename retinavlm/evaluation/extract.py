@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from retinavlm.evaluation.context import Assertion, SentenceContext, Trigger
-from retinavlm.evaluation.context_rules import ContextRules, load_rules
+from retinavlm.evaluation.context_rules import ContextRules, Place, load_rules
 from retinavlm.evaluation.matcher import Match, PhraseTable
 from retinavlm.evaluation.normalize import Normalizer
 from retinavlm.evaluation.text import SEPARATORS, Token, clean_text, sentence_spans
@@ -161,6 +161,19 @@ class FindingsExtractor:
         # phrases that leave the stage open ("activity uncertain") are not findings either
         for term in _variants((*rules.not_findings, *rules.undecided_stage)):
             self._biomarkers.add(norm.phrase(term), ("ignore",))
+        self._place_words: dict[str, list[Place]] = {}
+        self._structures = PhraseTable()
+        placed = rules.placed
+        if placed is not None:
+            if placed.group not in kb.groups:
+                raise ValueError(f"context rules: placed_findings names unknown group {placed.group!r}")
+            for place in placed.places:
+                if place.biomarker not in kb.biomarkers:
+                    raise ValueError(f"context rules: placed_findings names unknown biomarker {place.biomarker!r}")
+                for word in place.words:
+                    self._place_words.setdefault(norm.phrase(word)[0], []).append(place)
+                for term in place.structures:
+                    self._structures.add(norm.phrase(term), term)
         self._undecided = PhraseTable()
         for term in _variants(rules.undecided_stage):
             self._undecided.add(norm.phrase(term), "undecided")
@@ -364,21 +377,25 @@ class FindingsExtractor:
         return all(tokens[k].norm in self.rules.list_words for k in range(start, end))
 
     def _other_eye(self, tokens: list[Token], sentences, triggers: list[Trigger]) -> set[tuple[int, int]]:
-        """Sentences that name only the fellow eye. This report's eye is the opposite of one named
-        next to a fellow-eye cue ("the right eye, not the subject of this referral"), else the
-        first single eye it names."""
+        """Sentences that name only the fellow eye. This report's eye is the one named with a this-eye
+        phrase ("Study eye OS"), else the opposite of one named next to a fellow-eye cue ("the right
+        eye, not the subject of this referral"), else the first single eye it names."""
         cue_starts = sorted(t.start for t in triggers if any(r.category == "other_eye" for r in t.rules))
-        named, fellow, first = [], None, None
+        named, fellow, first, declared = [], None, None, None
         for sentence in sentences:
             eyes = {m.payloads[0] for m in self._eyes.scan(tokens, *sentence)}
+            this = "this" in eyes
+            eyes.discard("this")
             named.append((sentence, eyes))
             if len(eyes) == 1 and "both" not in eyes:
                 k = bisect.bisect_left(cue_starts, sentence[0])
-                if k < len(cue_starts) and cue_starts[k] < sentence[1]:
+                if this:
+                    declared = declared or min(eyes)
+                elif k < len(cue_starts) and cue_starts[k] < sentence[1]:
                     fellow = fellow or min(eyes)
                 else:
                     first = first or min(eyes)
-        this_eye = {"right": "left", "left": "right"}[fellow] if fellow else first
+        this_eye = declared or ({"right": "left", "left": "right"}[fellow] if fellow else first)
         if this_eye is None:
             return set()
         return {sentence for sentence, eyes in named if eyes and this_eye not in eyes and "both" not in eyes}
@@ -484,7 +501,7 @@ class FindingsExtractor:
             raise TypeError(f"a report must be a string, got {type(text).__name__}")
         truncated = len(text) > self.max_chars
         doc = self._document(clean_text(text[: self.max_chars]))
-        biomarker_targets = self._anchored(doc, self._targets(doc, self._biomarkers))
+        biomarker_targets = self._anchored(doc, self._placed(doc, self._targets(doc, self._biomarkers)))
         mentions = self._biomarker_mentions(doc, biomarker_targets)
         decided = self._combine(mentions)
         stops = [False] * len(doc.tokens)
@@ -775,6 +792,53 @@ class FindingsExtractor:
         window = self.rules.anatomy_guard_window
         lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
         return any(doc.tokens[k].norm in self.rules.anatomy_guard_words for k in range(lo, hi))
+
+    def _placed(self, doc: _Document, targets) -> list[tuple[Match, tuple[int, int]]]:
+        """An umbrella term followed by where it lies becomes the biomarkers of those places ("fluid under
+        and within the retina" = SRF and IRF, "fluid sub & intra")."""
+        placed = self.rules.placed
+        if placed is None:
+            return targets
+        out = []
+        for found, sentence in targets:
+            payload = found.payloads[0]
+            if payload[0] == "group" and payload[2] == placed.group:
+                found = self._place(doc, found, sentence, placed)
+            out.append((found, sentence))
+        return out
+
+    def _place(self, doc: _Document, found: Match, sentence, placed) -> Match:
+        tokens, k, places, last = doc.tokens, found.end, [], None
+        while k < sentence[1]:
+            if tokens[k].norm in self._place_words:
+                places.append((k, self._place_words[tokens[k].norm]))
+                last = k
+            elif not (places and tokens[k].norm in _COORDINATORS):
+                break
+            k += 1
+        if last is None:
+            return found
+        k, words = last + 1, 0
+        while k < sentence[1] and words <= placed.window:
+            structure = self._structures.match_at(tokens, k)
+            if structure is not None:
+                named = structure.payloads[0]
+                bids = {p.biomarker for _, ps in places for p in ps if named in p.structures}
+                if not bids:
+                    return found
+                ids = tuple(b for b in self.kb.biomarkers if b in bids)
+                return Match(found.start, structure.end, (("biomarker", ids),))
+            if not tokens[k].is_word:
+                break
+            words += tokens[k].norm not in self.rules.list_words
+            k += 1
+        # prefixes standing alone ("fluid sub & intra"): the item ends after them
+        if all(tokens[i].norm in placed.prefixes for i, _ in places) and (
+            last + 1 >= sentence[1] or not tokens[last + 1].is_word
+        ):
+            ids = tuple(b for b in self.kb.biomarkers if any(p.biomarker == b for _, ps in places for p in ps))
+            return Match(found.start, last + 1, (("biomarker", ids),))
+        return found
 
     def _anchored(self, doc: _Document, targets) -> list[tuple[Match, tuple[int, int]]]:
         """Anchored words ("irregular") become findings when their anchor ("RPE") is near, else nothing."""

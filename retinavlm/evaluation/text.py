@@ -46,10 +46,26 @@ class Token:
     is_word: bool
 
 
+# scare quotes around one to three words inside running prose ("the 'wet' macular degeneration"): not
+# tokens, so the phrase they sit in still matches; a quoted field name or value ("PED": "absent") is
+# followed by punctuation, not a word, and keeps its quotes
+_SCARE_QUOTES = re.compile(r"(?:(?<=\s)|^)['‘\"“](?=[^\W\d_][\w-]*(?:[ \t][\w-]+){0,2}(['’\"”])[ \t]+[^\W\d_])")
+
+
+def _scare_quote_positions(text: str) -> set[int]:
+    out = set()
+    for m in _SCARE_QUOTES.finditer(text):
+        out.update((m.start(), m.start(1)))
+    return out
+
+
 def raw_tokens(text: str) -> list[tuple[int, int, str]]:
     """(start, end, surface form) of each token; a sign after a finding becomes "+ve", "-ve" or "+/-"."""
     out = []
+    quotes = _scare_quote_positions(text) if "'" in text or '"' in text or "‘" in text or "“" in text else ()
     for m in _TOKEN_RE.finditer(text):
+        if m.start() in quotes:
+            continue
         surface = m.group()
         if surface.endswith(">") and surface.startswith("-"):
             surface = "->"
