@@ -119,6 +119,7 @@ class ContextRules:
     community_window: int = 4
     hospital_care: tuple[str, ...] = ()  # care named without a level: negated, it is no referral
     placed: PlacedFindings | None = None  # "fluid under the retina" is subretinal fluid
+    verdict_markers: tuple[str, ...] = ()  # "-> inactive", "I'd call it intermediate": a bare stage word after one
 
 
 def default_rules_path() -> Path:
@@ -159,6 +160,7 @@ def _load_cached(path: Path) -> ContextRules:
         "open_stage_hedges",
         "weak_referrals",
         "placed_findings",
+        "verdict_markers",
         "community_care",
         "hospital_care",
     }
@@ -305,6 +307,7 @@ def _load_cached(path: Path) -> ContextRules:
         community_window=_int(community.get("window", 4), path, "community_care window"),
         hospital_care=_strings(doc.get("hospital_care"), path, "hospital_care"),
         placed=_placed(doc.get("placed_findings"), path),
+        verdict_markers=_strings(doc.get("verdict_markers"), path, "verdict_markers"),
     )
 
 

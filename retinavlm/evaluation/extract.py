@@ -258,6 +258,9 @@ class FindingsExtractor:
             if len(phrase) == 1
         }
         self._ranges = frozenset(norm.phrase(w)[0] for w in rules.stage_ranges)
+        self._verdicts = PhraseTable()
+        for term in rules.verdict_markers:
+            self._verdicts.add(norm.phrase(term), "verdict")
 
         self._headings = PhraseTable()
         for index, section in enumerate(rules.sections):
@@ -525,6 +528,7 @@ class FindingsExtractor:
             (m, weak)
             for m, weak in self._stage_mentions(doc, stops, own_findings, denied)
             + self._heading_value_mentions(doc, "stage")
+            + self._verdict_mentions(doc)
             if not any(_overlaps(m.span, c.span) for c, _ in conditions)
         ]
         referrals = self._referral_mentions(doc, stops) + self._heading_value_mentions(doc, "referral")
@@ -651,6 +655,8 @@ class FindingsExtractor:
         ctx = self._context(doc, targets, stops)
         qualifiers = list(self._qualifiers.scan(doc.tokens))
         qualifier_starts = [q.start for q in qualifiers]
+        # a qualifier right after a historical cue says what the disease was ("used to be active")
+        past = {t.end for t in doc.triggers if any(r.category == "historical" for r in t.rules)}
         own_stage = stage_from_findings(own_findings, self.kb)
         guard = self.rules.anatomy_guard_terms
         alternatives = self._set_against(doc, targets)
@@ -683,7 +689,7 @@ class FindingsExtractor:
                 if family.conclusion_only and (section is None or section.role != "conclusion"):
                     continue
                 via = doc.text[doc.tokens[found.start].start : doc.tokens[found.end - 1].end]
-                level_id = self._qualified(qualifiers, qualifier_starts, value, found, sentence)
+                level_id = self._qualified(qualifiers, qualifier_starts, value, found, sentence, past)
                 if level_id is None and family.needs_qualifier:
                     level_id = self._activity_statement(doc, qualifiers, value)
                 if level_id is None and family.needs_qualifier:
@@ -762,12 +768,13 @@ class FindingsExtractor:
         return False
 
     def _qualified(
-        self, qualifiers: list[Match], starts: list[int], family_index: int, found: Match, sentence
+        self, qualifiers: list[Match], starts: list[int], family_index: int, found: Match, sentence, past: set[int]
     ) -> str | None:
-        """A qualifier next to a stage-family word ("wet AMD, inactive") picks the member."""
+        """A qualifier next to a stage-family word ("wet AMD, inactive") picks the member, unless it
+        follows a historical cue ("where the wet AMD used to be active")."""
         lo, hi = max(sentence[0], found.start - 3), min(sentence[1], found.end + 4)
         for q in qualifiers[bisect.bisect_left(starts, lo) : bisect.bisect_left(starts, hi)]:
-            if q.end <= hi:
+            if q.end <= hi and not any(k in past for k in range(q.start - 2, q.start + 1)):
                 for index, member in q.payloads:
                     if index == family_index:
                         return member
@@ -874,6 +881,28 @@ class FindingsExtractor:
             if level_id in levels and (start, end) not in doc.other_eye:
                 found = Match(start, end, ())
                 mentions.append((self._mention(doc, kind, level_id, "present", found, Assertion("present", ())), False))
+        return mentions
+
+    def _verdict_mentions(self, doc: _Document) -> list[tuple[Mention, bool]]:
+        """A bare stage word after a verdict marker ("-> inactive", "I'd call it intermediate", "in my
+        opinion, inactive"), outside the other eye's sentences."""
+        values = self._heading_values.get("conclusion", {})
+        mentions = []
+        for sentence in doc.sentences:
+            if sentence in doc.other_eye:
+                continue
+            for marker in self._verdicts.scan(doc.tokens, *sentence):
+                start = marker.end + (marker.end < sentence[1] and doc.tokens[marker.end].raw == ",")
+                end = start
+                while end < min(sentence[1], start + 3) and doc.tokens[end].is_word:
+                    end += 1
+                for stop in range(end, start, -1):
+                    level_id = values.get(tuple(t.norm for t in doc.tokens[start:stop]))
+                    if level_id in self.kb.stage_ids:
+                        found = Match(start, stop, ())
+                        assertion = Assertion("present", ())
+                        mentions.append((self._mention(doc, "stage", level_id, "present", found, assertion), False))
+                        break
         return mentions
 
     def _referral_mentions(self, doc: _Document, stops) -> list[tuple[Mention, bool]]:
