@@ -785,3 +785,149 @@ def test_nothing_negates(phrase, case):
 @given(st.sampled_from(["looks a little bumpy", "is bumpy", "band is not without some irregularity"]), CASES)
 def test_rpe_words_of_a_lay_register_are_anchored(phrase, case):
     assert labels(cased(f"The RPE {phrase}.", case))["biomarkers"]["rpe_irregularity"] == "present"
+
+
+# -- fifth dev set (issue 18) -------------------------------------------------------------------
+
+PLACES = {"srf": ["under", "beneath", "below"], "irf": ["within", "in"]}
+
+
+@SETTINGS
+@given(
+    st.lists(st.sampled_from(sorted(PLACES)), min_size=1, max_size=2, unique=True),
+    st.data(),
+    st.sampled_from(["the retina", "the neurosensory retina"]),
+    st.sampled_from(["", "No ", "There is no "]),
+)
+def test_fluid_named_by_where_it_lies(bids, data, structure, negation):
+    """ "fluid under the retina" is SRF, "fluid within the retina" IRF, coordinated places both; a
+    negation before the fluid denies what it names."""
+    words = [data.draw(st.sampled_from(PLACES[b])) for b in bids]
+    text = f"{negation}fluid {' and '.join(words)} {structure}."
+    got = labels(text)["biomarkers"]
+    for bid in bids:
+        assert got[bid] == ("absent" if negation else "present"), text
+    assert all(b in bids for b in got), text
+
+
+@SETTINGS
+@given(st.sampled_from(["sub & intra", "sub and intra", "sub/intra"]), CASES)
+def test_fluid_with_standing_prefixes_names_both(prefixes, case):
+    got = labels(cased(f"R OCT: wet, active, fluid {prefixes}. Urgent.", case))["biomarkers"]
+    assert got["srf"] == got["irf"] == "present"
+
+
+@SETTINGS
+@given(st.sampled_from(["the RPE", "the choroid", "keeping with activity"]))
+def test_fluid_placed_elsewhere_names_no_particular_fluid(place):
+    got = labels(f"Some fluid under {place}.")["biomarkers"]
+    assert "srf" not in got and "irf" not in got
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["right", "left"]),
+    st.sampled_from(["study eye", "index eye"]),
+    st.sampled_from(sorted(STAGES)),
+    st.sampled_from(sorted(STAGES)),
+)
+def test_a_this_eye_phrase_decides_the_reports_eye(eye, phrase, stage, other_stage):
+    """ "Study eye OS" is the report's eye even when a later sentence calls it the fellow eye."""
+    short = {"right": ("OD", "OS"), "left": ("OS", "OD")}[eye]
+    text = (
+        f"Fellow-eye study. {phrase.capitalize()} {short[0]}: {STAGES[stage][0]}. Non-study eye {short[1]}: "
+        f"{STAGES[other_stage][0]}. {short[0]} eligible as the fellow eye."
+    )
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(st.sampled_from(["'", '"', "‘", "“"]), st.sampled_from(sorted(STAGES)))
+def test_scare_quotes_do_not_split_a_phrase(quote, stage):
+    close = {"‘": "’", "“": "”"}.get(quote, quote)
+    words = "the wet macular degeneration has become active again".split()
+    quoted = " ".join(f"{quote}{w}{close}" if w == "wet" else w for w in words)
+    assert labels(f"Your scan shows that {quoted}.")["stage"] == "late_wet_active"
+    tokens = [s for _, _, s in raw_tokens(f"Stage: {quote}{STAGES[stage][0]}{close} today")]
+    assert quote not in tokens and close not in tokens
+
+
+def test_quotes_of_json_fields_stay_tokens():
+    assert '"' in [s for _, _, s in raw_tokens('{"PED": "absent", "HRF": "present"}')]
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["NO", "No", "no"]), st.sampled_from(["(none seen)", "(no scar seen)", "(checked)"]))
+def test_a_parenthesis_after_a_field_value_comments_on_it(name, value, comment):
+    bid, term = name
+    assert labels(f"{term} >50% of lesion: {value} {comment}. Next item.")["biomarkers"][bid] == "absent"
+
+
+VERDICT_WORDS = {
+    "early": "early",
+    "intermediate": "intermediate",
+    "late_wet_inactive": "inactive",
+    "late_wet_active": "active",
+    "healthy": "normal",
+}
+
+
+@SETTINGS
+@given(
+    st.sampled_from(sorted(VERDICT_WORDS)),
+    st.sampled_from(["scar, no fluid -> {}.", "I'd call it {} either way.", "The disease was, in my opinion, {}."]),
+)
+def test_a_bare_stage_word_after_a_verdict_marker_states_the_stage(stage, template):
+    text = template.format(VERDICT_WORDS[stage])
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(st.sampled_from(["used to be active", "was once active"]), st.sampled_from(["no fluid", "a dry macula"]))
+def test_a_qualifier_after_a_historical_cue_does_not_pick_the_stage(past, now):
+    text = f"There is a scar where the wet AMD {past}. It is quiet now with {now}."
+    assert labels(text)["stage"] == "late_wet_inactive", text
+
+
+@SETTINGS
+@given(st.sampled_from(["quiet", "inactive", "no activity"]), CASES)
+def test_a_plain_scar_with_its_own_activity_word_is_inactive_wet(word, case):
+    assert labels(cased(f"L: scar. no fluid. {word}. routine 3/12", case))["stage"] == "late_wet_inactive"
+    assert labels(cased("Subfoveal fibrotic scar with no active exudation.", case))["stage"] is None
+
+
+@SETTINGS
+@given(st.sampled_from(["suspected", "suspicious for", "?"]), st.sampled_from(["intermediate AMD", "early AMD"]))
+def test_a_suspicion_opens_a_stage_unless_the_report_sets_it_aside(hedge, stated):
+    """The referrer's "suspected wet AMD" opens the stated stage, unless the writer sets it aside."""
+    assert labels(f"Optometrist referral, {hedge} wet AMD. {stated.capitalize()}.")["stage"] is None
+    text = f"Referred with {hedge} wet AMD. This is {stated} rather than neovascular disease."
+    assert labels(text)["stage"] == ("intermediate" if stated.startswith("intermediate") else "early"), text
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["no hint of", "not a single", "without a drop of"]), CASES)
+def test_understatement_negates(name, phrase, case):
+    bid, term = name
+    assert labels(cased(f"There is {phrase} {term}.", case))["biomarkers"][bid] == "absent"
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["small yellow deposits called", "a condition known as", "something called"]))
+def test_a_lay_explanation_names_the_finding(name, phrase):
+    bid, term = name
+    assert labels(f"The scan shows {phrase} {term}.")["biomarkers"][bid] == "present"
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["OCT-A performed for ?{}: no flow.", "Scan requested for ?{}."]))
+def test_the_question_a_test_was_done_for_is_not_a_finding(name, template):
+    bid, term = name
+    assert bid not in labels(template.format(term))["biomarkers"]
+
+
+@SETTINGS
+@given(st.sampled_from(["sin líquido", "no hay líquido", "no subretinal liquid, no intraretinal liquid"]))
+def test_translated_words_of_a_code_switched_report(phrase):
+    got = labels(f"OD: {phrase}.")["biomarkers"]
+    assert got["srf"] == got["irf"] == "absent"
