@@ -1,6 +1,8 @@
 """Cohort-scale `retinavlm report`: rows streamed batch by batch, a killed run resumed without losing or
-repeating a scan, and torchrun's processes splitting the scans into one file identical to a single process's."""
+repeating a scan, and torchrun's processes splitting the scans into one file identical to a single process's;
+the demo's report step resuming the same way."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -9,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -254,3 +257,32 @@ def test_two_processes_resume_a_killed_run(cohort, tmp_path):
     assert out.read_bytes() == cohort[2].read_bytes()
     assert sum(generated_per_process(done.stdout)) == GOOD_SCANS - 2
     assert "resumed 2 already there" in done.stdout and shard_paths(out) == []
+
+
+def test_the_demo_report_step_resumes_a_killed_system_and_writes_the_others(cohort, tmp_path):
+    from retinavlm.demo import DemoState, Generation, load_demo_config, predictions_step
+    from retinavlm.knowledge import load_knowledge
+
+    checkpoint = cohort[1]
+    records = [SimpleNamespace(id=f"case-{i}", image=path) for i, path in enumerate(kermany_scans(GOOD_SCANS))]
+    config = load_demo_config()
+    preset = dataclasses.replace(config.presets["fast"], generation=Generation(max_new_tokens=4, batch_size=2))
+    state, log = DemoState(tmp_path, "fast", {}), []
+
+    def report_step():
+        predictions_step(tmp_path, records, {}, checkpoint, config, preset, state, log.append, load_knowledge())
+
+    report_step()
+    predictions = tmp_path / "predictions"
+    written = {path.name: path.read_text() for path in sorted(predictions.glob("*.jsonl"))}
+    assert sorted(written) == ["always_healthy.jsonl", "retinavlm.jsonl", "shuffled_images.jsonl"]
+    assert all(len(text.splitlines()) == GOOD_SCANS for text in written.values())
+
+    first, second = written["retinavlm.jsonl"].splitlines(keepends=True)[:2]
+    kept = json.dumps({**json.loads(first), "report": "kept from the killed run"}) + "\n"
+    (predictions / "retinavlm.jsonl").write_text(kept + second[:15])  # one row, then a torn one
+    (predictions / "shuffled_images.jsonl").unlink()
+    state.forget("predictions:retinavlm")
+    report_step()
+    assert (predictions / "retinavlm.jsonl").read_text() == kept + written["retinavlm.jsonl"][len(first) :]
+    assert (predictions / "shuffled_images.jsonl").read_text() == written["shuffled_images.jsonl"]
