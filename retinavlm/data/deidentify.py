@@ -53,6 +53,7 @@ class Profile:
     removed_groups: tuple[tuple[int, int], ...]
     kept_uids: frozenset[int]
     person_names: str
+    dates: str
     uids: str
     well_known_uid_root: str
 
@@ -96,6 +97,7 @@ def load_profile(path: str | os.PathLike | None = None) -> Profile:
             removed_groups=tuple((int(g["first"]), int(g["last"])) for g in doc["removed_groups"].values()),
             kept_uids=frozenset(tag_of(k, "kept_uids") for k in doc["kept_uids"]),
             person_names=str(other["person_names"]),
+            dates=str(other["dates"]),
             uids=str(other["uids"]),
             well_known_uid_root=str(other["well_known_uid_root"]),
         )
@@ -185,9 +187,11 @@ def _clean(ds, profile: Profile, uids: UIDMap) -> None:
 
 
 def _action_by_vr(elem, profile: Profile) -> str:
-    """For attributes the table does not name: person names blanked, instance UIDs replaced."""
+    """For attributes the table does not name: person names and dates blanked, instance UIDs replaced."""
     if elem.VR == "PN":
         return profile.person_names
+    if elem.VR in ("DA", "DT"):
+        return profile.dates
     if elem.VR == "UI" and elem.tag not in profile.kept_uids:
         values = elem.value if elem.VM > 1 else [elem.value]
         if any(v and not str(v).startswith(profile.well_known_uid_root) for v in values):
@@ -222,11 +226,17 @@ def read_dicom(path: Path):
         with warnings.catch_warnings(), _quiet_loggers():
             warnings.simplefilter("ignore")  # pydicom's warnings may quote header values
             ds = pydicom.dcmread(path)
-            ds.keys()
+            _refuse_unsafe(path, ds)
     except InvalidDicomError:
         raise DeidentificationError(path, "not a valid DICOM file") from None
+    except DeidentificationError:
+        raise
     except Exception as exc:  # the library boundary; its message may quote a value, so only the kind is kept
         raise DeidentificationError(path, f"corrupt or unreadable DICOM file ({type(exc).__name__})") from None
+    return ds
+
+
+def _refuse_unsafe(path: Path, ds) -> None:
     sop_class = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", ""))
     if sop_class == MEDIA_DIRECTORY_STORAGE:
         raise DeidentificationError(
@@ -237,7 +247,6 @@ def read_dicom(path: Path):
             path, "BurnedInAnnotation is YES: the pixels carry text, and this tool never changes pixel data"
         )
     _check_pixel_data(path, ds)
-    return ds
 
 
 def _check_pixel_data(path: Path, ds) -> None:
