@@ -86,6 +86,9 @@ def load_profile(path: str | os.PathLike | None = None) -> Profile:
                 raise ConfigError(f"unknown action code {code!r}", f"attributes.{keyword}", path)
             actions[tag_of(keyword, f"attributes.{keyword}")] = action
         other = doc["other_attributes"]
+        for key in ("person_names", "dates", "uids"):
+            if other[key] not in ACTIONS:
+                raise ConfigError(f"{other[key]!r} is not one of D, Z, X, K, U", f"other_attributes.{key}", path)
         profile = doc["profile"]
         return Profile(
             path=str(path),
