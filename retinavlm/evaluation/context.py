@@ -84,15 +84,24 @@ class SentenceContext:
         ]
 
     def assess(self, start: int, end: int, sentence: tuple[int, int], section_category: str | None) -> Assertion:
-        cues: list[Cue] = []
         words_before = self._item_words(start - 1, sentence[0] - 1, -1)
         words_after = self._item_words(end, sentence[1], 1)
-        cues += self._scan(start - 1, sentence[0] - 1, -1, ("forward", "bidirectional"), words_after >= 2)
-        cues += self._scan(end, sentence[1], 1, ("backward", "bidirectional"), words_before > 0)
-        cues += self._tail_cues(start, end, sentence)
+        cues = self._scan(start - 1, sentence[0] - 1, -1, ("forward", "bidirectional"), words_after >= 2)
+        after = self._scan(end, sentence[1], 1, ("backward", "bidirectional"), words_before > 0)
+        value = self._tail_cues(start, end, sentence)
+        own = [c for c in after if not any(self.tokens[k].raw in _ITEM_ENDS for k in range(end, c.trigger.start))]
+        if any(c.category in ("negated", "affirmed") for c in own + value):
+            # a query answered in its own item ("?IRF - no, just shadowing", "HRF? Yes - confirmed")
+            cues = [c for c in cues if not self._queries(c)]
+            after = [c for c in after if not self._queries(c)]
+        cues += after + value
         if section_category is not None:
             cues.append(Cue(section_category, None, _FAR))
         return _decide(cues)
+
+    def _queries(self, cue: Cue) -> bool:
+        """The cue is a question mark."""
+        return cue.trigger is not None and self.tokens[cue.trigger.start].raw in ("?", "??")
 
     def _item_words(self, i: int, stop: int, step: int) -> int:
         """Ordinary words of the target's own list item on one side of it ("multiple large drusen,",
@@ -219,16 +228,24 @@ class SentenceContext:
         head_triggers = [
             self.by_start[k]
             for k in range(head_start, sep)
-            if k in self.by_start and any(r.direction != "backward" for r in self.by_start[k].rules)
+            if k in self.by_start
+            and any(r.direction != "backward" for r in self.by_start[k].rules)
+            and self.tokens[k].raw not in ("?", "??")  # a queried label ("?IRF - no") is answered by its value
         ]
-        if head_words > 3 or any(r.category in _EXISTENCE for t in head_triggers for r in t.rules):
+        # a question may be longer than a label ("Is there a whisper of SRF at its margin? I cannot be certain")
+        if head_words > (8 if self.tokens[sep].raw in ("?", "??") else 3) or any(
+            r.category in _EXISTENCE for t in head_triggers for r in t.rules
+        ):
             return []
         tail = [self.by_start[k] for k in range(sep + 1, tail_end) if k in self.by_start]
         first_word = next(
             (
                 k
                 for k in range(sep + 1, tail_end)
-                if self.tokens[k].is_word and self.tokens[k].norm not in self.list_words
+                if self.tokens[k].is_word
+                and self.tokens[k].norm not in self.list_words
+                # an answer marker ("Any SRF? Answer: No") is no clause of its own
+                and not (k + 1 < tail_end and self.tokens[k + 1].raw == ":")
             ),
             None,
         )

@@ -119,6 +119,8 @@ class ContextRules:
     community_window: int = 4
     hospital_care: tuple[str, ...] = ()  # care named without a level: negated, it is no referral
     placed: PlacedFindings | None = None  # "fluid under the retina" is subretinal fluid
+    queries: tuple[str, ...] = ()  # "?SRF ... no SRF": a query answered later in the report
+    answer_markers: frozenset[str] = frozenset()  # "Q: Any IRF? A: No": "A" marks the answer, not a label
     verdict_markers: tuple[str, ...] = ()  # "-> inactive", "I'd call it intermediate": a bare stage word after one
 
 
@@ -161,6 +163,8 @@ def _load_cached(path: Path) -> ContextRules:
         "weak_referrals",
         "placed_findings",
         "verdict_markers",
+        "answer_markers",
+        "queries",
         "community_care",
         "hospital_care",
     }
@@ -308,6 +312,8 @@ def _load_cached(path: Path) -> ContextRules:
         hospital_care=_strings(doc.get("hospital_care"), path, "hospital_care"),
         placed=_placed(doc.get("placed_findings"), path),
         verdict_markers=_strings(doc.get("verdict_markers"), path, "verdict_markers"),
+        queries=_strings(doc.get("queries"), path, "queries"),
+        answer_markers=frozenset(w.lower() for w in _strings(doc.get("answer_markers"), path, "answer_markers")),
     )
 
 

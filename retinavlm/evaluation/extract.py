@@ -187,6 +187,7 @@ class FindingsExtractor:
         self._alternatives = frozenset(norm.phrase(w)[0] for w in rules.stage_alternatives)
         self._correlatives = frozenset(norm.phrase(w)[0] for w in rules.stage_correlatives)
         self._open_hedges = frozenset(norm.phrase(w) for w in rules.open_stage_hedges)
+        self._queries = frozenset(norm.phrase(w) for w in rules.queries)
 
         self._attributes = PhraseTable()
         for bid, marker in kb.biomarkers.items():
@@ -311,7 +312,7 @@ class FindingsExtractor:
             breaks.add(end)
 
         sentences = []
-        for start, end in sentence_spans(text, tokens):
+        for start, end in self._answered(sentence_spans(text, tokens), tokens):
             piece_start = start
             for k in range(start, end + 1):
                 if k == end or k in breaks or heading_mask[k]:
@@ -327,6 +328,8 @@ class FindingsExtractor:
             first_separator = len(separators)
             for k in range(s, e):
                 tok = tokens[k]
+                if self._answer_marker(tokens, k, s):
+                    continue
                 if tok.raw in SEPARATORS and not _opens_query(tokens, k, e):
                     separators.append(k)
                 elif (
@@ -375,6 +378,31 @@ class FindingsExtractor:
             self._other_eye(tokens, sentences, triggers),
             frozenset(t.start for t in triggers if t.end - t.start == 1),
         )
+
+    def _answer_marker(self, tokens: list[Token], k: int, start: int) -> bool:
+        """The ":" of an answer marker right after a question mark ("Any IRF? A: No")."""
+        return (
+            tokens[k].raw == ":"
+            and k - 2 >= start
+            and tokens[k - 1].norm in self.rules.answer_markers
+            and tokens[k - 2].raw in ("?", "??")
+        )
+
+    def _answered(self, spans: list[tuple[int, int]], tokens: list[Token]) -> list[tuple[int, int]]:
+        """A line holding an answer ("A: No") joins the question line before it."""
+        out: list[tuple[int, int]] = []
+        for start, end in spans:
+            if (
+                out
+                and tokens[out[-1][1] - 1].raw in ("?", "??")
+                and start + 1 < end
+                and tokens[start].norm in self.rules.answer_markers
+                and tokens[start + 1].raw == ":"
+            ):
+                out[-1] = (out[-1][0], end)
+            else:
+                out.append((start, end))
+        return out
 
     def _only_list_words(self, tokens: list[Token], start: int, end: int) -> bool:
         return all(tokens[k].norm in self.rules.list_words for k in range(start, end))
@@ -505,8 +533,8 @@ class FindingsExtractor:
         truncated = len(text) > self.max_chars
         doc = self._document(clean_text(text[: self.max_chars]))
         biomarker_targets = self._anchored(doc, self._placed(doc, self._targets(doc, self._biomarkers)))
-        mentions = self._biomarker_mentions(doc, biomarker_targets)
-        decided = self._combine(mentions)
+        mentions, queried = self._biomarker_mentions(doc, biomarker_targets)
+        decided = self._combine(self._answered_queries(mentions, queried))
         stops = [False] * len(doc.tokens)
         for found, _ in biomarker_targets:
             if found.payloads[0][0] != "ignore":
@@ -559,8 +587,10 @@ class FindingsExtractor:
 
         return max(enumerate(candidates), key=key)[1][0]
 
-    def _biomarker_mentions(self, doc: _Document, targets) -> list[Mention]:
+    def _biomarker_mentions(self, doc: _Document, targets) -> tuple[list[Mention], set[int]]:
+        """The mentions, and the indices of those hedged by a query ("?SRF")."""
         ctx = self._context(doc, targets)
+        queried: set[int] = set()
         attributes = list(self._attributes.scan(doc.tokens))
         attribute_starts = [a.start for a in attributes]
         mentions: list[Mention] = []
@@ -596,6 +626,8 @@ class FindingsExtractor:
                     mention_state = None  # "fluid", "?fluid" assert no particular kind of fluid
                 if state == "absent" and attribute_before:
                     mention_state = None  # "no large drusen" says nothing about small ones
+                if mention_state == "uncertain" and kind != "group" and self._is_query(doc, assertion):
+                    queried.add(len(mentions))
                 mentions.append(
                     self._mention(
                         doc,
@@ -608,7 +640,15 @@ class FindingsExtractor:
                         via=via,
                     )
                 )
-        return mentions
+        return mentions, queried
+
+    def _is_query(self, doc: _Document, assertion: Assertion) -> bool:
+        cue = assertion.cues[0] if assertion.cues else None
+        return (
+            cue is not None
+            and cue.trigger is not None
+            and tuple(t.norm for t in doc.tokens[cue.trigger.start : cue.trigger.end]) in self._queries
+        )
 
     def _same_item(self, doc: _Document, assertion: Assertion, found: Match) -> bool:
         """The deciding cue stands in the finding's own item: no punctuation between them."""
@@ -634,6 +674,18 @@ class FindingsExtractor:
                     best[name] = value
                 before = before or a.end <= found.start
         return best, before
+
+    def _answered_queries(self, mentions: list[Mention], queried: set[int]) -> list[Mention]:
+        """A query ("?SRF") the report answers later with a plain statement of the same finding ("no SRF",
+        "cRORA confirmed") gives way to that statement."""
+        out = []
+        for n, m in enumerate(mentions):
+            if n in queried and any(
+                o.id == m.id and o.via is None and o.state in ("present", "absent") for o in mentions[n + 1 :]
+            ):
+                continue
+            out.append(m)
+        return out
 
     def _combine(self, mentions: list[Mention]) -> dict[str, Mention]:
         """One state per biomarker: its own mentions beat umbrella terms; present > uncertain > absent."""

@@ -931,3 +931,58 @@ def test_the_question_a_test_was_done_for_is_not_a_finding(name, template):
 def test_translated_words_of_a_code_switched_report(phrase):
     got = labels(f"OD: {phrase}.")["biomarkers"]
     assert got["srf"] == got["irf"] == "absent"
+
+
+ANSWERS = {"absent": ["No", "no", "None"], "present": ["Yes", "yes"]}
+
+
+@SETTINGS
+@given(
+    named(),
+    st.sampled_from(sorted(ANSWERS)),
+    st.data(),
+    st.sampled_from(["Q: Any {}? A: {}.", "Q: Any {}?\nA: {}.", "Q: Is there {}? Answer: {}.", "Any {}? {}."]),
+)
+def test_a_teaching_note_answer_is_the_questions_value(name, state, data, template):
+    """ "Q: Any IRF? A: No." denies IRF; on one line or two."""
+    bid, term = name
+    text = template.format(term, data.draw(st.sampled_from(ANSWERS[state])))
+    assert labels(text)["biomarkers"][bid] == state, text
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["I cannot be certain", "I am not sure", "I cannot tell"]))
+def test_an_answer_that_leaves_the_question_open_hedges(name, answer):
+    bid, term = name
+    text = f"Is there a whisper of {term} at its margin? {answer}."
+    assert labels(text)["biomarkers"][bid] == "uncertain", text
+
+
+@SETTINGS
+@given(named(), st.sampled_from(sorted(ANSWERS)), st.data())
+def test_a_query_answered_in_its_own_item_takes_the_answer(name, state, data):
+    """ "?IRF - no, just shadowing", "?SRF - yes": the answer, not the query mark, decides."""
+    bid, term = name
+    answer = data.draw(st.sampled_from(ANSWERS[state])).lower()
+    text = f"OCT R: ?{term} - {answer}, checked on several B-scans."
+    assert labels(text)["biomarkers"][bid] == state, text
+
+
+@SETTINGS
+@given(st.lists(named(), min_size=2, max_size=2, unique_by=lambda n: n[0]))
+def test_a_later_items_answer_does_not_answer_a_query(names):
+    (a, term_a), (b, term_b) = names
+    got = labels(f"?{term_a}, {term_b} -ve.")["biomarkers"]
+    assert got[a] == "uncertain" and got[b] == "absent"
+
+
+@SETTINGS
+@given(named(), st.sampled_from(sorted(ANSWERS)), st.sampled_from(["?{}", "query {}"]))
+def test_a_query_answered_later_in_the_report_gives_way(name, state, query):
+    """ "?SRF nasal to fovea - on review a shadow artefact; no SRF." reads the later statement."""
+    bid, term = name
+    later = f"no {term}" if state == "absent" else f"{term} confirmed"
+    text = f"OCT R. {query.format(term)} on the line scan - on review of the volume; {later}. Routine."
+    assert labels(text)["biomarkers"][bid] == state, text
+    # a query after a plain statement stays a query
+    assert labels(f"No {term} on the line scan. {query.format(term)} on the volume.")["biomarkers"][bid] == "uncertain"
