@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 
 from retinavlm.knowledge.arguments import add_knowledge_arguments
 
@@ -68,20 +69,28 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"{exc.filename or args.checkpoint}: {exc.strerror or exc}")
     for note in outcome.notes:
-        print(f"note: {note}", file=sys.stderr)
+        _say(f"note: {note}", sys.stderr)
     processes = outcome.processes
     if processes.world_size > 1:
-        print(f"process {processes.rank} of {processes.world_size}: generated {outcome.generated_here} reports")
+        _say(f"process {processes.rank} of {processes.world_size}: generated {outcome.generated_here} reports")
     if processes.rank == 0:
         for line in outcome.skipped:
-            print(f"skipped: {line}", file=sys.stderr)
-        print(
+            _say(f"skipped: {line}", sys.stderr)
+        _say(
             f"wrote {outcome.written} report(s) to {args.out}; resumed {outcome.resumed} already there; "
             f"skipped {len(outcome.skipped)}"
         )
     return 1 if outcome.skipped and not processes.launched else 0
 
 
+def _say(line: str, stream: TextIO | None = None) -> None:
+    """One line in one write (stdout by default): the processes of a launched run share the terminal, and
+    print() writes the newline separately, so two processes' lines could interleave."""
+    stream = stream or sys.stdout
+    stream.write(line + "\n")
+    stream.flush()
+
+
 def _fail(message: str) -> int:
-    print(f"retinavlm report: error: {message}", file=sys.stderr)
+    _say(f"retinavlm report: error: {message}", sys.stderr)
     return 2

@@ -18,6 +18,7 @@ bytes, the same in every run and process so that resuming finds it.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import re
@@ -323,7 +324,11 @@ def shard_paths(out: str | os.PathLike) -> list[Path]:
     """The shard files beside `out`, of any number of processes (an earlier run may have used another)."""
     out = Path(out)
     pattern = re.compile(rf"{re.escape(out.stem)}\.part-(\d+)-of-(\d+)\.jsonl")
-    found = [(m, p) for p in out.parent.glob(f"{out.stem}.part-*-of-*.jsonl") if (m := pattern.fullmatch(p.name))]
+    found = [
+        (m, p)
+        for p in out.parent.glob(f"{glob.escape(out.stem)}.part-*-of-*.jsonl")
+        if (m := pattern.fullmatch(p.name))
+    ]
     return [p for m, p in sorted(found, key=lambda mp: (int(mp[0][2]), int(mp[0][1])))]
 
 
