@@ -12,7 +12,14 @@ import pytest
 from PIL import Image
 
 from retinavlm.cli import main
-from retinavlm.data.synthetic import annotation_columns, load_cohort_config, plan_cohort, render_cohort
+from retinavlm.data.synthetic import (
+    CohortConfigError,
+    annotation_columns,
+    load_cohort_config,
+    plan_cohort,
+    render_cohort,
+    render_on_domain,
+)
 from retinavlm.jsonl import read_jsonl
 from retinavlm.knowledge import load_knowledge, referral_from_findings, stage_from_findings
 
@@ -179,3 +186,26 @@ def test_synth_cli_refuses_bad_input_with_one_line(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_held_out_domain_renders_the_same_scans_on_a_scanner_the_cohort_never_used(tmp_path):
+    config = load_cohort_config()
+    trained_on = config.without_domain("topcon_like")
+    render_cohort(16, tmp_path / "cohort", seed=3, config=trained_on)
+    rows, _ = read_jsonl(tmp_path / "cohort" / "references.jsonl")
+    assert {row["domain"] for row in rows} <= {"spectralis_like", "cirrus_like"}
+    patients = {rows[0]["patient_id"], rows[-1]["patient_id"]}
+
+    render_on_domain(16, tmp_path / "heldout", "topcon_like", patients, seed=3, config=config)
+    heldout, _ = read_jsonl(tmp_path / "heldout" / "references.jsonl")
+    same = {row["id"]: row for row in rows}
+    assert [row["id"] for row in heldout] == [row["id"] for row in rows if row["patient_id"] in patients]
+    scanner = {"domain", "fovea", "pixel_spacing_um", "watermark"}
+    for row in heldout:
+        assert row["domain"] == "topcon_like"
+        assert {k: v for k, v in row.items() if k not in scanner} == {
+            k: v for k, v in same[row["id"]].items() if k not in scanner
+        }  # the same eye, findings and report
+        assert Image.open(tmp_path / "heldout" / row["image"]).size[1] == config.domains["topcon_like"].rows
+    with pytest.raises(CohortConfigError, match="only one"):
+        config.only_domain("topcon_like").without_domain("topcon_like")

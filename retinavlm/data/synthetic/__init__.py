@@ -1,7 +1,14 @@
 """Synthetic OCT B-scans and cohorts with exact labels, rendered from findings specifications."""
 
 from retinavlm.data.synthetic.anatomy import Grid
-from retinavlm.data.synthetic.cohort import CohortSummary, PlannedScan, annotation_columns, plan_cohort, render_cohort
+from retinavlm.data.synthetic.cohort import (
+    CohortSummary,
+    PlannedScan,
+    annotation_columns,
+    plan_cohort,
+    render_cohort,
+    render_on_domain,
+)
 from retinavlm.data.synthetic.config import CohortConfig, CohortConfigError, ScannerDomain, load_cohort_config
 from retinavlm.data.synthetic.lesions import LESIONS
 from retinavlm.data.synthetic.render import RenderedScan, ScanSpec, render, render_scan
@@ -24,5 +31,6 @@ __all__ = [
     "plan_cohort",
     "render",
     "render_cohort",
+    "render_on_domain",
     "render_scan",
 ]

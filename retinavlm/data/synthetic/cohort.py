@@ -15,7 +15,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from retinavlm.data.synthetic.config import (
     CohortConfig,
     CohortConfigError,
     ScannerDomain,
+    ShortcutCue,
     StageRecipe,
     load_cohort_config,
 )
@@ -56,6 +57,7 @@ class PlannedScan:
     watermark: bool
     anatomy_seed: int
     lesion_seed: int
+    cue: ShortcutCue | None = None  # the shortcut marker burned into this scan, None for none
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ def _plan_patient(number: int, config: CohortConfig, kb: KnowledgeBase, rng: np.
                 "stage": stage_from_findings(findings, kb),
                 "referral": referral,
                 "watermark": marked and (referable or rng.random() >= config.watermark_disease_correlation),
+                "cue": _draw_cue(config.shortcut_cue, referable, rng),
                 "anatomy_seed": anatomy_seeds[eye],
                 "lesion_seed": lesion_seed,
             }
@@ -143,6 +146,13 @@ def _draw_findings(
     raise CohortConfigError(f"{MAX_DRAWS} draws never gave stage {target!r}; check its recipe", f"findings.{target}")
 
 
+def _draw_cue(cue: ShortcutCue, referable: bool, rng: np.random.Generator) -> ShortcutCue | None:
+    """The cue for one scan, drawn only when the cue is on, so a cohort without it keeps its random stream."""
+    if not cue.active:
+        return None
+    return cue if rng.random() < (cue.p_referable if referable else cue.p_non_referable) else None
+
+
 def _weighted(rng: np.random.Generator, weights: dict) -> str:
     keys = list(weights)
     p = np.array([weights[k] for k in keys], dtype=float)
@@ -153,7 +163,7 @@ def _render_png(
     plan: PlannedScan, domain: ScannerDomain, grid: Grid, halfwidth_um: float, seed: int, mask_bits: list[str]
 ) -> tuple[bytes, bytes, list[int], list[float]]:
     """The scan's PNG, its lesion-mask PNG, the fovea and the pixel spacing."""
-    spec = ScanSpec(plan.present, plan.eye, plan.watermark, plan.anatomy_seed, plan.lesion_seed)
+    spec = ScanSpec(plan.present, plan.eye, plan.watermark, plan.anatomy_seed, plan.lesion_seed, plan.cue)
     scan = render(spec, domain, np.random.default_rng([seed, 1, plan.index]), grid, halfwidth_um)
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(scan.pixels)).save(buffer, format="PNG", compress_level=1)
@@ -181,9 +191,48 @@ def render_cohort(
     """
     kb = kb or load_knowledge()
     config = config or load_cohort_config(kb=kb)
-    out_dir = Path(out_dir)
+    return _write_cohort(plan_cohort(n, seed, config, kb), Path(out_dir), seed, config, workers, progress, kb)
+
+
+def render_on_domain(
+    n: int,
+    out_dir: str | os.PathLike,
+    domain: str,
+    patients: set[str],
+    seed: int = 0,
+    config: CohortConfig | None = None,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    kb: KnowledgeBase | None = None,
+) -> CohortSummary:
+    """The scans of `patients` in `render_cohort(n, seed=seed, config=config.without_domain(domain))`, rendered on
+    the scanner `domain` instead: the same ids, eyes, anatomy, findings and reports, seen through a scanner that
+    cohort never used (a held-out scanner domain). The domain's watermark, if any, is on every scan."""
+    kb = kb or load_knowledge()
+    config = config or load_cohort_config(kb=kb)
+    scanner = config.only_domain(domain)
+    marked = bool(scanner.domains[domain].watermark)
+    plans = [
+        replace(plan, domain=domain, watermark=marked)
+        for plan in plan_cohort(n, seed, config.without_domain(domain), kb)
+        if plan.patient_id in patients
+    ]
+    if not plans:
+        raise ValueError(f"none of the patients {sorted(patients)[:3]} is in a cohort of {n} scans (seed {seed})")
+    return _write_cohort(plans, Path(out_dir), seed, scanner, workers, progress, kb)
+
+
+def _write_cohort(
+    plans: list[PlannedScan],
+    out_dir: Path,
+    seed: int,
+    config: CohortConfig,
+    workers: int,
+    progress: Callable[[int, int], None] | None,
+    kb: KnowledgeBase,
+) -> CohortSummary:
+    """Render the planned scans into `out_dir`, atomically (render_cohort's folder layout)."""
     _check_replaceable(out_dir)
-    plans = plan_cohort(n, seed, config, kb)
     writer = ReportWriter(kb)
     jobs = [
         (p, config.domains[p.domain], config.grid, config.central_halfwidth_um, seed, kb.biomarker_ids) for p in plans
@@ -283,6 +332,7 @@ def _reference_row(
         "fovea": fovea,
         "pixel_spacing_um": spacing,
         "watermark": plan.watermark,
+        "shortcut_cue": plan.cue is not None,
     }
 
 

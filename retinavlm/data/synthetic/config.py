@@ -48,6 +48,37 @@ class ScannerDomain:
 
 
 @dataclass(frozen=True)
+class ShortcutCue:
+    """A bright square burned into the field the encoder sees, for shortcut studies (cohort.yaml `shortcut_cue`).
+
+    It sits in the vitreous corner of the fovea-centred crop of side `crop_fraction` of the scan's shorter side,
+    so it reaches that crop, any larger crop and the uncropped scan. Its presence is drawn per scan with
+    `p_referable` or `p_non_referable`: equal values make it noise, unequal ones a shortcut to referral.
+    """
+
+    p_referable: float = 0.0
+    p_non_referable: float = 0.0
+    intensity: float = 0.85  # its brightness in [0, 1]; the vitreous around it is about 0.1
+    size: float = 0.08  # its side, as a fraction of the crop's side
+    crop_fraction: float = 0.5  # the encoder's crop it must stay inside (the demo's model.encoder.crop_fraction)
+
+    def __post_init__(self) -> None:
+        for key in ("p_referable", "p_non_referable", "intensity"):
+            _fraction(self, key)
+        for key, most in (("size", MAX_CUE_SIZE), ("crop_fraction", 1.0)):
+            value = getattr(self, key)
+            if not 0.0 < value <= most:
+                raise CohortConfigError(f"must be within (0, {most}], got {value}", key)
+
+    @property
+    def active(self) -> bool:
+        return self.p_referable > 0 or self.p_non_referable > 0
+
+
+MAX_CUE_SIZE = 0.12  # a larger square would reach down to the retina in the crop's corner
+
+
+@dataclass(frozen=True)
 class BiomarkerRecipe:
     probability: float
     attributes: dict[str, dict[str, float]]  # attribute -> value -> weight
@@ -75,12 +106,25 @@ class CohortConfig:
     domains: dict[str, ScannerDomain]
     watermark_disease_correlation: float
     source: dict[str, Any]  # the YAML as read, recorded in the manifest
+    shortcut_cue: ShortcutCue = field(default_factory=ShortcutCue)
+
+    def with_shortcut_cue(self, cue: ShortcutCue) -> CohortConfig:
+        """The same cohort with another shortcut cue, recorded in `source` (and so in the manifest) too."""
+        return replace(self, shortcut_cue=cue, source={**self.source, "shortcut_cue": schema.to_dict(cue)})
 
     def only_domain(self, name: str) -> CohortConfig:
         """The same cohort, every patient scanned on one domain."""
         if name not in self.domains:
             raise CohortConfigError(f"unknown scanner domain {name!r}; known: {', '.join(self.domains)}")
         return replace(self, domains={name: self.domains[name]})
+
+    def without_domain(self, name: str) -> CohortConfig:
+        """The same cohort, no patient scanned on `name`: a scanner domain held out of training."""
+        if name not in self.domains:
+            raise CohortConfigError(f"unknown scanner domain {name!r}; known: {', '.join(self.domains)}")
+        if len(self.domains) == 1:
+            raise CohortConfigError(f"scanner domain {name!r} is the only one; none would be left to train on")
+        return replace(self, domains={key: domain for key, domain in self.domains.items() if key != name})
 
 
 def default_cohort_config_path() -> Path:
@@ -113,6 +157,7 @@ def load_cohort_config(path: str | os.PathLike | None = None, kb: KnowledgeBase 
         domains={name: replace(domain, name=name) for name, domain in spec.domains.items()},
         watermark_disease_correlation=spec.watermark_disease_correlation,
         source=copy.deepcopy(doc),
+        shortcut_cue=spec.shortcut_cue,
     )
 
 
@@ -204,6 +249,7 @@ class _CohortFile:
     patients: _Patients
     domains: dict[str, ScannerDomain]
     watermark_disease_correlation: float = 0.0
+    shortcut_cue: ShortcutCue = field(default_factory=ShortcutCue)
 
     def __post_init__(self) -> None:
         _weights(self.stage_prevalence, "stage_prevalence")
