@@ -135,8 +135,8 @@ def run_reports(settings: ReportSettings) -> ReportOutcome:
             total=len(mine),
         )
         counts, refusals = _gather(processes, generated, refused)
-        if processes.rank == 0 and shard_paths(out):
-            merge_shards(out, [entry.id for entry in entries], model_name)
+        if processes.rank == 0 and (shard_paths(out) or _torn_line_number(out) or not out.is_file()):
+            merge_shards(out, [entry.id for entry in entries], model_name)  # also: --out exists, whole lines
     reasons = [reason for _, reason in sorted(skipped + refusals)]
     resumed = sum(entry.id in done for entry in entries)
     return ReportOutcome(processes, generated, sum(counts), resumed, reasons, notes)
@@ -333,7 +333,10 @@ def shard_paths(out: str | os.PathLike) -> list[Path]:
 
 
 def merge_shards(out: str | os.PathLike, order: Sequence[str], model_name: str) -> int:
-    """Rewrite `out` atomically: its rows, then the shards' rows in `order` (each id once); remove the shards."""
+    """Rewrite `out` atomically: its rows, then the shards' rows in `order` (each id once); remove the shards.
+
+    A torn last line of `out` is left out; an absent `out` is written (empty when there are no shards).
+    """
     out = Path(out)
     rows = read_written(out, model_name)
     have = {row["id"] for row in rows}

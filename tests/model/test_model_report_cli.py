@@ -113,3 +113,11 @@ def test_ids_are_content_pseudonyms_unless_source_names_are_kept(checkpoint, tmp
         *(p.stem for p in scans),
         "renamed-copy",
     ]
+
+
+def test_only_bad_files_give_an_empty_predictions_file_and_exit_1(checkpoint, tmp_path, capsys):
+    (tmp_path / "notes.png").write_text("this is not an image")
+    out = tmp_path / "p.jsonl"
+    assert main(["report", "--checkpoint", str(checkpoint), str(tmp_path / "notes.png"), "--out", str(out)]) == 1
+    assert out.read_text() == ""
+    assert "wrote 0 report(s)" in capsys.readouterr().out
