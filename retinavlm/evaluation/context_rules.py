@@ -121,6 +121,8 @@ class ContextRules:
     placed: PlacedFindings | None = None  # "fluid under the retina" is subretinal fluid
     queries: tuple[str, ...] = ()  # "?SRF ... no SRF": a query answered later in the report
     answer_markers: frozenset[str] = frozenset()  # "Q: Any IRF? A: No": "A" marks the answer, not a label
+    speech_min_length: int = 6  # shortest split or unknown word read by its sound
+    speech_sounds: tuple[tuple[str, str], ...] = ()  # letters that sound alike ("ph" -> "f")
     verdict_markers: tuple[str, ...] = ()  # "-> inactive", "I'd call it intermediate": a bare stage word after one
 
 
@@ -165,6 +167,7 @@ def _load_cached(path: Path) -> ContextRules:
         "verdict_markers",
         "answer_markers",
         "queries",
+        "speech",
         "community_care",
         "hospital_care",
     }
@@ -202,6 +205,8 @@ def _load_cached(path: Path) -> ContextRules:
             raise RulesError(f"{path}: each spelling entry must be a pair [british, american], got {pair!r}")
         spelling.append((pair[0].lower(), pair[1].lower()))
     typos = doc.get("typos") or {}
+    speech = doc.get("speech") or {}
+    _keys(speech, {"min_length", "sounds"}, path, "speech")
     _keys(typos, {"min_length", "words"}, path, "typos")
     families = []
     for i, spec in enumerate(doc.get("stage_families") or []):
@@ -313,8 +318,19 @@ def _load_cached(path: Path) -> ContextRules:
         placed=_placed(doc.get("placed_findings"), path),
         verdict_markers=_strings(doc.get("verdict_markers"), path, "verdict_markers"),
         queries=_strings(doc.get("queries"), path, "queries"),
+        speech_min_length=_int(speech.get("min_length", 6), path, "speech min_length"),
+        speech_sounds=_sound_pairs(speech.get("sounds"), path),
         answer_markers=frozenset(w.lower() for w in _strings(doc.get("answer_markers"), path, "answer_markers")),
     )
+
+
+def _sound_pairs(value: Any, path: Path) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for pair in value or []:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair) and pair[0]):
+            raise RulesError(f"{path}: each speech sounds entry must be a pair [letters, sound], got {pair!r}")
+        pairs.append((pair[0].lower(), pair[1].lower()))
+    return tuple(pairs)
 
 
 def _placed(spec: Any, path: Path) -> PlacedFindings | None:

@@ -137,14 +137,14 @@ class FindingsExtractor:
         self._biomarkers = PhraseTable()
         for bid, marker in kb.biomarkers.items():
             for term in _variants((*marker.synonyms, *_own_id(bid))):
-                self._biomarkers.add(norm.phrase(term), ("biomarker", (bid,)))
+                self._biomarkers.add(norm.phrase(term, clinical=True), ("biomarker", (bid,)))
             for abbr in marker.abbreviations:
-                self._biomarkers.add(norm.as_written(abbr), ("biomarker", (bid,)), case_sensitive=True)
+                self._biomarkers.add(norm.as_written(abbr, clinical=True), ("biomarker", (bid,)), case_sensitive=True)
                 if len(abbr) >= 3:  # "srf", "ped" in shorthand; two-letter ones ("GA") only as written
-                    self._biomarkers.add(norm.phrase(abbr), ("biomarker", (bid,)))
+                    self._biomarkers.add(norm.phrase(abbr, clinical=True), ("biomarker", (bid,)))
         for gid, group in kb.groups.items():
             for term in _variants(group.synonyms):
-                self._biomarkers.add(norm.phrase(term), ("group", group.members, gid))
+                self._biomarkers.add(norm.phrase(term, clinical=True), ("group", group.members, gid))
         for key, terms in rules.implied_absence.items():
             members = kb.groups[key].members if key in kb.groups else (key,)
             for term in _variants(terms):
@@ -194,12 +194,12 @@ class FindingsExtractor:
             for attribute in marker.attributes.values():
                 for value, terms in attribute.synonyms.items():
                     for term in _variants(terms):
-                        self._attributes.add(norm.phrase(term), (bid, attribute.name, value))
+                        self._attributes.add(norm.phrase(term, clinical=True), (bid, attribute.name, value))
 
         self._stages = PhraseTable()
         for level in kb.stages:
             for term in _variants((*level.synonyms, *_own_id(level.id))):
-                self._stages.add(norm.phrase(term), ("level", level.id))
+                self._stages.add(norm.phrase(term, clinical=True), ("level", level.id))
         for term in _variants(rules.not_stages):
             self._stages.add(norm.phrase(term), ("ignore", None))
         self._qualifiers = PhraseTable()
@@ -208,7 +208,7 @@ class FindingsExtractor:
             if bad:
                 raise ValueError(f"context rules: stage family names unknown stage(s) {bad}")
             for term in _variants(family.terms):
-                self._stages.add(norm.phrase(term), ("family", index))
+                self._stages.add(norm.phrase(term, clinical=True), ("family", index))
             for member, terms in family.qualifiers.items():
                 for term in _variants(terms):
                     self._qualifiers.add(norm.phrase(term), (index, member))
@@ -216,7 +216,7 @@ class FindingsExtractor:
         self._conditions = PhraseTable()
         for cid, condition in kb.conditions.items():
             for term in _variants(condition.synonyms):
-                self._conditions.add(norm.phrase(term), ("level", cid))
+                self._conditions.add(norm.phrase(term, clinical=True), ("level", cid))
             for abbr in condition.abbreviations:
                 self._conditions.add(norm.as_written(abbr), ("level", cid), case_sensitive=True)
 

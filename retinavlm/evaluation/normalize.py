@@ -1,5 +1,6 @@
-"""Word normalisation: case, contractions, British/American spelling and typos, folded the same way
-on the vocabulary side and the report side so that "sub-retinal fliud" meets "subretinal fluid"."""
+"""Word normalisation: case, contractions, British/American spelling, typos and dictation slips, folded
+the same way on the vocabulary side and the report side so that "sub-retinal fliud" and "sub retinal
+flu id" meet "subretinal fluid"."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from retinavlm.evaluation.context_rules import ContextRules
 from retinavlm.evaluation.text import Token, clean_text, is_word, raw_tokens
 
 _NUMBER_RANGE = re.compile(r"\d+(?:-\d+)+")
+_VOWEL_RUNS = re.compile(r"[aeiouw]+")
+_MIN_CONSONANTS = 3  # a shorter skeleton ("early", "yearly") sounds like too many words
 
 
 class Normalizer:
@@ -20,6 +23,12 @@ class Normalizer:
         self._vocabulary: set[str] = set()
         self._deletes: dict[str, list[str]] = {}
         self._cache: dict[str, str] = {}
+        self._prefixes = rules.hanging_prefixes
+        self._speech_min = rules.speech_min_length
+        self._sounds = rules.speech_sounds
+        self._clinical: set[str] = set()  # single words of clinical terms, which a dictation slip may mean
+        self._by_sound: dict[str, list[str]] = {}
+        self._joins: dict[tuple[str, ...], str | None] = {}
 
     def fold(self, word: str) -> str:
         """Lower-case, drop hyphens (not in a range of numbers: "1-2" is not "12"), expand contractions,
@@ -33,21 +42,24 @@ class Normalizer:
                 word = word.replace(british, american)
         return word
 
-    def phrase(self, phrase: str) -> tuple[str, ...]:
-        """The folded token sequence of a vocabulary phrase; its words join the vocabulary."""
+    def phrase(self, phrase: str, clinical: bool = False) -> tuple[str, ...]:
+        """The folded token sequence of a vocabulary phrase; its words join the vocabulary (`clinical`:
+        also the words a dictation slip may mean)."""
         surfaces = [s for _, _, s in raw_tokens(clean_text(phrase))]
         words = tuple(self.fold(s) for s in surfaces)
         self._vocabulary.update(words)
         self._vocabulary.update(self._lower(s) for s in surfaces)  # typos are corrected before folding
+        if clinical:
+            self._clinical.update(w for w in (self._lower(s) for s in surfaces) if w.isalpha())
         return words
 
     def _lower(self, surface: str) -> str:
         word = surface.lower().replace("’", "'")
         return word.replace("-", "") if word[:1].isalnum() else word
 
-    def as_written(self, phrase: str) -> tuple[str, ...]:
+    def as_written(self, phrase: str, clinical: bool = False) -> tuple[str, ...]:
         """The token sequence of a case-sensitive phrase (an abbreviation), as report tokens carry it."""
-        self.phrase(phrase)
+        self.phrase(phrase, clinical)
         return tuple(s.replace("-", "") if is_word(s) else s for _, _, s in raw_tokens(phrase))
 
     def freeze(self) -> None:
@@ -57,7 +69,28 @@ class Normalizer:
             if len(word) >= self._min_length and word.isalpha():
                 for variant in _deletes(word):
                     self._deletes.setdefault(variant, []).append(word)
+        self._by_sound = {}
+        for word in sorted(self._clinical):
+            if len(word) >= self._speech_min - 1:
+                self._by_sound.setdefault(self.sound(word), []).append(word)
         self._cache = {}
+        self._joins = {}
+
+    def sound(self, word: str) -> str:
+        """A key shared by words that sound alike: "drewsin" and "drusen", "sists" and "cysts" (the first
+        letter and doubled letters kept: "hyporeflective" is not "hyperreflective")."""
+        for letters, sound in self._sounds:
+            if letters in word:
+                word = word.replace(letters, sound)
+        return word[:1] + _VOWEL_RUNS.sub("a", word[1:])
+
+    def _sounds_like(self, word: str) -> str | None:
+        """The one clinical word that sounds like `word` and is about as long, if there is one."""
+        key = self.sound(word)
+        if sum(c != "a" for c in key[1:]) < _MIN_CONSONANTS:
+            return None
+        found = [w for w in self._by_sound.get(key, ()) if abs(len(w) - len(word)) <= 2]
+        return found[0] if len(found) == 1 else None
 
     def word(self, surface: str) -> str:
         """The folded form of a report word, typo-corrected to a vocabulary word one edit away."""
@@ -74,6 +107,8 @@ class Normalizer:
             and lower not in self._protected
         ):
             corrected = self._correct(lower)
+            if corrected is None and len(lower) >= self._speech_min - 1:
+                corrected = self._sounds_like(lower)  # a dictated word ("sists" = cysts)
             result = self.fold(corrected) if corrected else result
         if len(self._cache) < 200_000:
             self._cache[surface] = result
@@ -103,10 +138,50 @@ class Normalizer:
 
     def tokens(self, text: str) -> list[Token]:
         out = []
-        for start, end, surface in raw_tokens(text):
+        raw = raw_tokens(text)
+        i = 0
+        while i < len(raw):
+            joined = self._split_word(text, raw, i)
+            if joined is not None:
+                out.append(joined[0])
+                i += joined[1]
+                continue
+            start, end, surface = raw[i]
             word = is_word(surface)
             out.append(Token(start, end, surface.replace("-", "") if word else surface, self.word(surface), word))
+            i += 1
         return out
+
+    def _split_word(self, text: str, raw, i: int) -> tuple[Token, int] | None:
+        """A clinical word dictated in two or three pieces ("sub retinal", "anti veg F", "drew sin"), one
+        of them a fragment: no vocabulary word, a hanging prefix or a single letter."""
+        for n in (3, 2):
+            pieces = raw[i : i + n]
+            if len(pieces) < n or not all(p[2].isalpha() for p in pieces):
+                continue
+            if any(text[a[1] : b[0]] != " " for a, b in zip(pieces, pieces[1:])):
+                continue
+            key = tuple(p[2].lower() for p in pieces)
+            word = self._joins.get(key, "")
+            if word == "":
+                word = self._join(key) if len(self._joins) < 200_000 else None
+                self._joins[key] = word
+            if word is not None:
+                return Token(pieces[0][0], pieces[-1][1], "".join(p[2] for p in pieces), self.fold(word), True), n
+        return None
+
+    def _join(self, pieces: tuple[str, ...]) -> str | None:
+        # a fragment: a piece of three letters or more that is no vocabulary word, or a hanging prefix
+        # ("sub"); single letters only when every piece is one ("A M D")
+        letters = all(len(p) == 1 for p in pieces)
+        if not (letters or any(p in self._prefixes or (len(p) >= 3 and p not in self._vocabulary) for p in pieces)):
+            return None
+        word = "".join(pieces)
+        if word in self._clinical:
+            return word
+        if len(pieces) == 2 and len(word) >= self._speech_min:
+            return self._sounds_like(word)
+        return None
 
 
 def _deletes(word: str) -> set[str]:

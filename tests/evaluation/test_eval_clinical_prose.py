@@ -986,3 +986,64 @@ def test_a_query_answered_later_in_the_report_gives_way(name, state, query):
     assert labels(text)["biomarkers"][bid] == state, text
     # a query after a plain statement stays a query
     assert labels(f"No {term} on the line scan. {query.format(term)} on the volume.")["biomarkers"][bid] == "uncertain"
+
+
+# dictated reports: split words and sound-alike spellings
+SPLITS = {
+    "srf": ["sub retinal fluid"],
+    "irf": ["intra retinal fluid", "intra retinal sists", "intra retinal cysts"],
+    "drusen": ["drew sin", "drusen oid deposits"],
+    "hypertransmission": ["hyper transmission"],
+}
+
+
+@SETTINGS
+@given(
+    st.sampled_from(sorted(SPLITS)).flatmap(lambda b: st.tuples(st.just(b), st.sampled_from(SPLITS[b]))),
+    st.sampled_from(["", "No "]),
+    st.sampled_from(["as written", "lower"]),
+)
+def test_a_dictated_clinical_word_is_read_as_the_word(split, negation, case):
+    """Speech recognition splits words ("sub retinal", "drusen oid") and spells them by sound ("drew sin",
+    "sists"): joined when one piece is a fragment, then read by sound."""
+    bid, words = split
+    text = cased(f"{negation}{words} at the fovea.", case)
+    assert labels(text)["biomarkers"][bid] == ("absent" if negation else "present"), text
+
+
+@SETTINGS
+@given(st.sampled_from(["New vascular A M D, active.", "new vascular AMD, active", "Active new vascular AMD."]))
+def test_dictated_stage_names_are_read(text):
+    assert labels(text)["stage"] == "late_wet_active"
+    assert labels(text.replace(".", "") + " with S R F.")["biomarkers"]["srf"] == "present"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "patient in active treatment",
+            "seen with an optometrist",
+            "there are a few",
+            "macula R",
+            "yearly review",
+            "hyporeflective space",
+            "Mrs Adeyemi",
+            "yellow",
+        ]
+    )
+)
+def test_ordinary_words_are_not_joined_or_read_by_sound(phrase):
+    """Two vocabulary words stay two ("in active", "with an", "are a"); single letters join only with
+    single letters; a short or different-sounding word is not a clinical word ("yearly", "hyporeflective")."""
+    tokens = extractor()._norm.tokens(phrase)
+    assert [t.norm for t in tokens] == [extractor()._norm.fold(s) for _, _, s in raw_tokens(phrase)]
+
+
+@SETTINGS
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", min_size=1, max_size=40))
+def test_joining_keeps_every_character_span(text):
+    """Joined tokens cover their pieces exactly: spans stay in order and inside the text."""
+    tokens = extractor()._norm.tokens(text)
+    assert all(a.end <= b.start for a, b in zip(tokens, tokens[1:]))
+    assert all(text[t.start : t.end].replace(" ", "") == t.raw for t in tokens)
