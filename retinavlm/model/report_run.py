@@ -363,8 +363,10 @@ def process_group(processes: Processes, device: torch.device) -> Iterator[None]:
     import torch.distributed as dist
 
     if device.type == "cuda":
-        torch.cuda.set_device(device)
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        torch.cuda.set_device(device)  # all_gather_object and barrier use the current device
+        dist.init_process_group("nccl", device_id=device)
+    else:
+        dist.init_process_group("gloo")
     try:
         yield
     finally:
