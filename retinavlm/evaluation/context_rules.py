@@ -123,7 +123,10 @@ class ContextRules:
     answer_markers: frozenset[str] = frozenset()  # "Q: Any IRF? A: No": "A" marks the answer, not a label
     speech_min_length: int = 6  # shortest split or unknown word read by its sound
     speech_sounds: tuple[tuple[str, str], ...] = ()  # letters that sound alike ("ph" -> "f")
-    verdict_markers: tuple[str, ...] = ()  # "-> inactive", "I'd call it intermediate": a bare stage word after one
+    verdict_markers: tuple[str, ...] = ()
+    service_words: frozenset[str] = (
+        frozenset()
+    )  # "wet AMD clinic": a stage word naming a service is no stage  # "-> inactive", "I'd call it intermediate": a bare stage word after one
 
 
 def default_rules_path() -> Path:
@@ -168,6 +171,7 @@ def _load_cached(path: Path) -> ContextRules:
         "answer_markers",
         "queries",
         "speech",
+        "service_words",
         "community_care",
         "hospital_care",
     }
@@ -317,6 +321,7 @@ def _load_cached(path: Path) -> ContextRules:
         hospital_care=_strings(doc.get("hospital_care"), path, "hospital_care"),
         placed=_placed(doc.get("placed_findings"), path),
         verdict_markers=_strings(doc.get("verdict_markers"), path, "verdict_markers"),
+        service_words=frozenset(w.lower() for w in _strings(doc.get("service_words"), path, "service_words")),
         queries=_strings(doc.get("queries"), path, "queries"),
         speech_min_length=_int(speech.get("min_length", 6), path, "speech min_length"),
         speech_sounds=_sound_pairs(speech.get("sounds"), path),

@@ -718,8 +718,9 @@ class FindingsExtractor:
         hedged: dict[tuple[int, int], set[str]] = {}  # sentence -> the stages it hedges
         queried: set[str] = set()  # stages left open by a query ("?wet AMD")
         set_aside: set[str] = set()  # stages the report denies ("intermediate AMD rather than neovascular disease")
+        starts = {found.start for found, _ in targets}
         for n, (found, sentence) in enumerate(targets):
-            if n in alternatives:
+            if n in alternatives or self._names_service(doc, found, sentence, starts):
                 continue
             words = [t.norm for t in doc.tokens[found.start : found.end]]
             if len(words) == 1 and words[0] in guard and self._near_anatomy(doc, found, sentence):
@@ -769,6 +770,14 @@ class FindingsExtractor:
             for m, weak, sentence in mentions
             if not (m.state == "uncertain" and (alternatives or len(hedged.get(sentence, ())) > 1))
         ]
+
+    def _names_service(self, doc: _Document, found: Match, sentence, starts: set[int]) -> bool:
+        """A stage word followed by a service word ("wet AMD clinic", "nAMD injection clinic")."""
+        services = self.rules.service_words
+        k = found.end
+        if k < sentence[1] and k in starts and k + 1 < sentence[1]:
+            k += 1  # across one more stage word ("nAMD injection clinic")
+        return k < sentence[1] and doc.tokens[k].norm in services
 
     def _is_open_hedge(self, doc: _Document, cue) -> bool:
         if cue.category != "uncertain" or cue.trigger is None:

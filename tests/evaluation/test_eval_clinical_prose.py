@@ -1047,3 +1047,37 @@ def test_joining_keeps_every_character_span(text):
     tokens = extractor()._norm.tokens(text)
     assert all(a.end <= b.start for a, b in zip(tokens, tokens[1:]))
     assert all(text[t.start : t.end].replace(" ", "") == t.raw for t in tokens)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Consent for first injection taken", "Listed for Eylea injection", "Aflibercept: resume today"]),
+    CASES,
+)
+def test_a_treatment_given_or_resumed_now_is_for_active_disease(plan, case):
+    assert labels(cased(f"{plan}.", case))["stage"] == "late_wet_active"
+
+
+def test_a_course_merely_started_states_no_stage():
+    assert labels("I have started anti-VEGF treatment today.")["stage"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(sorted(STAGES)),
+    st.sampled_from(["wet AMD clinic", "nAMD injection clinic", "GA study", "AMD service"]),
+    st.booleans(),
+)
+def test_a_stage_word_naming_a_service_is_no_stage(stage, service, first):
+    """ "She attends the wet AMD clinic" says where she goes, not the stage, wherever it is written."""
+    stated, passing = f"{STAGES[stage][0]}.", f"She attends the {service} for her other eye."
+    text = f"{passing} {stated}" if first else f"{stated} {passing}"
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["The first reader reported {}", "According to the referral letter, {}"]))
+def test_a_quoted_first_reading_is_not_a_finding(name, template):
+    """A second opinion quotes the first reading to overrule it; the quote is no finding of this scan."""
+    bid, term = name
+    assert bid not in labels(template.format(term) + ".")["biomarkers"]
