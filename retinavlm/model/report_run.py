@@ -102,6 +102,8 @@ def run_reports(settings: ReportSettings) -> ReportOutcome:
 
     if settings.max_new_tokens < 1 or settings.batch_size < 1:
         raise ReportRunError("--max-new-tokens and --batch-size must be at least 1")
+    if settings.references is not None and not Path(settings.references).is_file():
+        raise ReportRunError(f"{settings.references}: references file not found")
     processes = Processes.from_environment()
     ids, problems = reference_ids(settings.references) if settings.references else ({}, [])
     notes = problems if processes.rank == 0 else []  # every process reads the same references

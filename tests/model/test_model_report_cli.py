@@ -82,6 +82,8 @@ def test_a_bad_checkpoint_or_prompt_is_one_line_and_exit_2(checkpoint, tmp_path,
     assert err.startswith("retinavlm report: error:") and "checkpoint folder not found" in err and "\n" not in err
     assert main(["report", "--checkpoint", str(checkpoint), str(scan), "--prompt", "Describe the scan."]) == 2
     assert "holds 0 image placeholders" in capsys.readouterr().err
+    assert main(["report", "--checkpoint", str(checkpoint), str(scan), "--references", str(tmp_path / "r.jsonl")]) == 2
+    assert capsys.readouterr().err == f"retinavlm report: error: {tmp_path / 'r.jsonl'}: references file not found\n"
     assert not (tmp_path / "predictions.jsonl").exists()
 
 
