@@ -600,6 +600,8 @@ class FindingsExtractor:
                 continue
             assertion = self._assess(doc, ctx, found, sentence)
             state = assertion.state
+            if state == "uncertain" and self._alternative_kinds(doc, targets, n):
+                state = "present"  # "drusenoid PED vs serous PED": the hedge is about the kind, not the PED
             if kind == "absence":
                 # an anchored denial denied in its own item asserts the finding ("the RPE is by no means
                 # smooth", "rpe not completely regular"): smooth and irregular are two sides of one thing
@@ -641,6 +643,21 @@ class FindingsExtractor:
                     )
                 )
         return mentions, queried
+
+    def _alternative_kinds(self, doc: _Document, targets, n: int) -> bool:
+        """The finding is set against itself in another kind ("drusenoid PED vs serous PED", "either a
+        fibrovascular PED or a large drusenoid PED"): joined by an alternative word across at most three
+        describing words."""
+        found, sentence = targets[n]
+        for m in (n - 1, n + 1):
+            if not 0 <= m < len(targets) or targets[m][1] != sentence or targets[m][0].payloads != found.payloads:
+                continue
+            a, b = sorted((found, targets[m][0]), key=lambda t: t.start)
+            between = [t for t in doc.tokens[a.end : b.start] if t.is_word]
+            others = [t for t in between if t.norm not in self._alternatives and t.norm not in self.rules.list_words]
+            if len(others) <= 3 and any(t.norm in self._alternatives for t in between):
+                return True
+        return False
 
     def _is_query(self, doc: _Document, assertion: Assertion) -> bool:
         cue = assertion.cues[0] if assertion.cues else None

@@ -1081,3 +1081,29 @@ def test_a_quoted_first_reading_is_not_a_finding(name, template):
     """A second opinion quotes the first reading to overrule it; the quote is no finding of this scan."""
     bid, term = name
     assert bid not in labels(template.format(term) + ".")["biomarkers"]
+
+
+KINDS = {"ped": ["drusenoid", "serous", "fibrovascular"], "drusen": ["soft", "hard", "cuticular"]}
+
+
+@SETTINGS
+@given(
+    st.sampled_from(sorted(KINDS)).flatmap(
+        lambda b: st.tuples(st.just(b), st.lists(st.sampled_from(KINDS[b]), min_size=2, max_size=2, unique=True))
+    ),
+    st.sampled_from(["{a} {t} vs {b} {t}", "either a {a} {t} or a large {b} {t}", "{a} {t} versus {b} {t}"]),
+)
+def test_alternatives_that_differ_only_in_kind_assert_the_finding(kinds, template):
+    """ "drusenoid PED vs serous PED": the writer hedges the kind; the PED itself is there."""
+    bid, (a, b) = kinds
+    term = {"ped": "PED", "drusen": "drusen"}[bid]
+    text = "Possibly " + template.format(a=a, b=b, t=term) + "."
+    assert labels(text)["biomarkers"][bid] == "present", text
+
+
+@SETTINGS
+@given(st.lists(named(), min_size=2, max_size=2, unique_by=lambda n: n[0]))
+def test_two_different_findings_set_against_each_other_stay_hedged(names):
+    (a, term_a), (b, term_b) = names
+    got = labels(f"{term_a} vs {term_b}.")["biomarkers"]
+    assert got[a] == got[b] == "uncertain"
