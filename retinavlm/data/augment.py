@@ -43,6 +43,9 @@ class AugmentConfig:
     speckle_p: float = 0.3
     noise_std_range: tuple[float, float] = (0.01, 0.04)
     noise_p: float = 0.3
+    # Blank the vitreous above the retina (`mask_above_retina`) in every view, training and evaluation alike,
+    # so that nothing drawn there (a burned-in marker, text) can stand in for the retina's findings.
+    mask_above_retina: bool = False
     seed: int | None = None
 
 
@@ -155,6 +158,34 @@ def retina_centre_row(pixels: np.ndarray) -> int:
     return int(np.average(np.arange(pixels.shape[0]), weights=weights))
 
 
+RETINA_ROW_QUANTILE = 70  # a row is retina when at least 30 % of its columns are bright: a marker is narrower
+RETINA_MARGIN = 0.04  # rows kept above the retina's top, as a fraction of the square's side
+
+
+def vitreous_rows(square: np.ndarray) -> int:
+    """How many rows at the top of an encoder square lie above the retina (less a margin).
+
+    The retina's top is the first row whose 70th-percentile brightness (smoothed) rises a third of the way
+    from the darkest to the brightest row, so a marker narrower than 30 % of the width never counts as retina.
+    """
+    square = np.asarray(square, np.float32)
+    smooth = cv2.GaussianBlur(square, (0, 0), max(1.0, square.shape[0] / 64))
+    level = np.percentile(smooth, RETINA_ROW_QUANTILE, axis=1)
+    darkest, brightest = float(level.min()), float(level.max())
+    if brightest <= darkest:
+        return 0
+    top = int(np.argmax(level > darkest + (brightest - darkest) / 3))
+    return max(0, top - round(RETINA_MARGIN * square.shape[0]))
+
+
+def mask_above_retina(square: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """The square with its `vitreous_rows` set to `fill`: findings lie within or under the retina, so nothing
+    a grader reads is blanked, while anything drawn in the vitreous (a marker, text) is."""
+    masked = np.array(square, np.float32)
+    masked[: vitreous_rows(masked)] = fill
+    return masked
+
+
 # ---------------------------------------------------------------- pipelines
 
 
@@ -166,8 +197,16 @@ class OctTransform:
     pixels and returned as "mask", so that it still marks the same lesions.
     """
 
-    def __init__(self, size: int, pixel_ops: list[A.BasicTransform], hflip_p: float, seed: int | None):
+    def __init__(
+        self,
+        size: int,
+        pixel_ops: list[A.BasicTransform],
+        hflip_p: float,
+        seed: int | None,
+        mask_vitreous: bool = False,
+    ):
         self.size = size
+        self.mask_vitreous = mask_vitreous
         self.hflip_p = hflip_p
         self.rng = np.random.default_rng(seed)
         self.pipeline = A.Compose(pixel_ops, seed=seed) if pixel_ops else None
@@ -180,6 +219,8 @@ class OctTransform:
         image = np.asarray(image, dtype=np.float32)
         box = fovea_crop_box(image)
         pixels = crop_square(image, box, self.size)
+        if self.mask_vitreous:
+            pixels = mask_above_retina(pixels)
         if mask is not None:
             mask = lesion_masks.crop_mask(mask, box, self.size, lesion_masks.MAX_BITS)
         flipped = bool(self.hflip_p > 0 and self.rng.random() < self.hflip_p)
@@ -215,10 +256,10 @@ def train_transform(config: AugmentConfig | None = None) -> OctTransform:
         A.MultiplicativeNoise(multiplier=cfg.speckle_range, elementwise=True, p=cfg.speckle_p),
         A.GaussNoise(std_range=cfg.noise_std_range, p=cfg.noise_p),
     ]
-    return OctTransform(cfg.size, pixel_ops, cfg.hflip_p, cfg.seed)
+    return OctTransform(cfg.size, pixel_ops, cfg.hflip_p, cfg.seed, cfg.mask_above_retina)
 
 
 def eval_transform(config: AugmentConfig | None = None) -> OctTransform:
-    """The deterministic part only: fovea-centred crop and resize."""
+    """The deterministic part only: fovea-centred crop and resize (and the vitreous mask when it is on)."""
     cfg = config or AugmentConfig()
-    return OctTransform(cfg.size, [], hflip_p=0.0, seed=cfg.seed)
+    return OctTransform(cfg.size, [], hflip_p=0.0, seed=cfg.seed, mask_vitreous=cfg.mask_above_retina)

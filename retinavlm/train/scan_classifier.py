@@ -24,7 +24,7 @@ from sklearn.metrics import f1_score
 from torch import nn
 
 from retinavlm.atomic import write_jsonl
-from retinavlm.data.augment import AugmentConfig, encoder_square, train_transform
+from retinavlm.data.augment import AugmentConfig, encoder_square, mask_above_retina, train_transform
 from retinavlm.data.io import read_scan
 from retinavlm.errors import RetinaVLMError
 from retinavlm.knowledge import KnowledgeBase
@@ -70,6 +70,7 @@ class ClassifierConfig:
     crop: str = "none"
     crop_fraction: float = 1.0
     encoder_weights: str | None = None
+    mask_above_retina: bool = False  # blank the vitreous in every split (augment.mask_above_retina)
     epochs: int = 30
     patience: int = 8
     batch_size: int = 32
@@ -106,8 +107,8 @@ class TrainedClassifier:
 
 
 def load_squares(records: Sequence[ScanRecord], config: ClassifierConfig) -> np.ndarray:
-    """(N, S, S) encoder squares in [0, 1], read and cropped once."""
-    return np.stack(
+    """(N, S, S) encoder squares in [0, 1], read and cropped once (and their vitreous masked, when set)."""
+    squares = np.stack(
         [
             encoder_square(
                 np.asarray(read_scan(r.image).pixels, np.float32), config.image_size, config.crop, config.crop_fraction
@@ -115,6 +116,7 @@ def load_squares(records: Sequence[ScanRecord], config: ClassifierConfig) -> np.
             for r in records
         ]
     )
+    return np.stack([mask_above_retina(s) for s in squares]) if config.mask_above_retina else squares
 
 
 def encoder_inputs(squares: np.ndarray) -> torch.Tensor:

@@ -49,7 +49,7 @@ class ScannerDomain:
 
 @dataclass(frozen=True)
 class ShortcutCue:
-    """A bright square burned into the field the encoder sees, for shortcut studies (cohort.yaml `shortcut_cue`).
+    """A square burned into the field the encoder sees, for shortcut studies (cohort.yaml `shortcut_cue`).
 
     It sits in the vitreous corner of the fovea-centred crop of side `crop_fraction` of the scan's shorter side,
     so it reaches that crop, any larger crop and the uncropped scan. Its presence is drawn per scan with
@@ -58,7 +58,10 @@ class ShortcutCue:
 
     p_referable: float = 0.0
     p_non_referable: float = 0.0
-    intensity: float = 0.85  # its brightness in [0, 1]; the vitreous around it is about 0.1
+    # Its brightness in [0, 1]; the speckled vitreous around it is about 0.1. A black square leaves the fovea crop
+    # where it was; a bright one (0.3 and up) is taken for retina by the fovea finder and moves the crop of
+    # about one scan in eight (mostly wet AMD, whose pit is shallow), the marker following it.
+    intensity: float = 0.0
     size: float = 0.08  # its side, as a fraction of the crop's side
     crop_fraction: float = 0.5  # the encoder's crop it must stay inside (the demo's model.encoder.crop_fraction)
 

@@ -15,7 +15,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from retinavlm.data.synthetic import anatomy
 from retinavlm.data.synthetic.anatomy import Grid
-from retinavlm.data.synthetic.config import ScannerDomain
+from retinavlm.data.synthetic.config import ScannerDomain, ShortcutCue
 from retinavlm.data.synthetic.lesions import LESIONS, Lesion
 from retinavlm.knowledge import KnowledgeError
 
@@ -31,6 +31,7 @@ class ScanSpec:
     watermark: bool = True
     anatomy_seed: int | None = None
     lesion_seed: int | None = None
+    cue: ShortcutCue | None = None  # a shortcut marker to burn into the encoder's field of view
 
 
 @dataclass
@@ -91,6 +92,8 @@ def render(
         fovea = (fovea[0], domain.cols - 1 - fovea[1])
     if spec.watermark and domain.watermark:
         pixels = _stamp(pixels, domain.watermark)
+    if spec.cue is not None:
+        pixels = stamp_cue(pixels, spec.cue)
     spacing = (grid.axial_um * grid.rows / domain.rows, grid.lateral_um * grid.cols / domain.cols)
     return RenderedScan(np.ascontiguousarray(pixels, np.float32), masks, fovea, spacing)
 
@@ -131,3 +134,43 @@ def _stamp(pixels: np.ndarray, text: str) -> np.ndarray:
     y = pixels.shape[0] - (bottom - top) - 10
     draw.text((x - left, y - top), text, fill=0.85, font=font)
     return np.asarray(canvas)
+
+
+CUE_INSET = 0.03  # the cue's gap to the crop's top and left edges, as a fraction of the crop's side
+
+
+CUE_PLACEMENT_ROUNDS = 4  # the marker nudges the crop it is placed in by a row or two; a few rounds settle it
+
+
+def cue_box(pixels: np.ndarray, cue: ShortcutCue) -> tuple[int, int, int, int]:
+    """(top, left, height, width) of the cue in the scan: the top-left (vitreous) corner of the encoder's
+    fovea crop of side `cue.crop_fraction`, as that crop is found on the scan with the cue in it."""
+    from retinavlm.data.augment import fovea_crop_box  # lazy: pulls in OpenCV and albumentations
+
+    crop = fovea_crop_box(pixels, cue.crop_fraction)
+    for _ in range(CUE_PLACEMENT_ROUNDS):
+        top, left, side, _ = crop
+        inset, width = round(CUE_INSET * side), max(1, round(cue.size * side))
+        box = (top + inset, left + inset, width, width)
+        crop, previous = fovea_crop_box(_burn(pixels, box, cue.intensity), cue.crop_fraction), crop
+        if crop == previous:
+            break
+    return box
+
+
+def cue_square_box(cue: ShortcutCue, size: int) -> tuple[int, int, int, int]:
+    """(top, left, height, width) of the cue in a (size, size) encoder input cut with the cue's crop fraction."""
+    inset, width = round(CUE_INSET * size), max(1, round(cue.size * size))
+    return inset, inset, width, width
+
+
+def stamp_cue(pixels: np.ndarray, cue: ShortcutCue) -> np.ndarray:
+    """The scan with the cue burned in at `cue_box`."""
+    return _burn(pixels, cue_box(pixels, cue), cue.intensity)
+
+
+def _burn(pixels: np.ndarray, box: tuple[int, int, int, int], value: float) -> np.ndarray:
+    top, left, height, width = box
+    marked = np.array(pixels, np.float32)
+    marked[top : top + height, left : left + width] = value
+    return marked
