@@ -624,8 +624,8 @@ class FindingsExtractor:
                 via = rest[1] if kind in ("group", "absence") else None
                 attrs, attribute_before = self._attributes_of(bid, nearby, found, hi)
                 mention_state = state
-                if kind == "group" and state in ("present", "uncertain"):
-                    mention_state = None  # "fluid", "?fluid" assert no particular kind of fluid
+                if kind == "group" and state == "present":
+                    mention_state = None  # "fluid" asserts no particular kind of fluid; "?fluid" hedges each kind
                 if state == "absent" and attribute_before:
                     mention_state = None  # "no large drusen" says nothing about small ones
                 if mention_state == "uncertain" and kind != "group" and self._is_query(doc, assertion):
