@@ -6,11 +6,17 @@ second run reuses every finished step and a killed run resumes where it stopped 
 itself resumes mid-stage from its checkpoints). The preset's settings are recorded too: a run folder
 is never silently resumed with different settings.
 
-Systems graded on the test patients:
+Systems graded on the held-out patients of the scored split (test by default; validation with `--split
+validation`, to choose settings without looking at the test patients):
 - `retinavlm`: the trained model's reports on each scan;
-- `shuffled_images`: the same model, each scan's image replaced by another test scan's image (a
+- `shuffled_images`: the same model, each scan's image replaced by another held-out scan's image (a
   derangement, so no scan sees its own image) -- if this scores as well, the model ignores the pixels;
 - `always_healthy`: one fixed template report for every scan (curricula/demo.yaml).
+
+Training (cohort, curriculum) is shared by the splits; what depends on the split (references, reports,
+closed-ended answers, grades, summary) is written per split: the test split in RUN itself, the validation
+split under RUN/validation/ with the same layout. A preset with a held-out scanner domain also grades the
+same patients' scans rendered on that domain, in SPLIT_FOLDER/heldout_domain/.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from retinavlm.pseudonyms import pseudonyms
 from retinavlm.resources import curricula_dir
 
 if TYPE_CHECKING:
+    from retinavlm.data.synthetic import CohortConfig
     from retinavlm.knowledge import KnowledgeBase
 
 MODEL_SYSTEM = "retinavlm"
@@ -46,6 +53,8 @@ CNN_SCRATCH_SYSTEM = "cnn_from_scratch"
 CNN_PRETRAINED_SYSTEM = "cnn_from_synthetic_encoder"
 STATE_FILE = "demo_state.json"
 SUMMARY_FILE = "demo_summary.json"
+SPLITS = ("test", "validation")
+HELDOUT_DOMAIN_FOLDER = "heldout_domain"
 # What the demo writes into a run folder (and what --restart removes; a viewer's reader_study/ stays).
 OWNED = (
     "cohort",
@@ -57,6 +66,8 @@ OWNED = (
     "classifiers",
     "references.jsonl",
     "run.json",
+    "validation",
+    HELDOUT_DOMAIN_FOLDER,
     STATE_FILE,
     SUMMARY_FILE,
 )
@@ -70,6 +81,9 @@ class DemoError(RetinaVLMError):
 class CohortSpec:
     n: int
     seed: int = 0
+    # A scanner domain of curricula/synthetic/cohort.yaml that no training or validation scan comes from; the
+    # final checkpoint is also graded on the scored patients' scans rendered on it.
+    heldout_domain: str | None = None
 
 
 @dataclass
@@ -148,6 +162,12 @@ def load_demo_config(path: str | os.PathLike | None = None) -> DemoConfig:
             raise ConfigError("max_new_tokens and batch_size must be at least 1", f"{where}.generation", path)
         if preset.evaluation.bootstrap < 0:
             raise ConfigError("must be >= 0", f"{where}.evaluation.bootstrap", path)
+        if preset.cohort.heldout_domain is not None and preset.real is not None:
+            raise ConfigError(
+                "a held-out scanner domain is graded on synthetic patients; this preset grades real ones",
+                f"{where}.cohort.heldout_domain",
+                path,
+            )
     config.source = str(path)
     return config
 
@@ -211,28 +231,76 @@ def prepare_run_dir(run_dir: Path, restart: bool) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
+@dataclass(frozen=True)
+class ScoredSet:
+    """A folder of scored scans (references.jsonl, predictions/, evaluation/, run.json) and the names of its
+    steps in RUN/demo_state.json, which start with the folder's path under RUN (none for RUN itself)."""
+
+    run_dir: Path
+    folder: Path
+
+    def step(self, name: str) -> str:
+        where = self.folder.relative_to(self.run_dir).as_posix()
+        return name if where == "." else f"{where}/{name}"
+
+    def within(self, name: str) -> ScoredSet:
+        return ScoredSet(self.run_dir, self.folder / name)
+
+
+def split_folder(run_dir: Path, split: str) -> ScoredSet:
+    """Where a scored split's files go: RUN itself for test (docs/RUN_FOLDER.md), RUN/<split>/ otherwise."""
+    if split not in SPLITS:
+        raise DemoError(f"--split {split!r}: choose one of {', '.join(SPLITS)}")
+    return ScoredSet(run_dir, run_dir if split == "test" else run_dir / split)
+
+
 # --- the steps ----------------------------------------------------------------------------------
 
 
-def render_step(run_dir: Path, spec: CohortSpec, log: Callable[[str], None]) -> dict[str, Any]:
-    """Render the cohort, or reuse one already there with the same size and seed (its manifest says)."""
+def synthetic_cohort_configs(spec: CohortSpec, kb: KnowledgeBase, where: str) -> tuple[CohortConfig, CohortConfig]:
+    """The synthetic cohort's settings (curricula/synthetic/cohort.yaml) with every scanner domain, and without
+    the held-out one (what the cohort the model trains on is rendered with)."""
+    from retinavlm.data.synthetic import CohortConfigError, load_cohort_config
+
+    config = load_cohort_config(kb=kb)
+    if spec.heldout_domain is None:
+        return config, config
+    try:
+        return config, config.without_domain(spec.heldout_domain)
+    except CohortConfigError as exc:
+        raise DemoError(f"{where}.cohort.heldout_domain: {exc}") from None
+
+
+def _rendering(label: str):
+    """A progress bar on stderr, gone when done."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    return Progress(*columns, console=Console(stderr=True), transient=True)
+
+
+def render_step(run_dir: Path, spec: CohortSpec, config: CohortConfig, log: Callable[[str], None]) -> dict[str, Any]:
+    """Render the cohort on `config`'s scanner domains, or reuse one already there with the same size, seed and
+    domains (its manifest says)."""
     from retinavlm.data.synthetic import render_cohort
 
     out = run_dir / "cohort"
     manifest = _read_manifest(out)
-    if manifest.get("n_scans") == spec.n and manifest.get("seed") == spec.seed:
+    if (manifest.get("n_scans"), manifest.get("seed"), manifest.get("domains_used")) == (
+        spec.n,
+        spec.seed,
+        list(config.domains),
+    ):
         log(f"cohort: reusing {out} ({spec.n} scans, seed {spec.seed})")
         return manifest
-    columns = (TextColumn("rendering cohort"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    with _rendering("rendering cohort") as progress:
         task = progress.add_task("render", total=spec.n)
         summary = render_cohort(
             spec.n,
             out,
             seed=spec.seed,
+            config=config,
             workers=min(4, os.cpu_count() or 1),
             progress=lambda done, total: progress.update(task, completed=done),
         )
@@ -299,30 +367,39 @@ def file_digests(paths: list[Path]) -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in paths}
 
 
-def held_out_scans(curriculum: Path, kb: KnowledgeBase):
-    """The held-out test patients' scans (of the evaluation cohort), split exactly as the curriculum splits them;
+def held_out_scans(curriculum: Path, kb: KnowledgeBase, split: str):
+    """The held-out `split` patients' scans (of the evaluation cohort), split exactly as the curriculum splits them;
     and the final checkpoint and each stage's final checkpoint by stage name."""
     from retinavlm.train.curriculum import heldout_records, load_curriculum
 
     cur, stages = load_curriculum(curriculum)
     try:
-        records = heldout_records(stages[-1], "test", kb, cur.evaluation_cohort)
+        records = heldout_records(stages[-1], split, kb, cur.evaluation_cohort)
     except ConfigError as exc:
         raise DemoError(f"{exc}; render a larger cohort") from None
     finals = {stage.name: Path(stage.output_dir) / "final" for stage in stages}
     return records, finals[stages[-1].name], finals
 
 
-def write_references(run_dir: Path, records) -> None:
-    """RUN/references.jsonl: the cohort's reference rows of the test scans, images relative to RUN."""
+def cohort_references(cohort: Path) -> dict[str, dict[str, Any]]:
+    """A rendered cohort's reference rows by scan id."""
     from retinavlm.jsonl import read_jsonl
 
-    rows, problems = read_jsonl(run_dir / "cohort" / "references.jsonl")
+    rows, problems = read_jsonl(cohort / "references.jsonl")
     if problems:
         raise DemoError(str(problems[0]))
-    by_id = {row["id"]: row for row in rows}
+    return {row["id"]: row for row in rows}
+
+
+def write_references(cohort: Path, folder: Path, records) -> None:
+    """FOLDER/references.jsonl: the cohort's reference rows of the scored scans, images relative to FOLDER."""
+    by_id = cohort_references(cohort)
     write_jsonl(
-        run_dir / "references.jsonl", [{**by_id[r.id], "image": f"cohort/{by_id[r.id]['image']}"} for r in records]
+        folder / "references.jsonl",
+        [
+            {**by_id[r.id], "image": Path(os.path.relpath(cohort / by_id[r.id]["image"], folder)).as_posix()}
+            for r in records
+        ],
     )
 
 
@@ -334,20 +411,20 @@ def pseudonymous_records(records: list) -> list:
     return [replace(r, id=scans[r.id], patient_id=patients[r.patient_id]) for r in records]
 
 
-def write_real_references(run_dir: Path, records) -> None:
-    """RUN/references.jsonl for real test scans (pseudonymous_records): only what each scan's labels know (an
-    unknown is left out, so the grader never scores it); the scans are copied into RUN/images under their
+def write_real_references(folder: Path, records) -> None:
+    """FOLDER/references.jsonl for real held-out scans (pseudonymous_records): only what each scan's labels know
+    (an unknown is left out, so the grader never scores it); the scans are copied into FOLDER/images under their
     pseudonyms, so that the run folder stands alone and names no source file."""
     rows = []
     for record in records:
         image = Path("images") / f"{record.id}{record.image.suffix.lower()}"
-        if not (run_dir / image).is_file():
-            write_bytes(run_dir / image, record.image.read_bytes())
+        if not (folder / image).is_file():
+            write_bytes(folder / image, record.image.read_bytes())
         row = {"id": record.id, "patient_id": record.patient_id, "image": image.as_posix()}
         row.update({key: getattr(record, key) for key in ("stage", "referral", "condition") if getattr(record, key)})
         row["biomarkers"] = {bid: state for bid, state in record.biomarkers.items() if state is not None}
         rows.append(row)
-    write_jsonl(run_dir / "references.jsonl", rows)
+    write_jsonl(folder / "references.jsonl", rows)
 
 
 def systems(preset: Preset) -> list[str]:
@@ -361,8 +438,9 @@ def systems(preset: Preset) -> list[str]:
 
 
 def predictions_step(
-    run_dir: Path,
+    scored: ScoredSet,
     records,
+    names: list[str],
     finals: dict[str, Path],
     final: Path,
     config: DemoConfig,
@@ -372,31 +450,32 @@ def predictions_step(
     kb: KnowledgeBase,
     force_knowledge: bool = False,
 ) -> None:
-    """RUN/predictions/<system>.jsonl for each of the preset's systems (each file is a step of its own)."""
+    """FOLDER/predictions/<system>.jsonl for each system of `names` (each file is a step of its own); the CNN
+    classifiers' files are written by classifiers_step."""
     from retinavlm.model.prompts import report_prompt
     from retinavlm.model.report_run import drop_torn_line, read_written, stream_reports
     from retinavlm.model.vlm import RetinaVLM
     from retinavlm.train.curriculum import shuffled_order
     from retinavlm.train.images import ScanImages, augment_config
 
-    out = run_dir / "predictions"
+    out = scored.folder / "predictions"
     ids = [r.id for r in records]
-    todo = [s for s in systems(preset) if not (state.done(f"predictions:{s}") and (out / f"{s}.jsonl").is_file())]
+    todo = [s for s in names if not (state.done(scored.step(f"predictions:{s}")) and (out / f"{s}.jsonl").is_file())]
     if todo:
-        state.forget("evaluation")  # it graded other reports
+        state.forget(scored.step("evaluation"))  # it graded other reports
     if HEALTHY_SYSTEM in todo:
         started = time.perf_counter()
         report = " ".join(config.always_healthy_report.split())
         write_jsonl(
             out / f"{HEALTHY_SYSTEM}.jsonl", [{"id": i, "report": report, "model": HEALTHY_SYSTEM} for i in ids]
         )
-        state.finish(f"predictions:{HEALTHY_SYSTEM}", time.perf_counter() - started, reports=len(ids))
+        state.finish(scored.step(f"predictions:{HEALTHY_SYSTEM}"), time.perf_counter() - started, reports=len(ids))
     # system -> (checkpoint, the image each scan is shown)
     model_systems = {
         MODEL_SYSTEM: (final, list(range(len(ids)))),
         SHUFFLED_SYSTEM: (final, shuffled_order(len(ids), seed=preset.evaluation.seed)),
     }
-    if preset.controls.synthetic_only_stage is not None:
+    if SYNTHETIC_ONLY_SYSTEM in names:
         model_systems[SYNTHETIC_ONLY_SYSTEM] = (finals[preset.controls.synthetic_only_stage], list(range(len(ids))))
     if not any(system in todo for system in model_systems):
         log("predictions: reusing every model system's reports")
@@ -409,7 +488,7 @@ def predictions_step(
             model = RetinaVLM.from_pretrained(checkpoint, knowledge=kb, force_knowledge=force_knowledge)
             images = ScanImages(records, model.processor, augment_config({}, model.processor.image_size))
             if images.refused:
-                raise DemoError(f"unreadable test scan: {images.refused[0]}")
+                raise DemoError(f"unreadable held-out scan: {images.refused[0]}")
             loaded = {checkpoint: (model, images)}  # one model in memory at a time
         model, images = loaded[checkpoint]
         started = time.perf_counter()
@@ -429,12 +508,13 @@ def predictions_step(
             total=len(pending),
         )
         seconds = time.perf_counter() - started
-        state.finish(f"predictions:{system}", seconds, reports=len(ids))
+        state.finish(scored.step(f"predictions:{system}"), seconds, reports=len(ids))
         log(f"predictions: {len(ids)} {system} reports in {seconds:.1f} s")
 
 
 def classifiers_step(
-    run_dir: Path,
+    scored: ScoredSet,
+    split: str,
     curriculum: Path,
     finals: dict[str, Path],
     settings: Classifiers,
@@ -443,22 +523,25 @@ def classifiers_step(
     kb: KnowledgeBase,
 ) -> dict[str, Any]:
     """The plain supervised baselines on the real patients: a CNN classifier from scratch and one from the synthetic
-    stage-0 encoder, each choosing its epoch on the validation patients; reports on the test patients from the
-    predicted class (its referral and, where known, its stage)."""
+    stage-0 encoder, each choosing its epoch on the validation patients; reports on the `split` patients from the
+    predicted class (its referral and, where known, its stage). Scored on validation, their figures are optimistic:
+    the summary says so."""
     from retinavlm.train.curriculum import heldout_records, load_curriculum
     from retinavlm.train.scan_classifier import ClassifierConfig, train_scan_classifier, write_predictions
 
     cur, stages = load_curriculum(curriculum)
     last = stages[-1]
-    train, validation, test = (heldout_records(last, split, kb, "real") for split in ("train", "validation", "test"))
+    train, validation = (heldout_records(last, name, kb, "real") for name in ("train", "validation"))
+    scored_records = heldout_records(last, split, kb, "real")
     encoder = next(stage for stage in stages if stage.name == settings.pretrained_stage).model
     info: dict[str, Any] = {}
     for system, weights in (
         (CNN_SCRATCH_SYSTEM, None),
         (CNN_PRETRAINED_SYSTEM, finals[settings.pretrained_stage] / "encoder.safetensors"),
     ):
-        if state.done(f"predictions:{system}") and (run_dir / "predictions" / f"{system}.jsonl").is_file():
-            info[system] = state.doc["steps"][f"predictions:{system}"]
+        step = scored.step(f"predictions:{system}")
+        if state.done(step) and (scored.folder / "predictions" / f"{system}.jsonl").is_file():
+            info[system] = state.doc["steps"][step]
             continue
         started = time.perf_counter()
         config = ClassifierConfig(
@@ -473,11 +556,20 @@ def classifiers_step(
         )
         trained = train_scan_classifier(train, validation, config)
         write_predictions(
-            run_dir / "predictions" / f"{system}.jsonl", pseudonymous_records(test), trained.predict(test), kb, system
+            scored.folder / "predictions" / f"{system}.jsonl",
+            pseudonymous_records(scored_records),
+            trained.predict(scored_records),
+            kb,
+            system,
         )
         seconds = time.perf_counter() - started
-        info[system] = {"best_epoch": trained.best_epoch, "validation_macro_f1": round(trained.validation_macro_f1, 4)}
-        state.finish(f"predictions:{system}", seconds, reports=len(test), **info[system])
+        info[system] = {
+            "best_epoch": trained.best_epoch,
+            "validation_macro_f1": round(trained.validation_macro_f1, 4),
+            "epoch_chosen_on": "validation",
+            "scored_on_the_patients_it_chose_on": split == "validation",
+        }
+        state.finish(step, seconds, reports=len(scored_records), **info[system])
         log(
             f"predictions: {system} (best epoch {trained.best_epoch}, validation macro-F1 "
             f"{trained.validation_macro_f1:.3f}) in {seconds:.1f} s"
@@ -485,39 +577,118 @@ def classifiers_step(
     return info
 
 
-def evaluation_step(run_dir: Path, preset: Preset, kb: KnowledgeBase) -> dict[str, Any]:
-    """Grade the preset's systems with the default rubric into RUN/evaluation (as `retinavlm evaluate`);
-    the contents of its results.json."""
+def evaluation_step(
+    scored: ScoredSet,
+    names: list[str],
+    preset: Preset,
+    state: DemoState,
+    log: Callable[[str], None],
+    kb: KnowledgeBase,
+) -> dict[str, Any]:
+    """Grade the systems `names` with the default rubric into FOLDER/evaluation (as `retinavlm evaluate`), or
+    reuse the grades of an earlier run; the contents of its results.json."""
     from retinavlm.evaluation.context_rules import RulesError
     from retinavlm.evaluation.evaluate import evaluate_systems
     from retinavlm.knowledge import KnowledgeError
 
+    out = scored.folder / "evaluation"
+    if state.done(scored.step("evaluation")) and (out / "results.json").is_file():
+        log(f"evaluation: done earlier; reusing {out}")
+        return json.loads((out / "results.json").read_text(encoding="utf-8"))
+    started = time.perf_counter()
     try:
         result = evaluate_systems(
-            [run_dir / "predictions" / f"{s}.jsonl" for s in systems(preset)],
-            run_dir / "references.jsonl",
-            run_dir / "evaluation",
+            [scored.folder / "predictions" / f"{s}.jsonl" for s in names],
+            scored.folder / "references.jsonl",
+            out,
             knowledge=kb.path,
             bootstrap=preset.evaluation.bootstrap,
             seed=preset.evaluation.seed,
         )
     except (RetinaVLMError, RulesError, KnowledgeError) as exc:
-        raise DemoError(f"grading into {run_dir / 'evaluation'} failed: {exc}") from None
+        raise DemoError(f"grading into {out} failed: {exc}") from None
+    state.finish(scored.step("evaluation"), time.perf_counter() - started)
     return {**result.results, "run": result.run}
 
 
-def write_run_json(run_dir: Path, preset_name: str, preset: Preset, checkpoint: Path, kb: KnowledgeBase) -> None:
+def closed_ended_step(
+    scored: ScoredSet, curriculum: Path, split: str, state: DemoState, log: Callable[[str], None], kb: KnowledgeBase
+) -> dict[str, Any]:
+    """The final checkpoint's closed-ended answers on the `split` patients, own images against shuffled ones (the
+    curriculum's held-out scoring, on the scored split; answers in RUN/curriculum/answers-SPLIT.jsonl)."""
+    from retinavlm.train.curriculum import evaluate_heldout, load_curriculum
+
+    step = scored.step("closed_ended")
+    if state.done(step):
+        log(f"closed-ended answers: done earlier ({split} split)")
+        return state.doc["steps"][step]["scores"]
+    started = time.perf_counter()
+    cur, stages = load_curriculum(curriculum)
+    final = Path(stages[-1].output_dir) / "final"
+    evaluation = replace(cur.evaluation, split=split)
+    scores = evaluate_heldout(final, stages[-1], evaluation, Path(cur.output_dir), kb, cur.evaluation_cohort)
+    state.finish(step, time.perf_counter() - started, scores=scores)
+    return scores
+
+
+def heldout_domain_step(
+    scored: ScoredSet,
+    records,
+    spec: CohortSpec,
+    cohort_config: CohortConfig,
+    checkpoint: Path,
+    config: DemoConfig,
+    preset: Preset,
+    state: DemoState,
+    log: Callable[[str], None],
+    kb: KnowledgeBase,
+    force_knowledge: bool,
+) -> tuple[ScoredSet, dict[str, Any]]:
+    """The scored patients' scans rendered on the held-out scanner domain (never seen in training) into
+    FOLDER/heldout_domain/cohort, the final checkpoint's reports on them and the same controls, graded; the
+    folder and its results.json."""
+    from retinavlm.data.synthetic import render_on_domain
+
+    domain = str(spec.heldout_domain)
+    where = scored.within(HELDOUT_DOMAIN_FOLDER)
+    cohort = where.folder / "cohort"
+    if not (state.done(where.step("cohort")) and _read_manifest(cohort)):
+        started = time.perf_counter()
+        with _rendering(f"rendering on {domain}") as progress:
+            task = progress.add_task("render", total=len(records))
+            render_on_domain(
+                spec.n,
+                cohort,
+                domain,
+                {r.patient_id for r in records},
+                seed=spec.seed,
+                config=cohort_config,
+                workers=min(4, os.cpu_count() or 1),
+                progress=lambda done, total: progress.update(task, completed=done),
+                kb=kb,
+            )
+        state.finish(where.step("cohort"), time.perf_counter() - started, scans=len(records))
+    log(f"held-out scanner {domain}: {len(records)} scans in {cohort}")
+    write_references(cohort, where.folder, records)
+    by_id = cohort_references(cohort)
+    shown = [replace(r, image=cohort / by_id[r.id]["image"]) for r in records]
+    names = [MODEL_SYSTEM, SHUFFLED_SYSTEM, HEALTHY_SYSTEM]
+    predictions_step(where, shown, names, {}, checkpoint, config, preset, state, log, kb, force_knowledge)
+    return where, evaluation_step(where, names, preset, state, log, kb)
+
+
+def write_run_json(folder: Path, name: str, names: list[str], checkpoint: Path, kb: KnowledgeBase) -> None:
     from retinavlm import __version__
 
     write_json(
-        run_dir / "run.json",
+        folder / "run.json",
         {
-            "name": f"demo ({preset_name} preset)",
+            "name": name,
             "toolkit_version": __version__,
             "knowledge_version": kb.version_tag,
             "knowledge": str(kb.path),
-            "checkpoint": os.path.relpath(checkpoint, run_dir),
-            "systems": systems(preset),
+            "checkpoint": os.path.relpath(checkpoint, folder),
+            "systems": names,
             "references": "references.jsonl",
             "evaluation": "evaluation",
         },
@@ -610,31 +781,44 @@ def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
         low, high = metric.get("ci95") or (None, None)
         return f"{metric['value']:.3f}" + (f"\n[{low:.2f}, {high:.2f}]" if low is not None else "")
 
-    console = Console()
-    rows = summary["systems"]
-    n = rows[0]["n"] if rows else 0
-    table = Table(
-        title=f"Graded free-text reports, {n} held-out scans of {rows[0]['patients'] if rows else 0} "
-        "patients (95% CI, patient bootstrap)",
-        title_justify="left",
-    )
-    table.add_column("system", no_wrap=True)
-    for column in ("stage macro-F1", "referral macro-F1", "biomarker F1 (mean)", "rubric score"):
-        table.add_column(column, justify="right")
-    for row in rows:
-        table.add_row(
-            row["system"],
-            cell(row["stage_f1_macro"]),
-            cell(row["referral_f1_macro"]),
-            cell(row["biomarker_f1_mean"]),
-            cell(row["score"]),
+    def table(title: str, rows: list[dict[str, Any]]) -> Table:
+        n, patients = (rows[0]["n"], rows[0]["patients"]) if rows else (0, 0)
+        out = Table(
+            title=f"{title}, {n} scans of {patients} patients (95% CI, patient bootstrap)", title_justify="left"
         )
-    console.print(table)
+        out.add_column("system", no_wrap=True)
+        for column in ("stage macro-F1", "referral macro-F1", "biomarker F1 (mean)", "rubric score"):
+            out.add_column(column, justify="right")
+        for row in rows:
+            out.add_row(
+                row["system"],
+                cell(row["stage_f1_macro"]),
+                cell(row["referral_f1_macro"]),
+                cell(row["biomarker_f1_mean"]),
+                cell(row["score"]),
+            )
+        return out
+
+    console = Console()
+    split = summary["split"]
+    console.print(table(f"Graded free-text reports of the held-out {split} patients", summary["systems"]))
+    if "systems_heldout_domain" in summary:
+        console.print(
+            table(
+                f"The same patients on the held-out scanner {summary['heldout_domain']} (never seen in training)",
+                summary["systems_heldout_domain"],
+            )
+        )
+    if any(info.get("scored_on_the_patients_it_chose_on") for info in (summary.get("classifiers") or {}).values()):
+        console.print(
+            "the CNN classifiers chose their epoch on these validation patients: their figures are optimistic",
+            highlight=False,
+        )
     heldout = summary.get("closed_ended") or {}
     own, shuffled = heldout.get("own_images", {}), heldout.get("shuffled_images", {})
     if own:
         console.print(
-            f"closed-ended answers (test split): stage macro-F1 {cell(own.get('stage_macro_f1'))} with own images, "
+            f"closed-ended answers ({split} split): stage macro-F1 {cell(own.get('stage_macro_f1'))} with own images, "
             f"{cell(shuffled.get('stage_macro_f1'))} shuffled; referral macro-F1 {cell(own.get('referral_macro_f1'))} / "
             f"{cell(shuffled.get('referral_macro_f1'))}",
             highlight=False,
@@ -645,8 +829,10 @@ def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
         f"{summary['machine']['logical_cpus']} logical CPUs",
         highlight=False,
     )
-    console.print(f"run folder: {run_dir}   (summary: {run_dir / SUMMARY_FILE})", highlight=False)
-    console.print(f"next: retinavlm view {run_dir}", style="bold", highlight=False)
+    folder = split_folder(run_dir, split).folder
+    console.print(f"run folder: {run_dir}   (summary: {folder / SUMMARY_FILE})", highlight=False)
+    data_root = "" if folder == run_dir else f" --data-root {run_dir}"
+    console.print(f"next: retinavlm view {folder}{data_root}", style="bold", highlight=False)
 
 
 # --- the job --------------------------------------------------------------------------------------
@@ -660,9 +846,11 @@ def run_demo(
     log: Callable[[str], None] | None = None,
     knowledge: str | os.PathLike | None = None,
     force_knowledge: bool = False,
+    split: str = "test",
 ) -> dict[str, Any]:
-    """Run (or resume) the demo into `run_dir` under the knowledge base `knowledge` (default: curricula/knowledge);
-    returns the summary also written to RUN/demo_summary.json."""
+    """Run (or resume) the demo into `run_dir` under the knowledge base `knowledge` (default: curricula/knowledge),
+    grading the held-out patients of `split`; returns the summary also written to demo_summary.json in the split's
+    folder (RUN for test, RUN/validation for validation)."""
     import yaml
 
     from retinavlm.knowledge import load_knowledge
@@ -675,28 +863,38 @@ def run_demo(
     preset = config.presets[preset_name]
     kb = load_knowledge(knowledge)
     run_dir = Path(run_dir).resolve()
+    scored = split_folder(run_dir, split)
+    cohort_config, training_cohort = synthetic_cohort_configs(
+        preset.cohort, kb, f"{config.source}: presets.{preset_name}"
+    )
     prepare_run_dir(run_dir, restart)
     # Editing the curriculum or a stage YAML changes the settings too: finished stages would be stale.
+    # The scored split is not a setting: each split has steps of its own, on the same training.
     curriculum_doc, curriculum_files = derive_curriculum(run_dir, config, preset)
+    settings = asdict(preset)
+    if preset.cohort.heldout_domain is None:  # run folders without one keep the settings digest they were made with
+        del settings["cohort"]["heldout_domain"]
     state = DemoState(
         run_dir,
         preset_name,
         {
-            **asdict(preset),
+            **settings,
             "always_healthy_report": config.always_healthy_report,
             "curriculum_files": file_digests(curriculum_files),
             "knowledge": kb.version_tag,
         },
     )
-    steps = 6
+    heldout_domain = preset.cohort.heldout_domain
+    steps = 6 if heldout_domain is None else 7
 
     def announce(number: int, text: str) -> None:
         log(f"[{number}/{steps}] {text}")
 
-    announce(1, f"synthetic cohort: {preset.cohort.n} scans, seed {preset.cohort.seed}")
+    without = "" if heldout_domain is None else f", scanner {heldout_domain} held out"
+    announce(1, f"synthetic cohort: {preset.cohort.n} scans, seed {preset.cohort.seed}{without}")
     t = time.perf_counter()
     if not (state.done("cohort") and _read_manifest(run_dir / "cohort")):
-        manifest = render_step(run_dir, preset.cohort, log)
+        manifest = render_step(run_dir, preset.cohort, training_cohort, log)
         state.finish(
             "cohort", time.perf_counter() - t, scans=manifest.get("n_scans"), patients=manifest.get("n_patients")
         )
@@ -714,39 +912,53 @@ def run_demo(
     else:
         from retinavlm.train.curriculum import run_curriculum
 
-        # A finished stage is skipped; a killed one resumes from its last checkpoint.
-        trained = run_curriculum(curriculum, log=log, knowledge=kb, force_knowledge=force_knowledge)
+        # A finished stage is skipped; a killed one resumes from its last checkpoint. The demo scores the
+        # held-out split itself (closed_ended_step), so that it looks only at the split it was asked for.
+        trained = run_curriculum(
+            curriculum, log=log, knowledge=kb, force_knowledge=force_knowledge, score_heldout=False
+        )
         state.finish("curriculum", time.perf_counter() - t, training_seconds=trained["training_seconds"])
 
-    announce(3, "held-out test patients: references")
-    records, checkpoint, finals = held_out_scans(curriculum, kb)
+    announce(3, f"held-out {split} patients: closed-ended answers, references")
+    records, checkpoint, finals = held_out_scans(curriculum, kb, split)
+    closed_ended = closed_ended_step(scored, curriculum, split, state, log, kb)
     if preset.real is None:
-        write_references(run_dir, records)
+        write_references(run_dir / "cohort", scored.folder, records)
     else:
         records = pseudonymous_records(records)
-        write_real_references(run_dir, records)
-    log(f"references: {len(records)} test scans of {len({r.patient_id for r in records})} patients")
+        write_real_references(scored.folder, records)
+    log(f"references: {len(records)} {split} scans of {len({r.patient_id for r in records})} patients")
 
-    announce(4, f"reports: {', '.join(systems(preset))}")
-    predictions_step(run_dir, records, finals, checkpoint, config, preset, state, log, kb, force_knowledge)
+    names = systems(preset)
+    announce(4, f"reports: {', '.join(names)}")
+    predictions_step(scored, records, names, finals, checkpoint, config, preset, state, log, kb, force_knowledge)
     classifiers = None
     if preset.controls.classifiers is not None:
-        classifiers = classifiers_step(run_dir, curriculum, finals, preset.controls.classifiers, state, log, kb)
+        classifiers = classifiers_step(scored, split, curriculum, finals, preset.controls.classifiers, state, log, kb)
 
     announce(5, "grading with the default rubric")
-    t = time.perf_counter()
-    evaluation_done = state.done("evaluation") and (run_dir / "evaluation" / "results.json").is_file()
-    if evaluation_done:
-        log(f"evaluation: done earlier; reusing {run_dir / 'evaluation'}")
-        results = json.loads((run_dir / "evaluation" / "results.json").read_text(encoding="utf-8"))
-    else:
-        results = evaluation_step(run_dir, preset, kb)
-        state.finish("evaluation", time.perf_counter() - t)
+    results = evaluation_step(scored, names, preset, state, log, kb)
 
-    announce(6, "run folder")
-    write_run_json(run_dir, preset_name, preset, checkpoint, kb)
+    heldout_results = None
+    if heldout_domain is not None:
+        announce(6, f"held-out scanner {heldout_domain}: the same patients' scans, reports, grades")
+        elsewhere, heldout_results = heldout_domain_step(
+            scored, records, preset.cohort, cohort_config, checkpoint, config, preset, state, log, kb, force_knowledge
+        )
+        write_run_json(
+            elsewhere.folder,
+            f"demo ({preset_name} preset, {split} patients, held-out scanner {heldout_domain})",
+            [MODEL_SYSTEM, SHUFFLED_SYSTEM, HEALTHY_SYSTEM],
+            checkpoint,
+            kb,
+        )
+
+    announce(steps, "run folder")
+    title = f"demo ({preset_name} preset)" if split == "test" else f"demo ({preset_name} preset, {split} patients)"
+    write_run_json(scored.folder, title, names, checkpoint, kb)
     summary = {
         "preset": preset_name,
+        "split": split,
         "settings_sha": state.settings_sha,
         "date": _now(),
         "compute_seconds": state.seconds(),
@@ -758,11 +970,14 @@ def run_demo(
             "stages": [{k: s[k] for k in ("name", "steps", "seconds")} for s in trained["stages"]],
             "final_model": trained["final_model"],
         },
-        "closed_ended": trained.get("heldout"),
+        "closed_ended": closed_ended,
         "systems": system_rows(results),
-        "stage_agreement": stage_agreement(run_dir / "evaluation" / "samples.jsonl"),
+        "stage_agreement": stage_agreement(scored.folder / "evaluation" / "samples.jsonl"),
     }
+    if heldout_results is not None:
+        summary["heldout_domain"] = heldout_domain
+        summary["systems_heldout_domain"] = system_rows(heldout_results)
     if classifiers is not None:
         summary["classifiers"] = classifiers
-    write_json(run_dir / SUMMARY_FILE, summary)
+    write_json(scored.folder / SUMMARY_FILE, summary)
     return summary

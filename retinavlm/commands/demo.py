@@ -2,7 +2,8 @@
 
 Renders a synthetic cohort, trains the tiny model through the curricula, writes reports for the
 held-out test patients, grades them and two controls (shuffled images, an always-healthy template)
-with the default rubric, and writes a run folder for `retinavlm view`. `--real` goes on to the real
+with the default rubric, and writes a run folder for `retinavlm view`. `--split validation` grades the
+validation patients instead (under RUN/validation/), on the same training: settings are chosen there. `--real` goes on to the real
 Kermany sample (synthetic first, then real) and grades its held-out real patients, with the
 synthetic-only model and two plain CNN classifiers as further controls. Presets are data
 (curricula/demo.yaml). Re-running reuses finished steps; a killed run resumes.
@@ -35,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="presets YAML (default: curricula/demo.yaml)")
     parser.add_argument("--out", help="run folder (default: runs/demo, or runs/demo-PRESET for other presets)")
     parser.add_argument("--restart", action="store_true", help="discard what an earlier demo wrote into the run folder")
+    parser.add_argument(
+        "--split",
+        choices=("test", "validation"),
+        default="test",
+        help="the held-out patients to grade (default: test). Choose settings on validation (-> RUN/validation/); "
+        "score test once, at the end. Training is shared: a second split reuses it",
+    )
     add_knowledge_arguments(parser, checkpoints=True)
 
 
@@ -52,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         restart=args.restart,
         knowledge=args.knowledge,
         force_knowledge=args.force_knowledge,
+        split=args.split,
     )
     print_summary(summary, out)
     return 0

@@ -184,8 +184,10 @@ def run_curriculum(
     log=None,
     knowledge: KnowledgeBase | None = None,
     force_knowledge: bool = False,
+    score_heldout: bool = True,
 ) -> dict[str, Any]:
-    """Train every stage under `knowledge` (default: the default knowledge base), then score held-out patients."""
+    """Train every stage under `knowledge` (default: the default knowledge base), then score held-out patients
+    (unless `score_heldout` is false: the demo scores the split it was asked for itself)."""
     from retinavlm.train.trainer import train_stage  # heavy (torch, accelerate): only when training
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
@@ -206,6 +208,7 @@ def run_curriculum(
     summary["training_seconds"] = round(sum(s["seconds"] for s in summary["stages"]), 1)
     final = Path(stages[-1].output_dir) / "final"
     summary["final_model"] = str(final)
-    summary["heldout"] = evaluate_heldout(final, stages[-1], cur.evaluation, out, knowledge, cur.evaluation_cohort)
+    if score_heldout:
+        summary["heldout"] = evaluate_heldout(final, stages[-1], cur.evaluation, out, knowledge, cur.evaluation_cohort)
     write_json(out / "curriculum_summary.json", summary)
     return summary

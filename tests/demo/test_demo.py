@@ -44,7 +44,7 @@ def tiny_presets(path: Path) -> Path:
     for preset in doc["presets"].values():  # the copy lives elsewhere: name the curriculum by full path
         preset["curriculum"] = str(curricula_dir() / preset["curriculum"])
     doc["presets"]["tiny"] = {
-        "cohort": {"n": 24, "seed": 3},
+        "cohort": {"n": 24, "seed": 3, "heldout_domain": "topcon_like"},
         "curriculum": str(curricula_dir() / "curriculum.yaml"),
         "stage_overrides": {
             "stage0_ssl": [*TINY_MODEL, *SHORT, "train.max_steps=2"],
@@ -138,6 +138,16 @@ def test_run_folder_follows_the_contract_and_loads_in_the_viewer(finished_run):
     summary = json.loads((run / "demo_summary.json").read_text())
     assert [row["system"] for row in summary["systems"]] == list(SYSTEMS)
     assert summary["machine"]["logical_cpus"] and summary["versions"]["torch"]
+    assert summary["split"] == "test" and summary["closed_ended"]["split"] == "test"
+
+    # the same test scans rendered on the scanner no training scan came from, graded with the same controls
+    cohort = [r["domain"] for r in read_jsonl(run / "cohort" / "references.jsonl")[0]]
+    assert "topcon_like" not in cohort
+    heldout = load_run(run / "heldout_domain", data_roots=[run])
+    assert heldout.problems == [] and heldout.case_ids == test_ids and heldout.systems == list(SYSTEMS)
+    assert {case.reference["domain"] for case in heldout.cases.values()} == {"topcon_like"}
+    assert summary["heldout_domain"] == "topcon_like"
+    assert [row["system"] for row in summary["systems_heldout_domain"]] == list(SYSTEMS)
 
 
 def test_second_run_reuses_every_finished_step(finished_run, capsys):
@@ -156,6 +166,36 @@ def test_second_run_reuses_every_finished_step(finished_run, capsys):
     assert "predictions: reusing every model system's reports" in err
     assert "== stage" not in err  # no stage was even started
     assert {p: p.stat().st_mtime_ns for p in watched} == before
+
+
+def test_validation_split_reuses_the_training_and_grades_other_patients(finished_run, capsys):
+    """Choose settings on validation, score test once: a second split trains nothing and writes its own folder."""
+    run, presets, _ = finished_run
+    trained = [p for p in (run / "curriculum").glob("stage*/**/*") if p.is_file()] + [run / "demo_summary.json"]
+    before = {p: p.stat().st_mtime_ns for p in trained}
+    argv = ["demo", "--config", str(presets), "--preset", "tiny", "--out", str(run), "--split", "validation"]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "curriculum: done earlier" in err and "== stage" not in err
+    assert {p: p.stat().st_mtime_ns for p in trained} == before  # training and the test split untouched
+    assert f"retinavlm view {run / 'validation'} --data-root {run}" in " ".join(out.split())  # rich wraps lines
+
+    summaries = {
+        split: json.loads((run / folder / "demo_summary.json").read_text())
+        for split, folder in (("test", "."), ("validation", "validation"))
+    }
+    assert {split: s["split"] for split, s in summaries.items()} == {"test": "test", "validation": "validation"}
+    assert summaries["validation"]["closed_ended"]["split"] == "validation"
+    patients = {
+        split: {r["patient_id"] for r in read_jsonl(run / folder / "references.jsonl")[0]}
+        for split, folder in (("test", "."), ("validation", "validation"))
+    }
+    assert patients["test"] and patients["validation"] and not patients["test"] & patients["validation"]
+    loaded = load_run(run / "validation", data_roots=[run])
+    assert loaded.problems == [] and loaded.checkpoint is not None
+    assert {r["patient_id"] for r in read_jsonl(run / "validation" / "heldout_domain" / "references.jsonl")[0]} == (
+        patients["validation"]
+    )
 
 
 def test_bad_settings_get_one_line_errors(finished_run, tmp_path, capsys):
@@ -181,6 +221,15 @@ def test_bad_settings_get_one_line_errors(finished_run, tmp_path, capsys):
         (
             ["--config", str(tmp_path / "broken.yaml"), "--preset", "tiny", "--out", str(tmp_path / "d")],
             "stage_overrides.stage9: no such stage",
+        )
+    )
+    unknown = yaml.safe_load(presets.read_text())
+    unknown["presets"]["tiny"]["cohort"]["heldout_domain"] = "nowhere_like"
+    (tmp_path / "unknown.yaml").write_text(yaml.safe_dump(unknown))
+    cases.append(
+        (
+            ["--config", str(tmp_path / "unknown.yaml"), "--preset", "tiny", "--out", str(tmp_path / "e")],
+            "presets.tiny.cohort.heldout_domain: unknown scanner domain 'nowhere_like'",
         )
     )
     for argv, message in cases:

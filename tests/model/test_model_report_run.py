@@ -260,7 +260,7 @@ def test_two_processes_resume_a_killed_run(cohort, tmp_path):
 
 
 def test_the_demo_report_step_resumes_a_killed_system_and_writes_the_others(cohort, tmp_path):
-    from retinavlm.demo import DemoState, Generation, load_demo_config, predictions_step
+    from retinavlm.demo import DemoState, Generation, ScoredSet, load_demo_config, predictions_step, systems
     from retinavlm.knowledge import load_knowledge
 
     checkpoint = cohort[1]
@@ -270,7 +270,8 @@ def test_the_demo_report_step_resumes_a_killed_system_and_writes_the_others(coho
     state, log = DemoState(tmp_path, "fast", {}), []
 
     def report_step():
-        predictions_step(tmp_path, records, {}, checkpoint, config, preset, state, log.append, load_knowledge())
+        scored, names = ScoredSet(tmp_path, tmp_path), systems(preset)
+        predictions_step(scored, records, names, {}, checkpoint, config, preset, state, log.append, load_knowledge())
 
     report_step()
     predictions = tmp_path / "predictions"
