@@ -1121,3 +1121,11 @@ def test_two_different_findings_set_against_each_other_stay_hedged(names):
     (a, term_a), (b, term_b) = names
     got = labels(f"{term_a} vs {term_b}.")["biomarkers"]
     assert got[a] == got[b] == "uncertain"
+
+
+@SETTINGS
+@given(st.sampled_from(["she was referred urgently for anti-VEGF therapy", "he was referred urgently for treatment"]))
+def test_a_referral_the_writer_makes_in_a_vignette_is_stated(outcome):
+    text = f"A diagnosis of active neovascular AMD was made and {outcome}."
+    assert labels(text)["referral"] == "urgent"
+    assert labels("Thank you for your urgent referral. Large drusen. Routine review.")["referral"] == "routine"
