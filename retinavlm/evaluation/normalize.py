@@ -28,7 +28,7 @@ class Normalizer:
         self._sounds = rules.speech_sounds
         self._clinical: set[str] = set()  # single words of clinical terms, which a dictation slip may mean
         self._by_sound: dict[str, list[str]] = {}
-        self._joins: dict[tuple[str, ...], str | None] = {}
+        self._joins: dict[str, str | None] = {}
 
     def fold(self, word: str) -> str:
         """Lower-case, drop hyphens (not in a range of numbers: "1-2" is not "12"), expand contractions,
@@ -139,14 +139,17 @@ class Normalizer:
     def tokens(self, text: str) -> list[Token]:
         out = []
         raw = raw_tokens(text)
+        n = len(raw)
         i = 0
-        while i < len(raw):
-            joined = self._split_word(text, raw, i)
-            if joined is not None:
-                out.append(joined[0])
-                i += joined[1]
-                continue
+        while i < n:
             start, end, surface = raw[i]
+            # a dictated word split in pieces: words one space apart
+            if i + 1 < n and raw[i + 1][0] == end + 1 and surface.isalpha() and text[end] == " ":
+                joined = self._split_word(text, raw, i)
+                if joined is not None:
+                    out.append(joined[0])
+                    i += joined[1]
+                    continue
             word = is_word(surface)
             out.append(Token(start, end, surface.replace("-", "") if word else surface, self.word(surface), word))
             i += 1
@@ -154,20 +157,25 @@ class Normalizer:
 
     def _split_word(self, text: str, raw, i: int) -> tuple[Token, int] | None:
         """A clinical word dictated in two or three pieces ("sub retinal", "anti veg F", "drew sin"), one
-        of them a fragment: no vocabulary word, a hanging prefix or a single letter."""
-        for n in (3, 2):
-            pieces = raw[i : i + n]
-            if len(pieces) < n or not all(p[2].isalpha() for p in pieces):
-                continue
-            if any(text[a[1] : b[0]] != " " for a, b in zip(pieces, pieces[1:])):
-                continue
-            key = tuple(p[2].lower() for p in pieces)
+        of them a fragment: no vocabulary word, a hanging prefix or a single letter. The caller has checked
+        that the first two pieces are words one space apart."""
+        (a_start, _, a), (_, b_end, b) = raw[i], raw[i + 1]
+        if not b.isalpha():
+            return None
+        candidates = [(2, f"{a} {b}".lower())]
+        if i + 2 < len(raw) and len(b) <= 3 and len(a) <= 4:  # "anti veg F", "A M D": short pieces only
+            c_start, _, c = raw[i + 2]
+            if c_start == b_end + 1 and text[b_end] == " " and c.isalpha() and len(c) <= 3:
+                candidates.insert(0, (3, f"{a} {b} {c}".lower()))
+        for pieces, key in candidates:
             word = self._joins.get(key, "")
             if word == "":
-                word = self._join(key) if len(self._joins) < 200_000 else None
+                word = self._join(tuple(key.split(" "))) if len(self._joins) < 200_000 else None
                 self._joins[key] = word
             if word is not None:
-                return Token(pieces[0][0], pieces[-1][1], "".join(p[2] for p in pieces), self.fold(word), True), n
+                last_end = raw[i + pieces - 1][1]
+                surface = "".join(p[2] for p in raw[i : i + pieces])
+                return Token(a_start, last_end, surface, self.fold(word), True), pieces
         return None
 
     def _join(self, pieces: tuple[str, ...]) -> str | None:
