@@ -756,10 +756,10 @@ class FindingsExtractor:
             via = None
             if kind == "family":
                 family = self.rules.stage_families[value]
-                if family.conclusion_only and (section is None or section.role != "conclusion"):
+                level_id = self._qualified(qualifiers, qualifier_starts, value, found, sentence, past)
+                if family.conclusion_only and level_id is None and (section is None or section.role != "conclusion"):
                     continue
                 via = doc.text[doc.tokens[found.start].start : doc.tokens[found.end - 1].end]
-                level_id = self._qualified(qualifiers, qualifier_starts, value, found, sentence, past)
                 if level_id is None and family.needs_qualifier:
                     level_id = self._activity_statement(doc, qualifiers, value)
                 if level_id is None and family.needs_qualifier:

@@ -1129,3 +1129,23 @@ def test_a_referral_the_writer_makes_in_a_vignette_is_stated(outcome):
     text = f"A diagnosis of active neovascular AMD was made and {outcome}."
     assert labels(text)["referral"] == "urgent"
     assert labels("Thank you for your urgent referral. Large drusen. Routine review.")["referral"] == "routine"
+
+
+LAY_STAGES = {
+    "early": ["This is macular degeneration at an early stage", "You have the early stage of dry macular degeneration"],
+    "intermediate": ["This is the intermediate stage of age-related macular degeneration"],
+    "late_wet_active": ["This is the wet type of macular degeneration and it is active"],
+    "late_wet_inactive": ["The wet macular degeneration is no longer active and there is no fluid"],
+}
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(LAY_STAGES)).flatmap(lambda s: st.tuples(st.just(s), st.sampled_from(LAY_STAGES[s]))))
+def test_a_patient_letter_states_the_stage_in_words(case):
+    """Letters to patients name the stage around "macular degeneration", outside any conclusion heading."""
+    stage, sentence = case
+    assert labels(f"Dear Mrs Patel,\n{sentence}. We will see you again.")["stage"] == stage
+
+
+def test_a_bare_amd_outside_a_conclusion_is_still_no_stage():
+    assert labels("Patient known to have AMD. Early cataract.")["stage"] is None
