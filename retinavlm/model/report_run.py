@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
+import json
 import os
 import re
 from collections import Counter, deque
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from retinavlm.atomic import append_jsonl, write_jsonl
+from retinavlm.atomic import append_jsonl, write_json, write_jsonl
 from retinavlm.errors import RetinaVLMError
 from retinavlm.jsonl import iter_jsonl, read_jsonl
 from retinavlm.model.generation import generate_in_batches
@@ -117,6 +118,11 @@ def run_reports(settings: ReportSettings) -> ReportOutcome:
     out = Path(settings.out)
 
     with process_group(processes, model.device):
+        settings_record = run_record(settings.checkpoint, prompt, settings.max_new_tokens, model_name)
+        check_run_record(out, settings_record)  # every process refuses the same way, before any writes
+        _barrier(processes)
+        if processes.rank == 0:
+            write_json(run_record_path(out), settings_record)
         done = {row["id"] for path in [out, *shard_paths(out)] for row in read_written(path, model_name)}
         todo = [entry for entry in entries if entry.id not in done]
         mine = todo[processes.rank :: processes.world_size]
@@ -267,6 +273,43 @@ def stream_reports(
         append_jsonl(out, [{"id": pending.popleft(), "report": report, "model": model_name} for report in reports])
         written += len(reports)
     return written
+
+
+def run_record_path(out: str | os.PathLike) -> Path:
+    """OUT_STEM.run.json beside `out`: what wrote it, so that a rerun never continues another run's file."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.run.json")
+
+
+def run_record(checkpoint: str | os.PathLike, prompt: str, max_new_tokens: int, model_name: str) -> dict:
+    """What decides a report's text: the checkpoint's files (their sha256 from its manifest), the prompt and
+    the length limit. The batch size and the number of processes do not (greedy decoding)."""
+    manifest = json.loads((Path(checkpoint) / "checkpoint.json").read_text())
+    files = json.dumps(manifest.get("files", {}), sort_keys=True).encode()
+    return {
+        "model": model_name,
+        "checkpoint_files_sha256": hashlib.sha256(files).hexdigest(),
+        "prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest(),
+        "max_new_tokens": max_new_tokens,
+    }
+
+
+def check_run_record(out: str | os.PathLike, expected: dict) -> None:
+    """Refuse to continue `out` when its run record says another checkpoint or other settings wrote it."""
+    path = run_record_path(out)
+    if not path.is_file():
+        return
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ReportRunError(f"{path}: unreadable run record ({exc}); delete it with {out} to start again") from None
+    differing = sorted(key for key in expected if recorded.get(key) != expected[key])
+    if differing and (Path(out).is_file() or shard_paths(out)):
+        names = ", ".join(k.removesuffix("_sha256").replace("_", " ") for k in differing)
+        raise ReportRunError(
+            f"{out}: written by another run (different {names}); choose another --out, "
+            f"or delete {out} and {path.name} to start again"
+        )
 
 
 def read_written(path: str | os.PathLike, model_name: str) -> list[dict]:

@@ -287,3 +287,26 @@ def test_the_demo_report_step_resumes_a_killed_system_and_writes_the_others(coho
     report_step()
     assert (predictions / "retinavlm.jsonl").read_text() == kept + written["retinavlm.jsonl"][len(first) :]
     assert (predictions / "shuffled_images.jsonl").read_text() == written["shuffled_images.jsonl"]
+
+
+def test_a_rerun_with_another_checkpoint_or_length_limit_is_refused_but_batch_size_may_change(cohort, tmp_path, capsys):
+    scans, checkpoint, single = cohort
+    out = tmp_path / "p.jsonl"
+    shutil.copy(single, out)
+    shutil.copy(single.with_name("single.run.json"), tmp_path / "p.run.json")
+    longer = ["report", str(scans), "--checkpoint", str(checkpoint), "--out", str(out), "--max-new-tokens", "7"]
+    assert main(longer) == 2
+    assert "written by another run (different max new tokens)" in capsys.readouterr().err
+    retrained = tmp_path / "retrained"
+    model = RetinaVLM.from_pretrained(checkpoint, device="cpu")
+    with torch.no_grad():
+        next(model.adapter.parameters()).add_(0.01)  # one more training step, as far as the files can tell
+    model.save_pretrained(retrained)
+    assert main(["report", str(scans), "--checkpoint", str(retrained), "--out", str(out), *OPTIONS,
+                 "--model-name", checkpoint.name]) == 2  # fmt: skip
+    assert "different checkpoint files" in capsys.readouterr().err
+    assert out.read_bytes() == single.read_bytes()  # nothing written by a refused run
+    other_batches = ["report", str(scans), "--checkpoint", str(checkpoint), "--out", str(out),
+                     "--max-new-tokens", "6", "--batch-size", "3"]  # fmt: skip
+    assert main(other_batches) == 1  # the bad files are still listed
+    assert f"resumed {GOOD_SCANS} already there" in capsys.readouterr().out
