@@ -271,6 +271,8 @@ def _decide(cues: list[Cue]) -> Assertion:
         by_category.setdefault(cue.category, []).append(cue)
     if "other_eye" in by_category:
         return Assertion(None, tuple(by_category["other_eye"]), "about the other eye")
+    if "other_person" in by_category:
+        return Assertion(None, tuple(by_category["other_person"]), "about another person")
     if "hypothetical" in by_category:
         nearest = min(c.distance for c in by_category["hypothetical"])
         if best is None or best.distance > nearest:

@@ -14,7 +14,17 @@ from retinavlm.errors import ConfigError
 from retinavlm.resources import eval_dir
 from retinavlm.yaml_files import read_yaml_file
 
-CATEGORIES = ("negated", "uncertain", "affirmed", "pseudo", "historical", "current", "hypothetical", "other_eye")
+CATEGORIES = (
+    "negated",
+    "uncertain",
+    "affirmed",
+    "pseudo",
+    "historical",
+    "current",
+    "hypothetical",
+    "other_eye",
+    "other_person",
+)
 DIRECTIONS = ("forward", "backward", "bidirectional")
 SECTION_ROLES = ("findings", "conclusion", "plan")
 

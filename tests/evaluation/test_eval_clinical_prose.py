@@ -1149,3 +1149,23 @@ def test_a_patient_letter_states_the_stage_in_words(case):
 
 def test_a_bare_amd_outside_a_conclusion_is_still_no_stage():
     assert labels("Patient known to have AMD. Early cataract.")["stage"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(sorted(STAGES)),
+    named(),
+    st.sampled_from(["Her sister has {}", "Family history of {}", "His mother had {}", "Her husband has {}"]),
+)
+def test_another_persons_disease_is_not_this_scan(stage, name, template):
+    """ConText's experiencer: a relative's disease says nothing about this scan."""
+    bid, term = name
+    got = labels(template.format(f"{STAGES[stage][0]} and {term}") + ". Right eye: macula healthy.")
+    assert got["stage"] == "healthy" and bid not in got["biomarkers"]
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(STAGES)), st.sampled_from(["first reader", "optometrist", "other reader"]))
+def test_a_reader_named_before_a_reading_is_history(stage, reader):
+    text = f"Reported by the {reader} as showing {STAGES[stage][0]}. I disagree. Macula healthy."
+    assert labels(text)["stage"] == "healthy", text
