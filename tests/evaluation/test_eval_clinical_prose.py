@@ -1065,7 +1065,15 @@ def test_joining_keeps_every_character_span(text):
 
 @SETTINGS
 @given(
-    st.sampled_from(["Consent for first injection taken", "Listed for Eylea injection", "Aflibercept: resume today"]),
+    st.sampled_from(
+        [
+            "Consent for first injection taken",
+            "Listed for Eylea injection",
+            "Aflibercept: resume today",
+            "Needs anti-VEGF injections",
+            "Anti-VEGF treatment is indicated",
+        ]
+    ),
     CASES,
 )
 def test_a_treatment_given_or_resumed_now_is_for_active_disease(plan, case):
@@ -1074,6 +1082,8 @@ def test_a_treatment_given_or_resumed_now_is_for_active_disease(plan, case):
 
 def test_a_course_merely_started_states_no_stage():
     assert labels("I have started anti-VEGF treatment today.")["stage"] is None
+    for denied in ("No need for anti-VEGF.", "Anti-VEGF not indicated.", "Does not require injections."):
+        assert labels(denied)["stage"] is None, denied
 
 
 @SETTINGS
