@@ -384,9 +384,13 @@ class FindingsExtractor:
         return (
             tokens[k].raw == ":"
             and k - 2 >= start
-            and tokens[k - 1].norm in self.rules.answer_markers
+            and self._is_answer_marker(tokens[k - 1])
             and tokens[k - 2].raw in ("?", "??")
         )
+
+    def _is_answer_marker(self, token: Token) -> bool:
+        """ "A", "Answer", or a numbered one ("A2")."""
+        return token.norm.rstrip("0123456789") in self.rules.answer_markers
 
     def _answered(self, spans: list[tuple[int, int]], tokens: list[Token]) -> list[tuple[int, int]]:
         """A line holding an answer ("A: No") joins the question line before it."""
@@ -396,7 +400,7 @@ class FindingsExtractor:
                 out
                 and tokens[out[-1][1] - 1].raw in ("?", "??")
                 and start + 1 < end
-                and tokens[start].norm in self.rules.answer_markers
+                and self._is_answer_marker(tokens[start])
                 and tokens[start + 1].raw == ":"
             ):
                 out[-1] = (out[-1][0], end)

@@ -955,7 +955,15 @@ ANSWERS = {"absent": ["No", "no", "None"], "present": ["Yes", "yes"]}
     named(),
     st.sampled_from(sorted(ANSWERS)),
     st.data(),
-    st.sampled_from(["Q: Any {}? A: {}.", "Q: Any {}?\nA: {}.", "Q: Is there {}? Answer: {}.", "Any {}? {}."]),
+    st.sampled_from(
+        [
+            "Q: Any {}? A: {}.",
+            "Q: Any {}?\nA: {}.",
+            "Q: Is there {}? Answer: {}.",
+            "Any {}? {}.",
+            "Q2: Is there {}? A2: {}.",
+        ]
+    ),
 )
 def test_a_teaching_note_answer_is_the_questions_value(name, state, data, template):
     """ "Q: Any IRF? A: No." denies IRF; on one line or two."""
