@@ -40,12 +40,20 @@ def inspect_file(path: Path, frame: int | None, max_pixels: int, config) -> dict
     try:
         scan = read_scan(path, frame, max_pixels=max_pixels)
     except ScanReadError as exc:
-        return {"path": str(path), "ok": False, "reason": f"unreadable: {exc.problem}", "flags": [], "figures": {}}
+        return {
+            "path": str(path),
+            "ok": False,
+            "level": "refused",
+            "reason": f"unreadable: {exc.problem}",
+            "flags": [],
+            "figures": {},
+        }
     report = assess_quality(scan, config)
     height, width = scan.shape
     return {
         "path": str(path),
         "ok": report.ok,
+        "level": report.level,
         "reason": report.reason,
         "width": width,
         "height": height,
@@ -114,6 +122,11 @@ def _print_table(rows: list[dict]) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    verdicts = {  # rich is imported when a table is printed, so its cells are built here
+        "accepted": Text("yes", style="green"),
+        "low_quality": Text("low quality", style="yellow"),
+        "refused": Text("no", style="red"),
+    }
     table = Table(title="OCT B-scan quality gate", show_lines=False)
     longest_path = max((len(row["path"]) for row in rows), default=4)
     table.add_column("file", no_wrap=True, min_width=longest_path)  # a path must stay copy-pasteable
@@ -122,10 +135,13 @@ def _print_table(rows: list[dict]) -> None:
     for row in rows:
         size = f"{row['width']}×{row['height']}" if "width" in row else "-"
         figures = [f"{row['figures'][name]:.2f}" if name in row["figures"] else "-" for name in TABLE_FIGURES]
-        verdict = Text("yes", style="green") if row["ok"] else Text("no", style="red")
+        verdict = verdicts[row["level"]]
         note = ", ".join(row["flags"]) if row["ok"] else row["reason"]
         table.add_row(Text(row["path"]), verdict, size, str(row.get("bit_depth", "-")), *figures, Text(note))
     console = Console(width=max(160, Console().width, longest_path + 120))
     console.print(table)
-    refused = sum(not row["ok"] for row in rows)
-    console.print(f"{len(rows) - refused} of {len(rows)} usable, {refused} refused")
+    low_quality = sum(row["level"] == "low_quality" for row in rows)
+    refused = sum(row["level"] == "refused" for row in rows)
+    console.print(
+        f"{len(rows) - refused - low_quality} of {len(rows)} usable, {low_quality} low quality, {refused} refused"
+    )

@@ -101,3 +101,14 @@ def test_subprocess_entry_point(kermany: Path) -> None:
     assert [r["path"] for r in rows] == [str(f) for f in files]
     assert all(r["ok"] and r["width"] >= 512 and r["height"] == 496 for r in rows)
     assert "Traceback" not in result.stderr
+
+
+def test_a_scan_too_dark_to_read_is_shown_as_low_quality(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    dark = tmp_path / "dark.png"
+    Image.fromarray(np.round(layered_bscan(pit_column=128) * 0.02 * 255).astype(np.uint8)).save(dark)
+    assert main(["inspect", str(dark), "--json"]) == 1
+    (row,) = _json_lines(capsys.readouterr().out)
+    assert (row["ok"], row["level"]) == (False, "low_quality") and row["reason"].startswith("too dark to read")
+    assert main(["inspect", str(dark)]) == 1
+    out = capsys.readouterr().out
+    assert "low quality" in out and "0 of 1 usable, 1 low quality, 0 refused" in out

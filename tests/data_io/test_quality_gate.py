@@ -1,4 +1,4 @@
-"""The quality gate accepts real and synthetic OCT B-scans, refuses other images, flags degraded scans."""
+"""The quality gate on synthetic and non-OCT images, and its config; real scans: test_quality_gate_unseen.py."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from scan_testing import layered_bscan
 from retinavlm.data.io import read_scan
 from retinavlm.data.quality import QualityReport, Rule, assess_quality, load_quality_config
 from retinavlm.data.scan import Scan
+from retinavlm.errors import ConfigError
 
 
 def _scan_from_image(tmp_path: Path, image: np.ndarray, name: str) -> Scan:
@@ -24,32 +25,24 @@ def _scan_from_image(tmp_path: Path, image: np.ndarray, name: str) -> Scan:
     return read_scan(path)
 
 
-def _kermany_sample(kermany: Path, step: int = 12) -> list[Path]:
-    return sorted(kermany.rglob("*.jpeg"))[::step]
-
-
-def test_real_oct_scans_are_accepted(kermany: Path) -> None:
-    paths = _kermany_sample(kermany)
-    reports = {path.name: assess_quality(read_scan(path)) for path in paths}
-    refused = {name: report.reason for name, report in reports.items() if not report.ok}
-    assert len(paths) >= 30
-    assert not refused
-
-
 def test_synthetic_layered_scan_is_accepted() -> None:
     report = assess_quality(Scan(layered_bscan(pit_column=128), source="toy", bit_depth=32))
     assert report.ok, report.reason
-    assert report.reason == "" and report.figures["layer_anisotropy"] > 0.6
+    assert report.reason == "" and report.level == "accepted" and report.figures["layer_anisotropy"] > 0.6
 
 
-def test_toolkit_synthetic_renderer_scans_are_accepted(tmp_path: Path) -> None:
-    synthetic = pytest.importorskip("retinavlm.data.synthetic", reason="the synthetic renderer is not installed")
-    synthetic.render_cohort(6, tmp_path / "cohort", seed=3)
+def test_toolkit_synthetic_renderer_scans_are_accepted_and_their_flips_refused(tmp_path: Path) -> None:
+    from retinavlm.data import synthetic
+
+    synthetic.render_cohort(8, tmp_path / "cohort", seed=3)
     images = sorted((tmp_path / "cohort" / "images").glob("*.png"))
-    assert images
+    assert len(images) >= 8
     for path in images:
-        report = assess_quality(read_scan(path))
+        scan = read_scan(path)
+        report = assess_quality(scan)
         assert report.ok, f"{path.name}: {report.reason}"
+        flipped = assess_quality(Scan(np.ascontiguousarray(scan.pixels[::-1]), "flipped", 8))
+        assert flipped.level == "refused" and flipped.reason.startswith("upside down"), (path.name, flipped.reason)
 
 
 def _rendered_text() -> np.ndarray:
@@ -59,6 +52,15 @@ def _rendered_text() -> np.ndarray:
     for row in range(8):
         draw.text((10, 10 + 34 * row), f"Report line {row}: no fluid seen", fill=0, font=font)
     return np.asarray(image)
+
+
+def _stripes(count: int) -> np.ndarray:
+    """Speckled horizontal stripes of equal width and brightness on black: the issue's example of a non-retina."""
+    image = np.zeros((496, 512), np.float32)
+    for centre in np.linspace(100, 400, count):
+        image[int(centre) - 15 : int(centre) + 15] = 0.7
+    speckle = np.random.default_rng(count).gamma(4.0, 0.25, image.shape)
+    return (np.clip(image * speckle, 0, 1) * 255).astype(np.uint8)
 
 
 NON_OCT = {
@@ -78,6 +80,9 @@ NON_OCT = {
     "black": (lambda: np.zeros((200, 200), np.uint8), "blank image"),
     "grey": (lambda: np.full((200, 200), 128, np.uint8), "blank image"),
     "tiny": (lambda: (layered_bscan(48, 48) * 255).astype(np.uint8), "too small"),
+    "three stripes on black": (lambda: _stripes(3), "stripes, not a retina: 3 separate bright bands"),
+    "two alike stripes on black": (lambda: _stripes(2), "stripes, not a retina: separate bright bands as alike"),
+    "upside-down toy scan": (lambda: (layered_bscan(pit_column=128)[::-1] * 255).astype(np.uint8), "upside down"),
 }
 
 
@@ -85,7 +90,7 @@ NON_OCT = {
 def test_non_oct_images_are_refused_with_a_reason(tmp_path: Path, name: str) -> None:
     make, expected_reason = NON_OCT[name]
     report = assess_quality(_scan_from_image(tmp_path, make(), name.replace(" ", "_")))
-    assert not report.ok
+    assert not report.ok and report.level == "refused"
     assert expected_reason in report.reason
     assert "\n" not in report.reason and report.reason
 
@@ -95,25 +100,6 @@ def test_absurdly_large_image_is_refused_before_analysis() -> None:
     report = assess_quality(Scan(huge, source="huge", bit_depth=8))
     assert not report.ok and "absurdly large" in report.reason
     assert set(report.figures) == {"height", "width", "min_side", "n_pixels"}
-
-
-def test_degraded_real_scans_are_flagged(kermany: Path) -> None:
-    """Darkened and noisy scans are always flagged; gain-clipped ones nearly always (the benchmark measures ~97%)."""
-    rng = np.random.default_rng(0)
-    clipped_flagged = []
-    paths = _kermany_sample(kermany, step=48)
-    for path in paths:
-        pixels = read_scan(path).pixels
-        assert assess_quality(Scan(pixels, "orig", 8)).flags == [], path.name
-        dark = assess_quality(Scan(pixels * 0.1, "dark", 16))
-        assert dark.ok and "low_signal" in dark.flags, path.name
-        noisy = np.clip(pixels + rng.normal(0, 0.15, pixels.shape), 0, 1).astype(np.float32)
-        noisy_report = assess_quality(Scan(noisy, "noisy", 8))
-        assert noisy_report.ok and "noisy" in noisy_report.flags, path.name
-        clipped = assess_quality(Scan(np.clip(pixels * 2.0, 0, 1), "clipped", 8))
-        assert clipped.ok, (path.name, clipped.reason)
-        clipped_flagged.append("clipped" in clipped.flags)
-    assert sum(clipped_flagged) >= len(paths) - 1, clipped_flagged
 
 
 def test_thresholds_come_from_the_yaml(tmp_path: Path) -> None:
@@ -135,15 +121,52 @@ def test_thresholds_come_from_the_yaml(tmp_path: Path) -> None:
     assert report.reason == "short side 248 < 1000"
 
 
-def test_malformed_config_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("flags: []\n", "`reject` must be a list"),
+        (
+            "reject:\n  - figure: shininess\n    min: 1\n    reason: r\n",
+            "reject[0]: quality gate rule names an unknown figure 'shininess'",
+        ),
+        (
+            "reject:\n  - figure: p99\n    min: high\n    reason: r\n",
+            "reject[0].min: malformed quality gate config: expected a number",
+        ),
+        (
+            "reject:\n  - figure: p99\n    min: 0.1\n    level: maybe\n    reason: r\n",
+            "reject[0]: malformed quality gate config: level must be one of",
+        ),
+        ("reject:\n  - figure: p99\n    reason: r\n", "a rule needs `min` or `max`"),
+        ("reject:\n  - figure: p99\n    min: 0.1\n", "a rule needs a `reason`"),
+        (
+            "reject: []\nanalysis:\n  strips: many\n",
+            "analysis.strips: malformed quality gate config: expected a number",
+        ),
+    ],
+)
+def test_malformed_config_is_a_one_line_config_error(tmp_path: Path, text: str, problem: str) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("flags: []\n")
-    with pytest.raises(ValueError, match="bad.yaml: malformed quality gate config"):
+    bad.write_text(text)
+    with pytest.raises(ConfigError) as error:
         load_quality_config(bad)
+    assert str(error.value).startswith(f"{bad}: ") and problem in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_low_quality_rule_refuses_at_its_own_level(tmp_path: Path) -> None:
+    scan = Scan(layered_bscan(pit_column=128), source="toy", bit_depth=32)
+    custom = tmp_path / "gate.yaml"
+    custom.write_text(
+        "reject:\n"
+        "  - figure: p99\n    min: 2\n    level: low_quality\n    reason: 'too dim: {value:.2f} < {limit}'\n"
+        "  - figure: p99\n    min: 3\n    reason: 'never reached'\n"
+    )
+    report = assess_quality(scan, load_quality_config(custom))
+    assert (report.ok, report.level) == (False, "low_quality") and report.reason.startswith("too dim: ")
 
 
 def test_report_is_json_ready() -> None:
     report = assess_quality(Scan(layered_bscan(), source="toy", bit_depth=32))
     as_dict = report.to_dict()
-    assert isinstance(report, QualityReport) and set(as_dict) == {"ok", "reason", "flags", "figures"}
+    assert isinstance(report, QualityReport) and set(as_dict) == {"ok", "level", "reason", "flags", "figures"}
     assert json.loads(json.dumps(as_dict)) == as_dict
