@@ -132,6 +132,7 @@ class ContextRules:
     queries: tuple[str, ...] = ()  # "?SRF ... no SRF": a query answered later in the report
     answer_markers: frozenset[str] = frozenset()  # "Q: Any IRF? A: No": "A" marks the answer, not a label
     speech_min_length: int = 6  # shortest split or unknown word read by its sound
+    spoken_punctuation: dict[str, str] = field(default_factory=dict)  # "full stop" -> "."
     speech_sounds: tuple[tuple[str, str], ...] = ()  # letters that sound alike ("ph" -> "f")
     verdict_markers: tuple[str, ...] = ()
     service_words: frozenset[str] = (
@@ -220,7 +221,10 @@ def _load_cached(path: Path) -> ContextRules:
         spelling.append((pair[0].lower(), pair[1].lower()))
     typos = doc.get("typos") or {}
     speech = doc.get("speech") or {}
-    _keys(speech, {"min_length", "sounds"}, path, "speech")
+    _keys(speech, {"min_length", "sounds", "punctuation"}, path, "speech")
+    spoken = _mapping(speech.get("punctuation"), path, "speech punctuation")
+    if any(not isinstance(v, str) or not 0 < len(v) <= len(str(k)) for k, v in spoken.items()):
+        raise RulesError(f"{path}: speech punctuation values must be marks no longer than their words")
     _keys(typos, {"min_length", "words"}, path, "typos")
     families = []
     for i, spec in enumerate(doc.get("stage_families") or []):
@@ -335,6 +339,7 @@ def _load_cached(path: Path) -> ContextRules:
         queries=_strings(doc.get("queries"), path, "queries"),
         speech_min_length=_int(speech.get("min_length", 6), path, "speech min_length"),
         speech_sounds=_sound_pairs(speech.get("sounds"), path),
+        spoken_punctuation={str(k).lower(): v for k, v in spoken.items()},
         answer_markers=frozenset(w.lower() for w in _strings(doc.get("answer_markers"), path, "answer_markers")),
     )
 

@@ -535,7 +535,7 @@ class FindingsExtractor:
         if not isinstance(text, str):
             raise TypeError(f"a report must be a string, got {type(text).__name__}")
         truncated = len(text) > self.max_chars
-        doc = self._document(clean_text(text[: self.max_chars]))
+        doc = self._document(self._norm.punctuate(clean_text(text[: self.max_chars])))
         biomarker_targets = self._anchored(doc, self._placed(doc, self._targets(doc, self._biomarkers)))
         mentions, queried = self._biomarker_mentions(doc, biomarker_targets)
         decided = self._combine(self._answered_queries(mentions, queried))

@@ -24,6 +24,8 @@ class Normalizer:
         self._deletes: dict[str, list[str]] = {}
         self._cache: dict[str, str] = {}
         self._prefixes = rules.hanging_prefixes
+        self._spoken = _spoken_pattern(rules.spoken_punctuation)
+        self._spoken_marks = rules.spoken_punctuation
         self._speech_min = rules.speech_min_length
         self._sounds = rules.speech_sounds
         self._clinical: set[str] = set()  # single words of clinical terms, which a dictation slip may mean
@@ -136,6 +138,13 @@ class Normalizer:
         }
         return min(candidates, key=lambda c: (abs(len(c) - len(word)), c)) if candidates else None
 
+    def punctuate(self, text: str) -> str:
+        """Punctuation dictated as words becomes the mark, padded to the same length so offsets hold
+        ("no fluid full stop" -> "no fluid .        "; "new line" -> ".\n      ")."""
+        if self._spoken is None:
+            return text
+        return self._spoken.sub(lambda m: self._spoken_marks[m.group().lower()].ljust(len(m.group())), text)
+
     def tokens(self, text: str) -> list[Token]:
         out = []
         raw = raw_tokens(text)
@@ -190,6 +199,13 @@ class Normalizer:
         if len(pieces) == 2 and len(word) >= self._speech_min:
             return self._sounds_like(word)
         return None
+
+
+def _spoken_pattern(marks: dict[str, str]) -> re.Pattern | None:
+    if not marks:
+        return None
+    words = sorted(marks, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE)
 
 
 def _deletes(word: str) -> set[str]:

@@ -1187,3 +1187,17 @@ def test_another_persons_disease_is_not_this_scan(stage, name, template):
 def test_a_reader_named_before_a_reading_is_history(stage, reader):
     text = f"Reported by the {reader} as showing {STAGES[stage][0]}. I disagree. Macula healthy."
     assert labels(text)["stage"] == "healthy", text
+
+
+@SETTINGS
+@given(st.lists(named(), min_size=2, max_size=4, unique_by=lambda n: n[0]), st.data())
+def test_dictated_punctuation_reads_as_written_punctuation(names, data):
+    """ "no SRF full stop drusen comma no IRF" reads like "no SRF. drusen, no IRF"; a dictated line break
+    also ends the sentence."""
+    parts = [f"{data.draw(st.sampled_from(['no ', '']))}{term}" for _, term in names]
+    marks = [
+        data.draw(st.sampled_from([(". ", " full stop "), (", ", " comma "), (".\n", " new line ")])) for _ in parts
+    ]
+    written = "".join(p + m[0] for p, m in zip(parts, marks))
+    spoken = "".join(p + m[1] for p, m in zip(parts, marks))
+    assert labels(spoken)["biomarkers"] == labels(written)["biomarkers"], spoken
