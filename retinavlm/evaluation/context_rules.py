@@ -50,6 +50,16 @@ class Section:
 
 
 @dataclass(frozen=True)
+class LetterHeadings:
+    """A handover written under single-letter headings ("S: ... B: ... A: ... R: ..." for Situation,
+    Background, Assessment, Recommendation): the letters are headings only when all of them start lines
+    in this order, so a lone "R:" still names the right eye and "A:" still answers a question."""
+
+    letters: tuple[str, ...]
+    sections: tuple[str, ...]  # the section id each letter opens
+
+
+@dataclass(frozen=True)
 class StageFamily:
     """A stage word naming several stages ("wet AMD"); qualifiers or the report's findings pick one."""
 
@@ -135,6 +145,8 @@ class ContextRules:
     spoken_punctuation: dict[str, str] = field(default_factory=dict)  # "full stop" -> "."
     speech_sounds: tuple[tuple[str, str], ...] = ()  # letters that sound alike ("ph" -> "f")
     verdict_markers: tuple[str, ...] = ()
+    letter_headings: tuple[LetterHeadings, ...] = ()  # SBAR handovers
+    not_referrals: tuple[str, ...] = ()  # "urgent reconsideration of this claim": urgency of paperwork, not care
     service_words: frozenset[str] = (
         frozenset()
     )  # "wet AMD clinic": a stage word naming a service is no stage  # "-> inactive", "I'd call it intermediate": a bare stage word after one
@@ -185,6 +197,8 @@ def _load_cached(path: Path) -> ContextRules:
         "service_words",
         "community_care",
         "hospital_care",
+        "letter_headings",
+        "not_referrals",
     }
     _keys(doc, allowed, path, "top level")
     modifiers: dict[str, list[ModifierRule]] = {}
@@ -341,7 +355,24 @@ def _load_cached(path: Path) -> ContextRules:
         speech_sounds=_sound_pairs(speech.get("sounds"), path),
         spoken_punctuation={str(k).lower(): v for k, v in spoken.items()},
         answer_markers=frozenset(w.lower() for w in _strings(doc.get("answer_markers"), path, "answer_markers")),
+        letter_headings=_letter_headings(doc.get("letter_headings"), {s.id for s in sections}, path),
+        not_referrals=_strings(doc.get("not_referrals"), path, "not_referrals"),
     )
+
+
+def _letter_headings(value: Any, section_ids: set[str], path: Path) -> tuple[LetterHeadings, ...]:
+    schemes = []
+    for i, spec in enumerate(value or []):
+        where = f"letter_headings[{i}]"
+        _keys(spec, {"letters", "sections"}, path, where)
+        letters = tuple(w.lower() for w in _strings(spec.get("letters"), path, f"{where} letters"))
+        sections = _strings(spec.get("sections"), path, f"{where} sections")
+        if len(letters) < 2 or len(letters) != len(sections):
+            raise RulesError(f"{path}: {where} needs two or more letters and one section per letter")
+        if bad := [s for s in sections if s not in section_ids]:
+            raise RulesError(f"{path}: {where} names unknown section(s) {bad}")
+        schemes.append(LetterHeadings(letters, sections))
+    return tuple(schemes)
 
 
 def _sound_pairs(value: Any, path: Path) -> tuple[tuple[str, str], ...]:

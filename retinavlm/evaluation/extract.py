@@ -236,6 +236,8 @@ class FindingsExtractor:
                     self._treatments.add(norm.phrase(term), "treatment")
         for term in _variants(rules.hospital_care):
             self._referrals.add(norm.phrase(term), ("care", "none"))
+        for term in _variants(rules.not_referrals):
+            self._referrals.add(norm.phrase(term), ("ignore", None))
         for word in rules.community_care:
             norm.phrase(word)
 
@@ -267,6 +269,11 @@ class FindingsExtractor:
         for index, section in enumerate(rules.sections):
             for term in _variants(section.headings):
                 self._headings.add(norm.phrase(term), index)
+        section_index = {section.id: index for index, section in enumerate(rules.sections)}
+        self._letter_schemes = [
+            (tuple(norm.phrase(x)[0] for x in scheme.letters), tuple(section_index[s] for s in scheme.sections))
+            for scheme in rules.letter_headings
+        ]
         for term in rules.anatomy_guard_words | rules.anatomy_guard_terms:
             norm.phrase(term)
         norm.freeze()
@@ -299,6 +306,7 @@ class FindingsExtractor:
             elif line_start and (after == len(tokens) or "\n" in text[tokens[after - 1].end : tokens[after].start]):
                 headings.append((i, after, found.payloads[0]))
 
+        headings = sorted(headings + self._letter_headings(text, tokens))
         section_of: list[int | None] = [None] * len(tokens)
         heading_mask = [False] * len(tokens)
         breaks: set[int] = set()
@@ -378,6 +386,28 @@ class FindingsExtractor:
             self._other_eye(tokens, sentences, triggers),
             frozenset(t.start for t in triggers if t.end - t.start == 1),
         )
+
+    def _letter_headings(self, text: str, tokens: list[Token]) -> list[tuple[int, int, int]]:
+        """Single-letter headings ("S:", "B:", "A:", "R:" of an SBAR handover), read only when every letter
+        of a scheme starts a line, followed by ":" or "-", in the scheme's order."""
+        at_line_start = [
+            i
+            for i in range(len(tokens) - 1)
+            if (i == 0 or "\n" in text[tokens[i - 1].end : tokens[i].start]) and tokens[i + 1].raw in (":", "-", "–")
+        ]
+        for letters, sections in self._letter_schemes:
+            firsts = {}
+            for i in at_line_start:
+                firsts.setdefault(tokens[i].norm, i)
+            if all(letter in firsts for letter in letters) and sorted(firsts[x] for x in letters) == [
+                firsts[x] for x in letters
+            ]:
+                return [
+                    (i, i + 2, sections[letters.index(tokens[i].norm)])
+                    for i in at_line_start
+                    if tokens[i].norm in letters
+                ]
+        return []
 
     def _answer_marker(self, tokens: list[Token], k: int, start: int) -> bool:
         """The ":" of an answer marker right after a question mark ("Any IRF? A: No")."""
@@ -999,6 +1029,8 @@ class FindingsExtractor:
         for found, sentence in targets:
             assertion = self._assess(doc, ctx, found, sentence)
             kind, level_id = found.payloads[0]
+            if kind == "ignore":
+                continue
             if kind == "weak":
                 treated = self._under_treatment(doc, stops) if treated is None else treated
                 if treated:

@@ -3,6 +3,7 @@ lists and elided coordination, eye scope and history, hedges, referral negation,
 
 import functools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -1201,3 +1202,89 @@ def test_dictated_punctuation_reads_as_written_punctuation(names, data):
     written = "".join(p + m[0] for p, m in zip(parts, marks))
     spoken = "".join(p + m[1] for p, m in zip(parts, marks))
     assert labels(spoken)["biomarkers"] == labels(written)["biomarkers"], spoken
+
+
+# --- sixth dev set (issue 18, round 6) ---------------------------------------------------------------
+
+REFERRAL_PHRASES = {"urgent": "Urgent referral", "routine": "Routine referral", "none": "No referral needed"}
+
+
+@SETTINGS
+@given(
+    st.sampled_from(sorted(STAGES)),
+    st.sampled_from(sorted(REFERRAL_PHRASES)),
+    st.sampled_from(["R eye", "L eye", "right eye", "left eye"]),
+    st.sampled_from(["Routine review", "Urgent referral from optician", "Seen in eye clinic"]),
+)
+def test_an_sbar_handover_reads_its_letters_as_sections(stage, referral, eye, situation):
+    """S: and B: are the reason for the visit and the history, A: the conclusion, R: the plan (not the right
+    eye), so the recommendation counts whichever eye the report is about."""
+    text = (
+        f"S: {situation}, {eye}.\nB: Previous {STAGES['late_wet_active'][0]} {eye}.\n"
+        f"A: OCT today: {STAGES[stage][0]}.\nR: {REFERRAL_PHRASES[referral]}."
+    )
+    got = labels(text)
+    assert (got["stage"], got["referral"]) == (stage, referral), text
+
+
+def test_single_letters_are_headings_only_as_a_whole_scheme():
+    # a lone "R:" still names the right eye, and "A:" still answers a question
+    assert labels("L: no fluid, drusen.\nR: SRF. Urgent referral.")["biomarkers"]["srf"] == "absent"
+    assert labels("Q: Any SRF?\nA: No.")["biomarkers"]["srf"] == "absent"
+    # out of order, the letters are not a handover
+    assert labels("R: SRF.\nS: seen.\nB: none.\nA: fine.\nL: no SRF.")["biomarkers"]["srf"] == "present"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["reconsideration of this claim", "appeal", "prior authorisation", "approval"]),
+    st.sampled_from(["Request urgent", "We ask for an urgent", "Urgent"]),
+)
+def test_urgent_paperwork_is_no_referral(what, opening):
+    text = f"Appeal of denial, right eye. OCT shows subretinal fluid. Disease is active. {opening} {what}."
+    assert labels(text)["referral"] is None, text
+    assert labels(text + " Urgent referral to MR clinic.")["referral"] == "urgent"
+
+
+MODAL_READINGS = [
+    "could suggest",
+    "might be compatible with",
+    "could correspond to",
+    "might be consistent with",
+    "may suggest",
+]
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(STAGES)), st.sampled_from(MODAL_READINGS), named())
+def test_a_modal_before_a_reading_verb_hedges_and_leaves_the_stage_open(stage, modal, name):
+    """A cautious reading ("the findings could suggest late dry AMD", "might be compatible with drusen") is
+    a possibility, not a lean: the finding is uncertain and the stage is not stated."""
+    bid, term = name
+    got = labels(f"This {modal} {term}. The findings {modal} {STAGES[stage][0]}.")
+    assert got["stage"] is None and got["biomarkers"][bid] == "uncertain", (modal, term)
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(STAGES)))
+def test_an_alternative_left_standing_or_a_deferred_stage_leaves_it_open(stage):
+    name = STAGES[stage][0]
+    assert labels(f"Looks like {name}, although a normal variant is also possible.")["stage"] is None
+    assert labels(f"Impression: {name}; stage deferred pending FAF.")["stage"] is None
+    assert labels(f"Impression: {name}.")["stage"] == stage
+
+
+@SETTINGS
+@given(st.sampled_from(["may not be necessary", "might not be needed", "may not be required"]))
+def test_a_modal_denial_of_referral_is_none(denial):
+    assert labels(f"Probably a healthy macula; a referral {denial}.")["referral"] == "none"
+
+
+def test_a_letter_scheme_naming_an_unknown_section_is_refused(tmp_path):
+    from retinavlm.evaluation.context_rules import RulesError, default_rules_path, load_rules
+
+    text = default_rules_path().read_text(encoding="utf-8")
+    bad = tmp_path / "rules.yaml"
+    bad.write_text(text.replace("sections: [history, history, conclusion, plan]", "sections: [history, nowhere]"))
+    with pytest.raises(RulesError, match="letter_headings"):
+        load_rules(bad)
