@@ -186,6 +186,17 @@ class SentenceContext:
             i += step
         return cues
 
+    def _own_words(self, start: int, end: int) -> int:
+        """Ordinary words in [start, end): not list words, not findings, not part of a trigger."""
+        return sum(
+            1
+            for k in range(start, end)
+            if self.tokens[k].is_word
+            and self.tokens[k].norm not in self.list_words
+            and not self.target_mask[k]
+            and k not in self.trigger_words
+        )
+
     def _tail_cues(self, start: int, end: int, sentence: tuple[int, int]) -> list[Cue]:
         """In "label: value", the value's triggers reach every target of the label."""
         seps = self.separators
@@ -253,8 +264,9 @@ class SentenceContext:
             return []  # a clause of its own ("Macula healthy - OCT shows no abnormality") is no value
         cues = []
         for i, trigger in enumerate(tail):
-            # a forward cue followed by a new clause ("Early AMD - no need to refer") is not a value
-            clause_follows = any(t.terminates for t in tail[i + 1 :])
+            # a forward cue followed by a new clause ("Early AMD - no need to refer") or by an object of
+            # its own ("Early AMD - not my area") is not a value
+            clause_follows = any(t.terminates for t in tail[i + 1 :]) or self._own_words(trigger.end, tail_end) >= 2
             cues += [
                 Cue(rule.category, trigger, 0)
                 for rule in trigger.rules

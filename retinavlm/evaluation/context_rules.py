@@ -146,6 +146,7 @@ class ContextRules:
     speech_sounds: tuple[tuple[str, str], ...] = ()  # letters that sound alike ("ph" -> "f")
     verdict_markers: tuple[str, ...] = ()
     letter_headings: tuple[LetterHeadings, ...] = ()  # SBAR handovers
+    verdict_sentences: tuple[tuple[str, str], ...] = ()  # (stage id, phrase): "Inactive." alone states it
     not_referrals: tuple[str, ...] = ()  # "urgent reconsideration of this claim": urgency of paperwork, not care
     service_words: frozenset[str] = (
         frozenset()
@@ -199,6 +200,7 @@ def _load_cached(path: Path) -> ContextRules:
         "hospital_care",
         "letter_headings",
         "not_referrals",
+        "verdict_sentences",
     }
     _keys(doc, allowed, path, "top level")
     modifiers: dict[str, list[ModifierRule]] = {}
@@ -357,6 +359,11 @@ def _load_cached(path: Path) -> ContextRules:
         answer_markers=frozenset(w.lower() for w in _strings(doc.get("answer_markers"), path, "answer_markers")),
         letter_headings=_letter_headings(doc.get("letter_headings"), {s.id for s in sections}, path),
         not_referrals=_strings(doc.get("not_referrals"), path, "not_referrals"),
+        verdict_sentences=tuple(
+            (str(level), term)
+            for level, terms in _mapping(doc.get("verdict_sentences"), path, "verdict_sentences").items()
+            for term in _strings(terms, path, f"verdict_sentences {level}")
+        ),
     )
 
 

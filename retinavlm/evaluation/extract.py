@@ -261,6 +261,9 @@ class FindingsExtractor:
             if len(phrase) == 1
         }
         self._ranges = frozenset(norm.phrase(w)[0] for w in rules.stage_ranges)
+        if bad := sorted({level_id for level_id, _ in rules.verdict_sentences} - set(kb.stage_ids)):
+            raise ValueError(f"context rules: verdict_sentences names unknown stage(s) {bad}")
+        self._verdict_sentences = {norm.phrase(term): level_id for level_id, term in rules.verdict_sentences}
         self._verdicts = PhraseTable()
         for term in rules.verdict_markers:
             self._verdicts.add(norm.phrase(term), "verdict")
@@ -988,6 +991,8 @@ class FindingsExtractor:
             values = self._heading_values.get(section.role) if section else None
             if not values:
                 continue
+            # a parenthesis after the value comments on it ("Activity: inactive (dry since last visit)")
+            end = next((k for k in range(start + 1, end) if doc.tokens[k].raw == "("), end)
             words = tuple(t.norm for t in doc.tokens[start:end] if t.is_word or t.raw == "-")
             level_id = values.get(words)
             if level_id in levels and (start, end) not in doc.other_eye:
@@ -1003,6 +1008,14 @@ class FindingsExtractor:
         for sentence in doc.sentences:
             if sentence in doc.other_eye:
                 continue
+            # a sentence that is only an activity word is a verdict of its own ("Residual flat SHRM. Inactive.")
+            words = tuple(t.norm for t in doc.tokens[sentence[0] : sentence[1]] if t.is_word)
+            if words in self._verdict_sentences:
+                found = Match(sentence[0], sentence[1], ())
+                level_id = self._verdict_sentences[words]
+                mentions.append(
+                    (self._mention(doc, "stage", level_id, "present", found, Assertion("present", ())), False)
+                )
             for marker in self._verdicts.scan(doc.tokens, *sentence):
                 start = marker.end + (marker.end < sentence[1] and doc.tokens[marker.end].raw == ",")
                 end = start

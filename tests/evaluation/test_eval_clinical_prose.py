@@ -1288,3 +1288,46 @@ def test_a_letter_scheme_naming_an_unknown_section_is_refused(tmp_path):
     bad.write_text(text.replace("sections: [history, history, conclusion, plan]", "sections: [history, nowhere]"))
     with pytest.raises(RulesError, match="letter_headings"):
         load_rules(bad)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [("Inactive.", "late_wet_inactive"), ("Quiescent.", "late_wet_inactive"), ("Active.", "late_wet_active")]
+    ),
+    st.sampled_from(["Residual flat SHRM, unchanged.", "Fibrovascular PED, no SRF.", "Scar."]),
+)
+def test_a_sentence_that_is_only_an_activity_word_is_a_verdict(verdict, findings):
+    sentence, stage = verdict
+    assert labels(f"Right eye. {findings} {sentence} Extend to 10 weeks.")["stage"] == stage
+    # inside a longer sentence it is a qualifier, not a verdict
+    assert labels(f"Right eye. {findings} No active exudation.")["stage"] is None
+
+
+@SETTINGS
+@given(st.sampled_from(["not my area", "not my field", "no concern to the patient"]), st.sampled_from(sorted(STAGES)))
+def test_a_forward_cue_with_an_object_of_its_own_is_no_value(clause, stage):
+    """ "Early AMD - not my area": the negation has its own object, it does not answer the label."""
+    assert labels(f"Looks like {STAGES[stage][0]} - {clause}.")["stage"] == stage
+    assert labels("SRF - not seen. IRF - no.")["biomarkers"] == {"srf": "absent", "irf": "absent"}
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Activity", "Disease activity"]),
+    st.sampled_from([("inactive", "late_wet_inactive"), ("active", "late_wet_active")]),
+    st.sampled_from(["", " (dry since last visit)", " (new SRF)"]),
+)
+def test_an_activity_field_is_a_conclusion_and_its_parenthesis_a_comment(field, value, comment):
+    word, stage = value
+    assert labels(f"OS: scar, PED.\n{field}: {word}{comment}\nPlan: review")["stage"] == stage
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["aflibercept", "faricimab", "ranibizumab"]),
+    st.sampled_from(["Load {} x3 monthly", "Inject today and tighten the schedule on {}", "{}: interval shortened"]),
+)
+def test_a_course_begun_or_a_schedule_tightened_is_active(drug, template):
+    assert labels("L eye. " + template.format(drug) + ".")["stage"] == "late_wet_active"
+    assert labels(f"L eye. {drug}, inactive. Extend to 12 weeks.")["stage"] == "late_wet_inactive"
