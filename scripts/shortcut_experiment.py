@@ -3,7 +3,8 @@ what removes it (docs/TRAINING.md, "Shortcut learning").
 
     python scripts/shortcut_experiment.py --out runs/shortcut
 
-Three synthetic cohorts with the renderer's shortcut cue (cohort.yaml `shortcut_cue`, a dark square in the
+Three synthetic cohorts of healthy and early-AMD eyes (SUBTLE_STAGES: referral turns on drusen size) with the
+renderer's shortcut cue (cohort.yaml `shortcut_cue`; here a bright square, --intensity 0.85 --size 0.12, in the
 vitreous corner of the encoder's fovea crop), the same patients in the first two:
 - `correlated`: referable scans marked with probability p, the others with 1 - p (train and validation);
 - `uncorrelated`: the same scans, each marked with probability 1/2 (train and validation);
@@ -55,7 +56,18 @@ from retinavlm.train.scan_classifier import (
 )
 
 REFERABLE, NOT_REFERABLE = "referable", "not referable"
+# Healthy and early eyes only, never progressing: referral then turns on drusen size alone (small: none, medium:
+# routine), a subtle signal, as real shortcuts win where the finding is hard. With every stage the learner reads
+# referral off the retina (0.96-0.99 with or without the cue) and leaves the cue alone.
+SUBTLE_STAGES = {"healthy": 0.5, "early": 0.5}
 CUE_PAD = 2  # pixels around the cue's box counted as the cue (the resize smears its edge)
+
+
+def subtle_cohort(base: CohortConfig) -> CohortConfig:
+    """The cohort config with SUBTLE_STAGES and no progression, recorded in its source (the manifest) too."""
+    visits = {**base.source["visits"], "progression_probability": 0.0}
+    source = {**base.source, "stage_prevalence": SUBTLE_STAGES, "visits": visits}
+    return replace(base, stage_prevalence=SUBTLE_STAGES, progression_probability=0.0, source=source)
 
 
 def cue_config(base: CohortConfig, p_referable: float, p_non_referable: float) -> CohortConfig:
@@ -146,8 +158,8 @@ def run(args: argparse.Namespace) -> dict:
     torch.set_num_threads(1)
     started = time.time()
     out = Path(args.out)
-    base = load_cohort_config()
-    cue = replace(base.shortcut_cue, crop_fraction=args.crop_fraction)
+    base = subtle_cohort(load_cohort_config())
+    cue = replace(base.shortcut_cue, crop_fraction=args.crop_fraction, intensity=args.intensity, size=args.size)
     base = base.with_shortcut_cue(cue)
     log = print if args.verbose else (lambda *_: None)
 
@@ -242,10 +254,14 @@ def table(results: dict) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="folder for the cohorts and results.json")
-    parser.add_argument("--train", type=int, default=360, help="scans of the training cohorts (train + validation)")
+    parser.add_argument(
+        "--train", type=int, default=360, help="training scans; with --validation, the cohort's size (split by patient)"
+    )
     parser.add_argument("--validation", type=int, default=120)
     parser.add_argument("--test", type=int, default=200, help="scans of the broken-correlation test cohort")
     parser.add_argument("--p", type=float, default=0.95, help="P(cue | referable) = 1 - P(cue | not referable)")
+    parser.add_argument("--intensity", type=float, default=0.85, help="the cue's brightness (vitreous: about 0.1)")
+    parser.add_argument("--size", type=float, default=0.12, help="the cue's side, a fraction of the crop's side")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--patience", type=int, default=4)
     parser.add_argument("--image-size", type=int, default=128)
