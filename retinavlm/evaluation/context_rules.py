@@ -146,6 +146,8 @@ class ContextRules:
     speech_sounds: tuple[tuple[str, str], ...] = ()  # letters that sound alike ("ph" -> "f")
     verdict_markers: tuple[str, ...] = ()
     letter_headings: tuple[LetterHeadings, ...] = ()  # SBAR handovers
+    field_leaders: tuple[str, ...] = ()  # "Drusen ........ none": a run of 4+ of these is the field's ":"
+    table_label_words: int = 0  # "SRF | no | +": a table row's first cell of up to this many words is a label
     verdict_sentences: tuple[tuple[str, str], ...] = ()  # (stage id, phrase): "Inactive." alone states it
     not_referrals: tuple[str, ...] = ()  # "urgent reconsideration of this claim": urgency of paperwork, not care
     service_words: frozenset[str] = (
@@ -201,6 +203,8 @@ def _load_cached(path: Path) -> ContextRules:
         "letter_headings",
         "not_referrals",
         "verdict_sentences",
+        "field_leaders",
+        "table_label_words",
     }
     _keys(doc, allowed, path, "top level")
     modifiers: dict[str, list[ModifierRule]] = {}
@@ -359,6 +363,8 @@ def _load_cached(path: Path) -> ContextRules:
         answer_markers=frozenset(w.lower() for w in _strings(doc.get("answer_markers"), path, "answer_markers")),
         letter_headings=_letter_headings(doc.get("letter_headings"), {s.id for s in sections}, path),
         not_referrals=_strings(doc.get("not_referrals"), path, "not_referrals"),
+        field_leaders=_strings(doc.get("field_leaders"), path, "field_leaders"),
+        table_label_words=_int(doc.get("table_label_words", 0), path, "table_label_words"),
         verdict_sentences=tuple(
             (str(level), term)
             for level, terms in _mapping(doc.get("verdict_sentences"), path, "verdict_sentences").items()

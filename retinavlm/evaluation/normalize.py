@@ -26,6 +26,14 @@ class Normalizer:
         self._prefixes = rules.hanging_prefixes
         self._spoken = _spoken_pattern(rules.spoken_punctuation)
         self._spoken_marks = rules.spoken_punctuation
+        # a dotted leader between a field and its value ("Drusen ........ none") is the field's ":"
+        self._leader = (
+            re.compile(rf"(?<=\S)[ \t]*(?:{'|'.join(re.escape(c) for c in rules.field_leaders)}){{4,}}[ \t]*(?=\S)")
+            if rules.field_leaders
+            else None
+        )
+        self._leader_marks = rules.field_leaders
+        self._table_label_words = rules.table_label_words
         self._speech_min = rules.speech_min_length
         self._sounds = rules.speech_sounds
         self._clinical: set[str] = set()  # single words of clinical terms, which a dictation slip may mean
@@ -140,10 +148,32 @@ class Normalizer:
 
     def punctuate(self, text: str) -> str:
         """Punctuation dictated as words becomes the mark, padded to the same length so offsets hold
-        ("no fluid full stop" -> "no fluid .        "; "new line" -> ".\n      ")."""
+        ("no fluid full stop" -> "no fluid .        "; "new line" -> ".\n      "), and a dotted leader
+        of four or more marks between a field and its value is its colon ("Drusen ..... none")."""
+        if self._table_label_words and "|" in text:
+            text = "".join(self._table_row(line) for line in text.splitlines(keepends=True))
+        if self._leader is not None and any(mark * 4 in text for mark in self._leader_marks):
+            text = self._leader.sub(lambda m: " :".ljust(len(m.group())), text)
         if self._spoken is None:
             return text
         return self._spoken.sub(lambda m: self._spoken_marks[m.group().lower()].ljust(len(m.group())), text)
+
+    def _table_row(self, line: str) -> str:
+        """A table row "finding | value | other columns" reads "finding : value ; other columns": the first
+        value cell answers the label, later cells (earlier visits, comments) stand apart. A row whose first
+        cell already holds a field ("SRF: N | IRF: Y") or is longer than a label is left alone."""
+        cells = line.split("|")
+        first = 1 if not cells[0].strip() and len(cells) > 2 else 0
+        label = cells[first]
+        if len(cells) - first < 2 or ":" in label or not 0 < len(label.split()) <= self._table_label_words:
+            return line
+        if not cells[first + 1].strip():
+            return line
+        value = cells[first + 1]
+        if value.strip() == "0":  # a count of none
+            value = value.replace("0", "-")
+        out = "|".join(cells[: first + 1]) + ":" + value
+        return out + "".join(";" + cell for cell in cells[first + 2 :])
 
     def tokens(self, text: str) -> list[Token]:
         out = []

@@ -1331,3 +1331,46 @@ def test_an_activity_field_is_a_conclusion_and_its_parenthesis_a_comment(field, 
 def test_a_course_begun_or_a_schedule_tightened_is_active(drug, template):
     assert labels("L eye. " + template.format(drug) + ".")["stage"] == "late_wet_active"
     assert labels(f"L eye. {drug}, inactive. Extend to 12 weeks.")["stage"] == "late_wet_inactive"
+
+
+VALUES = {"none": "absent", "no": "absent", "yes": "present", "present": "present", "equivocal": "uncertain"}
+
+
+@SETTINGS
+@given(st.lists(named(), min_size=1, max_size=4, unique_by=lambda n: n[0]), st.data())
+def test_a_dotted_leader_is_the_fields_colon(names, data):
+    """ "Drusen ........ none" reads like "Drusen: none"; the text keeps its length, so spans still point
+    into the report."""
+    rows, expected = [], {}
+    for bid, term in names:
+        value = data.draw(st.sampled_from(sorted(VALUES)))
+        leader = data.draw(st.sampled_from(["." * 4, "." * 9, "_" * 6]))
+        rows.append(f"{term} {leader} {value}")
+        expected[bid] = VALUES[value]
+    text = "Biomarker table (OS):\n" + "\n".join(rows)
+    assert len(extractor()._norm.punctuate(text)) == len(text)
+    assert labels(text)["biomarkers"] == expected, text
+    # an ellipsis of three dots stays punctuation
+    assert extractor()._norm.punctuate("No SRF... drusen.") == "No SRF... drusen."
+
+
+@SETTINGS
+@given(st.lists(named(), min_size=1, max_size=4, unique_by=lambda n: n[0]), st.booleans(), st.data())
+def test_a_table_rows_first_value_cell_answers_its_label(names, markdown, data):
+    """ "SRF | 0 | +" under "today | previous": the first value cell is the finding's value, later
+    columns (earlier visits, comments) stand apart; "0" is a count of none."""
+    edge = "|" if markdown else ""
+    rows, expected = [f"{edge} OS | today | previous {edge}"], {}
+    for bid, term in names:
+        value = data.draw(st.sampled_from([*sorted(VALUES), "0"]))
+        earlier = data.draw(st.sampled_from(["+", "0", "yes", "no"]))
+        rows.append(f"{edge} {term} | {value} | {earlier} {edge}")
+        expected[bid] = VALUES.get(value, "absent")
+    text = "\n".join(rows)
+    assert len(extractor()._norm.punctuate(text)) == len(text)
+    assert labels(text)["biomarkers"] == expected, text
+
+
+def test_a_row_of_fields_is_not_a_table_row():
+    assert labels("SRF: N | IRF: Y | PED: N")["biomarkers"] == {"srf": "absent", "irf": "present", "ped": "absent"}
+    assert labels("SRF / IRF | no / no")["biomarkers"] == {"srf": "absent", "irf": "absent"}
