@@ -23,6 +23,12 @@ from retinavlm.train.records import ScanRecord
 
 def augment_config(options: dict[str, Any], size: int) -> AugmentConfig:
     """The stage's `data.augment` mapping as an AugmentConfig; unknown keys name themselves."""
+    if options.get("mask_above_retina"):
+        raise ConfigError(
+            "data.augment.mask_above_retina: not available in model stages: the processor does not mask at "
+            "inference, so the model would be trained on inputs unlike the ones it reports on (the scan "
+            "classifier's ClassifierConfig.mask_above_retina masks every split)"
+        )
     allowed = {f.name for f in dataclasses.fields(AugmentConfig)} - {"size", "seed"}
     unknown = sorted(set(options) - allowed)
     if unknown:

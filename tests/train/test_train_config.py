@@ -48,6 +48,7 @@ def test_shipped_stage_configs_are_valid(small_cohort):
         ("train.schedule.name=exponential", r"train\.schedule\.name: 'exponential' is not one of"),
         ("qa.builders.staging=1", r"qa\.builders\.staging: unknown builder"),
         ("data.augment.rotate=5", r"data\.augment\.rotate: unknown augmentation option"),
+        ("data.augment.mask_above_retina=true", r"data\.augment\.mask_above_retina: not available in model stages"),
         ("model.encoder.depth=3", r"stage\.yaml: model\.encoder\.depth: unknown key; allowed here: name, "),
         ("model.encoder.crop_fraction=2", r"stage\.yaml: model\.encoder\.crop_fraction: must be in \(0, 1\], got 2"),
         ("train.optimizer.lr=abc", r"stage\.yaml: train\.optimizer\.lr: expected a number, got 'abc'"),
