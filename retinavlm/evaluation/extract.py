@@ -731,11 +731,13 @@ class FindingsExtractor:
 
     def _answered_queries(self, mentions: list[Mention], queried: set[int]) -> list[Mention]:
         """A query ("?SRF") the report answers later with a plain statement of the same finding ("no SRF",
-        "cRORA confirmed") gives way to that statement."""
+        "cRORA confirmed") gives way to that statement; so does one a later denial of its umbrella term
+        answers ("?cyst at the scar edge - on the dense scans a tubulation, not fluid")."""
         out = []
         for n, m in enumerate(mentions):
             if n in queried and any(
-                o.id == m.id and o.via is None and o.state in ("present", "absent") for o in mentions[n + 1 :]
+                o.id == m.id and o.state in ("present", "absent") and (o.via is None or o.state == "absent")
+                for o in mentions[n + 1 :]
             ):
                 continue
             out.append(m)

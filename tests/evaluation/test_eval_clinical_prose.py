@@ -1374,3 +1374,31 @@ def test_a_table_rows_first_value_cell_answers_its_label(names, markdown, data):
 def test_a_row_of_fields_is_not_a_table_row():
     assert labels("SRF: N | IRF: Y | PED: N")["biomarkers"] == {"srf": "absent", "irf": "present", "ped": "absent"}
     assert labels("SRF / IRF | no / no")["biomarkers"] == {"srf": "absent", "irf": "absent"}
+
+
+@SETTINGS
+@given(st.sampled_from(["SRF", "subretinal fluid", "IRF", "cyst", "intraretinal cysts"]))
+def test_a_query_answered_by_a_denied_umbrella_term_is_absent(term):
+    """ "?cyst at the scar edge - on the dense scans this is a tubulation, not fluid": the denial answers."""
+    got = labels(
+        f"OS: scar.\n?{term} at scar edge - on the dense scans this is an outer retinal tubulation, not fluid."
+    )
+    assert got["biomarkers"]["srf" if "sub" in term.lower() or term == "SRF" else "irf"] == "absent"
+    # an umbrella term affirmed names no biomarker, so it answers nothing
+    assert labels(f"?{term}. Some fluid.")["biomarkers"] != {}
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["entirely", "fully", "definitely"]))
+def test_an_adverb_inside_a_backward_hedge_still_hedges(name, adverb):
+    bid, term = name
+    assert labels(f"Subtle {term} cannot be {adverb} excluded.")["biomarkers"][bid] == "uncertain"
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["September", "Feb", "March", "Jan"]))
+def test_a_finding_dated_to_a_month_is_history_within_its_item(name, month):
+    bid, term = name
+    assert bid not in labels(f"The {term} queried in {month} was artefact.")["biomarkers"]
+    # the date stays in its item: it does not reach back across the comma
+    assert labels(f"{term}, larger than in {month}.")["biomarkers"].get(bid) == "present", term
