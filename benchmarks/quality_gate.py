@@ -33,7 +33,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from retinavlm.atomic import write_json
 from retinavlm.data.io import read_scan
-from retinavlm.data.quality import QualityReport, assess_quality, load_quality_config, padding_mask
+from retinavlm.data.quality import (
+    ORIENTATION_CUES,
+    QualityReport,
+    assess_quality,
+    load_quality_config,
+    padding_mask,
+)
 from retinavlm.data.scan import Scan
 from retinavlm.resources import shared_data_dir
 
@@ -201,7 +207,11 @@ def measure_split(split: str, real: list[Path], workdir: Path) -> dict:
     refused = [{"file": p.name, "reason": r.reason} for p, r in zip(real, reports) if not r.ok]
     usable = [scan.pixels for scan, report in zip(scans, reports) if report.ok]
     result: dict = {
-        "real": {**_rate(len(real) - len(refused), len(real)), "refused": refused},
+        "real": {
+            **_rate(len(real) - len(refused), len(real)),
+            "refused": refused,
+            "flagged": sum(bool(r.flags) for r in reports if r.ok),
+        },
         "controls_accepted": {},
         "bad_inputs_refused": {},
         "low_quality": {},
@@ -258,6 +268,9 @@ def measure_split(split: str, real: list[Path], workdir: Path) -> dict:
             for kind, values in figures.items()
         },
         "upright_votes: lowest real scan": min(f["upright_votes"] for f in real_figures),
+        "orientation cues wrong (<= 0) on real scans": {
+            cue: sum(f[cue] <= 0 for f in real_figures) for cue in ORIENTATION_CUES
+        },
         "bright_bands: most in a real scan": max(f["bright_bands"] for f in real_figures),
         "band_likeness: real scans' highest, stripe images' lowest": [
             max(f["band_likeness"] for f in real_figures),
@@ -342,6 +355,7 @@ def print_summary(results: dict) -> None:
     for split in SPLITS:
         print(f"{split}: tuning figures {results[split]['tuning_figures']}")
         print(f"{split}: assess {results[split]['ms_per_scan_assess']} CPU ms per scan (median)")
+        print(f"{split}: real scans accepted with a flag: {results[split]['real']['flagged']}")
         for item in results[split]["real"]["refused"]:
             print(f"  {split}: refused real scan {item['file']}: {item['reason']}")
         for name, entry in results[split]["controls_accepted"].items():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ from typing import Any
 import cv2
 import numpy as np
 from scipy import ndimage
-from scipy.ndimage import median_filter
 
 from retinavlm.data.scan import Scan
 from retinavlm.errors import ConfigError
@@ -106,21 +105,14 @@ def _load_quality_config(path: str) -> QualityConfig:
     data = read_yaml_mapping(path, ConfigError, "quality gate config")
     if not isinstance(data.get("reject"), list):
         raise ConfigError("malformed quality gate config: `reject` must be a list of rules", source=path)
-    analysis = data.get("analysis", {})
+    analysis = data.get("analysis") or {}
     if not isinstance(analysis, dict):
         raise ConfigError("malformed quality gate config: `analysis` must be a mapping", source=path)
     defaults = QualityConfig(reject=(), flags=())
     numbers = {
-        name: _number(analysis.get(name, getattr(defaults, name)), f"analysis.{name}", path)
-        for name in (
-            "working_side",
-            "blur_sigma",
-            "strips",
-            "profile_side",
-            "profile_strips",
-            "band_level",
-            "gap_level",
-        )
+        item.name: _number(analysis.get(item.name, getattr(defaults, item.name)), f"analysis.{item.name}", path)
+        for item in fields(QualityConfig)
+        if item.name not in ("reject", "flags")
     }
     return QualityConfig(
         reject=tuple(_rule(raw, f"reject[{i}]", path) for i, raw in enumerate(data["reject"])),
@@ -155,9 +147,14 @@ def _rule(raw: Any, key: str, path: str, flag: bool = False) -> Rule:
         raise ConfigError(
             f"malformed quality gate config: a {'flag needs a `name`' if flag else 'rule needs a `reason`'}", key, path
         )
-    return Rule(
-        figure=raw["figure"], reason=str(raw.get("reason", "")), name=str(raw.get("name", "")), level=level, **limits
-    )
+    reason = str(raw.get("reason", ""))
+    try:  # a reason is a format string of {value} and {limit}; a typo in it would otherwise fail on some scan
+        reason.format(value=0.0, limit=0.0)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"reason is not a valid template ({type(exc).__name__}: {exc})", f"{key}.reason", path
+        ) from None
+    return Rule(figure=raw["figure"], reason=reason, name=str(raw.get("name", "")), level=level, **limits)
 
 
 def assess_quality(scan: Scan, config: QualityConfig | None = None) -> QualityReport:
@@ -382,7 +379,9 @@ def _layers_above(small: np.ndarray, profiles: np.ndarray, strips: list[np.ndarr
     fine = cv2.GaussianBlur(small, (0, 0), 0.7)
     vertical = np.abs(np.diff(fine, axis=0))[:, :-1]
     horizontal = np.abs(np.diff(fine, axis=1))[:-1, :]
-    peaks = median_filter(profiles.argmax(axis=1), size=5, mode="nearest")  # one RPE row per strip, outliers damped
+    peaks = ndimage.median_filter(
+        profiles.argmax(axis=1), size=5, mode="nearest"
+    )  # one RPE row per strip, outliers damped
     depth = vertical.shape[0]
     sums = np.zeros((2, 2))  # [above, below] x [vertical, horizontal]
     for columns, peak in zip(strips, peaks):

@@ -81,7 +81,7 @@ NON_OCT = {
     "grey": (lambda: np.full((200, 200), 128, np.uint8), "blank image"),
     "tiny": (lambda: (layered_bscan(48, 48) * 255).astype(np.uint8), "too small"),
     "three stripes on black": (lambda: _stripes(3), "stripes, not a retina: 3 separate bright bands"),
-    "two alike stripes on black": (lambda: _stripes(2), "stripes, not a retina: separate bright bands as alike"),
+    "two alike stripes on black": (lambda: _stripes(2), "stripes, not a retina: separate bright bands alike"),
     "upside-down toy scan": (lambda: (layered_bscan(pit_column=128)[::-1] * 255).astype(np.uint8), "upside down"),
 }
 
@@ -139,6 +139,10 @@ def test_thresholds_come_from_the_yaml(tmp_path: Path) -> None:
         ),
         ("reject:\n  - figure: p99\n    reason: r\n", "a rule needs `min` or `max`"),
         ("reject:\n  - figure: p99\n    min: 0.1\n", "a rule needs a `reason`"),
+        (
+            "reject:\n  - figure: p99\n    min: 0.1\n    reason: 'dim {valeu}'\n",
+            "reject[0].reason: reason is not a valid template",
+        ),
         (
             "reject: []\nanalysis:\n  strips: many\n",
             "analysis.strips: malformed quality gate config: expected a number",
