@@ -234,7 +234,10 @@ def readable_images(
             scan = read_scan(entry.path)
             quality = assess_quality(scan)
             if not quality.ok:
-                refused.append((entry.position, f"{entry.path}: refused by the quality gate ({quality.reason})"))
+                verdict = "as low quality " if quality.level == "low_quality" else ""
+                refused.append(
+                    (entry.position, f"{entry.path}: refused by the quality gate {verdict}({quality.reason})")
+                )
                 continue
             image = model.processor.preprocess(scan)
         except ScanReadError as exc:

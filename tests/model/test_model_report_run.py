@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from model_testing import kermany_scans, tiny_config
@@ -26,6 +27,7 @@ from retinavlm.model.report_run import (
     merge_shards,
     pseudonym,
     read_written,
+    readable_images,
     shard_path,
     shard_paths,
     stream_reports,
@@ -310,3 +312,15 @@ def test_a_rerun_with_another_checkpoint_or_length_limit_is_refused_but_batch_si
                      "--max-new-tokens", "6", "--batch-size", "3"]  # fmt: skip
     assert main(other_batches) == 1  # the bad files are still listed
     assert f"resumed {GOOD_SCANS} already there" in capsys.readouterr().out
+
+
+def test_a_scan_too_dark_to_read_is_listed_as_low_quality(tmp_path):
+    from PIL import Image
+
+    source = kermany_scans(1)[0]
+    dark = tmp_path / "dark.png"
+    Image.fromarray((np.asarray(Image.open(source).convert("L"), np.float32) * 0.02).astype(np.uint8)).save(dark)
+    entries, _ = list_scans([dark], {})
+    refused = []
+    assert list(readable_images(entries, model=None, refused=refused)) == []
+    assert refused == [(0, refused[0][1])] and "refused by the quality gate as low quality (" in refused[0][1]
