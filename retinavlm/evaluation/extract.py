@@ -22,6 +22,7 @@ from retinavlm.knowledge import KnowledgeBase, load_knowledge, stage_from_findin
 _BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–"})
 # a heading may follow these as well as a line break ("Model output -> stage: early; referral: none")
 _FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
+_VERDICT_ITEM_ENDS = frozenset({",", ";", "|"})
 _STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
 _COORDINATORS = frozenset({"or", "and", "nor", "/", ",", "&", "vs", "versus"})
 
@@ -1010,14 +1011,26 @@ class FindingsExtractor:
         for sentence in doc.sentences:
             if sentence in doc.other_eye:
                 continue
-            # a sentence that is only an activity word is a verdict of its own ("Residual flat SHRM. Inactive.")
-            words = tuple(t.norm for t in doc.tokens[sentence[0] : sentence[1]] if t.is_word)
-            if words in self._verdict_sentences:
-                found = Match(sentence[0], sentence[1], ())
-                level_id = self._verdict_sentences[words]
-                mentions.append(
-                    (self._mention(doc, "stage", level_id, "present", found, Assertion("present", ())), False)
-                )
+            # a sentence or list item that is only an activity word is a verdict of its own ("Residual flat
+            # SHRM. Inactive.", "Assessment: scar, no fluid, inactive"); an item is weak, so a stage stated
+            # elsewhere wins ("Intermediate AMD. Faricimab #12, inactive.")
+            item_start = sentence[0]
+            for k in range(sentence[0], sentence[1] + 1):
+                if k < sentence[1] and doc.tokens[k].raw not in _VERDICT_ITEM_ENDS:
+                    continue
+                words = tuple(t.norm for t in doc.tokens[item_start:k] if t.is_word)
+                level_id = self._verdict_sentences.get(words)
+                if level_id is not None and not any(
+                    member != level_id
+                    for q in self._qualifiers.scan(doc.tokens, *sentence)
+                    if not item_start <= q.start < k
+                    for _, member in q.payloads
+                ):  # the sentence's other items agree ("Active, stable." says neither)
+                    found = Match(item_start, k, ())
+                    assertion = Assertion("present", ())
+                    whole = (item_start, k) == sentence
+                    mentions.append((self._mention(doc, "stage", level_id, "present", found, assertion), not whole))
+                item_start = k + 1
             for marker in self._verdicts.scan(doc.tokens, *sentence):
                 start = marker.end + (marker.end < sentence[1] and doc.tokens[marker.end].raw == ",")
                 end = start

@@ -125,7 +125,10 @@ def _wrapped_line(text: str, last: Token, first: Token) -> bool:
     (template lines such as "drusen: large" are short and end at the break)."""
     line_start = text.rfind("\n", 0, last.start) + 1
     long_line = last.end - line_start >= _WRAP_MIN_CHARS
-    return long_line and (last.is_word or last.raw == ",") and first.raw[:1].islower()
+    # a field line ends at its break however long its label ("subretinal hyperreflective material :   equivocal")
+    _, colon, value = text[line_start : last.end].rpartition(":")
+    field = bool(colon) and len(value.split()) <= 2
+    return long_line and not field and (last.is_word or last.raw == ",") and first.raw[:1].islower()
 
 
 def _is_inline_period(tokens: list[Token], i: int) -> bool:

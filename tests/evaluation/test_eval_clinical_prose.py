@@ -1402,3 +1402,43 @@ def test_a_finding_dated_to_a_month_is_history_within_its_item(name, month):
     assert bid not in labels(f"The {term} queried in {month} was artefact.")["biomarkers"]
     # the date stays in its item: it does not reach back across the comma
     assert labels(f"{term}, larger than in {month}.")["biomarkers"].get(bid) == "present", term
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Review in 6 months", "F/U 6/12", "See again in 4 months", "Review again in 1 year"]),
+    st.booleans(),
+)
+def test_a_follow_up_interval_without_a_venue_is_a_weak_routine(follow_up, treated):
+    """Stated alone it is routine; under treatment it is the treatment's own review; an explicit level wins."""
+    text = f"Large drusen. iAMD. {'Aflibercept given today. ' if treated else ''}{follow_up}."
+    assert labels(text)["referral"] == (None if treated else "routine"), text
+    assert labels(f"Small drusen only. {follow_up} with own optician.")["referral"] == "none"
+
+
+@SETTINGS
+@given(st.sampled_from(["in 2 weeks", "in two weeks", "in a week", "in 10 days"]))
+def test_a_near_review_is_urgent_and_a_far_one_is_not(when):
+    assert labels(f"New SRF. Active nAMD. See {when}.")["referral"] == "urgent"
+    assert labels("New SRF. Active nAMD. Review in 12 weeks.")["referral"] == "routine"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [("inactive", "late_wet_inactive"), ("quiescent", "late_wet_inactive"), ("active", "late_wet_active")]
+    ),
+    st.sampled_from(["Assessment: scar, no fluid, {}", "OCT: {}, PED unchanged", "Impression: fibrosis; {}"]),
+)
+def test_a_list_item_that_is_only_an_activity_word_is_a_verdict(value, template):
+    word, stage = value
+    assert labels("Right eye.\n" + template.format(word))["stage"] == stage
+
+
+def test_a_long_field_line_ends_at_its_break():
+    """A field line with a long label is not wrapped prose: its value does not reach the next line."""
+    text = "subretinal hyperreflective material :    equivocal\ndouble-layer sign :    no"
+    assert labels(text)["biomarkers"] == {"shrm": "uncertain", "double_layer_sign": "absent"}
+    # wrapped prose still joins its lines
+    wrapped = "There is a small pocket of fluid that I think is probably\nsubretinal fluid at the fovea."
+    assert labels(wrapped)["biomarkers"]["srf"] == "uncertain"
