@@ -1442,3 +1442,39 @@ def test_a_long_field_line_ends_at_its_break():
     # wrapped prose still joins its lines
     wrapped = "There is a small pocket of fluid that I think is probably\nsubretinal fluid at the fovea."
     assert labels(wrapped)["biomarkers"]["srf"] == "uncertain"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("Seen within 48 hours", "urgent"),
+            ("Refer promptly", "urgent"),
+            ("Expedited referral to retina", "urgent"),
+            ("Priority: high", "urgent"),
+            ("Elective referral", "routine"),
+            ("Standard referral to medical retina", "routine"),
+            ("Return to optometrist", "none"),
+            ("No need for specialist input", "none"),
+            ("Continue routine sight tests", "none"),
+            ("Routine eye exam in 1 year", "none"),
+        ]
+    ),
+    st.sampled_from(["Large drusen. iAMD.", "New SRF. Active nAMD.", "Small drusen. Early AMD."]),
+)
+def test_referral_levels_in_other_words(phrase, findings):
+    """Urgency, routine care and community care said in the words of other clinics; the stated level wins
+    whatever the findings suggest."""
+    text, level = phrase
+    assert labels(f"{findings} {text}.")["referral"] == level
+    assert labels(f"{findings} Routine MR exam in 6 months.")["referral"] == "routine"
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("intermediate AMD", "intermediate"), ("early AMD", "early"), ("iAMD", "intermediate")]),
+    st.sampled_from([("GA", "late_dry"), ("nAMD with new SRF", "late_wet_active")]),
+    st.sampled_from(["Progression from {} to {}", "Progressed from {} to {}", "Has converted from {} to {}"]),
+)
+def test_the_stage_a_progression_started_from_is_history(before, after, template):
+    assert labels(template.format(before[0], after[0]) + ".")["stage"] == after[1]
