@@ -1478,3 +1478,47 @@ def test_referral_levels_in_other_words(phrase, findings):
 )
 def test_the_stage_a_progression_started_from_is_history(before, after, template):
     assert labels(template.format(before[0], after[0]) + ".")["stage"] == after[1]
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            named(),
+            st.sampled_from(
+                [
+                    ("✓", "present"),
+                    ("✔", "present"),
+                    ("✅", "present"),
+                    ("✗", "absent"),
+                    ("✘", "absent"),
+                    ("❌", "absent"),
+                ]
+            ),
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda x: x[0][0],
+    ),
+    st.sampled_from([": ", " "]),
+)
+def test_check_marks_are_field_values(rows, joiner):
+    text = "\n".join(f"{term}{joiner}{mark}" for (_, term), (mark, _) in rows)
+    assert labels(text)["biomarkers"] == {bid: state for (bid, _), (_, state) in rows}, text
+
+
+@SETTINGS
+@given(named(), named())
+def test_a_second_denial_joined_by_also_and_a_modal_presence(first, second):
+    (a, ta), (b, tb) = first, second
+    if a != b:
+        got = labels(f"I see no {ta}; {tb} is also absent.")["biomarkers"]
+        assert got[a] == "absent" and got[b] == "absent"
+    assert labels(f"Some {ta} may be present.")["biomarkers"][a] == "uncertain"
+
+
+@SETTINGS
+@given(st.sampled_from(["Almost dry", "Nearly dry", "Not completely dry"]), st.sampled_from(["SRF", "IRF"]))
+def test_a_macula_not_quite_dry_denies_no_fluid(phrase, fluid):
+    got = labels(f"{phrase}: trace {fluid}.")["biomarkers"]
+    assert got == {fluid.lower(): "present"}
