@@ -108,13 +108,16 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
     assert cells / (len(plans) * len(kb.biomarkers)) >= 0.95
 
 
-# Later clinical-styles sets (issue 18; docs/EVALUATION.md): three more dev sets, each by a new writer
-# blind to the rules, fitted in rounds 2-4, and the set kept blind while the rules changed (never fitted
+# Later clinical-styles sets (issue 18; docs/EVALUATION.md): more dev sets, each by a new writer
+# blind to the rules, fitted in rounds 2-6, and the set kept blind while the rules changed (never fitted
 # to). Floors sit just under what each measured after its round:
 #   dev2 (UK letters, US OD/OS notes, proformas, both-eye reports, model outputs): 1.0 / 0.9933 / 1.0
 #   dev3 (how the stage is expressed: Beckman/AREDS, treatment wording, hedges): 1.0 / 0.9933 / 0.988
 #   dev4 (30 writer voices x 5 reports): 0.98 / 0.9933 / 0.9736
 #   dev5 (15 voices x 5 of a fifth writer: lay letters, code-switched, trial screens, SMS, Q&A): 0.9867 / 1.0 / 0.996
+#   dev6 (the fifth writer's other 15 voices: SBAR handovers, tables, insurance letters, model hedges, T&E notes):
+#   0.9867 / 0.9067 / 0.9767 -- referral is capped by 7 'extend the interval' plans the writer labels routine and
+#   the earlier sets label as no referral (docs/EVALUATION.md, round 6)
 #   blind (scored once per round, what landed): 0.93 / 0.99 / 0.9885 -- a floor, not a target
 @pytest.mark.parametrize(
     "file, size, floors",
@@ -123,6 +126,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_dev3.jsonl", 150, (0.99, 0.98, 0.975)),
         ("styles_dev4.jsonl", 150, (0.97, 0.98, 0.965)),
         ("styles_dev5.jsonl", 75, (0.98, 0.99, 0.99)),
+        ("styles_dev6.jsonl", 75, (0.98, 0.90, 0.97)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
