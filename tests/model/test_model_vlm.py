@@ -127,12 +127,14 @@ def test_it_learns_from_pixels_stops_at_end_of_turn_and_streams():
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=3e-3)
     model.train()
-    for _ in range(50):
+    for _ in range(150):  # ~50 steps usually; the tokenizer follows the knowledge base's vocabulary, so it varies
         loss = model(**batch, image_features=features).loss
+        if loss.item() < 0.05:
+            break
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-    assert loss.item() < 0.2
+    assert loss.item() < 0.05
     scans = two_scans()
     assert model.generate(scans, [PROMPT] * 2, max_new_tokens=40) == list(answers)  # stopped at <|eot_id|>
     assert model.generate(scans.flip(0), [PROMPT] * 2, max_new_tokens=40) == list(reversed(answers))
