@@ -135,3 +135,13 @@ def test_a_stage_word_that_names_a_present_finding_is_still_used():
     present = {"rpe_atrophy": {}, "hypertransmission": {}}
     texts = [WRITER.write(present, "late_dry", None, np.random.default_rng(s), "OD", 70, "F") for s in range(200)]
     assert any(re.search(r"\b(ga|crora)\b", t, re.IGNORECASE) for t in texts)
+
+
+def test_an_umbrella_denial_never_names_a_stage():
+    """Regression: "There is no disease activity" (denying fluid) is also a phrase for inactive wet AMD."""
+    stage_phrases = [p for lv in KB.stages for p in (lv.name, *lv.synonyms) if p not in ("normal", "healthy")]
+    for seed in range(300):
+        text = WRITER.write(
+            {"drusen": {}}, None, None, np.random.default_rng(seed), "OD", 70, "F", absent=["srf", "irf"]
+        )
+        assert not mentions(text, [p for p in stage_phrases if p.lower() not in {"drusen"}]), text

@@ -154,7 +154,7 @@ class ReportWriter:
         for group in self.kb.groups.values():
             members = [m for m in group.members if m in chosen]
             if len(members) == len(group.members) and rng.random() < t.group_probability:
-                words.append(_pick(group.synonyms, rng))
+                words.append(_pick(self._group_terms[group.id], rng))
                 chosen = [b for b in chosen if b not in members]
         words += [self._term(b, rng) for b in chosen]
         return _pick(t.absent, rng).format(list=_join(words, "or"))
@@ -181,6 +181,21 @@ class ReportWriter:
         attribute = self.kb.biomarkers[bid].attributes[aname]
         words = [w for w in (value, *attribute.synonyms.get(value, ())) if re.fullmatch(r"[a-z][a-z -]*", w)]
         return sorted(set(words), key=words.index)
+
+    @functools.cached_property
+    def _group_terms(self) -> dict[str, list[str]]:
+        """Each group's umbrella words, less those inside a stage or referral phrase: "no disease activity"
+        names inactive wet AMD, so a report denying fluid must not say it when the stage is another."""
+        levels = [p.lower() for level in (*self.kb.stages, *self.kb.referrals) for p in (level.name, *level.synonyms)]
+        return {
+            gid: [
+                w
+                for w in group.synonyms
+                if not any(re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", p) for p in levels)
+            ]
+            or list(group.synonyms[:1])
+            for gid, group in self.kb.groups.items()
+        }
 
     @functools.cached_property
     def _finding_names(self) -> dict[str, re.Pattern]:
