@@ -612,10 +612,18 @@ def evaluation_step(
 
 
 def closed_ended_step(
-    scored: ScoredSet, curriculum: Path, split: str, state: DemoState, log: Callable[[str], None], kb: KnowledgeBase
+    scored: ScoredSet,
+    curriculum: Path,
+    split: str,
+    state: DemoState,
+    log: Callable[[str], None],
+    kb: KnowledgeBase,
+    renamed: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The final checkpoint's closed-ended answers on the `split` patients, own images against shuffled ones (the
-    curriculum's held-out scoring, on the scored split; answers in RUN/curriculum/answers-SPLIT.jsonl)."""
+    curriculum's held-out scoring, on the scored split; answers in RUN/curriculum/answers-SPLIT.jsonl, their scan
+    ids replaced by `renamed`, the real scans' pseudonyms)."""
+    from retinavlm.jsonl import read_jsonl
     from retinavlm.train.curriculum import evaluate_heldout, load_curriculum
 
     step = scored.step("closed_ended")
@@ -627,6 +635,10 @@ def closed_ended_step(
     final = Path(stages[-1].output_dir) / "final"
     evaluation = replace(cur.evaluation, split=split)
     scores = evaluate_heldout(final, stages[-1], evaluation, Path(cur.output_dir), kb, cur.evaluation_cohort)
+    if renamed:
+        answers = Path(cur.output_dir) / f"answers-{split}.jsonl"
+        rows, _ = read_jsonl(answers)
+        write_jsonl(answers, [{**row, "id": renamed.get(row["id"], row["id"])} for row in rows])
     state.finish(step, time.perf_counter() - started, scores=scores)
     return scores
 
@@ -921,11 +933,13 @@ def run_demo(
 
     announce(3, f"held-out {split} patients: closed-ended answers, references")
     records, checkpoint, finals = held_out_scans(curriculum, kb, split)
-    closed_ended = closed_ended_step(scored, curriculum, split, state, log, kb)
+    named = records if preset.real is None else pseudonymous_records(records)
+    renamed = {r.id: n.id for r, n in zip(records, named) if r.id != n.id}
+    closed_ended = closed_ended_step(scored, curriculum, split, state, log, kb, renamed)
+    records = named
     if preset.real is None:
         write_references(run_dir / "cohort", scored.folder, records)
     else:
-        records = pseudonymous_records(records)
         write_real_references(scored.folder, records)
     log(f"references: {len(records)} {split} scans of {len({r.patient_id for r in records})} patients")
 

@@ -325,7 +325,14 @@ def test_tiny_real_preset_grades_held_out_real_patients_with_every_control(tmp_p
     references, problems = read_jsonl(run / "references.jsonl")
     assert not problems and references
     sources = {p.read_bytes(): p for p in (shared_data_dir() / "kermany-oct2017").rglob("*.jpeg")}
-    outputs = [run / "references.jsonl", *(run / "predictions").glob("*.jsonl"), *(run / "evaluation").iterdir()]
+    answers = list((run / "curriculum").glob("answers-*.jsonl"))
+    assert answers  # the closed-ended answers name their scans too
+    outputs = [
+        run / "references.jsonl",
+        *answers,
+        *(run / "predictions").glob("*.jsonl"),
+        *(run / "evaluation").iterdir(),
+    ]
     written = "\n".join([p.read_text() for p in outputs] + [p.name for p in (run / "images").rglob("*")])
     label_of = {}
     for row in references:
