@@ -150,6 +150,11 @@ class ContextRules:
     table_label_words: int = 0  # "SRF | no | +": a table row's first cell of up to this many words is a label
     verdict_sentences: tuple[tuple[str, str], ...] = ()  # (stage id, phrase): "Inactive." alone states it
     not_referrals: tuple[str, ...] = ()  # "urgent reconsideration of this claim": urgency of paperwork, not care
+    # a treatment schedule kept or lengthened ("extend to 12 weeks") is this referral level, in a report whose
+    # stage is one of `schedule_stages`
+    schedule_level: str | None = None
+    schedule_stages: frozenset[str] = frozenset()
+    schedule_phrases: tuple[str, ...] = ()
     service_words: frozenset[str] = (
         frozenset()
     )  # "wet AMD clinic": a stage word naming a service is no stage  # "-> inactive", "I'd call it intermediate": a bare stage word after one
@@ -205,6 +210,7 @@ def _load_cached(path: Path) -> ContextRules:
         "verdict_sentences",
         "field_leaders",
         "table_label_words",
+        "treatment_schedule",
     }
     _keys(doc, allowed, path, "top level")
     modifiers: dict[str, list[ModifierRule]] = {}
@@ -304,6 +310,8 @@ def _load_cached(path: Path) -> ContextRules:
     community = doc.get("community_care") or {}
     _keys(community, {"words", "window"}, path, "community_care")
     weak_referrals = _mapping(doc.get("weak_referrals"), path, "weak_referrals")
+    schedule = doc.get("treatment_schedule") or {}
+    _keys(schedule, {"level", "stages", "phrases"}, path, "treatment_schedule")
     guard = doc.get("stage_anatomy_guard") or {}
     _keys(guard, {"terms", "window", "anatomy"}, path, "stage_anatomy_guard")
     absence = _mapping(doc.get("implied_absence"), path, "implied_absence")
@@ -363,6 +371,9 @@ def _load_cached(path: Path) -> ContextRules:
         answer_markers=frozenset(w.lower() for w in _strings(doc.get("answer_markers"), path, "answer_markers")),
         letter_headings=_letter_headings(doc.get("letter_headings"), {s.id for s in sections}, path),
         not_referrals=_strings(doc.get("not_referrals"), path, "not_referrals"),
+        schedule_level=str(schedule["level"]) if schedule.get("level") is not None else None,
+        schedule_stages=frozenset(_strings(schedule.get("stages"), path, "treatment_schedule stages")),
+        schedule_phrases=_strings(schedule.get("phrases"), path, "treatment_schedule phrases"),
         field_leaders=_strings(doc.get("field_leaders"), path, "field_leaders"),
         table_label_words=_int(doc.get("table_label_words", 0), path, "table_label_words"),
         verdict_sentences=tuple(

@@ -230,6 +230,11 @@ class FindingsExtractor:
                 raise ValueError(f"context rules: weak_referrals names unknown level {level_id!r}")
             for term in _variants(terms):
                 self._referrals.add(norm.phrase(term), ("weak", level_id))
+        if rules.schedule_phrases:
+            if rules.schedule_level not in kb.referral_ids or not rules.schedule_stages <= set(kb.stage_ids):
+                raise ValueError("context rules: treatment_schedule names an unknown referral level or stage")
+            for term in _variants(rules.schedule_phrases):
+                self._referrals.add(norm.phrase(term), ("schedule", rules.schedule_level))
         self._treatments = PhraseTable()
         for family in rules.stage_families:
             if family.treatment:
@@ -597,9 +602,10 @@ class FindingsExtractor:
             + self._verdict_mentions(doc)
             if not any(_overlaps(m.span, c.span) for c, _ in conditions)
         ]
-        referrals = self._referral_mentions(doc, stops) + self._heading_value_mentions(doc, "referral")
+        stage = self._pick(stages, "conclusion")
+        referrals = self._referral_mentions(doc, stops, stage) + self._heading_value_mentions(doc, "referral")
         return Extraction(
-            stage=self._pick(stages, "conclusion"),
+            stage=stage,
             referral=self._pick(referrals, "plan"),
             biomarkers=decided,
             mentions=(*mentions, *(m for m, _ in stages), *(m for m, _ in referrals), *(m for m, _ in conditions)),
@@ -1045,10 +1051,12 @@ class FindingsExtractor:
                         break
         return mentions
 
-    def _referral_mentions(self, doc: _Document, stops) -> list[tuple[Mention, bool]]:
+    def _referral_mentions(self, doc: _Document, stops, stage: Mention | None) -> list[tuple[Mention, bool]]:
         """Stated referral levels. A follow-up venue or interval ("RTC 6 months", "MR clinic") is a weak
         routine; hospital care denied ("no need for HES", "does not need hospital follow-up") a weak
-        none; "routine" next to community care ("routine recall in practice") is none."""
+        none; "routine" next to community care ("routine recall in practice") is none. A treatment
+        schedule kept or lengthened ("extend to 12 weeks") is a weak routine of an inactive eye's own clinic;
+        with active disease the plan is the treatment, which states no referral."""
         targets = self._targets(doc, self._referrals)
         ctx = self._context(doc, targets, stops)
         window, community = self.rules.community_window, self.rules.community_care
@@ -1058,6 +1066,8 @@ class FindingsExtractor:
             assertion = self._assess(doc, ctx, found, sentence)
             kind, level_id = found.payloads[0]
             if kind == "ignore":
+                continue
+            if kind == "schedule" and (stage is None or stage.id not in self.rules.schedule_stages):
                 continue
             if kind == "weak":
                 treated = self._under_treatment(doc, stops) if treated is None else treated
@@ -1069,12 +1079,12 @@ class FindingsExtractor:
                 continue
             if assertion.state in (None, "absent"):
                 continue
-            if level_id == "routine" and found.end - found.start == 1:  # "routine", not "routine referral"
+            if kind == "level" and level_id == "routine" and found.end - found.start == 1:  # not "routine referral"
                 lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
                 if any(doc.tokens[k].norm in community for k in range(lo, hi)):
                     level_id = "none"
             mentions.append(
-                (self._mention(doc, "referral", level_id, assertion.state, found, assertion), kind == "weak")
+                (self._mention(doc, "referral", level_id, assertion.state, found, assertion), kind != "level")
             )
         return mentions
 

@@ -371,8 +371,8 @@ def test_knowledge_base_ids_are_read(stage, template):
 @SETTINGS
 @given(st.integers(1, 30), st.sampled_from(["weeks", "months"]))
 def test_a_number_is_not_a_range(n, unit):
-    """ "extend the interval to 12 weeks" is not "1-2 weeks"."""
-    assert labels(f"Plan: extend treatment interval to {n} {unit}.")["referral"] is None or n < 3
+    """ "extend the interval to 12 weeks" is not "1-2 weeks": it is the treat-and-extend routine review."""
+    assert labels(f"Plan: extend treatment interval to {n} {unit}.")["referral"] == "routine" or n < 3
 
 
 @SETTINGS
@@ -1522,3 +1522,49 @@ def test_a_second_denial_joined_by_also_and_a_modal_presence(first, second):
 def test_a_macula_not_quite_dry_denies_no_fluid(phrase, fluid):
     got = labels(f"{phrase}: trace {fluid}.")["biomarkers"]
     assert got == {fluid.lower(): "present"}
+
+
+# --- seventh dev set (issue 18, round 7) -------------------------------------------------------------
+
+SCHEDULE_PLANS = [
+    "Extend the treatment interval to 12 weeks",
+    "Extend to 12/52",
+    "T&E +2wk",
+    "Interval unchanged",
+    "Keep on the current 12-week interval",
+    "Continue 8-weekly injections",
+    "Continue treat-and-extend",
+    "Next visit extended by 2 weeks",
+    "I have lengthened her injection interval to 14 weeks",
+]
+
+
+@SETTINGS
+@given(
+    st.sampled_from(SCHEDULE_PLANS),
+    st.sampled_from(["Inactive nAMD", "Quiescent MNV", "Disease considered inactive"]),
+    st.sampled_from(["No SRF, no IRF, stable scar.", "Macula dry.", ""]),
+    CASES,
+)
+def test_a_treatment_schedule_kept_or_extended_is_a_routine_referral(plan, stage, findings, case):
+    """Treat-and-extend (round 7 convention): a schedule that keeps an inactive eye in its treating clinic's
+    review is routine; an explicit level still wins, and with active disease the plan is the treatment."""
+    text = cased(f"Left eye. {findings} {stage}. {plan}.", case)
+    assert labels(text) == {**labels(text), "stage": "late_wet_inactive", "referral": "routine"}, text
+    assert labels(cased(f"Left eye. {findings} {stage}. {plan}. Discharge to optometrist.", case))["referral"] == "none"
+
+
+@SETTINGS
+@given(st.sampled_from(["Interval unchanged", "Continue 4-weekly injections", "Keep at 6 weeks"]), CASES)
+def test_with_active_disease_a_schedule_is_the_treatment_not_a_referral(plan, case):
+    """ "Injection given today, interval unchanged" for an active lesion states no referral (sixth writer)."""
+    text = cased(f"Left eye. New SRF. Active nAMD. Injection given today. {plan}.", case)
+    assert labels(text)["referral"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["Drusen extend to the fovea", "The atrophy extends nasally", "Continue AREDS supplements"]))
+def test_schedule_words_outside_an_inactive_wet_report_state_no_referral(sentence):
+    assert labels(f"Large drusen. Intermediate AMD. {sentence}.")["referral"] is None
+    # a schedule denied is no plan
+    assert labels("Quiescent nAMD. Do not extend the interval.")["referral"] is None
