@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from retinavlm.evaluation.text import Token
 
 _END = object()  # trie key under which a node keeps the payloads of the phrase ending there
+NUMBER = "#"  # a phrase word that matches any number written in digits ("review # months": "review 6 months")
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class Match:
 class PhraseTable:
     """Phrases (token tuples) -> payloads. Lower-case phrases match folded tokens; case-sensitive
     ones (abbreviations such as "GA", "PED") match the tokens as written, or in lower case in a
-    text written without capitals (`caseless`: "ga temporal to fovea")."""
+    text written without capitals (`caseless`: "ga temporal to fovea"). A "#" in a phrase matches any
+    number written in digits."""
 
     def __init__(self) -> None:
         self._folded: dict = {}
@@ -55,7 +57,11 @@ class PhraseTable:
             k = i
             while k < end:
                 raw = tokens[k].raw
-                node = node.get((raw.lower() if caseless else raw) if as_written else tokens[k].norm)
+                word = (raw.lower() if caseless else raw) if as_written else tokens[k].norm
+                step = node.get(word)
+                if step is None and word.isdigit():
+                    step = node.get(NUMBER)
+                node = step
                 if node is None:
                     break
                 k += 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 # before a conjunction ("sub- or intraretinal"); words (hyphenated and apostrophe'd parts kept
 # together); a sign after a finding, stuck to it or one space away, that ends its item ("SRF+",
 # "IRF -,", "GA ++ (", "SRF +/-"); a sign as the value of a field ("SRF: -", "PED=+ |"); any other
-# single non-space character.
+# single non-space character. A quoted sign is a JSON field's value ("srf": "-").
 _SIGN = r"\+/-|±|\+{1,3}|-"
 _ITEM_END = r"(?=[ \t]*(?:[,.;)(|\n]|$))"
 _TOKEN_RE = re.compile(
@@ -25,6 +25,7 @@ _TOKEN_RE = re.compile(
     rf"|(?<=\w)(?P<stuck>{_SIGN})(?=[\s,.;:)(/|]|$)"
     rf"|(?<=\w[ \t])(?P<spaced>{_SIGN}){_ITEM_END}"
     rf"|(?:(?<=[:=])|(?<=[:=][ \t]))(?P<valued>{_SIGN}){_ITEM_END}"
+    rf"|(?:(?<=[:=][\"'])|(?<=[:=][ \t][\"']))(?P<quoted>{_SIGN})(?=[\"']|[ \t]*[,;)(|\n]|$)"
     r"|\+/-|\S",
     re.UNICODE,
 )
@@ -72,7 +73,7 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
         elif m.group("enclosed"):
             inner = m.group("enclosed")
             surface = "?" if inner.startswith("?") else inner if inner.endswith("ve") else _SIGN_WORDS.get(inner, "+ve")
-        elif m.group("stuck") or m.group("spaced") or m.group("valued"):
+        elif m.group("stuck") or m.group("spaced") or m.group("valued") or m.group("quoted"):
             surface = _SIGN_WORDS.get(surface, "+ve")
         out.append((m.start(), m.end(), surface))
     return out

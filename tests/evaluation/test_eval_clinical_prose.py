@@ -1568,3 +1568,79 @@ def test_schedule_words_outside_an_inactive_wet_report_state_no_referral(sentenc
     assert labels(f"Large drusen. Intermediate AMD. {sentence}.")["referral"] is None
     # a schedule denied is no plan
     assert labels("Quiescent nAMD. Do not extend the interval.")["referral"] is None
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["srf", "irf", "ped", "shrm", "drusen"]), st.sampled_from(["-", "+", "+/-"])),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda pair: pair[0],
+    ),
+    st.sampled_from(['"', "'"]),
+    st.sampled_from([" ", ""]),
+)
+def test_a_quoted_sign_is_a_json_fields_value(fields, quote, space):
+    """{"srf": "-", "ped": "+"}: a sign between quotes after a field's colon is its value."""
+    state = {"-": "absent", "+": "present", "+/-": "uncertain"}
+    text = "{" + ", ".join(f"{quote}{k}{quote}:{space}{quote}{v}{quote}" for k, v in fields) + "}"
+    assert labels(text)["biomarkers"] == {k: state[v] for k, v in fields}, text
+
+
+@SETTINGS
+@given(
+    st.permutations(["subretinal_fluid", "intraretinal_fluid", "drusen"]),
+    st.lists(st.sampled_from(["present", "absent", "uncertain", "equivocal"]), min_size=3, max_size=3),
+)
+def test_a_hedge_as_a_field_value_stays_in_its_field(names, values):
+    """ "subretinal_fluid": "uncertain", "intraretinal_fluid": "absent": the hedge does not reach the next field."""
+    ids = {"subretinal_fluid": "srf", "intraretinal_fluid": "irf", "drusen": "drusen"}
+    state = {"present": "present", "absent": "absent", "uncertain": "uncertain", "equivocal": "uncertain"}
+    text = "{" + ", ".join(f'"{n}": "{v}"' for n, v in zip(names, values)) + "}"
+    assert labels(text)["biomarkers"] == {ids[n]: state[v] for n, v in zip(names, values)}, text
+    assert labels("Equivocal SRF, no IRF.")["biomarkers"] == {"srf": "uncertain", "irf": "absent"}
+
+
+@SETTINGS
+@given(
+    st.integers(1, 24),
+    st.sampled_from(["Review {} months", "review {}/12", "Review at {} months", "Follow-up {} months"]),
+    CASES,
+)
+def test_a_review_interval_with_its_number_first_is_a_weak_routine(n, template, case):
+    """ "Review 6 months", "Review 6/12": a follow-up interval without "in" is still a routine review; an explicit
+    level wins, and weeks are not read as months ("review 2/52" stays with the urgent time frames)."""
+    plan = template.format(n)
+    assert labels(cased(f"Large drusen. Intermediate AMD. {plan}.", case))["referral"] == "routine"
+    assert labels(cased(f"Large drusen. {plan} with her optometrist.", case))["referral"] == "none"
+    assert labels(cased(f"SRF. Refer urgently. {plan}.", case))["referral"] == "urgent"
+
+
+def test_a_number_placeholder_matches_digits_only():
+    from retinavlm.evaluation.matcher import PhraseTable
+    from retinavlm.evaluation.text import Token
+
+    table = PhraseTable()
+    table.add(("review", "#", "months"), "x")
+    words = lambda *ws: [Token(0, 0, w, w, True) for w in ws]  # noqa: E731
+    assert table.match_at(words("review", "12", "months"), 0) is not None
+    assert table.match_at(words("review", "six", "months"), 0) is None
+    assert table.match_at(words("review", "#", "months"), 0) is not None  # the placeholder itself, harmlessly
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("Recommend anti-VEGF initiation within the week", "urgent"),
+            ("Please see within the next week", "urgent"),
+            ("Nothing further needed for this eye", "none"),
+            ("Nothing further required", "none"),
+        ]
+    ),
+    CASES,
+)
+def test_round_7_referral_phrases(plan, case):
+    phrase, level = plan
+    assert labels(cased(f"Right eye OCT. {phrase}.", case))["referral"] == level
