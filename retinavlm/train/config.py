@@ -108,12 +108,25 @@ class QA:
     # builder name -> relative sampling weight (see retinavlm.train.qa_builders).
     builders: dict[str, float] = field(default_factory=dict)
     per_scan: int = 4
+    # Up to this many questions about one scan share one row and one copy of its image tokens
+    # (retinavlm.model.packing): the same losses for fewer tokens; train.batch_size then counts rows.
+    questions_per_row: int = 1
+
+
+@dataclass
+class KeepBest:
+    """Keep the validated step with the best `metric` as the stage's final model, not the last step (as a
+    classifier chooses its epoch on the validation patients). Validation runs every `validation.every_steps`."""
+
+    metric: str
+    mode: Literal["max", "min"] = "max"
 
 
 @dataclass
 class Checkpoint:
     every_steps: int = 100
     keep_last: int = 2
+    keep_best: KeepBest | None = None
 
 
 @dataclass
@@ -219,6 +232,7 @@ def stage_problems(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> 
         ("checkpoint.keep_last", cfg.checkpoint.keep_last),
         ("validation.every_steps", cfg.validation.every_steps),
         ("qa.per_scan", cfg.qa.per_scan),
+        ("qa.questions_per_row", cfg.qa.questions_per_row),
         ("data.cached_views", cfg.data.cached_views),
     ):
         if value < 1:
@@ -242,6 +256,7 @@ def stage_problems(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> 
         problems.append(f"init_from: checkpoint folder {cfg.init_from} not found")
     problems.extend(cohort_problems(cfg.data))
     problems.extend(_ssl_problems(cfg))
+    problems.extend(_keep_best_problems(cfg))
     if cfg.kind == "vlm" and not cfg.templates_path().is_file():
         problems.append(f"qa.templates: {cfg.templates_path()} not found")
     return problems
@@ -326,3 +341,26 @@ def _ssl_problems(cfg: StageConfig) -> list[str]:
         except LesionMaskError as exc:
             return [f"data.cohort: {exc}; use ssl.token_head=mil or none"]
     return []
+
+
+def _keep_best_problems(cfg: StageConfig) -> list[str]:
+    """`checkpoint.keep_best.metric` must be a score the stage's periodic validation gives."""
+    keep = cfg.checkpoint.keep_best
+    if keep is None:
+        return []
+    if cfg.kind == "ssl":
+        from retinavlm.train.encoder_pretraining import HEAD_SCORES
+
+        names = HEAD_SCORES
+        needs = None if cfg.ssl.method == "supervised" else "ssl.method=supervised (they are its heads' scores)"
+    else:
+        from retinavlm.train.closed import CLOSED_SCORES
+
+        names = ("loss", *CLOSED_SCORES)
+        needs = None if keep.metric == "loss" or cfg.validation.closed_ended else "validation.closed_ended=true"
+    if keep.metric not in names:
+        return [
+            f"checkpoint.keep_best.metric: {keep.metric!r} is not a validation score of a {cfg.kind} stage; "
+            f"use one of {', '.join(names)}"
+        ]
+    return [f"checkpoint.keep_best.metric: {keep.metric!r} needs {needs}"] if needs else []

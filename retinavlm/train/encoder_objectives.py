@@ -62,6 +62,10 @@ class SupervisedWarmUp(EncoderObjective):
         self.register_buffer("positive_weight", positive_weight, persistent=False)
         self.register_buffer("token_positive_weight", token_positive_weight, persistent=False)
 
+    def scan_logits(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, nb + ns + nr): the scan-level heads' biomarker, stage and referral logits (for validation)."""
+        return self.head(pool_tokens(self.encoder(pixels))).float()
+
     def forward(self, views: list[torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
         """`targets`: biomarkers (B, nb) 0/1 with `known` (B, nb); stage, referral (B,) with UNKNOWN."""
         tokens = self.encoder(views[0])

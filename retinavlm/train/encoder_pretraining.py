@@ -10,6 +10,10 @@ and views from (seed, step), and hands them to the objective module `ssl.method`
   `ssl.token_head` adds a biomarker head on every token (`mil`; `masks` also uses lesion masks).
 Every readable scan trains, labelled or not; only the supervised terms need labels.
 
+Validation: with `supervised`, every `validation.every_steps` the heads' own macro-F1 of stage and referral
+and F1 per biomarker on the validation scans whose label is known (`HEAD_SCORES`; cheap, so a stage can
+keep its best step, `checkpoint.keep_best`); at the end of the stage, the probe.
+
 The probe: a logistic regression per biomarker (and for stage and referral) on the frozen, pooled
 (mean and max) encoder features of the training split, scored (F1) on the validation split, on the
 scans whose label is known; run for a randomly initialised encoder and for the pretrained one, and
@@ -37,7 +41,7 @@ from retinavlm.model.encoder import OCTEncoder, create_encoder
 from retinavlm.model.vlm import RetinaVLM
 from retinavlm.train.config import ConfigError, StageConfig
 from retinavlm.train.data import allocate
-from retinavlm.train.encoder_objectives import UNKNOWN, EncoderObjective, build_objective
+from retinavlm.train.encoder_objectives import UNKNOWN, EncoderObjective, SupervisedWarmUp, build_objective
 from retinavlm.train.features import pooled_features
 from retinavlm.train.images import ScanImages, augment_config
 from retinavlm.train.records import CohortSplits, ScanRecord
@@ -55,6 +59,54 @@ def label_targets(records: list[ScanRecord], kb: KnowledgeBase) -> dict[str, tor
             [UNKNOWN if r.referral is None else kb.referral_ids.index(r.referral) for r in records]
         ),
     }
+
+
+# The supervised heads' validation scores; heads_macro_f1 is the mean of the stage and referral macro-F1.
+HEAD_SCORES = ("heads_macro_f1", "heads_stage_macro_f1", "heads_referral_macro_f1", "heads_biomarker_mean_f1")
+
+
+def head_scores(logits: torch.Tensor, records: list[ScanRecord], kb: KnowledgeBase) -> dict[str, float]:
+    """Scores of the heads' `logits` (`SupervisedWarmUp.scan_logits`) over the known labels of `records`.
+
+    Stage and referral: macro-F1 over the classes the known labels hold (as `closed_metrics` scores the
+    answers); biomarkers: F1 of present (logit > 0) for each biomarker with a known positive, and their mean.
+    """
+    targets = label_targets(records, kb)
+    nb, ns = len(kb.biomarker_ids), len(kb.stage_ids)
+    scores: dict[str, float] = {}
+    for kind, part in (("stage", logits[:, nb : nb + ns]), ("referral", logits[:, nb + ns :])):
+        known = targets[kind] != UNKNOWN
+        if known.any():
+            truth, predicted = targets[kind][known].tolist(), part[known].argmax(1).tolist()
+            scores[f"heads_{kind}_macro_f1"] = float(
+                f1_score(truth, predicted, labels=sorted(set(truth)), average="macro", zero_division=0)
+            )
+    biomarker_f1 = []
+    for j in range(nb):
+        known = targets["known"][:, j].bool()
+        truth = targets["biomarkers"][known, j].bool()
+        if truth.any():
+            biomarker_f1.append(float(f1_score(truth.tolist(), (logits[known, j] > 0).tolist(), zero_division=0)))
+    if biomarker_f1:
+        scores["heads_biomarker_mean_f1"] = float(np.mean(biomarker_f1))
+    main = [scores[f"heads_{kind}_macro_f1"] for kind in ("stage", "referral") if f"heads_{kind}_macro_f1" in scores]
+    if main:
+        scores["heads_macro_f1"] = float(np.mean(main))
+    return scores
+
+
+@torch.no_grad()
+def scan_logits(module: SupervisedWarmUp, images: ScanImages, batch_size: int = 64) -> torch.Tensor:
+    """The heads' logits of each plain (unaugmented) scan, in eval mode (BatchNorm statistics do not move)."""
+    was_training = module.training
+    module.eval()
+    device = next(module.parameters()).device
+    logits = [
+        module.scan_logits(images.batch(list(range(s, min(s + batch_size, len(images))))).to(device)).cpu()
+        for s in range(0, len(images), batch_size)
+    ]
+    module.train(was_training)
+    return torch.cat(logits)
 
 
 def positive_weights(images: ScanImages, kb: KnowledgeBase, cap: float) -> torch.Tensor:
@@ -246,11 +298,16 @@ class EncoderPretraining:
         self.module.after_step(step, total_steps)
 
     def validate(self, final: bool) -> dict[str, float]:
-        """The pretrained encoder's linear probe, at the end of the stage only (it refits every probe)."""
-        if not final:
-            return {}
-        self.probe["pretrained"] = linear_probe(self.module.encoder, self.train_images, self.val_images, self.kb)
-        return self.probe["pretrained"]
+        """The supervised heads' scores (`HEAD_SCORES`) at every validation; with `final`, also the pretrained
+        encoder's linear probe (at the end of the stage only: it refits every probe)."""
+        results = {}
+        if isinstance(self.module, SupervisedWarmUp) and len(self.val_images):
+            logits = scan_logits(self.module, self.val_images, self.cfg.validation.batch_size)
+            results = head_scores(logits, self.val_images.records, self.kb)
+        if final:
+            self.probe["pretrained"] = linear_probe(self.module.encoder, self.train_images, self.val_images, self.kb)
+            results.update(self.probe["pretrained"])
+        return results
 
     def finish(self, out: Path) -> dict:
         """Write `probe.json`; the summary's extra fields."""

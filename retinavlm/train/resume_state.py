@@ -1,7 +1,8 @@
 """Resumable training checkpoints: everything needed to continue bit-exactly, in safetensors + JSON.
 
 A checkpoint folder `step-<N>` holds the trainable weights and buffers, the optimizer and scheduler
-state, the trainer position and every process's RNG states (python, numpy, torch). It is built under
+state, the trainer position, every process's RNG states (python, numpy, torch) and, when the stage keeps
+its best validated step (`checkpoint.keep_best`), that step's weights and score. It is built under
 a temporary name and renamed when complete (`atomic_dir`), so a kill leaves either the previous
 checkpoints or the new one, never half of one. No pickle is written or read.
 """
@@ -26,6 +27,7 @@ from retinavlm.errors import RetinaVLMError
 
 STEP_DIR = re.compile(r"^step-(\d+)$")
 STATE_FILE = "trainer_state.json"
+BEST_FILE = "best.safetensors"
 
 
 class ResumeError(RetinaVLMError):
@@ -33,10 +35,20 @@ class ResumeError(RetinaVLMError):
 
 
 @dataclass
+class BestStep:
+    """The validated step with the best score so far, and its trainable tensors (`trainable_state`)."""
+
+    step: int
+    value: float
+    tensors: dict[str, torch.Tensor]
+
+
+@dataclass
 class TrainerState:
     step: int
     config_hash: str
     seconds: float = 0.0  # training time so far, so a resumed run reports the whole
+    best: BestStep | None = None  # kept with the checkpoint, so a resumed run chooses among all its steps
 
 
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -121,6 +133,8 @@ def save_checkpoint(
         for rank, (tensors, meta) in enumerate(rng_states):
             save_file(tensors, str(tmp / f"rng-rank{rank}.safetensors"))
             write_json(tmp / f"rng-rank{rank}.json", meta)
+        if state.best is not None:
+            save_file(state.best.tensors, str(tmp / BEST_FILE))
         write_json(
             tmp / STATE_FILE,
             {
@@ -128,6 +142,7 @@ def save_checkpoint(
                 "config_hash": state.config_hash,
                 "seconds": state.seconds,
                 "processes": len(rng_states),
+                "best": None if state.best is None else {"step": state.best.step, "value": state.best.value},
             },
         )
 
@@ -151,10 +166,14 @@ def load_checkpoint(
     if meta["processes"] != num_processes:
         raise ResumeError(f"{folder}: written by {meta['processes']} process(es), resuming with {num_processes}")
     weights = _read_tensors(folder / "trainable.safetensors")
-    expected = trainable_state(model)
-    if set(weights) != set(expected):
-        missing = sorted(set(expected) - set(weights))[:3]
-        raise ResumeError(f"{folder}: trainable tensors do not match the model (missing e.g. {missing})")
+    expected = set(trainable_state(model))
+    best = None
+    if meta.get("best") is not None:
+        best = BestStep(int(meta["best"]["step"]), float(meta["best"]["value"]), _read_tensors(folder / BEST_FILE))
+    for name, tensors in ({"trainable": weights} | ({"best": best.tensors} if best else {})).items():
+        if set(tensors) != expected:
+            missing = sorted(expected - set(tensors))[:3]
+            raise ResumeError(f"{folder}: {name} tensors do not match the model (missing e.g. {missing})")
     optimizer_state = _unflatten_optimizer(
         _read_tensors(folder / "optimizer.safetensors"), _read_json(folder / "optimizer.json")
     )
@@ -163,21 +182,27 @@ def load_checkpoint(
         _read_tensors(folder / f"rng-rank{rank}.safetensors"),
         _read_json(folder / f"rng-rank{rank}.json"),
     )
-    with torch.no_grad():
-        named = dict(model.named_parameters()) | dict(model.named_buffers())
-        for name, tensor in weights.items():
-            if named[name].shape != tensor.shape:
-                raise ResumeError(
-                    f"{folder}: {name} has shape {tuple(tensor.shape)}, model has {tuple(named[name].shape)}"
-                )
-            named[name].copy_(tensor)
+    try:
+        restore_tensors(model, weights)
+    except ValueError as exc:
+        raise ResumeError(f"{folder}: {exc}") from None
     try:
         optimizer.load_state_dict(optimizer_state)
     except ValueError as exc:  # torch's report on a state saved for other parameter groups
         raise ResumeError(f"{folder}: the optimizer state does not fit this run's optimizer ({exc})") from None
     scheduler.load_state_dict(scheduler_state)
     set_rng_state(rng_tensors, rng_meta)
-    return TrainerState(step=int(meta["step"]), config_hash=config_hash, seconds=float(meta["seconds"]))
+    return TrainerState(int(meta["step"]), config_hash, float(meta["seconds"]), best)
+
+
+def restore_tensors(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Copy `tensors` (named as `trainable_state` names them) into the model's parameters and buffers, in place."""
+    named = dict(model.named_parameters()) | dict(model.named_buffers())
+    with torch.no_grad():
+        for name, tensor in tensors.items():
+            if named[name].shape != tensor.shape:
+                raise ValueError(f"{name} has shape {tuple(tensor.shape)}, model has {tuple(named[name].shape)}")
+            named[name].copy_(tensor)
 
 
 def list_checkpoints(root: Path) -> list[Path]:

@@ -2,7 +2,8 @@
 
 The lifecycle (`StageTrainer`): skip a stage that already finished, resume from the last checkpoint,
 split each global batch over processes and accumulation steps, mixed precision, clip, step, log,
-validate, checkpoint and prune, save `final/` and `summary.json`. The objective says what a step
+validate, checkpoint and prune, save `final/` and `summary.json`. With `checkpoint.keep_best`, `final/`
+holds the validated step with the best score rather than the last step. The objective says what a step
 trains on and what its loss is: question/answer training for stages 1-2 (`QAObjective`), encoder
 pretraining for stage 0 (`EncoderPretraining`).
 
@@ -212,6 +213,7 @@ class StageTrainer:
         checkpoints = self.out / "checkpoints"
         chash = config_hash(cfg)
         step, seconds_before = 0, 0.0
+        self.best: resume_state.BestStep | None = None
         if self.is_main:
             resume_state.remove_stale(checkpoints)
             write_text(self.out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
@@ -227,7 +229,7 @@ class StageTrainer:
                 acc.num_processes,
                 chash,
             )
-            step, seconds_before = state.step, state.seconds
+            step, seconds_before, self.best = state.step, state.seconds, state.best
             self.log(f"resuming {cfg.name} from {existing[-1]} (step {step}/{self.total_steps})")
         metrics = MetricsLog(self.out, step, enabled=self.is_main)
         for line in self.refused:
@@ -237,6 +239,7 @@ class StageTrainer:
         started = time.perf_counter()
         bar = tqdm(total=self.total_steps, initial=step, desc=cfg.name, disable=not self.is_main, dynamic_ncols=True)
         validation: dict[str, float] = {}
+        keep = cfg.checkpoint.keep_best
         while step < self.total_steps:
             loss = self.train_step(step)
             step += 1
@@ -245,7 +248,8 @@ class StageTrainer:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}")
             if step % cfg.validation.every_steps == 0 or step == self.total_steps:
-                results = self.validate(final=step == self.total_steps)
+                # With keep_best the end-of-stage validation runs on the kept weights instead (below).
+                results = self.validate(final=step == self.total_steps and keep is None)
                 if results:
                     validation = results
                     metrics.log(step, {f"{self.objective.metric_prefix}/{k}": v for k, v in results.items()})
@@ -254,11 +258,16 @@ class StageTrainer:
                             f"step {step}: "
                             + ", ".join(f"{k}={v:.3f}" for k, v in results.items() if not k.startswith("f1_"))
                         )
+                        self.track_best(step, results)
             if step % cfg.checkpoint.every_steps == 0 and step < self.total_steps:
                 metrics.flush()
                 self.save(checkpoints, step, chash, seconds_before + time.perf_counter() - started)
         bar.close()
         seconds = seconds_before + time.perf_counter() - started
+        kept: dict[str, Any] = {}
+        if keep is not None:
+            kept = self.restore_best(step)
+            validation = self.validate(final=True)
         if self.is_main:
             self.model.eval()
             self.model.save_pretrained(final)
@@ -277,6 +286,7 @@ class StageTrainer:
                     "knowledge": self.kb.version_tag,
                     "skipped": self.refused,
                     "known": self.known,
+                    **({"keep_best": kept} if kept else {}),
                     **extra,
                 },
             )
@@ -319,11 +329,39 @@ class StageTrainer:
                 self.objective.module,
                 self.optimizer.optimizer,
                 self.scheduler,
-                resume_state.TrainerState(step, chash, seconds),
+                resume_state.TrainerState(step, chash, seconds, self.best),
                 rng,
             )
             resume_state.prune(checkpoints, self.cfg.checkpoint.keep_last)
         acc.wait_for_everyone()
+
+    def track_best(self, step: int, results: dict[str, float]) -> None:
+        """Main process: remember this step's weights when its `keep_best` score is the best so far."""
+        keep = self.cfg.checkpoint.keep_best
+        if keep is None:
+            return
+        if keep.metric not in results:
+            raise ConfigError(
+                f"{self.cfg.source}: checkpoint.keep_best.metric: validation at step {step} gave no "
+                f"{keep.metric!r} (it gave {', '.join(results)})"
+            )
+        value = results[keep.metric]
+        better = self.best is None or (value > self.best.value if keep.mode == "max" else value < self.best.value)
+        if better and not math.isnan(value):  # on a tie the earlier step stays, as the scan classifier's epoch
+            self.best = resume_state.BestStep(step, value, resume_state.trainable_state(self.objective.module))
+
+    def restore_best(self, last_step: int) -> dict[str, Any]:
+        """Main process: the best validated step's weights replace the last step's; the summary's record of the
+        choice (the last step stays when no validation gave a score)."""
+        keep = self.cfg.checkpoint.keep_best
+        if not self.is_main:
+            return {}
+        step, value = (last_step, None) if self.best is None else (self.best.step, self.best.value)
+        if step != last_step:
+            resume_state.restore_tensors(self.objective.module, self.best.tensors)
+        score = "no score" if value is None else f"{keep.metric}={value:.3f}"
+        self.log(f"{self.cfg.name}: keeping step {step} of {last_step} as the final model ({score}, {keep.mode})")
+        return {"metric": keep.metric, "mode": keep.mode, "step": step, "value": value, "last_step": last_step}
 
     def validate(self, final: bool) -> dict[str, float]:
         """The objective's validation on the main process (the others wait)."""

@@ -8,32 +8,15 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from train_testing import stage0
 
 from retinavlm.knowledge import load_knowledge
 from retinavlm.model.encoder import create_encoder
-from retinavlm.resources import curricula_dir
 from retinavlm.train.config import SSL
 from retinavlm.train.encoder_objectives import UNKNOWN, build_objective
 from retinavlm.train.encoder_pretraining import epoch_draws, label_targets
 from retinavlm.train.records import CohortSplits, ScanRecord
-from retinavlm.train.stage_loading import load_stage
 from retinavlm.train.trainer import StageTrainer, train_stage
-
-
-def stage0(cohort: Path, base: Path, out: Path, *overrides: str):
-    return load_stage(
-        curricula_dir() / "stage0_ssl.yaml",
-        [
-            f"data.cohort={cohort}",
-            f"output_dir={out}",
-            "model=null",
-            f"init_from={base}",
-            "train.epochs=null",
-            "train.batch_size=8",
-            "train.schedule.warmup_steps=2",
-            *overrides,
-        ],
-    )
 
 
 def train_losses(out: Path) -> list[float]:

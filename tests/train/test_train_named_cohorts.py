@@ -18,6 +18,10 @@ def test_stages_draw_from_their_named_cohorts_with_their_shares(tmp_path):
     drawn = {s.name: {e.name: (e.path, e.weight) for e in s.data.cohort} for s in stages}
     assert drawn["stage0_synthetic_encoder"] == {"synthetic": (str(synthetic), 1.0)}
     assert drawn["stage4_real_specialism"] == {"synthetic": (str(synthetic), 1.0), "real": (str(real), 1.0)}
+    # The real encoder stage keeps its best step, chosen on the real cohort's validation patients alone.
+    stage3 = next(s for s in stages if s.name == "stage3_real_encoder")
+    assert drawn["stage3_real_encoder"] == {"real": (str(real), 1.0)}
+    assert (stage3.checkpoint.keep_best.metric, stage3.checkpoint.keep_best.mode) == ("heads_macro_f1", "max")
     assert len({s.output_dir for s in stages}) == len(stages)  # a stage YAML used twice gets its own folder
 
 

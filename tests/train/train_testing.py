@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from retinavlm.resources import curricula_dir
+from retinavlm.train.stage_loading import load_stage
 
 
 def stage_yaml(tmp: Path, cohort: Path, init_from: Path, out: Path, **train) -> Path:
@@ -27,3 +28,20 @@ def stage_yaml(tmp: Path, cohort: Path, init_from: Path, out: Path, **train) -> 
     path = tmp / f"{out.name}.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path
+
+
+def stage0(cohort: Path, base: Path, out: Path, *overrides: str):
+    """curricula/stage0_ssl.yaml from the session's base model, on `cohort`, with tiny batches."""
+    return load_stage(
+        curricula_dir() / "stage0_ssl.yaml",
+        [
+            f"data.cohort={cohort}",
+            f"output_dir={out}",
+            "model=null",
+            f"init_from={base}",
+            "train.epochs=null",
+            "train.batch_size=8",
+            "train.schedule.warmup_steps=2",
+            *overrides,
+        ],
+    )
