@@ -21,6 +21,9 @@ from retinavlm.evaluation.text import Token
 _EXISTENCE = {"uncertain": (0, "uncertain"), "negated": (1, "absent"), "affirmed": (2, "present")}
 _FAR = 10_000  # distance of a cue that comes from the section, not the sentence
 _ITEM_ENDS = frozenset({",", "|"})  # items of one line: "SRF=absent, IRF=absent", "IRF: No | PED: Yes"
+# a question mark hedges the finding of its own item ("Minimal SRF at the scar edge?"), up to this many words back
+_QUESTION = ModifierRule("uncertain", "backward", 4, within_item=True)
+_QUESTION_REACH = 4
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class SentenceContext:
         cues = self._scan(start - 1, sentence[0] - 1, -1, ("forward", "bidirectional"), words_after >= 2)
         after = self._scan(end, sentence[1], 1, ("backward", "bidirectional"), words_before > 0)
         value = self._tail_cues(start, end, sentence)
+        if not any(c.category in _EXISTENCE for c in value):
+            value += self._open_question(end, sentence)
         own = [c for c in after if not any(self.tokens[k].raw in _ITEM_ENDS for k in range(end, c.trigger.start))]
         if any(c.category in ("negated", "affirmed") for c in own + value):
             # a query answered in its own item ("?IRF - no, just shadowing", "HRF? Yes - confirmed")
@@ -98,6 +103,18 @@ class SentenceContext:
         if section_category is not None:
             cues.append(Cue(section_category, None, _FAR))
         return _decide(cues)
+
+    def _open_question(self, end: int, sentence: tuple[int, int]) -> list[Cue]:
+        """A question about the target's item that what follows does not answer ("Minimal SRF at the scar
+        edge? I don't think so", "SRF? vs schisis") leaves it hedged, as a query the report may answer later."""
+        n = bisect.bisect_left(self.separators, end)
+        if n == len(self.separators) or self.separators[n] >= sentence[1]:
+            return []
+        sep = self.separators[n]
+        if self.tokens[sep].raw not in ("?", "??") or any(self.tokens[k].raw in _ITEM_ENDS for k in range(end, sep)):
+            return []
+        words = self._own_words(end, sep)
+        return [Cue("uncertain", Trigger(sep, sep + 1, (_QUESTION,), False), words)] if words <= _QUESTION_REACH else []
 
     def _queries(self, cue: Cue) -> bool:
         """The cue is a question mark."""

@@ -1644,3 +1644,72 @@ def test_a_number_placeholder_matches_digits_only():
 def test_round_7_referral_phrases(plan, case):
     phrase, level = plan
     assert labels(cased(f"Right eye OCT. {phrase}.", case))["referral"] == level
+
+
+@SETTINGS
+@given(
+    named(),
+    st.sampled_from(
+        [
+            "Initially I thought there was {}",
+            "At first I thought there was {}",
+            "I considered {}",
+            "Tech flagged possible {}",
+            "Referral received marked urgent for {}",
+        ]
+    ),
+    st.sampled_from(
+        ["but on closer inspection there is no {}", "on review there is no {}", "but there is no {} today"]
+    ),
+)
+def test_a_first_impression_the_writer_corrects_is_not_a_finding(name, impression, correction):
+    """An excluded differential: the corrected impression is history, the correction decides."""
+    bid, term = name
+    text = f"{impression.format(term)}, {correction.format(term)}."
+    assert labels(text)["biomarkers"][bid] == "absent", text
+    assert labels(f"{impression.format(term)}.")["biomarkers"].get(bid) is None
+
+
+@SETTINGS
+@given(
+    st.lists(st.sampled_from(sorted(NAMES)), min_size=1, max_size=4, unique=True),
+    st.sampled_from(["I can rule out", "We can exclude", "I have ruled out"]),
+)
+def test_an_exclusion_the_writer_makes_negates_its_list(ids, cue):
+    text = f"OS: large drusen. {cue} " + ", ".join(NAMES[b][0] for b in ids) + "."
+    got = labels(text)["biomarkers"]
+    assert all(got[b] == "absent" for b in ids if b != "drusen"), text
+    assert labels(f"Cannot rule out {NAMES[ids[0]][0]}.")["biomarkers"][ids[0]] == "uncertain"
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["have since regressed", "has regressed", "regressed"]))
+def test_a_finding_that_regressed_is_absent_now(name, verb):
+    bid, term = name
+    assert labels(f"The {term} documented here in 2019 {verb}.")["biomarkers"][bid] == "absent"
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["Optometrist query", "Referral query"]))
+def test_the_referrers_query_heading_is_history(name, heading):
+    bid, term = name
+    got = labels(f"{heading}: {term} R eye.\nOCT: no {term}. Normal macula.")
+    assert got["biomarkers"][bid] == "absent"
+
+
+@SETTINGS
+@given(
+    named(),
+    st.sampled_from(["", "Minimal ", "Small area of "]),
+    st.sampled_from(["", " at the scar edge", " nasally"]),
+    st.sampled_from(["PED.", "vs outer retinal schisis.", "I don't think so - on review there is no {}."]),
+)
+def test_a_question_its_item_leaves_open_hedges_until_answered(name, before, place, rest):
+    """ "Minimal SRF at the scar edge? I don't think so - ... no SRF": a question the words after it do not
+    answer hedges its item's finding, and a later plain statement answers it."""
+    bid, term = name
+    text = f"{before}{term}{place}? {rest.format(term)}"
+    expected = "absent" if "{}" in rest else "uncertain"
+    if bid == "ped" and rest == "PED.":
+        expected = "present"  # the second item asserts it
+    assert labels(text)["biomarkers"][bid] == expected, text
