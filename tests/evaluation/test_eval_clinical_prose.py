@@ -1734,3 +1734,23 @@ def test_a_suggestion_or_a_call_put_off_leaves_the_stage_open(stage, template):
     text = template.format(STAGES[stage][0])
     assert labels(text)["stage"] is None, text
     assert labels(f"Impression: {STAGES[stage][0]}.")["stage"] == stage
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("right", "left"), ("left", "right")]),
+    named(),
+    st.sampled_from(["today's scan request is for the {} eye only", "the scan requested for the {} eye"]),
+)
+def test_the_scan_request_names_the_reports_eye(eyes, name, request):
+    """Eye scope: "Patient attends for her treated right eye; today's scan request is for the LEFT eye only":
+    the requested eye is this scan's eye, and a sentence about the other eye's disease ("The right eye's nAMD is
+    managed separately") says nothing about it."""
+    other, this = eyes
+    bid, term = name
+    text = (
+        f"Patient attends for her treated {other} eye; {request.format(this.upper())}. "
+        f"{this.title()} macula: no {term}. Healthy {this} macula. The {other} eye's nAMD is managed separately."
+    )
+    got = labels(text)
+    assert got["stage"] == "healthy" and got["biomarkers"][bid] == "absent", text
