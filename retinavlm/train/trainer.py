@@ -336,18 +336,17 @@ class StageTrainer:
         acc.wait_for_everyone()
 
     def track_best(self, step: int, results: dict[str, float]) -> None:
-        """Main process: remember this step's weights when its `keep_best` score is the best so far."""
+        """Main process: remember this step's weights when its `keep_best` score is the best so far.
+
+        A validation without the score (e.g. no validation scan of a partially labelled cohort has a known
+        stage or referral) or with NaN is no candidate; the metric's name itself was checked with the config.
+        """
         keep = self.cfg.checkpoint.keep_best
-        if keep is None:
+        value = results.get(keep.metric, math.nan) if keep is not None else math.nan
+        if math.isnan(value):
             return
-        if keep.metric not in results:
-            raise ConfigError(
-                f"{self.cfg.source}: checkpoint.keep_best.metric: validation at step {step} gave no "
-                f"{keep.metric!r} (it gave {', '.join(results)})"
-            )
-        value = results[keep.metric]
-        better = self.best is None or (value > self.best.value if keep.mode == "max" else value < self.best.value)
-        if better and not math.isnan(value):  # on a tie the earlier step stays, as the scan classifier's epoch
+        # On a tie the earlier step stays, as the scan classifier keeps its earlier epoch.
+        if self.best is None or (value > self.best.value if keep.mode == "max" else value < self.best.value):
             self.best = resume_state.BestStep(step, value, resume_state.trainable_state(self.objective.module))
 
     def restore_best(self, last_step: int) -> dict[str, Any]:
@@ -359,7 +358,7 @@ class StageTrainer:
         step, value = (last_step, None) if self.best is None else (self.best.step, self.best.value)
         if step != last_step:
             resume_state.restore_tensors(self.objective.module, self.best.tensors)
-        score = "no score" if value is None else f"{keep.metric}={value:.3f}"
+        score = f"no validation gave {keep.metric}" if value is None else f"{keep.metric}={value:.3f}"
         self.log(f"{self.cfg.name}: keeping step {step} of {last_step} as the final model ({score}, {keep.mode})")
         return {"metric": keep.metric, "mode": keep.mode, "step": step, "value": value, "last_step": last_step}
 

@@ -1,7 +1,9 @@
 """checkpoint.keep_best: the stage's final model is its best validated step, chosen again after a resume."""
 
 import json
+import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -96,6 +98,22 @@ def test_a_resumed_run_keeps_the_best_step_from_before_the_kill(tmp_path, small_
     assert 2 not in weights  # step 2 was not trained again: its weights come from the checkpoint
     summary = json.loads((out / "summary.json").read_text())
     assert summary["keep_best"]["step"] == 2 and same(final_encoder(out), before_kill)
+
+
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_only_a_validation_with_the_score_is_a_candidate(small_cohort, tmp_path, mode):
+    trainer = StageTrainer.__new__(StageTrainer)  # track_best reads the config, the module and the best so far
+    trainer.cfg = stage0(small_cohort, small_cohort, tmp_path, *SETTINGS, f"checkpoint.keep_best.mode={mode}")
+    trainer.objective, trainer.best = SimpleNamespace(module=torch.nn.Linear(2, 2)), None
+    sign = 1 if mode == "max" else -1
+    trainer.track_best(1, {"heads_referral_macro_f1": sign * 0.9})  # no heads_macro_f1 (no stage or referral known)
+    trainer.track_best(2, {"heads_macro_f1": math.nan})
+    assert trainer.best is None
+    for step, value in [(3, 0.4), (4, 0.4), (5, 0.2)]:
+        trainer.track_best(step, {"heads_macro_f1": sign * value})
+    assert (trainer.best.step, trainer.best.value) == (3, sign * 0.4)  # a tie keeps the earlier step
+    trainer.track_best(6, {"heads_macro_f1": sign * 0.5})
+    assert trainer.best.step == 6 and set(trainer.best.tensors) == {"weight", "bias"}
 
 
 def test_head_scores_read_known_labels_only(kb):
