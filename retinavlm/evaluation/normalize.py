@@ -12,6 +12,7 @@ from retinavlm.evaluation.text import Token, clean_text, is_word, raw_tokens
 _NUMBER_RANGE = re.compile(r"\d+(?:-\d+)+")
 _VOWEL_RUNS = re.compile(r"[aeiouw]+")
 _MIN_CONSONANTS = 3  # a shorter skeleton ("early", "yearly") sounds like too many words
+_GLUED = re.compile(r"([a-z]{2,})([A-Z]{2,}s?)")  # "noSRF", "intermediateAMD", "noGA"
 
 
 class Normalizer:
@@ -189,10 +190,29 @@ class Normalizer:
                     out.append(joined[0])
                     i += joined[1]
                     continue
+            glued = self._glued(surface)
+            if glued:  # "noSRF", "intermediateAMD": a word run into an abbreviation without its space
+                cut = start + glued
+                out.append(Token(start, cut, surface[:glued], self.word(surface[:glued]), True))
+                out.append(Token(cut, end, surface[glued:], self.word(surface[glued:]), True))
+                i += 1
+                continue
             word = is_word(surface)
-            out.append(Token(start, end, surface.replace("-", "") if word else surface, self.word(surface), word))
+            written = surface.replace("-", "") if word else surface
+            if word and _json_key(text, start, end, surface):
+                written = surface.upper()  # a model's field name in lower case ("ga": "-") is still the abbreviation
+            out.append(Token(start, end, written, self.word(surface), word))
             i += 1
         return out
+
+    def _glued(self, surface: str) -> int:
+        """Where a lower-case word runs into an upper-case abbreviation ("noSRF", "intermediateAMD", "toMR"):
+        both parts are vocabulary words and the whole is not ("hyperTD" stays); 0 when it is no such word."""
+        m = _GLUED.fullmatch(surface)
+        if m is None or surface.lower() in self._vocabulary:
+            return 0
+        head, tail = m.group(1), m.group(2)
+        return len(head) if head in self._vocabulary and tail.lower() in self._vocabulary else 0
 
     def _split_word(self, text: str, raw, i: int) -> tuple[Token, int] | None:
         """A clinical word dictated in two or three pieces ("sub retinal", "anti veg F", "drew sin"), one
@@ -240,3 +260,12 @@ def _spoken_pattern(marks: dict[str, str]) -> re.Pattern | None:
 
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _json_key(text: str, start: int, end: int, surface: str) -> bool:
+    """A short lower-case word quoted as a field name ("ga": "-", 'srf': 'absent')."""
+    if not (surface.isalpha() and surface.islower() and len(surface) <= 5):
+        return False
+    if start == 0 or text[start - 1] not in "\"'" or end >= len(text) or text[end] != text[start - 1]:
+        return False
+    return text[end + 1 : end + 3].lstrip()[:1] == ":"

@@ -1754,3 +1754,64 @@ def test_the_scan_request_names_the_reports_eye(eyes, name, request):
     )
     got = labels(text)
     assert got["stage"] == "healthy" and got["biomarkers"][bid] == "absent", text
+
+
+ABBREVIATIONS = {
+    "srf": "srf",
+    "irf": "irf",
+    "ped": "ped",
+    "shrm": "shrm",
+    "hrf": "hyperreflective_foci",
+    "ga": "rpe_atrophy",
+}
+
+
+@SETTINGS
+@given(
+    st.lists(st.sampled_from(sorted(ABBREVIATIONS)), min_size=1, max_size=4, unique=True),
+    st.sampled_from([("absent", "absent"), ("present", "present"), ("-", "absent"), ("+", "present")]),
+    st.sampled_from(['"', "'"]),
+)
+def test_a_lower_case_json_field_name_is_its_abbreviation(keys, value, quote):
+    """ "ga": "-" in a model's JSON is GA, though the text has capitals elsewhere ("eye": "OD")."""
+    written, state = value
+    fields = [f"{quote}eye{quote}: {quote}OD{quote}"] + [f"{quote}{k}{quote}: {quote}{written}{quote}" for k in keys]
+    text = "{" + ", ".join(fields) + "}"
+    assert labels(text)["biomarkers"] == {ABBREVIATIONS[k]: state for k in keys}, text
+    # a quoted word in prose is not a field name
+    assert labels("The 'ga' label on the chart. No SRF.")["biomarkers"] == {"srf": "absent"}
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [("no", "SRF", "srf", "absent"), ("no", "GA", "rpe_atrophy", "absent"), ("no", "IRF", "irf", "absent")]
+    ),
+    st.sampled_from(["intermediateAMD", "Stage:intermediateAMD"]),
+    st.sampled_from(["toMR clinic", "to MR clinic"]),
+)
+def test_a_word_run_into_an_abbreviation_is_split(glued, stage, venue):
+    """Typos: a missing space between a word and an abbreviation ("noSRF", "intermediateAMD", "toMR clinic");
+    an abbreviation that is itself written so ("hyperTD") stays one word."""
+    word, abbreviation, bid, state = glued
+    text = f"LE:large drusen,{word}{abbreviation}.{stage}.Routine referral {venue}."
+    got = labels(text)
+    assert (got["stage"], got["referral"], got["biomarkers"][bid]) == ("intermediate", "routine", state), text
+    assert labels("hyperTD nasally.")["biomarkers"] == {"hypertransmission": "present"}
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("IRC -", "irf", "absent"),
+            ("IRCs +", "irf", "present"),
+            ("bright choroidal signal", "hypertransmission", "present"),
+            ("the choroid lit up beneath it", "hypertransmission", "present"),
+        ]
+    ),
+    CASES,
+)
+def test_round_7_vocabulary(phrase, case):
+    text, bid, state = phrase
+    assert labels(cased(f"LE: {text}.", case))["biomarkers"].get(bid) == state
