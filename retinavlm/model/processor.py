@@ -48,6 +48,7 @@ class RetinaVLMProcessor:
         self.max_length = max_length
         self.crop_fraction = crop_fraction
         self.crop = crop  # "fovea" or "none" (the whole scan resized): augment.encoder_square
+        self._prompt_ids: dict[tuple[str, bool], list[int]] = {}  # training asks the same questions again and again
 
     # --- images -------------------------------------------------------------------------------
 
@@ -75,6 +76,12 @@ class RetinaVLMProcessor:
 
     def prompt_ids(self, prompt: str, with_image: bool, index: int = 0) -> list[int]:
         """Token ids of one user turn plus the assistant header, image placeholder expanded."""
+        key = (prompt, with_image)
+        if key not in self._prompt_ids:
+            self._prompt_ids[key] = self._tokenize_prompt(prompt, with_image, index)
+        return list(self._prompt_ids[key])
+
+    def _tokenize_prompt(self, prompt: str, with_image: bool, index: int) -> list[int]:
         if not isinstance(prompt, str):
             raise ProcessorError(f"prompt {index}: expected a string, got {type(prompt).__name__}")
         found = prompt.count(IMAGE_PLACEHOLDER) + prompt.count(self.image_token)

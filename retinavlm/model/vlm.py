@@ -23,7 +23,8 @@ from retinavlm.model.config import RetinaVLMConfig
 from retinavlm.model.decoding import StaticGreedyDecoder
 from retinavlm.model.encoder import OCTEncoder, create_encoder
 from retinavlm.model.llm import add_lora, base_model, build_tiny_llm, is_quantized, load_llm, quantize_via_folder
-from retinavlm.model.loss import answer_token_losses, logit_token_losses, sequence_means
+from retinavlm.model.loss import IGNORE_INDEX, answer_token_losses, logit_token_losses, sequence_means
+from retinavlm.model.packing import question_index, segment_attention_mask, segment_positions
 from retinavlm.model.processor import RetinaVLMProcessor
 from retinavlm.model.tokenizer import END_OF_TEXT, END_OF_TURN, TokenizerError, load_tokenizer, train_tokenizer
 
@@ -228,6 +229,7 @@ class RetinaVLM(nn.Module):
         image_features: torch.Tensor | None = None,
         return_logits: bool = True,
         loss_per_sequence: bool = False,
+        segment_ids: torch.Tensor | None = None,
     ) -> Any:
         """Logits, and with labels the cross-entropy over answer tokens (labels != -100).
 
@@ -235,10 +237,16 @@ class RetinaVLM(nn.Module):
         shape (B,), so that a trainer can weigh every question alike however long its answer. Training
         passes `return_logits=False`: with labels and `fast.answer_only_loss` (the default) the LM head
         then runs only at answer tokens and `.logits` is None.
+
+        `segment_ids` marks packed rows (retinavlm.model.packing): several questions sharing one image
+        prefix, each attending to the prefix and itself only; `loss_per_sequence` then gives one mean per
+        question, shape (number of questions,).
         """
+        if segment_ids is not None and labels is not None and not loss_per_sequence:
+            raise ValueError("packed rows (segment_ids) are trained with loss_per_sequence=True, one mean per question")
         if labels is None or return_logits or not self.fast.answer_only_loss:
             embeds, attention_mask, position_ids = self._llm_inputs(
-                input_ids, attention_mask, pixel_values, image_features
+                input_ids, attention_mask, pixel_values, image_features, segment_ids
             )
             out = self.llm(
                 inputs_embeds=embeds,
@@ -247,12 +255,13 @@ class RetinaVLM(nn.Module):
                 labels=None if labels is None or loss_per_sequence else labels.to(self.device),
             )
             if labels is not None and loss_per_sequence:
-                out.loss = sequence_means(*logit_token_losses(out.logits, labels), out.logits.shape[0])
+                losses, sequence = logit_token_losses(out.logits, labels)
+                out.loss = self._sequence_means(losses, sequence, labels, segment_ids)
             return out
-        hidden = self._hidden_states(input_ids, attention_mask, pixel_values, image_features)
+        hidden = self._hidden_states(input_ids, attention_mask, pixel_values, image_features, segment_ids)
         losses, sequence = answer_token_losses(hidden, self._lm_head(), labels, self.fast.loss_chunk_tokens)
         if loss_per_sequence:
-            return CausalLMOutputWithPast(loss=sequence_means(losses, sequence, hidden.shape[0]))
+            return CausalLMOutputWithPast(loss=self._sequence_means(losses, sequence, labels, segment_ids))
         # An empty answer set gives 0 (HF's mean gives NaN); there is nothing to learn either way.
         return CausalLMOutputWithPast(loss=losses.sum() / max(losses.numel(), 1))
 
@@ -262,12 +271,27 @@ class RetinaVLM(nn.Module):
         attention_mask: torch.Tensor,
         pixel_values: torch.Tensor | None,
         image_features: torch.Tensor | None,
+        segment_ids: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         embeds = self.embed(input_ids, pixel_values, image_features)
+        if segment_ids is not None:
+            segment_ids = segment_ids.to(self.device)
+            return embeds, segment_attention_mask(segment_ids), segment_positions(segment_ids)
         attention_mask = attention_mask.to(self.device)
         # Positions count real tokens only, so left and right padding give the same logits.
         position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
         return embeds, attention_mask, position_ids
+
+    def _sequence_means(
+        self, losses: torch.Tensor, sequence: torch.Tensor, labels: torch.Tensor, segment_ids: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Each row's mean answer loss, or with packed rows each question's."""
+        if segment_ids is None:
+            return sequence_means(losses, sequence, labels.shape[0])
+        index, questions = question_index(segment_ids.to(self.device))
+        # The answer tokens in row-major order, as the losses are; each belongs to its target's segment.
+        owners = index[:, 1:][labels[:, 1:].to(self.device) != IGNORE_INDEX]
+        return sequence_means(losses, owners, questions)
 
     def _hidden_states(
         self,
@@ -275,9 +299,12 @@ class RetinaVLM(nn.Module):
         attention_mask: torch.Tensor,
         pixel_values: torch.Tensor | None,
         image_features: torch.Tensor | None,
+        segment_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The decoder's last hidden states (B, T, D), without the LM head (LoRA layers live inside)."""
-        embeds, attention_mask, position_ids = self._llm_inputs(input_ids, attention_mask, pixel_values, image_features)
+        embeds, attention_mask, position_ids = self._llm_inputs(
+            input_ids, attention_mask, pixel_values, image_features, segment_ids
+        )
         decoder = base_model(self.llm).get_decoder()
         return decoder(inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids).last_hidden_state
 

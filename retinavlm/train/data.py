@@ -1,6 +1,8 @@
 """What a stage trains on, step by step: question/answer examples per epoch and their batches.
 
-The order is a pure function of (seed, epoch), never of a global RNG, so a resumed run sees exactly
+A batch is a list of rows; a row holds one example, or with `questions_per_row` K > 1 up to K examples
+of the same scan, which the model reads as one packed row sharing the scan's image tokens
+(retinavlm.model.packing). The order is a pure function of (seed, epoch), never of a global RNG, so a resumed run sees exactly
 the batches an uninterrupted one would, and every process of a DDP run agrees on the global batch.
 """
 
@@ -75,8 +77,24 @@ def length_grouped_batches(lengths: list[int], batch_size: int, group_batches: i
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+Row = tuple[Example, ...]
+
+
+def scan_rows(examples: list[Example], questions_per_row: int) -> list[Row]:
+    """Consecutive examples of the same scan, up to `questions_per_row` per row (epoch_examples lists a scan's
+    examples together, in a random order, so a row is a random draw of that scan's questions)."""
+    rows: list[Row] = []
+    for example in examples:
+        last = rows[-1] if rows else ()
+        if last and last[0].scan == example.scan and len(last) < questions_per_row:
+            rows[-1] = last + (example,)
+        else:
+            rows.append((example,))
+    return rows
+
+
 class EpochPlan:
-    """Maps a global optimizer step to its batch of examples (one epoch's plan cached at a time)."""
+    """Maps a global optimizer step to its batch of rows (one epoch's plan cached at a time)."""
 
     def __init__(
         self,
@@ -89,30 +107,32 @@ class EpochPlan:
         batch_size: int,
         group_batches: int,
         seed: int,
+        questions_per_row: int = 1,
     ):
         self._args = (records, weights, per_scan, builders, templates, kb)
         self.batch_size = batch_size
+        self.questions_per_row = questions_per_row
         self.group_batches = group_batches
         self.seed = seed
         self._epoch: int | None = None
-        self._examples: list[Example] = []
+        self._rows: list[Row] = []
         self._batches: list[list[int]] = []
         self._plan(0)
         self.steps_per_epoch = len(self._batches)
         if self.steps_per_epoch == 0:
-            raise ValueError(f"{len(self._examples)} training examples do not fill one batch of {batch_size}")
+            raise ValueError(f"{len(self._rows)} training rows do not fill one batch of {batch_size}")
 
-    def batch(self, step: int) -> tuple[int, list[Example]]:
-        """(epoch, examples) of a global step."""
+    def batch(self, step: int) -> tuple[int, list[Row]]:
+        """(epoch, rows) of a global step."""
         epoch, position = divmod(step, self.steps_per_epoch)
         self._plan(epoch)
         # An epoch may build a few pairs fewer than epoch 0 (a builder that does not apply): wrap.
-        return epoch, [self._examples[i] for i in self._batches[position % len(self._batches)]]
+        return epoch, [self._rows[i] for i in self._batches[position % len(self._batches)]]
 
     def _plan(self, epoch: int) -> None:
         if epoch != self._epoch:
-            self._examples = epoch_examples(*self._args, seed=self.seed, epoch=epoch)
-            lengths = [e.length for e in self._examples]
+            self._rows = scan_rows(epoch_examples(*self._args, seed=self.seed, epoch=epoch), self.questions_per_row)
+            lengths = [sum(e.length for e in row) for row in self._rows]
             self._batches = length_grouped_batches(
                 lengths, self.batch_size, self.group_batches, self.seed * 100_003 + epoch
             )

@@ -5,7 +5,9 @@ all tokens of a batch, this does not depend on how a global batch is split over 
 accumulation steps, so 1 process x 8 and 2 processes x 4 optimise the same objective.
 
 With a frozen encoder the scans' features are computed once per augmented view (the feature cache)
-and fed instead of pixels.
+and fed instead of pixels. With `qa.questions_per_row` K > 1 a row packs up to K questions about one
+scan behind one copy of its image tokens (retinavlm.model.packing): the same per-question losses for
+fewer tokens; `train.batch_size` then counts rows.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import torch
 from accelerate import Accelerator
 
 from retinavlm.knowledge import KnowledgeBase
+from retinavlm.model.packing import pack_batch
 from retinavlm.model.vlm import RetinaVLM
 from retinavlm.train.closed import closed_ended_scores
 from retinavlm.train.config import ConfigError, StageConfig
-from retinavlm.train.data import EpochPlan, Example, epoch_examples
+from retinavlm.train.data import EpochPlan, Row, epoch_examples
 from retinavlm.train.features import cached_features, view_seed
 from retinavlm.train.images import ScanImages, augment_config
 from retinavlm.train.qa import check_builders, load_templates, prompt_for
@@ -82,6 +85,7 @@ class QAObjective:
             t.batch_size,
             t.length_group_batches,
             t.seed,
+            cfg.qa.questions_per_row,
         )
         self.steps_per_epoch = self.plan.steps_per_epoch
         self.val_examples = epoch_examples(
@@ -96,28 +100,37 @@ class QAObjective:
         )
         self.module = model
 
-    def batch(self, step: int) -> list[Example]:
+    def batch(self, step: int) -> list[Row]:
         return self.plan.batch(step)[1]
 
-    def inputs(self, examples: list[Example], step: int, offset: int) -> dict[str, torch.Tensor]:
-        """Tokenised batch with pixels (augmented per example) or cached features (one view per example)."""
+    def inputs(self, rows: list[Row], step: int, offset: int) -> dict[str, torch.Tensor]:
+        """Tokenised batch with pixels (augmented per row) or cached features (one view per row)."""
         epoch = step // self.steps_per_epoch
-        seeds = [view_seed(self.cfg.train.seed, f"{epoch}/{step}", offset + i) for i in range(len(examples))]
-        cached = self.features is not None
-        batch = self.model.processor(
+        seeds = [view_seed(self.cfg.train.seed, f"{epoch}/{step}", offset + i) for i in range(len(rows))]
+        scans = [row[0].scan for row in rows]
+        examples = [e for row in rows for e in row]
+        tokens = self.model.processor(
             [prompt_for(e.pair.question) for e in examples],
-            None if cached else self.train_images.batch([e.scan for e in examples], seeds),
+            None,
             [e.pair.answer for e in examples],
             padding_side="right",
             with_image=True,
         )
-        if cached:
+        batch = tokens
+        if self.cfg.qa.questions_per_row > 1:
+            processor = self.model.processor
+            batch = pack_batch(
+                tokens, [len(row) for row in rows], processor.image_token_id, processor.tokenizer.pad_token_id
+            )
+        if self.features is not None:
             views = [s % self.cfg.data.cached_views for s in seeds]
-            batch["image_features"] = torch.stack([self.features[e.scan, v] for e, v in zip(examples, views)])
+            batch["image_features"] = torch.stack([self.features[scan, v] for scan, v in zip(scans, views)])
+        else:
+            batch["pixel_values"] = self.train_images.batch(scans, seeds)
         return {k: v.to(self.accelerator.device) for k, v in batch.items()}
 
-    def loss(self, module: torch.nn.Module, examples: list[Example], step: int, offset: int) -> torch.Tensor:
-        inputs = self.inputs(examples, step, offset)
+    def loss(self, module: torch.nn.Module, rows: list[Row], step: int, offset: int) -> torch.Tensor:
+        inputs = self.inputs(rows, step, offset)
         return module(**inputs, return_logits=False, loss_per_sequence=True).loss.mean()
 
     def after_step(self, step: int, total_steps: int) -> None:
