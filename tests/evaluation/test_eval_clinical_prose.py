@@ -1815,3 +1815,34 @@ def test_a_word_run_into_an_abbreviation_is_split(glued, stage, venue):
 def test_round_7_vocabulary(phrase, case):
     text, bid, state = phrase
     assert labels(cased(f"LE: {text}.", case))["biomarkers"].get(bid) == state
+
+
+@SETTINGS
+@given(
+    named(),
+    st.sampled_from(["previously seen at the margin", "documented last year", "seen at baseline"]),
+    st.sampled_from(["are no longer visible", "is no longer seen", "are no longer present"]),
+)
+def test_a_finding_seen_before_and_gone_now_is_absent(name, history, gone):
+    """History: "the hyperreflective foci previously seen at the margin are no longer visible" speaks of now."""
+    bid, term = name
+    text = f"The {term} {history} {gone}."
+    assert labels(text)["biomarkers"][bid] == "absent", text
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["is shadowing from a vitreous floater", "is an artefact", "is just shadowing"]))
+def test_an_apparent_finding_explained_away_is_absent(name, explanation):
+    """Excluded differential: "the apparent hypertransmission is shadowing from a vitreous floater"; a finding
+    that casts a shadow on something is still there ("PED is shadowing the choroid")."""
+    bid, term = name
+    assert labels(f"The apparent {term} {explanation}.")["biomarkers"][bid] == "absent"
+    assert labels(f"The {term} is shadowing the choroid.")["biomarkers"][bid] == "present"
+
+
+@SETTINGS
+@given(st.sampled_from(["undulates", "undulate", "undulates gently"]), CASES)
+def test_an_undulating_rpe_is_irregular(verb, case):
+    assert labels(cased(f"Large soft drusen; the RPE {verb} over them.", case))["biomarkers"]["rpe_irregularity"] == (
+        "present"
+    )
