@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from retinavlm.evaluation.text import Token
 
 _END = object()  # trie key under which a node keeps the payloads of the phrase ending there
-NUMBER = "#"  # a phrase word that matches any number written in digits ("review # months": "review 6 months")
+NUMBER = "#"  # a phrase word that matches any number written in digits ("review # months": "review 6 months"),
+# also run into the next word ("# monthly review": "6-monthly review")
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,11 @@ class PhraseTable:
                 raw = tokens[k].raw
                 word = (raw.lower() if caseless else raw) if as_written else tokens[k].norm
                 step = node.get(word)
-                if step is None and word.isdigit():
+                if step is None and word[:1].isdigit():
                     step = node.get(NUMBER)
+                    rest = word.lstrip("0123456789")
+                    if step is not None and rest:  # "6monthly" (from "6-monthly") is "#" then "monthly"
+                        step = step.get(rest)
                 node = step
                 if node is None:
                     break
@@ -80,7 +84,8 @@ class PhraseTable:
         while i < end:
             token = tokens[i]
             raw = token.raw.lower() if caseless else token.raw
-            found = self.match_at(tokens, i, end, caseless) if token.norm in folded or raw in exact else None
+            known = token.norm in folded or raw in exact or (token.norm[:1].isdigit() and NUMBER in folded)
+            found = self.match_at(tokens, i, end, caseless) if known else None
             if found is not None:
                 yield found
                 i = found.end

@@ -1627,6 +1627,21 @@ def test_a_number_placeholder_matches_digits_only():
     assert table.match_at(words("review", "12", "months"), 0) is not None
     assert table.match_at(words("review", "six", "months"), 0) is None
     assert table.match_at(words("review", "#", "months"), 0) is not None  # the placeholder itself, harmlessly
+    # a number run into the next word ("6-monthly" is one token "6monthly")
+    table.add(("#", "monthly", "review"), "y")
+    assert table.match_at(words("6monthly", "review"), 0).payloads == ("y",)
+    assert [m.payloads for m in table.scan(words("continue", "12monthly", "review"))] == [("y",)]
+    assert table.match_at(words("monthly", "review"), 0) is None
+
+
+@SETTINGS
+@given(
+    st.integers(1, 24), st.sampled_from(["Continue {}-monthly monitoring", "{}-monthly review", "Review {}-monthly"])
+)
+def test_a_monitoring_rhythm_is_a_weak_routine(n, template):
+    plan = template.format(n)
+    assert labels(f"Known GA, stable. {plan}.")["referral"] == "routine"
+    assert labels(f"Known GA, stable. {plan} with her optometrist.")["referral"] == "none"
 
 
 @SETTINGS
@@ -1725,6 +1740,7 @@ def test_a_question_its_item_leaves_open_hedges_until_answered(name, before, pla
             "Await OCTA before calling this {}.",
             "Possibly transitioning to {} - to be confirmed on FAF.",
             "Looks like {}, but I cannot confidently call it.",
+            "Impression: {}. Please see within 2 weeks for OCTA.",
         ]
     ),
 )
