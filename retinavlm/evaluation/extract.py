@@ -9,6 +9,7 @@ tokens -> sections and sentences -> targets (biomarkers, stages, referrals) -> C
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -113,6 +114,7 @@ class _Document:
     caseless: bool  # written without capitals: abbreviations match in lower case
     other_eye: set[tuple[int, int]]  # sentences that name only the fellow eye
     trigger_ends: frozenset[int] = frozenset()  # single-word triggers, by token index
+    quoted_history: frozenset[int] = frozenset()  # tokens quoted from an earlier reading ("Tech flagged 'new SHRM'")
 
 
 MAX_REPORT_CHARS = 100_000  # a specialist report is a few thousand characters
@@ -394,6 +396,7 @@ class FindingsExtractor:
             caseless,
             self._other_eye(tokens, sentences, triggers),
             frozenset(t.start for t in triggers if t.end - t.start == 1),
+            _quoted_history(text, tokens, triggers),
         )
 
     def _letter_headings(self, text: str, tokens: list[Token]) -> list[tuple[int, int, int]]:
@@ -545,6 +548,8 @@ class FindingsExtractor:
     def _assess(self, doc: _Document, ctx: SentenceContext, found: Match, sentence) -> Assertion:
         if sentence in doc.other_eye:
             return Assertion(None, (), "about the other eye")
+        if found.start in doc.quoted_history:
+            return Assertion(None, (), "historical")  # an earlier reading quoted whole, whatever it says inside
         section = self._section(doc, found.start)
         return ctx.assess(found.start, found.end, sentence, section.category if section else None)
 
@@ -1104,6 +1109,36 @@ class FindingsExtractor:
                 continue
             mentions.append((self._mention(doc, kind, found.payloads[0][1], assertion.state, found, assertion), False))
         return mentions
+
+
+# a quotation: an opening mark after a space, "(" or ":" (not an apostrophe inside a word), its closing mark
+# not followed by a letter
+_QUOTATION = re.compile(r"""(?:(?<=[\s(:])|^)(['‘"“])(?=\S)(.{1,300}?)(?<=\S)['’"”](?![^\W\d_])""", re.DOTALL)
+_QUOTE_REACH = 5  # tokens allowed between a historical cue and the quotation it introduces
+
+
+def _quoted_history(text: str, tokens: list[Token], triggers: list[Trigger]) -> frozenset[int]:
+    """Tokens inside a quotation introduced by a historical cue ("Previous report (2022): 'Left eye: intraretinal
+    cysts, active CNV.'", "Tech flagged 'new SHRM'", "First reader reported 'SRF, active nAMD, urgent'"): the
+    quoted reading is history as a whole, so a "new" or "active" inside it does not make it speak of now."""
+    if not any(c in text for c in "'‘\"“"):
+        return frozenset()
+    ends = sorted(t.end for t in triggers if any(r.category == "historical" for r in t.rules))
+    if not ends:
+        return frozenset()
+    starts = [t.start for t in tokens]
+    out: set[int] = set()
+    for m in _QUOTATION.finditer(text):
+        first = bisect.bisect_left(starts, m.start(2))
+        last = bisect.bisect_left(starts, m.end(2))
+        k = bisect.bisect_right(ends, first) - 1
+        if (
+            k >= 0
+            and first - ends[k] <= _QUOTE_REACH
+            and not any(tokens[j].raw in (".", "!", ";") for j in range(ends[k], first))
+        ):
+            out.update(range(first, last))
+    return frozenset(out)
 
 
 def _variants(terms) -> list[str]:

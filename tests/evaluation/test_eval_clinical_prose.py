@@ -1862,3 +1862,21 @@ def test_an_undulating_rpe_is_irregular(verb, case):
     assert labels(cased(f"Large soft drusen; the RPE {verb} over them.", case))["biomarkers"]["rpe_irregularity"] == (
         "present"
     )
+
+
+@SETTINGS
+@given(
+    named(),
+    st.sampled_from(["Tech flagged", "Previous report (2022):", "First reader reported", "Referred as"]),
+    st.sampled_from(["'", '"', "‘"]),
+    st.sampled_from(["new {}", "Left eye: {}, active CNV.", "{}, active nAMD, urgent"]),
+)
+def test_an_earlier_reading_quoted_whole_is_history(name, cue, mark, quoted):
+    """History: a quotation a historical cue introduces is the earlier reading as a whole, so a "new" or
+    "active" inside it does not make it speak of now; the writer's own reading decides."""
+    bid, term = name
+    close = {"‘": "’"}.get(mark, mark)
+    text = f"{cue} {mark}{quoted.format(term)}{close} Today: no {term}."
+    assert labels(text)["biomarkers"][bid] == "absent", text
+    # a quotation with no historical cue before it is the writer's own ("the RPE is 'bumpy'")
+    assert labels(f"Today there is {mark}{term}{close} at the fovea.")["biomarkers"][bid] != "absent"
