@@ -364,7 +364,15 @@ def real_cohort_dir(real: RealCohort) -> Path:
 
 
 def file_digests(paths: list[Path]) -> dict[str, str]:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in paths}
+    """Content digests keyed by path relative to the first file's folder (the curriculum's), so that a run folder
+    resumes from another checkout or worktree of the same files."""
+    root = paths[0].parent
+    return {
+        (str(p.relative_to(root)) if p.is_relative_to(root) else str(p)): hashlib.sha256(p.read_bytes()).hexdigest()[
+            :16
+        ]
+        for p in paths
+    }
 
 
 def held_out_scans(curriculum: Path, kb: KnowledgeBase, split: str):
