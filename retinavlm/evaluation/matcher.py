@@ -60,8 +60,8 @@ class PhraseTable:
                 raw = tokens[k].raw
                 word = (raw.lower() if caseless else raw) if as_written else tokens[k].norm
                 step = node.get(word)
-                if step is None and word[:1].isdigit():
-                    step = node.get(NUMBER)
+                if step is None and NUMBER in node and word[:1].isdigit():
+                    step = node[NUMBER]
                     rest = word.lstrip("0123456789")
                     if step is not None and rest:  # "6monthly" (from "6-monthly") is "#" then "monthly"
                         step = step.get(rest)
@@ -80,11 +80,12 @@ class PhraseTable:
         end = len(tokens) if end is None else end
         folded = self._folded
         exact = self._exact_lower if caseless else self._exact
+        numbers = NUMBER in folded  # a phrase starts with a number ("# monthly review")
         i = start
         while i < end:
             token = tokens[i]
             raw = token.raw.lower() if caseless else token.raw
-            known = token.norm in folded or raw in exact or (token.norm[:1].isdigit() and NUMBER in folded)
+            known = token.norm in folded or raw in exact or (numbers and token.norm[:1].isdigit())
             found = self.match_at(tokens, i, end, caseless) if known else None
             if found is not None:
                 yield found

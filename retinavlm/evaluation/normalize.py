@@ -208,6 +208,8 @@ class Normalizer:
     def _glued(self, surface: str) -> int:
         """Where a lower-case word runs into an upper-case abbreviation ("noSRF", "intermediateAMD", "toMR"):
         both parts are vocabulary words and the whole is not ("hyperTD" stays); 0 when it is no such word."""
+        if not surface[:1].islower() or surface.islower():
+            return 0
         m = _GLUED.fullmatch(surface)
         if m is None or surface.lower() in self._vocabulary:
             return 0
@@ -264,8 +266,6 @@ def _deletes(word: str) -> set[str]:
 
 def _json_key(text: str, start: int, end: int, surface: str) -> bool:
     """A short lower-case word quoted as a field name ("ga": "-", 'srf': 'absent')."""
-    if not (surface.isalpha() and surface.islower() and len(surface) <= 5):
-        return False
     if start == 0 or text[start - 1] not in "\"'" or end >= len(text) or text[end] != text[start - 1]:
         return False
-    return text[end + 1 : end + 3].lstrip()[:1] == ":"
+    return surface.isalpha() and surface.islower() and len(surface) <= 5 and text[end + 1 : end + 3].lstrip()[:1] == ":"
