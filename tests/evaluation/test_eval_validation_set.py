@@ -109,16 +109,19 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
 
 
 # Later clinical-styles sets (issue 18; docs/EVALUATION.md): more dev sets, each by a new writer
-# blind to the rules, fitted in rounds 2-6, and the set kept blind while the rules changed (never fitted
+# blind to the rules, fitted in rounds 2-7, and the set kept blind while the rules changed (never fitted
 # to). Floors sit just under what each measured after its round:
 #   dev2 (UK letters, US OD/OS notes, proformas, both-eye reports, model outputs): 1.0 / 0.9933 / 1.0
 #   dev3 (how the stage is expressed: Beckman/AREDS, treatment wording, hedges): 1.0 / 0.9933 / 0.988
 #   dev4 (30 writer voices x 5 reports): 0.98 / 0.9933 / 0.9736
 #   dev5 (15 voices x 5 of a fifth writer: lay letters, code-switched, trial screens, SMS, Q&A): 0.9867 / 1.0 / 0.996
 #   dev6 (the fifth writer's other 15 voices: SBAR handovers, tables, insurance letters, model hedges, T&E notes):
-#   0.9867 / 0.9067 / 0.9767 -- referral is capped by 7 'extend the interval' plans the writer labels routine and
-#   the earlier sets label as no referral (docs/EVALUATION.md, round 6)
-#   blind (scored once per round, what landed): 0.93 / 0.99 / 0.9885 -- a floor, not a target
+#   0.9867 / 1.0 / 0.9806 after round 7 (its 'extend the interval' plans are routine by the round-7 treat-and-extend
+#   convention; the earlier sets' such plans were relabelled from none to routine)
+#   dev7 (the sixth writer, 12 reports for each of issue 18's ten classes; blind through round 6): 0.9667 / 0.9917 /
+#   0.9816 after round 7
+#   blind (scored once per round, what landed; no longer blind): 0.97 / 1.0 / 0.9914 after round 7 -- a floor, not a
+#   target
 @pytest.mark.parametrize(
     "file, size, floors",
     [
@@ -126,7 +129,8 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_dev3.jsonl", 150, (0.99, 0.98, 0.975)),
         ("styles_dev4.jsonl", 150, (0.97, 0.98, 0.965)),
         ("styles_dev5.jsonl", 75, (0.98, 0.99, 0.99)),
-        ("styles_dev6.jsonl", 75, (0.98, 0.90, 0.97)),
+        ("styles_dev6.jsonl", 75, (0.98, 0.99, 0.975)),
+        ("styles_dev7.jsonl", 120, (0.96, 0.98, 0.975)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
