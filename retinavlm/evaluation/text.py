@@ -101,7 +101,7 @@ def is_word(surface: str) -> bool:
 
 
 def sentence_spans(text: str, tokens: list[Token]) -> list[tuple[int, int]]:
-    """Token index ranges [start, end) of sentences: split at . ; ! and at line breaks that do not
+    """Token index ranges [start, end) of sentences: split at . ; ! }, and at line breaks that do not
     look like a wrapped line of prose (previous line ends mid-sentence, next starts lower-case)."""
     spans = []
     start = 0
@@ -110,6 +110,8 @@ def sentence_spans(text: str, tokens: list[Token]) -> list[tuple[int, int]]:
         boundary_after = False
         if tok.raw in SENTENCE_END:
             boundary_after = not _is_inline_period(tokens, i)
+        elif tok.raw == "}":
+            boundary_after = True  # a JSON object ends its statement ("OD": {"stage": ...} is about that eye only)
         elif i + 1 < n and "\n" in text[tok.end : tokens[i + 1].start]:
             boundary_after = not _wrapped_line(text, tok, tokens[i + 1])
         if boundary_after:

@@ -1880,3 +1880,23 @@ def test_an_earlier_reading_quoted_whole_is_history(name, cue, mark, quoted):
     assert labels(text)["biomarkers"][bid] == "absent", text
     # a quotation with no historical cue before it is the writer's own ("the RPE is 'bumpy'")
     assert labels(f"Today there is {mark}{term}{close} at the fovea.")["biomarkers"][bid] != "absent"
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("OS", "OD"), ("OD", "OS")]),
+    st.sampled_from(sorted(STAGES)),
+    st.sampled_from(sorted(STAGES)),
+    named(),
+)
+def test_a_json_object_of_the_fellow_eye_is_about_that_eye(eyes, this_stage, other_stage, name):
+    """Eye scope in structured output: {"subject_eye": "OS", "OS": {...}, "OD": {...}} -- an object ends its
+    statement, so the fellow eye's object says nothing about this scan."""
+    this, other = eyes
+    bid, term = name
+    text = (
+        f'{{"subject_eye": "{this}", "{this}": {{"stage": "{STAGES[this_stage][0]}"}}, '
+        f'"{other}": {{"stage": "{STAGES[other_stage][0]}", "findings": "{term} present"}}}}'
+    )
+    got = labels(text)
+    assert got["stage"] == this_stage and bid not in got["biomarkers"], text
