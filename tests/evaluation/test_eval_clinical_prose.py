@@ -1900,3 +1900,15 @@ def test_a_json_object_of_the_fellow_eye_is_about_that_eye(eyes, this_stage, oth
     )
     got = labels(text)
     assert got["stage"] == this_stage and bid not in got["biomarkers"], text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["now quiet", "now quiescent", "remains quiet", "quiet"]),
+    st.sampled_from(["History of wet AMD in the right eye (last injection 2021)", "Treated nAMD OD", "Scar"]),
+)
+def test_a_quiet_item_is_an_inactive_verdict(verdict, history):
+    """ "History of wet AMD in the right eye (last injection 2021), now quiet.": an item made only of a quiet
+    word states inactive wet AMD (weakly: an explicit stage elsewhere wins)."""
+    assert labels(f"{history}, {verdict}. OCT: subfoveal fibrosis, no exudation.")["stage"] == "late_wet_inactive"
+    assert labels(f"{history}, {verdict}. Impression: intermediate AMD.")["stage"] == "intermediate"
