@@ -1912,3 +1912,20 @@ def test_a_quiet_item_is_an_inactive_verdict(verdict, history):
     word states inactive wet AMD (weakly: an explicit stage elsewhere wins)."""
     assert labels(f"{history}, {verdict}. OCT: subfoveal fibrosis, no exudation.")["stage"] == "late_wet_inactive"
     assert labels(f"{history}, {verdict}. Impression: intermediate AMD.")["stage"] == "intermediate"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("a well-demarcated atrophic area with hypertransmission; no fluid", "late_dry"),
+            ("SRF and SHRM over a PED", "late_wet_active"),
+        ]
+    ),
+    st.sampled_from(["late-stage disease", "late stage disease"]),
+)
+def test_the_disease_named_by_its_late_stage_is_resolved_by_its_findings(findings, name):
+    """Stage named indirectly: "OS: dry, late-stage disease - an atrophic area" is late AMD, its member the one
+    the report's own findings give (as "late AMD")."""
+    text, stage = findings
+    assert labels(f"OS: {name} - {text}.")["stage"] == stage
