@@ -1929,3 +1929,20 @@ def test_the_disease_named_by_its_late_stage_is_resolved_by_its_findings(finding
     the report's own findings give (as "late AMD")."""
     text, stage = findings
     assert labels(f"OS: {name} - {text}.")["stage"] == stage
+
+
+@SETTINGS
+@given(
+    named(),
+    st.sampled_from(
+        ["The AI pre-screen initially flagged an area inferior to the fovea as {}", "Initially flagged as {}"]
+    ),
+    st.sampled_from(["On review this is not {}", "This is not {}"]),
+)
+def test_a_flagged_reading_the_writer_denies_is_absent(name, flagged, denial):
+    """Excluded differential (issue 18: "initially flagged as GA ... is not atrophy"): "as" before the reading is
+    a preposition, not a new clause, so the flag's history reaches it; "as" opening a clause still ends a scope."""
+    bid, term = name
+    text = f"{flagged.format(term)}. {denial.format(term)}."
+    assert labels(text)["biomarkers"][bid] == "absent", text
+    assert labels("No SRF as the PED is drusenoid.")["biomarkers"] == {"srf": "absent", "ped": "present"}
