@@ -1572,6 +1572,25 @@ def test_schedule_words_outside_an_inactive_wet_report_state_no_referral(sentenc
 
 @SETTINGS
 @given(
+    st.sampled_from(
+        [
+            "No interval change",
+            "Interval enlargement of the scar",
+            "PED extending nasally",
+            "Treatment interval shortened to 6 weeks",
+            "Shorten the interval to 4 weeks",
+        ]
+    ),
+    st.sampled_from(["Inactive nAMD", "Quiescent MNV"]),
+)
+def test_a_change_between_visits_or_a_shortened_schedule_is_no_treat_and_extend_review(sentence, stage):
+    """In an inactive wet report, "interval" of a change between visits, a lesion that extends, or a schedule
+    shortened for activity is no routine review."""
+    assert labels(f"Left eye. {stage}. {sentence}.")["referral"] is None
+
+
+@SETTINGS
+@given(
     st.lists(
         st.tuples(st.sampled_from(["srf", "irf", "ped", "shrm", "drusen"]), st.sampled_from(["-", "+", "+/-"])),
         min_size=1,
