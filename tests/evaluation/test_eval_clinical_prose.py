@@ -1687,7 +1687,7 @@ def test_round_7_referral_phrases(plan, case):
         [
             "Initially I thought there was {}",
             "At first I thought there was {}",
-            "I considered {}",
+            "I considered a possible {}",
             "Tech flagged possible {}",
             "Referral received marked urgent for {}",
         ]
@@ -1702,6 +1702,9 @@ def test_a_first_impression_the_writer_corrects_is_not_a_finding(name, impressio
     text = f"{impression.format(term)}, {correction.format(term)}."
     assert labels(text)["biomarkers"][bid] == "absent", text
     assert labels(f"{impression.format(term)}.")["biomarkers"].get(bid) is None
+    # a judgement of now is no first impression ("I considered the PED to be drusenoid", "I thought the SRF smaller")
+    assert labels(f"I considered the {term} to be stable.")["biomarkers"][bid] == "present"
+    assert labels(f"I thought the {term} looked smaller today.")["biomarkers"][bid] == "present"
 
 
 @SETTINGS
