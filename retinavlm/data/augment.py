@@ -211,6 +211,14 @@ class OctTransform:
         self.rng = np.random.default_rng(seed)
         self.pipeline = A.Compose(pixel_ops, seed=seed) if pixel_ops else None
 
+    def reseed(self, seed: int | None) -> OctTransform:
+        """Draw from here on exactly as a new transform built with `seed` would; building one costs more
+        than applying it, so a training loop reseeds one transform per sample instead."""
+        self.rng = np.random.default_rng(seed)
+        if self.pipeline is not None:
+            self.pipeline.set_random_seed(seed)
+        return self
+
     def __call__(
         self, *, image: np.ndarray, laterality: str | None = None, mask: np.ndarray | None = None
     ) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from retinavlm.data import lesion_masks
-from retinavlm.data.augment import AugmentConfig, crop_square, encoder_box, train_transform
+from retinavlm.data.augment import AugmentConfig, OctTransform, crop_square, encoder_box, train_transform
 from retinavlm.data.io import read_scan
 from retinavlm.data.scan import ScanReadError
 from retinavlm.errors import ConfigError
@@ -53,6 +53,7 @@ class ScanImages:
     ):
         self.processor = processor
         self.augment = augment
+        self._transform: OctTransform | None = None  # built once, reseeded per sample
         self.squares: list[np.ndarray] = []
         self.masks: list[np.ndarray] = []
         self.refused: list[str] = []
@@ -88,8 +89,9 @@ class ScanImages:
         pixels = self.squares[index]
         mask = self.masks[index] if self.masks else None
         if seed is not None:
-            transform = train_transform(dataclasses.replace(self.augment, seed=seed))
-            moved = transform(image=pixels, **({} if mask is None else {"mask": mask}))
+            if self._transform is None:
+                self._transform = train_transform(self.augment)
+            moved = self._transform.reseed(seed)(image=pixels, **({} if mask is None else {"mask": mask}))
             pixels, mask = moved["image"], moved.get("mask")
         return self.processor.normalize(pixels), mask
 

@@ -96,6 +96,18 @@ def test_train_transform_is_deterministic_given_a_seed() -> None:
     assert any(not np.array_equal(a["image"], c["image"]) for a, c in zip(runs[0], runs[2], strict=True))
 
 
+def test_a_reseeded_transform_draws_as_a_fresh_one_with_that_seed() -> None:
+    pixels = layered_bscan(pit_column=128)
+    mask = (pixels > 0.5).astype(np.uint16)
+    shared = train_transform(AugmentConfig(seed=0))
+    for seed in (3, 11, 3, 42):
+        fresh = train_transform(AugmentConfig(seed=seed))(image=pixels, laterality="OD", mask=mask)
+        again = shared.reseed(seed)(image=pixels, laterality="OD", mask=mask)
+        np.testing.assert_array_equal(fresh["image"], again["image"])
+        np.testing.assert_array_equal(fresh["mask"], again["mask"])
+        assert fresh["flipped"] == again["flipped"] and fresh["laterality"] == again["laterality"]
+
+
 def test_flip_keeps_laterality_consistent() -> None:
     pixels = layered_bscan(pit_column=100)
     always = train_transform(AugmentConfig(seed=0, hflip_p=1.0, affine_p=0, brightness_contrast_p=0,
