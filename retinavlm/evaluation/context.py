@@ -24,6 +24,7 @@ _ITEM_ENDS = frozenset({",", "|"})  # items of one line: "SRF=absent, IRF=absent
 # a question mark hedges the finding of its own item ("Minimal SRF at the scar edge?"), up to this many words back
 _QUESTION = ModifierRule("uncertain", "backward", 4, within_item=True)
 _QUESTION_REACH = 4
+_ALTERNATIVES = frozenset({"vs", "versus", "or"})  # "SRF? vs schisis": the question is left open
 
 
 @dataclass(frozen=True)
@@ -105,13 +106,17 @@ class SentenceContext:
         return _decide(cues)
 
     def _open_question(self, end: int, sentence: tuple[int, int]) -> list[Cue]:
-        """A question about the target's item that what follows does not answer ("Minimal SRF at the scar
-        edge? I don't think so", "SRF? vs schisis") leaves it hedged, as a query the report may answer later."""
+        """A question about the target's item followed by no answer — another finding or an alternative ("SRF?
+        vs schisis", "SRF? PED") — leaves it hedged, as a query the report may answer later; words after it
+        answer it ("Drusen? Few small ones")."""
         n = bisect.bisect_left(self.separators, end)
         if n == len(self.separators) or self.separators[n] >= sentence[1]:
             return []
         sep = self.separators[n]
         if self.tokens[sep].raw not in ("?", "??") or any(self.tokens[k].raw in _ITEM_ENDS for k in range(end, sep)):
+            return []
+        after = sep + 1
+        if after < sentence[1] and not (self.target_mask[after] or self.tokens[after].norm in _ALTERNATIVES):
             return []
         words = self._own_words(end, sep)
         return [Cue("uncertain", Trigger(sep, sep + 1, (_QUESTION,), False), words)] if words <= _QUESTION_REACH else []

@@ -1750,6 +1750,9 @@ def test_a_question_its_item_leaves_open_hedges_until_answered(name, before, pla
     if bid == "ped" and rest == "PED.":
         expected = "present"  # the second item asserts it
     assert labels(text)["biomarkers"][bid] == expected, text
+    # words after the question answer it
+    assert labels(f"{before}{term}{place}? Few small ones.")["biomarkers"][bid] == "present"
+    assert labels(f"{before}{term}{place}? I don't think so.")["biomarkers"][bid] == "absent"
 
 
 @SETTINGS
