@@ -24,6 +24,7 @@ _BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–"})
 # a heading may follow these as well as a line break ("Model output -> stage: early; referral: none")
 _FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
 _VERDICT_ITEM_ENDS = frozenset({",", ";", "|"})
+_CLAUSE_BREAKS = frozenset({",", "-", "–", "—", "|"})  # clauses of a sentence that names both eyes
 _STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
 _COORDINATORS = frozenset({"or", "and", "nor", "/", ",", "&", "vs", "versus"})
 
@@ -115,6 +116,7 @@ class _Document:
     other_eye: set[tuple[int, int]]  # sentences that name only the fellow eye
     trigger_ends: frozenset[int] = frozenset()  # single-word triggers, by token index
     quoted_history: frozenset[int] = frozenset()  # tokens quoted from an earlier reading ("Tech flagged 'new SHRM'")
+    other_eye_clauses: frozenset[int] = frozenset()  # tokens of clauses about the fellow eye in a both-eye sentence
 
 
 MAX_REPORT_CHARS = 100_000  # a specialist report is a few thousand characters
@@ -386,6 +388,7 @@ class FindingsExtractor:
                             for r in rules
                         )
                 triggers.append(Trigger(found.start, found.end, rules, terminates))
+        other_eye, other_eye_clauses = self._other_eye(tokens, sentences, triggers)
         return _Document(
             text,
             tokens,
@@ -394,9 +397,10 @@ class FindingsExtractor:
             triggers,
             separators,
             caseless,
-            self._other_eye(tokens, sentences, triggers),
+            other_eye,
             frozenset(t.start for t in triggers if t.end - t.start == 1),
             _quoted_history(text, tokens, triggers),
+            other_eye_clauses,
         )
 
     def _letter_headings(self, text: str, tokens: list[Token]) -> list[tuple[int, int, int]]:
@@ -453,10 +457,14 @@ class FindingsExtractor:
     def _only_list_words(self, tokens: list[Token], start: int, end: int) -> bool:
         return all(tokens[k].norm in self.rules.list_words for k in range(start, end))
 
-    def _other_eye(self, tokens: list[Token], sentences, triggers: list[Trigger]) -> set[tuple[int, int]]:
-        """Sentences that name only the fellow eye. This report's eye is the one named with a this-eye
-        phrase ("Study eye OS"), else the opposite of one named next to a fellow-eye cue ("the right
-        eye, not the subject of this referral"), else the first single eye it names."""
+    def _other_eye(
+        self, tokens: list[Token], sentences, triggers: list[Trigger]
+    ) -> tuple[set[tuple[int, int]], frozenset[int]]:
+        """Sentences that name only the fellow eye, and the tokens of clauses about the fellow eye in a
+        sentence that names both ("Left eye: large drusen, right eye: GA"; a clause naming no eye belongs to
+        the one before it). This report's eye is the one named with a this-eye phrase ("Study eye OS"), else
+        the opposite of one named next to a fellow-eye cue ("the right eye, not the subject of this
+        referral"), else the first single eye it names."""
         cue_starts = sorted(t.start for t in triggers if any(r.category == "other_eye" for r in t.rules))
         named, fellow, first, declared = [], None, None, None
         for sentence in sentences:
@@ -474,8 +482,29 @@ class FindingsExtractor:
                     first = first or min(eyes)
         this_eye = declared or ({"right": "left", "left": "right"}[fellow] if fellow else first)
         if this_eye is None:
-            return set()
-        return {sentence for sentence, eyes in named if eyes and this_eye not in eyes and "both" not in eyes}
+            return set(), frozenset()
+        clauses: set[int] = set()
+        for sentence, eyes in named:
+            if eyes == {"right", "left"}:
+                clauses.update(self._fellow_clauses(tokens, sentence, this_eye))
+        other = {sentence for sentence, eyes in named if eyes and this_eye not in eyes and "both" not in eyes}
+        return other, frozenset(clauses)
+
+    def _fellow_clauses(self, tokens: list[Token], sentence: tuple[int, int], this_eye: str) -> list[int]:
+        """Tokens of the clauses (split at "," and dashes) that name the other eye, or follow one that does."""
+        named = {m.start: m.payloads[0] for m in self._eyes.scan(tokens, *sentence) if m.payloads[0] != "this"}
+        out, eye, clause = [], None, []
+        for k in range(*sentence):
+            if tokens[k].raw in _CLAUSE_BREAKS:
+                if eye is not None and eye != this_eye:
+                    out.extend(clause)
+                clause = []
+                continue
+            clause.append(k)
+            eye = named.get(k, eye)
+        if eye is not None and eye != this_eye:
+            out.extend(clause)
+        return out
 
     def _targets(self, doc: _Document, table: PhraseTable) -> list[tuple[Match, tuple[int, int]]]:
         out = []
@@ -546,7 +575,7 @@ class FindingsExtractor:
         return None if section is None else self.rules.sections[section]
 
     def _assess(self, doc: _Document, ctx: SentenceContext, found: Match, sentence) -> Assertion:
-        if sentence in doc.other_eye:
+        if sentence in doc.other_eye or found.start in doc.other_eye_clauses:
             return Assertion(None, (), "about the other eye")
         if found.start in doc.quoted_history:
             return Assertion(None, (), "historical")  # an earlier reading quoted whole, whatever it says inside

@@ -1752,7 +1752,8 @@ def test_a_question_its_item_leaves_open_hedges_until_answered(name, before, pla
     assert labels(text)["biomarkers"][bid] == expected, text
     # words after the question answer it
     assert labels(f"{before}{term}{place}? Few small ones.")["biomarkers"][bid] == "present"
-    assert labels(f"{before}{term}{place}? I don't think so.")["biomarkers"][bid] == "absent"
+    # (without a size word before it: "no small drusen" says nothing about drusen)
+    assert labels(f"{term}{place}? I don't think so.")["biomarkers"][bid] == "absent"
 
 
 @SETTINGS
@@ -1971,3 +1972,25 @@ def test_a_flagged_reading_the_writer_denies_is_absent(name, flagged, denial):
     text = f"{flagged.format(term)}. {denial.format(term)}."
     assert labels(text)["biomarkers"][bid] == "absent", text
     assert labels("No SRF as the PED is drusenoid.")["biomarkers"] == {"srf": "absent", "ped": "present"}
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("left", "right"), ("right", "left")]),
+    named(),
+    named(),
+    st.sampled_from([", ", " - "]),
+)
+def test_a_clause_about_the_fellow_eye_in_a_both_eye_sentence_says_nothing(eyes, this_name, other_name, joint):
+    """Eye scope per clause: in a sentence that names both eyes, the clause naming the fellow eye (and the clauses
+    after it, until another eye is named) is about that eye ("The right eye's nAMD is managed separately - nothing
+    further needed for the left")."""
+    this, other = eyes
+    (this_bid, this_term), (other_bid, other_term) = this_name, other_name
+    text = f"{this.title()} eye scan. {this.title()} eye: {this_term}{joint}{other} eye: {other_term}, stable."
+    got = labels(text)["biomarkers"]
+    assert got[this_bid] == "present", text
+    if other_bid != this_bid:
+        assert other_bid not in got, text
+    plan = f"{this.title()} eye scan: healthy macula. The {other} eye's nAMD is managed separately - nothing further needed for the {this}."
+    assert labels(plan)["referral"] == "none"
