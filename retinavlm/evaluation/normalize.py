@@ -12,6 +12,7 @@ from retinavlm.evaluation.text import Token, clean_text, is_word, raw_tokens
 _NUMBER_RANGE = re.compile(r"\d+(?:-\d+)+")
 _VOWEL_RUNS = re.compile(r"[aeiouw]+")
 _MIN_CONSONANTS = 3  # a shorter skeleton ("early", "yearly") sounds like too many words
+_QUOTES = frozenset("\"'")
 _GLUED = re.compile(r"([a-z]{2,})([A-Z]{2,}s?)")  # "noSRF", "intermediateAMD", "noGA"
 
 
@@ -190,7 +191,7 @@ class Normalizer:
                     out.append(joined[0])
                     i += joined[1]
                     continue
-            glued = self._glued(surface)
+            glued = self._glued(surface) if surface[:1].islower() and not surface.islower() else 0
             if glued:  # "noSRF", "intermediateAMD": a word run into an abbreviation without its space
                 cut = start + glued
                 out.append(Token(start, cut, surface[:glued], self.word(surface[:glued]), True))
@@ -199,7 +200,7 @@ class Normalizer:
                 continue
             word = is_word(surface)
             written = surface.replace("-", "") if word else surface
-            if word and _json_key(text, start, end, surface):
+            if word and start and text[start - 1] in _QUOTES and _json_key(text, start, end, surface):
                 written = surface.upper()  # a model's field name in lower case ("ga": "-") is still the abbreviation
             out.append(Token(start, end, written, self.word(surface), word))
             i += 1
@@ -207,9 +208,8 @@ class Normalizer:
 
     def _glued(self, surface: str) -> int:
         """Where a lower-case word runs into an upper-case abbreviation ("noSRF", "intermediateAMD", "toMR"):
-        both parts are vocabulary words and the whole is not ("hyperTD" stays); 0 when it is no such word."""
-        if not surface[:1].islower() or surface.islower():
-            return 0
+        both parts are vocabulary words and the whole is not ("hyperTD" stays); 0 when it is no such word. The
+        caller has checked the word starts lower-case and has a capital."""
         m = _GLUED.fullmatch(surface)
         if m is None or surface.lower() in self._vocabulary:
             return 0
@@ -265,7 +265,8 @@ def _deletes(word: str) -> set[str]:
 
 
 def _json_key(text: str, start: int, end: int, surface: str) -> bool:
-    """A short lower-case word quoted as a field name ("ga": "-", 'srf': 'absent')."""
-    if start == 0 or text[start - 1] not in "\"'" or end >= len(text) or text[end] != text[start - 1]:
+    """A short lower-case word quoted as a field name ("ga": "-", 'srf': 'absent'); the caller has checked the
+    opening quote."""
+    if end >= len(text) or text[end] != text[start - 1]:
         return False
     return surface.isalpha() and surface.islower() and len(surface) <= 5 and text[end + 1 : end + 3].lstrip()[:1] == ":"
