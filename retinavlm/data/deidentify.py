@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from retinavlm.atomic import atomic_open
-from retinavlm.data.io import _quiet_loggers
+from retinavlm.data.io import quiet_loggers
 from retinavlm.errors import ConfigError, RetinaVLMError
 from retinavlm.resources import curricula_dir
 from retinavlm.yaml_files import read_yaml_mapping
@@ -226,7 +226,7 @@ def read_dicom(path: Path):
     if head[128:132] != b"DICM":
         raise DeidentificationError(path, "not a DICOM file (no DICM marker at byte 128)")
     try:
-        with warnings.catch_warnings(), _quiet_loggers():
+        with warnings.catch_warnings(), quiet_loggers():
             warnings.simplefilter("ignore")  # pydicom's warnings may quote header values
             ds = pydicom.dcmread(path)
             _refuse_unsafe(path, ds)
@@ -307,7 +307,7 @@ def deidentify_tree(
     for path in find_files(source):
         try:
             ds = read_dicom(path)
-            with warnings.catch_warnings(), _quiet_loggers():
+            with warnings.catch_warnings(), quiet_loggers():
                 warnings.simplefilter("ignore")
                 try:
                     deidentify_dataset(ds, profile, uids)

@@ -120,7 +120,7 @@ def read_scan(path: str | os.PathLike, frame: int | None = None, *, max_pixels: 
     fmt = sniff_format(path)
     reader = _READERS[fmt]
     try:
-        with warnings.catch_warnings(), _quiet_loggers():
+        with warnings.catch_warnings(), quiet_loggers():
             warnings.simplefilter("ignore")  # library chatter; problems are raised, not warned
             return reader(path, frame, max_pixels)
     except ScanReadError:
@@ -133,7 +133,9 @@ def read_scan(path: str | os.PathLike, frame: int | None = None, *, max_pixels: 
 
 
 @contextlib.contextmanager
-def _quiet_loggers() -> Iterator[None]:
+def quiet_loggers() -> Iterator[None]:
+    """Silence the image libraries' own loggers while a file is decoded: a bad file gets our one-line error,
+    not their warnings (the DICOM reader and the de-identifier share this)."""
     loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
