@@ -106,13 +106,21 @@ def prompt_for(question: str) -> str:
 
 
 def with_context(question: str, record: ScanRecord, templates: Templates, rng: random.Random) -> str:
-    """Prefix the patient's age and sex to a share of questions (when the table has them)."""
+    """Put the patient's age and sex before a share of questions (when the table has them).
+
+    A question that places the scan itself keeps the scan first and gets the context after it, as every
+    other prompt has it (prompt_for): questions about one scan then share the tokens up to the image, which
+    shared-prefix packing needs (retinavlm.model.packing)."""
     contexts = templates.sections.get("patient_context")
     share = float(templates.sections.get("patient_context_share", 1.0))
     if not contexts or record.age is None or record.sex is None or rng.random() >= share:
         return question
     sex = templates.sections.get("sex_words", {}).get(record.sex, record.sex)
-    return f"{rng.choice(contexts).format(age=record.age, sex=sex)} {question}"
+    context = rng.choice(contexts).format(age=record.age, sex=sex)
+    head, image, tail = question.partition(IMAGE_PLACEHOLDER)
+    if image:
+        return f"{head}{image}\n{context} {tail.lstrip()}"
+    return f"{context} {question}"
 
 
 def finding_phrase(record: ScanRecord, biomarker_id: str, kb: KnowledgeBase) -> str:

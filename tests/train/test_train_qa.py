@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -238,3 +239,14 @@ def test_closed_metrics_score_only_the_known_answers():
     assert len(questions) == 2 + len(KB.biomarker_ids) + 2  # the partial scan: its referral and its IRF only
     metrics = closed_metrics(questions, [q.expected for q in questions], KB)
     assert metrics["stage_accuracy"] == metrics["referral_accuracy"] == metrics["f1_irf"] == 1.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(records(), st.integers(0, 10_000))
+def test_every_prompt_puts_the_scan_first_so_questions_of_a_scan_can_share_a_row(record, seed):
+    # Shared-prefix packing needs the same tokens up to the image for every question about a scan; the
+    # report prompt places the scan itself and used to get the patient's age and sex before it.
+    for stage, templates in (("stage1_introduction", STAGE1), ("stage2_specialism", STAGE2)):
+        weights = yaml.safe_load((curricula_dir() / f"{stage}.yaml").read_text())["qa"]["builders"]
+        for pair in build_pairs(record, 12, weights, templates, KB, random.Random(seed)):
+            assert prompt_for(pair.question).startswith("<image>\n"), pair.question
