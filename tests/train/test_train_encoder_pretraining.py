@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-from train_testing import stage0
+from train_testing import stage0, train_until_killed
 
 from retinavlm.knowledge import load_knowledge
 from retinavlm.model.encoder import create_encoder
@@ -16,7 +16,7 @@ from retinavlm.train.config import SSL
 from retinavlm.train.encoder_objectives import UNKNOWN, build_objective
 from retinavlm.train.encoder_pretraining import epoch_draws, label_targets
 from retinavlm.train.records import CohortSplits, ScanRecord
-from retinavlm.train.trainer import StageTrainer, train_stage
+from retinavlm.train.trainer import train_stage
 
 
 def train_losses(out: Path) -> list[float]:
@@ -134,17 +134,7 @@ def test_stage0_resumes_exactly_through_the_shared_lifecycle(tmp_path, small_coh
     train_stage(stage0(small_cohort, base_model, tmp_path / "reference", *settings))
 
     interrupted = stage0(small_cohort, base_model, tmp_path / "interrupted", *settings)
-    original = StageTrainer.train_step
-
-    def fail_at_step_4(self, step):
-        if step == 4:
-            raise KeyboardInterrupt("killed")
-        return original(self, step)
-
-    monkeypatch.setattr(StageTrainer, "train_step", fail_at_step_4)
-    with pytest.raises(KeyboardInterrupt):
-        train_stage(interrupted)
-    monkeypatch.setattr(StageTrainer, "train_step", original)
+    train_until_killed(interrupted, monkeypatch, 4)
     assert (tmp_path / "interrupted" / "checkpoints" / "step-00000003").is_dir()
     logs = []
     train_stage(interrupted, log=logs.append)

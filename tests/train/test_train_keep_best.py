@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from safetensors.torch import load_file
-from train_testing import stage0
+from train_testing import stage0, train_until_killed
 
 from retinavlm.cli import main
 from retinavlm.resources import curricula_dir
@@ -78,17 +78,7 @@ def test_a_resumed_run_keeps_the_best_step_from_before_the_kill(tmp_path, small_
     script_validation(monkeypatch, weights, scores)
     out = tmp_path / "stage"
     cfg = stage0(small_cohort, base_model, out, *SETTINGS)
-    original = StageTrainer.train_step
-
-    def killed_at_step_4(self, step):
-        if step == 4:
-            raise KeyboardInterrupt("killed")
-        return original(self, step)
-
-    monkeypatch.setattr(StageTrainer, "train_step", killed_at_step_4)
-    with pytest.raises(KeyboardInterrupt):
-        train_stage(cfg)
-    monkeypatch.setattr(StageTrainer, "train_step", original)
+    train_until_killed(cfg, monkeypatch, 4)
     state = json.loads((out / "checkpoints" / "step-00000003" / "trainer_state.json").read_text())
     assert state["best"] == {"step": 2, "value": 0.9}
     before_kill = weights.pop(2)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from retinavlm.resources import curricula_dir
 from retinavlm.train.stage_loading import load_stage
+from retinavlm.train.trainer import StageTrainer, train_stage
 
 
 def stage_yaml(tmp: Path, cohort: Path, init_from: Path, out: Path, **train) -> Path:
@@ -45,3 +47,18 @@ def stage0(cohort: Path, base: Path, out: Path, *overrides: str):
             *overrides,
         ],
     )
+
+
+def train_until_killed(cfg, monkeypatch, step: int) -> None:
+    """Run a stage that dies at `step` (a KeyboardInterrupt, as a kill leaves it), then undo the patch."""
+    original = StageTrainer.train_step
+
+    def killed(self, at):
+        if at == step:
+            raise KeyboardInterrupt("killed")
+        return original(self, at)
+
+    monkeypatch.setattr(StageTrainer, "train_step", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_stage(cfg)
+    monkeypatch.setattr(StageTrainer, "train_step", original)
