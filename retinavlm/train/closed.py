@@ -19,15 +19,6 @@ from retinavlm.train.qa import Templates, prompt_for
 from retinavlm.train.records import ScanRecord
 
 UNPARSED = "unparsed"
-# The summary scores `closed_metrics` gives (besides f1_<biomarker>), e.g. for `checkpoint.keep_best.metric`.
-CLOSED_SCORES = (
-    "stage_macro_f1",
-    "stage_accuracy",
-    "referral_macro_f1",
-    "referral_accuracy",
-    "biomarker_mean_f1",
-    "unparsed_fraction",
-)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,20 @@ from retinavlm.yaml_files import read_yaml_mapping
 PART_NAMES = ("encoder", "adapter", "lora", "llm")
 
 
+# The validation scores a stage reports, by kind, which `checkpoint.keep_best.metric` may name: the closed-ended
+# answers' summary scores of a language stage (retinavlm.train.closed, besides f1_<biomarker>) and the
+# supervised encoder heads' scores (retinavlm.train.encoder_pretraining).
+CLOSED_SCORES = (
+    "stage_macro_f1",
+    "stage_accuracy",
+    "referral_macro_f1",
+    "referral_accuracy",
+    "biomarker_mean_f1",
+    "unparsed_fraction",
+)
+HEAD_SCORES = ("heads_macro_f1", "heads_stage_macro_f1", "heads_referral_macro_f1", "heads_biomarker_mean_f1")
+
+
 @dataclass
 class Parts:
     """Which parts of the model train in this stage (the rest are frozen)."""
@@ -349,13 +363,9 @@ def _keep_best_problems(cfg: StageConfig) -> list[str]:
     if keep is None:
         return []
     if cfg.kind == "ssl":
-        from retinavlm.train.encoder_pretraining import HEAD_SCORES
-
         names = HEAD_SCORES
         needs = None if cfg.ssl.method == "supervised" else "ssl.method=supervised (they are its heads' scores)"
     else:
-        from retinavlm.train.closed import CLOSED_SCORES
-
         names = ("loss", *CLOSED_SCORES)
         needs = None if keep.metric == "loss" or cfg.validation.closed_ended else "validation.closed_ended=true"
     if keep.metric not in names:

@@ -11,7 +11,7 @@ and views from (seed, step), and hands them to the objective module `ssl.method`
 Every readable scan trains, labelled or not; only the supervised terms need labels.
 
 Validation: with `supervised`, every `validation.every_steps` the heads' own macro-F1 of stage and referral
-and F1 per biomarker on the validation scans whose label is known (`HEAD_SCORES`; cheap, so a stage can
+and F1 per biomarker on the validation scans whose label is known (`retinavlm.train.config.HEAD_SCORES`; cheap, so a stage can
 keep its best step, `checkpoint.keep_best`); at the end of the stage, the probe.
 
 The probe: a logistic regression per biomarker (and for stage and referral) on the frozen, pooled
@@ -62,9 +62,6 @@ def label_targets(records: list[ScanRecord], kb: KnowledgeBase) -> dict[str, tor
 
 
 # The supervised heads' validation scores; heads_macro_f1 is the mean of the stage and referral macro-F1.
-HEAD_SCORES = ("heads_macro_f1", "heads_stage_macro_f1", "heads_referral_macro_f1", "heads_biomarker_mean_f1")
-
-
 def head_scores(logits: torch.Tensor, records: list[ScanRecord], kb: KnowledgeBase) -> dict[str, float]:
     """Scores of the heads' `logits` (`SupervisedWarmUp.scan_logits`) over the known labels of `records`.
 
