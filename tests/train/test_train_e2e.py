@@ -48,9 +48,11 @@ def test_curriculum_learns_from_pixels(tmp_path, cohort):
             },
             {
                 "config": str(curricula_dir() / "stage1_introduction.yaml"),
-                # Stage and referral questions only: the two tasks this reduced run checks.
+                # Stage and referral questions only: the two tasks this reduced run checks; one question per
+                # row, 16 a step (packing has its own tests; with the YAML's 4 per row a step held 64).
                 "overrides": [
                     "train.batch_size=16",
+                    "qa.questions_per_row=1",
                     "train.epochs=null",
                     "train.max_steps=300",
                     "qa.per_scan=4",
