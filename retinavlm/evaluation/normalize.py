@@ -175,7 +175,15 @@ class Normalizer:
         if value.strip() == "0":  # a count of none
             value = value.replace("0", "-")
         out = "|".join(cells[: first + 1]) + ":" + value
-        return out + "".join(";" + cell for cell in cells[first + 2 :])
+        later = [";" + cell for cell in cells[first + 2 :]]
+        # The row ends its statement, where a character is free for the mark (a closing pipe or a trailing
+        # space): a last cell's "no" (an earlier visit's) must not negate the next row's finding.
+        if later and not later[-1][1:].strip():
+            later[-1] = "." + later[-1][1:]
+        elif later and later[-1].rstrip("\n")[-1:].isspace():
+            body = later[-1].rstrip("\n")
+            later[-1] = body[:-1] + "." + later[-1][len(body) :]
+        return out + "".join(later)
 
     def tokens(self, text: str) -> list[Token]:
         out = []

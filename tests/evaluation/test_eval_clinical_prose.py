@@ -1994,3 +1994,18 @@ def test_a_clause_about_the_fellow_eye_in_a_both_eye_sentence_says_nothing(eyes,
         assert other_bid not in got, text
     plan = f"{this.title()} eye scan: healthy macula. The {other} eye's nAMD is managed separately - nothing further needed for the {this}."
     assert labels(plan)["referral"] == "none"
+
+
+@pytest.mark.parametrize("closing", ["", " ", " |"])
+def test_a_trailing_no_in_one_table_row_does_not_negate_the_next_row(closing):
+    """Found by the table property test: "... | equivocal | no" then "double-layer sign | equivocal | +"."""
+    edge = "|" if closing == " |" else ""
+    text = (
+        f"{edge} OS | today | previous{closing}\n"
+        f"{edge} subretinal hyperreflective material | equivocal | no{closing}\n"
+        f"{edge} double-layer sign | equivocal | +{closing}"
+    )
+    found = labels(text)["biomarkers"]
+    assert found["shrm"] == "uncertain"
+    if closing:  # a closing pipe or a trailing space leaves room for the row's full stop
+        assert found["double_layer_sign"] == "uncertain", text
