@@ -13,7 +13,7 @@ A "label: value" line ("SRF: absent", "Is there IRF? No") lets the value's trigg
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from retinavlm.evaluation.context_rules import ModifierRule
 from retinavlm.evaluation.text import Token
@@ -39,7 +39,7 @@ class Trigger:
 class Cue:
     category: str
     trigger: Trigger | None  # None: the section heading
-    distance: int
+    distance: float  # ordinary words; half a word more when the cue stands in another item
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,13 @@ class SentenceContext:
             cues = [c for c in cues if not self._queries(c)]
             after = [c for c in after if not self._queries(c)]
         cues += after + value
+        # at the same distance a cue of the target's own item beats one from another item ("new IRF, SRF nil")
+        cues = [
+            replace(c, distance=c.distance + 0.5)
+            if c.category in _EXISTENCE and c.trigger is not None and self._across_items(c.trigger, start, end)
+            else c
+            for c in cues
+        ]
         if section_category is not None:
             cues.append(Cue(section_category, None, _FAR))
         return _decide(cues)
@@ -120,6 +127,11 @@ class SentenceContext:
             return []
         words = self._own_words(end, sep)
         return [Cue("uncertain", Trigger(sep, sep + 1, (_QUESTION,), False), words)] if words <= _QUESTION_REACH else []
+
+    def _across_items(self, trigger: Trigger, start: int, end: int) -> bool:
+        """An item end (",", "|") stands between the trigger and the target."""
+        lo, hi = (trigger.end, start) if trigger.end <= start else (end, trigger.start)
+        return any(self.tokens[k].raw in _ITEM_ENDS for k in range(lo, hi))
 
     def _queries(self, cue: Cue) -> bool:
         """The cue is a question mark."""
@@ -225,9 +237,12 @@ class SentenceContext:
         n = bisect.bisect_left(seps, end)
         if n == len(seps) or seps[n] >= sentence[1]:
             return []
-        sep = seps[n]
+        sep = label_end = seps[n]
         if any(self.tokens[k].raw in _ITEM_ENDS for k in range(end, sep)):
             return []  # the separator belongs to a later item's label ("Yes (SRF) | IRF: No")
+        if self.tokens[sep].raw in ("?", "??") and n + 1 < len(seps) and seps[n + 1] == sep + 1:
+            n += 1  # a dash after a question introduces its answer ("neurosensory detachment? - no")
+            sep = seps[n]
         next_field = n + 1 < len(seps) and seps[n + 1] < sentence[1]
         tail_end = seps[n + 1] if next_field else sentence[1]
         # the value is the first item after the separator ("Yes, a small amount ...", "No | PED: Yes"), a
@@ -254,19 +269,19 @@ class SentenceContext:
         head_start = next(
             (k + 1 for k in range(start - 1, head_start - 1, -1) if self.tokens[k].raw in _ITEM_ENDS), head_start
         )
-        if sep - head_start > 12:
+        if label_end - head_start > 12:
             return []
-        head_words = sum(1 for k in range(head_start, sep) if not self.target_mask[k] and self.tokens[k].is_word)
+        head_words = sum(1 for k in range(head_start, label_end) if not self.target_mask[k] and self.tokens[k].is_word)
         # a value of the previous field that reaches back only ("SRF: ? IRF: N") is not part of this label
         head_triggers = [
             self.by_start[k]
-            for k in range(head_start, sep)
+            for k in range(head_start, label_end)
             if k in self.by_start
             and any(r.direction != "backward" for r in self.by_start[k].rules)
             and self.tokens[k].raw not in ("?", "??")  # a queried label ("?IRF - no") is answered by its value
         ]
         # a question may be longer than a label ("Is there a whisper of SRF at its margin? I cannot be certain")
-        if head_words > (8 if self.tokens[sep].raw in ("?", "??") else 3) or any(
+        if head_words > (8 if self.tokens[label_end].raw in ("?", "??") else 3) or any(
             r.category in _EXISTENCE for t in head_triggers for r in t.rules
         ):
             return []

@@ -124,6 +124,7 @@ class ContextRules:
     anatomy_guard_terms: frozenset[str]
     anatomy_guard_words: frozenset[str]
     anatomy_guard_window: int
+    anatomy_guard_partial: frozenset[str]  # "otherwise normal macula": the rest of a scan with a finding is normal
     eyes: dict[str, tuple[str, ...]]  # "right" / "left" / "both" -> phrases naming that eye; "this" -> the report's eye
     anchored: tuple[AnchoredTerms, ...]
     stage_alternatives: frozenset[str]  # "vs", "or": two stages joined by one are left undecided
@@ -155,9 +156,17 @@ class ContextRules:
     schedule_level: str | None = None
     schedule_stages: frozenset[str] = frozenset()
     schedule_phrases: tuple[str, ...] = ()
-    service_words: frozenset[str] = (
-        frozenset()
-    )  # "wet AMD clinic": a stage word naming a service is no stage  # "-> inactive", "I'd call it intermediate": a bare stage word after one
+    service_words: frozenset[str] = frozenset()  # "wet AMD clinic": a stage word naming a service is no stage
+    # "not required" states a referral only about one ("Adjudication: not required" does not); copulas may stand
+    # between the subject and the predicate
+    referral_predicates: tuple[str, ...] = ()
+    referral_copulas: frozenset[str] = frozenset()
+    referral_alternatives: frozenset[str] = frozenset()  # "routine or 2ww?": two levels set against each other
+    referral_alternative_gap: int = 3
+    probability_present: float = 1.0  # "P(SRF)=0.97": a probability at or above this is present
+    probability_absent: float = 0.0  # at or below this absent, uncertain between
+    corrections: tuple[str, ...] = ()  # "ADDENDUM", "[corrected: ...]": restated findings supersede earlier ones
+    definite_words: frozenset[str] = frozenset()  # "the serous PED ... has resolved": that lesion is gone
 
 
 def default_rules_path() -> Path:
@@ -211,6 +220,11 @@ def _load_cached(path: Path) -> ContextRules:
         "field_leaders",
         "table_label_words",
         "treatment_schedule",
+        "referral_predicates",
+        "referral_alternatives",
+        "probabilities",
+        "corrections",
+        "definite_words",
     }
     _keys(doc, allowed, path, "top level")
     modifiers: dict[str, list[ModifierRule]] = {}
@@ -313,7 +327,17 @@ def _load_cached(path: Path) -> ContextRules:
     schedule = doc.get("treatment_schedule") or {}
     _keys(schedule, {"level", "stages", "phrases"}, path, "treatment_schedule")
     guard = doc.get("stage_anatomy_guard") or {}
-    _keys(guard, {"terms", "window", "anatomy"}, path, "stage_anatomy_guard")
+    _keys(guard, {"terms", "window", "anatomy", "partial"}, path, "stage_anatomy_guard")
+    predicates = doc.get("referral_predicates") or {}
+    _keys(predicates, {"phrases", "copulas"}, path, "referral_predicates")
+    referral_alternatives = doc.get("referral_alternatives") or {}
+    _keys(referral_alternatives, {"words", "max_gap"}, path, "referral_alternatives")
+    probabilities = doc.get("probabilities") or {}
+    _keys(probabilities, {"present", "absent"}, path, "probabilities")
+    probability_present = _probability(probabilities.get("present", 1.0), path, "probabilities present")
+    probability_absent = _probability(probabilities.get("absent", 0.0), path, "probabilities absent")
+    if probability_absent >= probability_present:
+        raise RulesError(f"{path}: probabilities absent must be below present")
     absence = _mapping(doc.get("implied_absence"), path, "implied_absence")
     aliases = _mapping(doc.get("token_aliases"), path, "token_aliases")
     return ContextRules(
@@ -341,6 +365,9 @@ def _load_cached(path: Path) -> ContextRules:
             w.lower() for w in _strings(guard.get("anatomy"), path, "stage_anatomy_guard anatomy")
         ),
         anatomy_guard_window=_int(guard.get("window", 2), path, "stage_anatomy_guard window"),
+        anatomy_guard_partial=frozenset(
+            w.lower() for w in _strings(guard.get("partial"), path, "stage_anatomy_guard partial")
+        ),
         eyes={str(k): _strings(v, path, f"eyes {k}") for k, v in eyes.items()},
         anchored=tuple(anchored),
         stage_alternatives=frozenset(
@@ -376,6 +403,18 @@ def _load_cached(path: Path) -> ContextRules:
         schedule_phrases=_strings(schedule.get("phrases"), path, "treatment_schedule phrases"),
         field_leaders=_strings(doc.get("field_leaders"), path, "field_leaders"),
         table_label_words=_int(doc.get("table_label_words", 0), path, "table_label_words"),
+        referral_predicates=_strings(predicates.get("phrases"), path, "referral_predicates phrases"),
+        referral_copulas=frozenset(
+            w.lower() for w in _strings(predicates.get("copulas"), path, "referral_predicates copulas")
+        ),
+        referral_alternatives=frozenset(
+            w.lower() for w in _strings(referral_alternatives.get("words"), path, "referral_alternatives words")
+        ),
+        referral_alternative_gap=_int(referral_alternatives.get("max_gap", 3), path, "referral_alternatives max_gap"),
+        probability_present=probability_present,
+        probability_absent=probability_absent,
+        corrections=_strings(doc.get("corrections"), path, "corrections"),
+        definite_words=frozenset(w.lower() for w in _strings(doc.get("definite_words"), path, "definite_words")),
         verdict_sentences=tuple(
             (str(level), term)
             for level, terms in _mapping(doc.get("verdict_sentences"), path, "verdict_sentences").items()
@@ -455,6 +494,12 @@ def _strings(value: Any, path: Path, where: str) -> tuple[str, ...]:
         # YAML reads a bare no/yes/on/off as a boolean: such words must be quoted
         raise RulesError(f'{path}: {where} must be a list of strings (quote words like "no" and "yes")')
     return tuple(str(v) for v in value)
+
+
+def _probability(value: Any, path: Path, where: str) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise RulesError(f"{path}: {where} must be a number from 0 to 1, got {value!r}")
+    return float(value)
 
 
 def _int(value: Any, path: Path, where: str) -> int:

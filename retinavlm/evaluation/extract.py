@@ -27,6 +27,8 @@ _VERDICT_ITEM_ENDS = frozenset({",", ";", "|"})
 _CLAUSE_BREAKS = frozenset({",", "-", "–", "—", "|"})  # clauses of a sentence that names both eyes
 _STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
 _COORDINATORS = frozenset({"or", "and", "nor", "/", ",", "&", "vs", "versus"})
+_SIGN_TOKENS = frozenset({"+ve", "-ve", "+/-"})  # signs as the tokenizer writes them
+_ITEM_OPENERS = frozenset({",", ";", "|", ":"})
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,10 @@ class FindingsExtractor:
         self._undecided = PhraseTable()
         for term in _variants(rules.undecided_stage):
             self._undecided.add(norm.phrase(term), "undecided")
+        self._corrections = PhraseTable()
+        for term in rules.corrections:
+            self._corrections.add(norm.phrase(term), "correction")
+        self._correction_words = tuple(sorted({term.split()[0].lower() for term in rules.corrections}))
         self._eyes = PhraseTable()
         for eye, terms in rules.eyes.items():
             for term in terms:
@@ -239,6 +245,7 @@ class FindingsExtractor:
                 raise ValueError("context rules: treatment_schedule names an unknown referral level or stage")
             for term in _variants(rules.schedule_phrases):
                 self._referrals.add(norm.phrase(term), ("schedule", rules.schedule_level))
+        self._referral_predicates = frozenset(norm.phrase(term) for term in rules.referral_predicates)
         self._treatments = PhraseTable()
         for family in rules.stage_families:
             if family.treatment:
@@ -316,6 +323,8 @@ class FindingsExtractor:
             after = found.end
             if after < len(tokens) and tokens[after].raw in (":", "-", "–", "—"):
                 headings.append((i, after + 1, found.payloads[0]))
+            elif tokens[after - 1].raw == "?" and after < len(tokens):
+                headings.append((i, after, found.payloads[0]))  # a heading asked as a question ("Refer? No.")
             elif line_start and (after == len(tokens) or "\n" in text[tokens[after - 1].end : tokens[after].start]):
                 headings.append((i, after, found.payloads[0]))
 
@@ -364,9 +373,14 @@ class FindingsExtractor:
                     questions.add(k)
             sentence_separators = {k for k in separators[first_separator:] if k not in questions}
             for found in self._modifiers.scan(tokens, s, e):
-                if found.start in questions:
-                    continue
+                if found.start in questions or (found.start == s and tokens[s].raw in _BULLETS):
+                    continue  # a list mark opening a line ("> SRF present") is no cue
+                if tokens[found.start].raw == ">" and not _ranks_words(tokens, found.start, s, e):
+                    continue  # a measure (">50% of lesion"), not a ranking of diagnoses ("PCV > nAMD")
                 rules = tuple(p for p in found.payloads if p != "terminate")
+                if _opens_item(tokens, found, s, e):
+                    # a sign before its finding ("(+) drusen, (-) SRF") reads forward
+                    rules = tuple(replace(r, direction="forward") for r in rules)
                 terminates = "terminate" in found.payloads
                 if (
                     triggers
@@ -611,7 +625,7 @@ class FindingsExtractor:
         doc = self._document(self._norm.punctuate(clean_text(text[: self.max_chars])))
         biomarker_targets = self._anchored(doc, self._placed(doc, self._targets(doc, self._biomarkers)))
         mentions, queried = self._biomarker_mentions(doc, biomarker_targets)
-        decided = self._combine(self._answered_queries(mentions, queried))
+        decided = self._combine(self._answered_queries(mentions, queried), self._correction_start(doc))
         stops = [False] * len(doc.tokens)
         for found, _ in biomarker_targets:
             if found.payloads[0][0] != "ignore":
@@ -704,7 +718,11 @@ class FindingsExtractor:
                 mention_state = state
                 if kind == "group" and state == "present":
                     mention_state = None  # "fluid" asserts no particular kind of fluid; "?fluid" hedges each kind
-                if state == "absent" and attribute_before:
+                if (
+                    state == "absent"
+                    and attribute_before is not None
+                    and not self._lesion_denied(doc, assertion, found, attribute_before)
+                ):
                     mention_state = None  # "no large drusen" says nothing about small ones
                 if mention_state == "uncertain" and kind != "group" and self._is_query(doc, assertion):
                     queried.add(len(mentions))
@@ -752,12 +770,24 @@ class FindingsExtractor:
             return False
         return all(doc.tokens[k].is_word for k in range(cue.trigger.end, found.start))
 
-    def _attributes_of(self, bid: str, nearby: list[Match], found: Match, hi: int) -> tuple[dict[str, str], bool]:
+    def _lesion_denied(self, doc: _Document, assertion: Assertion, found: Match, attribute: int) -> bool:
+        """A denial after a definite lesion ("the serous PED from last year ... is no longer visible"): that lesion,
+        named with its attribute, is gone; "no serous PED" still says nothing about other PEDs."""
+        cue = assertion.cues[0] if assertion.cues else None
+        return (
+            cue is not None
+            and cue.trigger is not None
+            and cue.trigger.start >= found.end
+            and attribute > 0
+            and doc.tokens[attribute - 1].norm in self.rules.definite_words
+        )
+
+    def _attributes_of(self, bid: str, nearby: list[Match], found: Match, hi: int) -> tuple[dict[str, str], int | None]:
         """The most advanced value of each attribute ("large", "serous") named next to the finding,
-        and whether one stood before it (so that "no large drusen" is not "no drusen")."""
+        and where the first one before it starts (so that "no large drusen" is not "no drusen")."""
         marker = self.kb.biomarkers[bid]
         best: dict[str, str] = {}
-        before = False
+        before = None
         for a in nearby:
             if a.end > hi:
                 continue
@@ -767,7 +797,8 @@ class FindingsExtractor:
                 values = marker.attributes[name].values
                 if name not in best or values.index(value) > values.index(best[name]):
                     best[name] = value
-                before = before or a.end <= found.start
+                if a.end <= found.start and before is None:
+                    before = a.start
         return best, before
 
     def _answered_queries(self, mentions: list[Mention], queried: set[int]) -> list[Mention]:
@@ -784,11 +815,27 @@ class FindingsExtractor:
             out.append(m)
         return out
 
-    def _combine(self, mentions: list[Mention]) -> dict[str, Mention]:
-        """One state per biomarker: its own mentions beat umbrella terms; present > uncertain > absent."""
+    def _correction_start(self, doc: _Document) -> int | None:
+        """Where a correction or addendum begins ("ADDENDUM 14:20: ...", "[corrected: IRF absent]"): its marker at
+        the start of a line or before a ":"."""
+        lowered = doc.text.lower()
+        if not any(word in lowered for word in self._correction_words):
+            return None
+        tokens = doc.tokens
+        for found in self._corrections.scan(tokens):
+            line_start = found.start == 0 or "\n" in doc.text[tokens[found.start - 1].end : tokens[found.start].start]
+            if line_start or (found.end < len(tokens) and tokens[found.end].raw == ":"):
+                return tokens[found.start].start
+        return None
+
+    def _combine(self, mentions: list[Mention], since: int | None = None) -> dict[str, Mention]:
+        """One state per biomarker: its own mentions beat umbrella terms; present > uncertain > absent. A
+        correction from character `since` on supersedes what came before about the findings it restates."""
         decided: dict[str, Mention] = {}
         for bid in self.kb.biomarkers:
             own = [m for m in mentions if m.id == bid and m.state is not None]
+            if since is not None:
+                own = [m for m in own if m.span.start >= since] or own
             specific = [m for m in own if m.via is None]
             pool = specific or own
             if pool:
@@ -809,7 +856,7 @@ class FindingsExtractor:
         own_stage = stage_from_findings(own_findings, self.kb)
         guard = self.rules.anatomy_guard_terms
         alternatives = self._set_against(doc, targets)
-        if any(next(self._undecided.scan(doc.tokens, *s), None) is not None for s in doc.sentences):
+        if self._leaves_stage_open(doc):
             return []  # the writer leaves the stage open ("activity uncertain", "I can't decide between")
         mentions = []
         hedged: dict[tuple[int, int], set[str]] = {}  # sentence -> the stages it hedges
@@ -822,6 +869,8 @@ class FindingsExtractor:
             words = [t.norm for t in doc.tokens[found.start : found.end]]
             if len(words) == 1 and words[0] in guard and self._near_anatomy(doc, found, sentence):
                 continue
+            if any(w in guard for w in words) and self._after_partial(doc, found, sentence):
+                continue  # "small drusen, otherwise normal macula": the rest of the scan, not a healthy stage
             assertion = self._assess(doc, ctx, found, sentence)
             if assertion.state == "absent":
                 kind, value = found.payloads[0]
@@ -868,6 +917,9 @@ class FindingsExtractor:
             if not (m.state == "uncertain" and (alternatives or len(hedged.get(sentence, ())) > 1))
         ]
 
+    def _leaves_stage_open(self, doc: _Document) -> bool:
+        return any(next(self._undecided.scan(doc.tokens, *s), None) is not None for s in doc.sentences)
+
     def _names_service(self, doc: _Document, found: Match, sentence, starts: set[int]) -> bool:
         """A stage word followed by a service word ("wet AMD clinic", "nAMD injection clinic")."""
         services = self.rules.service_words
@@ -904,7 +956,8 @@ class FindingsExtractor:
 
     def _against_bare_stage(self, doc: _Document, found: Match, sentence, starts: dict[int, Match]) -> bool:
         """A stage joined to a bare stage word of another stage ("intermediate vs late wet", "late wet
-        or intermediate"), or the start of a range ("early to intermediate AMD", "normal to GA")."""
+        or intermediate", across one describing word: "Intermediate vs non-exudative nAMD"), or the start of a
+        range ("early to intermediate AMD", "normal to GA")."""
         joiners = self._alternatives | self._ranges
         own = {value for kind, value in found.payloads if kind == "level"}
         bare_self = found.end - found.start == 1 and doc.tokens[found.start].norm in self._bare_stages
@@ -912,11 +965,15 @@ class FindingsExtractor:
         words = [k for k in words if doc.tokens[k].norm not in self.rules.list_words or doc.tokens[k].norm in joiners]
         at = bisect.bisect_left(words, found.start)
         after = bisect.bisect_left(words, found.end)
-        for joiner, bare in ((at - 1, at - 2), (after, after + 1)):
+        pairs = [(at - 1, at - 2), (after, after + 1)]
+        if at >= 3 and words[at - 1] not in starts:
+            pairs.append((at - 2, at - 3))  # an alternative only, not a range
+        for joiner, bare in pairs:
             if not (0 <= bare < len(words) and 0 <= joiner < len(words)):
                 continue
             join = doc.tokens[words[joiner]].norm
-            if join not in self._alternatives and not (join in self._ranges and (bare < joiner or bare_self)):
+            ranged = joiner != at - 2 and join in self._ranges and (bare < joiner or bare_self)
+            if join not in self._alternatives and not ranged:
                 continue
             other = {self._bare_stages.get(doc.tokens[words[bare]].norm)}
             if bare > joiner and bare_self and words[bare] in starts:
@@ -952,6 +1009,10 @@ class FindingsExtractor:
             if words and None not in members and len(members) == 1 and (start, end) not in doc.other_eye:
                 return members.pop()
         return None
+
+    def _after_partial(self, doc: _Document, found: Match, sentence) -> bool:
+        lo = max(sentence[0], found.start - self.rules.anatomy_guard_window)
+        return any(doc.tokens[k].norm in self.rules.anatomy_guard_partial for k in range(lo, found.start))
 
     def _near_anatomy(self, doc: _Document, found: Match, sentence) -> bool:
         window = self.rules.anatomy_guard_window
@@ -1088,21 +1149,31 @@ class FindingsExtractor:
     def _referral_mentions(self, doc: _Document, stops, stage: Mention | None) -> list[tuple[Mention, bool]]:
         """Stated referral levels. A follow-up venue or interval ("RTC 6 months", "MR clinic") is a weak
         routine; hospital care denied ("no need for HES", "does not need hospital follow-up") a weak
-        none; "routine" next to community care ("routine recall in practice") is none. A treatment
-        schedule kept or lengthened ("extend to 12 weeks") is a weak routine of an inactive eye's own clinic;
-        with active disease the plan is the treatment, which states no referral."""
+        none; "routine" or a follow-up next to community care ("routine recall in practice", "F/u 1 yr w/
+        optometry") is none. A treatment schedule kept or lengthened ("extend to 12 weeks") is a weak routine of
+        an inactive eye's own clinic, or of a treated eye whose activity the writer leaves open ("Activity uncertain.
+        Keep interval at 8 weeks"); with active disease the plan is the treatment, which states no referral.
+        Two levels set against each other ("routine or 2ww?") leave it undecided."""
         targets = self._targets(doc, self._referrals)
         ctx = self._context(doc, targets, stops)
         window, community = self.rules.community_window, self.rules.community_care
+        referral_words = {k for found, _ in targets for k in range(found.start, found.end)}
         mentions = []
+        placed = []  # (sentence, found) of each mention
         treated = None
         for found, sentence in targets:
             assertion = self._assess(doc, ctx, found, sentence)
             kind, level_id = found.payloads[0]
-            if kind == "ignore":
+            if kind == "ignore" or (
+                kind == "level" and self._predicate_of_another(doc, found, sentence, referral_words)
+            ):
                 continue
-            if kind == "schedule" and (stage is None or stage.id not in self.rules.schedule_stages):
-                continue
+            if kind == "schedule" and not (
+                stage.id in self.rules.schedule_stages
+                if stage is not None
+                else self._leaves_stage_open(doc) and self._under_treatment(doc, stops)
+            ):
+                continue  # kept for an inactive eye, or one whose activity the writer leaves open
             if kind == "weak":
                 treated = self._under_treatment(doc, stops) if treated is None else treated
                 if treated:
@@ -1110,17 +1181,45 @@ class FindingsExtractor:
             if kind == "care":
                 if assertion.state == "absent":
                     mentions.append((self._mention(doc, "referral", "none", "present", found, assertion), True))
+                    placed.append((sentence, found))
                 continue
             if assertion.state in (None, "absent"):
                 continue
-            if kind == "level" and level_id == "routine" and found.end - found.start == 1:  # not "routine referral"
+            # not "routine referral", which an optometrist writes for the hospital
+            if level_id == "routine" and (kind == "weak" or (kind == "level" and found.end - found.start == 1)):
                 lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
                 if any(doc.tokens[k].norm in community for k in range(lo, hi)):
                     level_id = "none"
             mentions.append(
                 (self._mention(doc, "referral", level_id, assertion.state, found, assertion), kind != "level")
             )
-        return mentions
+            placed.append((sentence, found))
+        undecided = self._referrals_set_against(doc, [m for m, _ in mentions], placed)
+        return [pair for n, pair in enumerate(mentions) if n not in undecided]
+
+    def _predicate_of_another(self, doc: _Document, found: Match, sentence, referral_words: set[int]) -> bool:
+        """A bare predicate ("not required") whose subject is no referral word ("Adjudication: not required")."""
+        if tuple(t.norm for t in doc.tokens[found.start : found.end]) not in self._referral_predicates:
+            return False
+        k = found.start - 1
+        while k >= sentence[0] and (
+            doc.tokens[k].raw in (":", "-", "–") or doc.tokens[k].norm in self.rules.referral_copulas
+        ):
+            k -= 1
+        return k >= sentence[0] and doc.tokens[k].is_word and k not in referral_words
+
+    def _referrals_set_against(self, doc: _Document, mentions: list[Mention], placed) -> set[int]:
+        """Indices of referral levels joined to a different one by an alternative word across a few words."""
+        out = set()
+        for n in range(len(mentions) - 1):
+            (sentence, a), (other, b) = placed[n], placed[n + 1]
+            if sentence != other or mentions[n].id == mentions[n + 1].id:
+                continue
+            between = [t for t in doc.tokens[a.end : b.start] if t.is_word]
+            joined = [t for t in between if t.norm in self.rules.referral_alternatives]
+            if joined and len(between) - len(joined) <= self.rules.referral_alternative_gap:
+                out.update((n, n + 1))
+        return out
 
     def _under_treatment(self, doc: _Document, stops) -> bool:
         """The report names a treatment given or planned ("Eylea 2 mg given today"), not denied."""
@@ -1195,6 +1294,24 @@ def _own_id(level_id: str) -> tuple[str, ...]:
 def _stands_apart(tokens: list[Token], found: Match, end: int) -> bool:
     """The phrase is followed by a space or ends the sentence (not "?CNV")."""
     return found.end >= end or tokens[found.end].start > tokens[found.end - 1].end
+
+
+def _opens_item(tokens: list[Token], found: Match, start: int, end: int) -> bool:
+    """A sign standing first in its item, before a word ("(+) drusen", "OS: (-) SRF") that is no label of a field
+    run on after it ("IRF: -ve PED: +ve")."""
+    return (
+        found.end - found.start == 1
+        and tokens[found.start].raw in _SIGN_TOKENS
+        and found.end < end
+        and tokens[found.end].is_word
+        and (found.start == start or tokens[found.start - 1].raw in _ITEM_OPENERS)
+        and not (found.end + 1 < end and tokens[found.end + 1].raw in (":", "="))
+    )
+
+
+def _ranks_words(tokens: list[Token], k: int, start: int, end: int) -> bool:
+    """The mark at k stands between two words ("PCV > nAMD"), not before a number (">50%")."""
+    return start < k < end - 1 and tokens[k - 1].is_word and tokens[k + 1].raw[:1].isalpha()
 
 
 def _opens_query(tokens: list[Token], k: int, end: int) -> bool:

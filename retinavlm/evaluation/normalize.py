@@ -14,6 +14,10 @@ _VOWEL_RUNS = re.compile(r"[aeiouw]+")
 _MIN_CONSONANTS = 3  # a shorter skeleton ("early", "yearly") sounds like too many words
 _QUOTES = frozenset("\"'")
 _GLUED = re.compile(r"([a-z]{2,})([A-Z]{2,}s?)")  # "noSRF", "intermediateAMD", "noGA"
+# a model's probability for a finding: "P(SRF)=0.04", "p(GA) = 61%"
+_PROBABILITY = re.compile(
+    r"(?<!\w)[pP]\((?P<name>[^()=:\n]{1,40}?)\)[ \t]*[=:][ \t]*(?P<value>\d*\.?\d+)(?P<percent>[ \t]*%)?"
+)
 
 
 class Normalizer:
@@ -36,6 +40,8 @@ class Normalizer:
         )
         self._leader_marks = rules.field_leaders
         self._table_label_words = rules.table_label_words
+        self._probability_present = rules.probability_present
+        self._probability_absent = rules.probability_absent
         self._speech_min = rules.speech_min_length
         self._sounds = rules.speech_sounds
         self._clinical: set[str] = set()  # single words of clinical terms, which a dictation slip may mean
@@ -111,7 +117,11 @@ class Normalizer:
             return cached
         result = self.fold(surface)
         lower = self._lower(surface)
-        if (
+        if len(lower) == 3 and surface.isupper() and result not in self._vocabulary:
+            # an abbreviation with two letters swapped ("SFR", "IFR"), only into a clinical one ("INL" is not "nil")
+            swapped = sorted(w for w in _swaps(lower) if w in self._clinical)
+            result = swapped[0] if swapped else result
+        elif (
             result not in self._vocabulary
             and lower not in self._vocabulary
             and len(lower) >= self._min_length - 1
@@ -130,8 +140,7 @@ class Normalizer:
         # Symmetric delete (SymSpell, distance 1): the word, or one deletion of it, equals a
         # vocabulary word or one of its deletions. Same first letter, deterministic choice.
         # two neighbouring letters swapped ("fcoi" -> "foci") is one slip, not two edits
-        swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 1)}
-        known = sorted(w for w in swaps if w in self._vocabulary)
+        known = sorted(w for w in _swaps(word, 1) if w in self._vocabulary)
         if known:
             return known[0]
         candidates: set[str] = set()
@@ -146,12 +155,18 @@ class Normalizer:
             for c in candidates
             if c[0] == word[0] and (len(c) == len(word) + 1 if shortest else abs(len(c) - len(word)) <= 1)
         }
-        return min(candidates, key=lambda c: (abs(len(c) - len(word)), c)) if candidates else None
+        # one edit away ("detatchment" -> "detachment") before two that share a deletion ("detachments")
+        return (
+            min(candidates, key=lambda c: (not _one_edit(word, c), abs(len(c) - len(word)), c)) if candidates else None
+        )
 
     def punctuate(self, text: str) -> str:
         """Punctuation dictated as words becomes the mark, padded to the same length so offsets hold
         ("no fluid full stop" -> "no fluid .        "; "new line" -> ".\n      "), and a dotted leader
-        of four or more marks between a field and its value is its colon ("Drusen ..... none")."""
+        of four or more marks between a field and its value is its colon ("Drusen ..... none"); a model's probability
+        for a finding is its value as a sign ("P(SRF)=0.04" -> "SRF: -,")."""
+        if "(" in text and _PROBABILITY.search(text):
+            text = _PROBABILITY.sub(self._probability, text)
         if self._table_label_words and "|" in text:
             text = "".join(self._table_row(line) for line in text.splitlines(keepends=True))
         if self._leader is not None and any(mark * 4 in text for mark in self._leader_marks):
@@ -159,6 +174,12 @@ class Normalizer:
         if self._spoken is None:
             return text
         return self._spoken.sub(lambda m: self._spoken_marks[m.group().lower()].ljust(len(m.group())), text)
+
+    def _probability(self, m: re.Match) -> str:
+        value = float(m.group("value")) / (100 if m.group("percent") else 1)
+        sign = "+" if value >= self._probability_present else "-" if value <= self._probability_absent else "?"
+        # the comma ends the value's item, so a comment after it ("[flag: indeterminate]") is no clause of the field
+        return f"{m.group('name')}: {sign},".ljust(len(m.group()))
 
     def _table_row(self, line: str) -> str:
         """A table row "finding | value | other columns" reads "finding : value ; other columns": the first
@@ -266,6 +287,19 @@ def _spoken_pattern(marks: dict[str, str]) -> re.Pattern | None:
         return None
     words = sorted(marks, key=len, reverse=True)
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE)
+
+
+def _swaps(word: str, first: int = 0) -> set[str]:
+    """The word with two neighbouring letters swapped, from position `first` on."""
+    return {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(first, len(word) - 1)}
+
+
+def _one_edit(word: str, other: str) -> bool:
+    """One letter dropped, added or replaced."""
+    if len(word) == len(other):
+        return sum(a != b for a, b in zip(word, other)) == 1
+    short, long = sorted((word, other), key=len)
+    return len(long) - len(short) == 1 and short in _deletes(long)
 
 
 def _deletes(word: str) -> set[str]:

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 # before a conjunction ("sub- or intraretinal"); words (hyphenated and apostrophe'd parts kept
 # together); a sign after a finding, stuck to it or one space away, that ends its item ("SRF+",
 # "IRF -,", "GA ++ (", "SRF +/-"); a sign as the value of a field ("SRF: -", "PED=+ |"); any other
-# single non-space character. A quoted sign is a JSON field's value ("srf": "-").
-_SIGN = r"\+/-|±|\+{1,3}|-"
+# single non-space character. A quoted sign is a JSON field's value ("srf": "-"). The minus sign (U+2212) is a
+# "-"; a check box ("[x]", "[ ]") is one token, "[x]" or "[ ]".
+_SIGN = r"\+/-|±|\+{1,3}|-|−"
 _ITEM_END = r"(?=[ \t]*(?:[,.;)(|\n]|$))"
 _TOKEN_RE = re.compile(
     rf"\((?P<enclosed>[+-]ve|{_SIGN}|\?{{1,2}})\)"
+    r"|\[(?P<box>[ xX✓✔]?)\]"
     r"|[+-]ve\b|-+>|=>"
     r"|\w+-(?=[ \t]+(?i:or|and|nor|&)\b)"
     r"|\w+(?:[-'’]\w+)*"
@@ -29,7 +31,7 @@ _TOKEN_RE = re.compile(
     r"|\+/-|\S",
     re.UNICODE,
 )
-_SIGN_WORDS = {"-": "-ve", "+/-": "+/-", "±": "+/-"}  # any run of "+" reads "+ve"
+_SIGN_WORDS = {"-": "-ve", "−": "-ve", "+/-": "+/-", "±": "+/-"}  # any run of "+" reads "+ve"
 SENTENCE_END = frozenset({".", "!", ";"})
 # "label: value" separators; arrows ("->") are not, they read as "therefore".
 SEPARATORS = frozenset({":", "-", "–", "—", "="})
@@ -70,6 +72,8 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
         surface = m.group()
         if surface.endswith(">") and surface.startswith("-"):
             surface = "->"
+        elif m.group("box") is not None:
+            surface = "[ ]" if not m.group("box").strip() else "[x]"
         elif m.group("enclosed"):
             inner = m.group("enclosed")
             surface = "?" if inner.startswith("?") else inner if inner.endswith("ve") else _SIGN_WORDS.get(inner, "+ve")
