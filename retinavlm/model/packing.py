@@ -26,7 +26,8 @@ PREFIX, PADDING = 0, -1
 def pack_rows(
     groups: list[list[tuple[list[int], list[int]]]], image_token_id: int, pad_token_id: int
 ) -> dict[str, torch.Tensor]:
-    """Right-padded input_ids, labels and segment_ids from groups of (ids, labels) rows of one scan each.
+    """Right-padded input_ids, labels, segment_ids and attention_mask from groups of (ids, labels) rows of one
+    scan each (`RetinaVLMProcessor.encode`).
 
     Every row of a group must share its prefix up to and including the last image token (the same
     chat header and scan); the rest of each row becomes one segment.
@@ -50,28 +51,13 @@ def pack_rows(
         packed_labels.append(labels)
         packed_segments.append(segments)
     width = max(len(r) for r in packed_ids)
+    segment_ids = _right_pad(packed_segments, PADDING, width)
     return {
         "input_ids": _right_pad(packed_ids, pad_token_id, width),
         "labels": _right_pad(packed_labels, IGNORE_INDEX, width),
-        "segment_ids": _right_pad(packed_segments, PADDING, width),
+        "segment_ids": segment_ids,
+        "attention_mask": (segment_ids != PADDING).long(),
     }
-
-
-def pack_batch(
-    tokens: dict[str, torch.Tensor], row_sizes: list[int], image_token_id: int, pad_token_id: int
-) -> dict[str, torch.Tensor]:
-    """A right-padded processor batch (input_ids, labels, attention_mask) -> packed rows of `row_sizes`
-    consecutive sequences each, with segment_ids and the packed attention_mask."""
-    rows = [
-        (ids[mask.bool()].tolist(), labels[mask.bool()].tolist())
-        for ids, labels, mask in zip(tokens["input_ids"], tokens["labels"], tokens["attention_mask"])
-    ]
-    if sum(row_sizes) != len(rows):
-        raise ValueError(f"row sizes {row_sizes} do not add up to the batch's {len(rows)} sequences")
-    starts = [sum(row_sizes[:i]) for i in range(len(row_sizes) + 1)]
-    packed = pack_rows([rows[a:b] for a, b in zip(starts[:-1], starts[1:])], image_token_id, pad_token_id)
-    packed["attention_mask"] = (packed["segment_ids"] != PADDING).long()
-    return packed
 
 
 def segment_positions(segment_ids: torch.Tensor) -> torch.Tensor:

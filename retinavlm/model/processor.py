@@ -127,18 +127,35 @@ class RetinaVLMProcessor:
         True without images tokenises for images that come another way, e.g. cached encoder features.
         """
         with_image = images is not None if with_image is None else with_image
+        if images is not None and not with_image:
+            raise ProcessorError("images were given with with_image=False")
+        if padding_side not in ("left", "right"):
+            raise ProcessorError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
+        rows = self.encode(prompts, answers, with_image)
+        if images is not None:
+            self.check_images(images, len(prompts))
+        batch = {
+            "input_ids": _pad([ids for ids, _ in rows], self.tokenizer.pad_token_id, padding_side),
+            "attention_mask": _pad([[1] * len(ids) for ids, _ in rows], 0, padding_side),
+        }
+        if answers is not None:
+            batch["labels"] = _pad([labels for _, labels in rows], IGNORE_INDEX, padding_side)
+        if images is not None:
+            batch["pixel_values"] = images
+        return batch
+
+    def encode(
+        self, prompts: Sequence[str], answers: Sequence[str] | None = None, with_image: bool = True
+    ) -> list[tuple[list[int], list[int]]]:
+        """(input ids, labels) of each prompt (+ answer), unpadded: what a batch pads or packs (model/packing.py).
+
+        Labels are IGNORE_INDEX over the prompt, so only the answer is trained on.
+        """
         if isinstance(prompts, str) or not len(prompts):
             raise ProcessorError("prompts must be a non-empty list of strings")
         if answers is not None and (isinstance(answers, str) or len(answers) != len(prompts)):
             raise ProcessorError(f"got {len(prompts)} prompts but answers is not a list of {len(prompts)} strings")
-        if images is not None:
-            if not with_image:
-                raise ProcessorError("images were given with with_image=False")
-            self.check_images(images, len(prompts))
-        if padding_side not in ("left", "right"):
-            raise ProcessorError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
-
-        rows, label_rows = [], []
+        rows = []
         for i, prompt in enumerate(prompts):
             ids = self.prompt_ids(prompt, with_image=with_image, index=i)
             labels = [IGNORE_INDEX] * len(ids)
@@ -147,18 +164,8 @@ class RetinaVLMProcessor:
                 ids, labels = ids + answer, labels + answer
             if len(ids) > self.max_length:
                 raise ProcessorError(f"prompt {i}: {len(ids)} tokens, above the model's context of {self.max_length}")
-            rows.append(ids)
-            label_rows.append(labels)
-
-        batch = {
-            "input_ids": _pad(rows, self.tokenizer.pad_token_id, padding_side),
-            "attention_mask": _pad([[1] * len(r) for r in rows], 0, padding_side),
-        }
-        if answers is not None:
-            batch["labels"] = _pad(label_rows, IGNORE_INDEX, padding_side)
-        if images is not None:
-            batch["pixel_values"] = images
-        return batch
+            rows.append((ids, labels))
+        return rows
 
     def check_images(self, images: torch.Tensor, batch_size: int) -> None:
         size = self.image_size

@@ -20,7 +20,7 @@ import torch
 from accelerate import Accelerator
 
 from retinavlm.knowledge import KnowledgeBase
-from retinavlm.model.packing import pack_batch
+from retinavlm.model.packing import pack_rows
 from retinavlm.model.vlm import RetinaVLM
 from retinavlm.train.closed import closed_ended_scores
 from retinavlm.train.config import ConfigError, StageConfig
@@ -108,20 +108,15 @@ class QAObjective:
         epoch = step // self.steps_per_epoch
         seeds = [view_seed(self.cfg.train.seed, f"{epoch}/{step}", offset + i) for i in range(len(rows))]
         scans = [row[0].scan for row in rows]
-        examples = [e for row in rows for e in row]
-        tokens = self.model.processor(
-            [prompt_for(e.pair.question) for e in examples],
-            None,
-            [e.pair.answer for e in examples],
-            padding_side="right",
-            with_image=True,
-        )
-        batch = tokens
+        processor = self.model.processor
+        prompts = [prompt_for(e.pair.question) for row in rows for e in row]
+        answers = [e.pair.answer for row in rows for e in row]
         if self.cfg.qa.questions_per_row > 1:
-            processor = self.model.processor
-            batch = pack_batch(
-                tokens, [len(row) for row in rows], processor.image_token_id, processor.tokenizer.pad_token_id
-            )
+            encoded = iter(processor.encode(prompts, answers))
+            groups = [[next(encoded) for _ in row] for row in rows]
+            batch = pack_rows(groups, processor.image_token_id, processor.tokenizer.pad_token_id)
+        else:
+            batch = processor(prompts, None, answers, padding_side="right", with_image=True)
         if self.features is not None:
             views = [s % self.cfg.data.cached_views for s in seeds]
             batch["image_features"] = torch.stack([self.features[scan, v] for scan, v in zip(scans, views)])
