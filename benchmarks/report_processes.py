@@ -37,17 +37,12 @@ from retinavlm.model.vlm import RetinaVLM
 from retinavlm.resources import shared_data_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gpu_bench_common import TINY
 from read_augment import environment
 
 RESULTS = Path(__file__).resolve().parent / "results" / "report_processes.json"
-TINY_LLM = LLMConfig(
-    hidden_size=64,
-    intermediate_size=128,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    max_position_embeddings=512,
-)
+# the GPU benchmarks' CPU-sized llama, without its RoPE dict (LLMConfig keeps rope_theta on its own)
+TINY_LLM = LLMConfig(**{k: v for k, v in TINY.llama.items() if k != "rope_parameters"})
 
 
 def real_scans(count: int) -> list[Path]:
