@@ -102,12 +102,13 @@ class SentenceContext:
             after = [c for c in after if not self._queries(c)]
         cues += after + value
         # at the same distance a cue of the target's own item beats one from another item ("new IRF, SRF nil")
-        cues = [
-            replace(c, distance=c.distance + 0.5)
-            if c.category in _EXISTENCE and c.trigger is not None and self._across_items(c.trigger, start, end)
-            else c
-            for c in cues
-        ]
+        if len(cues) > 1 and len([c for c in cues if c.category in _EXISTENCE]) > 1:
+            cues = [
+                replace(c, distance=c.distance + 0.5)
+                if c.category in _EXISTENCE and c.trigger is not None and self._across_items(c.trigger, start, end)
+                else c
+                for c in cues
+            ]
         if section_category is not None:
             cues.append(Cue(section_category, None, _FAR))
         return _decide(cues)

@@ -187,7 +187,12 @@ class FindingsExtractor:
         self._corrections = PhraseTable()
         for term in rules.corrections:
             self._corrections.add(norm.phrase(term), "correction")
-        self._correction_words = tuple(sorted({term.split()[0].lower() for term in rules.corrections}))
+        # a cheap first look for a marker's first word, before the token scan
+        self._correction_words = (
+            re.compile("|".join(sorted({re.escape(term.split()[0]) for term in rules.corrections})), re.IGNORECASE)
+            if rules.corrections
+            else None
+        )
         self._eyes = PhraseTable()
         for eye, terms in rules.eyes.items():
             for term in terms:
@@ -246,6 +251,7 @@ class FindingsExtractor:
             for term in _variants(rules.schedule_phrases):
                 self._referrals.add(norm.phrase(term), ("schedule", rules.schedule_level))
         self._referral_predicates = frozenset(norm.phrase(term) for term in rules.referral_predicates)
+        self._referral_predicate_starts = frozenset(phrase[0] for phrase in self._referral_predicates)
         self._treatments = PhraseTable()
         for family in rules.stage_families:
             if family.treatment:
@@ -281,6 +287,7 @@ class FindingsExtractor:
         if bad := sorted({level_id for level_id, _ in rules.verdict_sentences} - set(kb.stage_ids)):
             raise ValueError(f"context rules: verdict_sentences names unknown stage(s) {bad}")
         self._verdict_sentences = {norm.phrase(term): level_id for level_id, term in rules.verdict_sentences}
+        self._verdict_words = max((len(phrase) for phrase in self._verdict_sentences), default=0)
         self._verdicts = PhraseTable()
         for term in rules.verdict_markers:
             self._verdicts.add(norm.phrase(term), "verdict")
@@ -378,7 +385,7 @@ class FindingsExtractor:
                 if tokens[found.start].raw == ">" and not _ranks_words(tokens, found.start, s, e):
                     continue  # a measure (">50% of lesion"), not a ranking of diagnoses ("PCV > nAMD")
                 rules = tuple(p for p in found.payloads if p != "terminate")
-                if _opens_item(tokens, found, s, e):
+                if tokens[found.start].raw in _SIGN_TOKENS and _opens_item(tokens, found, s, e):
                     # a sign before its finding ("(+) drusen, (-) SRF") reads forward
                     rules = tuple(replace(r, direction="forward") for r in rules)
                 terminates = "terminate" in found.payloads
@@ -625,7 +632,10 @@ class FindingsExtractor:
         doc = self._document(self._norm.punctuate(clean_text(text[: self.max_chars])))
         biomarker_targets = self._anchored(doc, self._placed(doc, self._targets(doc, self._biomarkers)))
         mentions, queried = self._biomarker_mentions(doc, biomarker_targets)
-        decided = self._combine(self._answered_queries(mentions, queried), self._correction_start(doc))
+        answered = self._answered_queries(mentions, queried)
+        # a correction can supersede only a finding spoken of more than once
+        restated = len({m.id for m in answered}) < len(answered)
+        decided = self._combine(answered, self._correction_start(doc) if restated else None)
         stops = [False] * len(doc.tokens)
         for found, _ in biomarker_targets:
             if found.payloads[0][0] != "ignore":
@@ -818,8 +828,7 @@ class FindingsExtractor:
     def _correction_start(self, doc: _Document) -> int | None:
         """Where a correction or addendum begins ("ADDENDUM 14:20: ...", "[corrected: IRF absent]"): its marker at
         the start of a line or before a ":"."""
-        lowered = doc.text.lower()
-        if not any(word in lowered for word in self._correction_words):
+        if self._correction_words is None or not self._correction_words.search(doc.text):
             return None
         tokens = doc.tokens
         for found in self._corrections.scan(tokens):
@@ -869,7 +878,7 @@ class FindingsExtractor:
             words = [t.norm for t in doc.tokens[found.start : found.end]]
             if len(words) == 1 and words[0] in guard and self._near_anatomy(doc, found, sentence):
                 continue
-            if any(w in guard for w in words) and self._after_partial(doc, found, sentence):
+            if not guard.isdisjoint(words) and self._after_partial(doc, found, sentence):
                 continue  # "small drusen, otherwise normal macula": the rest of the scan, not a healthy stage
             assertion = self._assess(doc, ctx, found, sentence)
             if assertion.state == "absent":
@@ -1119,7 +1128,9 @@ class FindingsExtractor:
             for k in range(sentence[0], sentence[1] + 1):
                 if k < sentence[1] and doc.tokens[k].raw not in _VERDICT_ITEM_ENDS:
                     continue
-                words = tuple(t.norm for t in doc.tokens[item_start:k] if t.is_word)
+                # an item longer than any verdict phrase (with a mark between each word) is none
+                too_long = k - item_start > 2 * self._verdict_words
+                words = () if too_long else tuple(t.norm for t in doc.tokens[item_start:k] if t.is_word)
                 level_id = self._verdict_sentences.get(words)
                 if level_id is not None and not any(
                     member != level_id
@@ -1199,7 +1210,9 @@ class FindingsExtractor:
 
     def _predicate_of_another(self, doc: _Document, found: Match, sentence, referral_words: set[int]) -> bool:
         """A bare predicate ("not required") whose subject is no referral word ("Adjudication: not required")."""
-        if tuple(t.norm for t in doc.tokens[found.start : found.end]) not in self._referral_predicates:
+        if doc.tokens[found.start].norm not in self._referral_predicate_starts or (
+            tuple(t.norm for t in doc.tokens[found.start : found.end]) not in self._referral_predicates
+        ):
             return False
         k = found.start - 1
         while k >= sentence[0] and (

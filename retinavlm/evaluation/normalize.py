@@ -165,7 +165,7 @@ class Normalizer:
         ("no fluid full stop" -> "no fluid .        "; "new line" -> ".\n      "), and a dotted leader
         of four or more marks between a field and its value is its colon ("Drusen ..... none"); a model's probability
         for a finding is its value as a sign ("P(SRF)=0.04" -> "SRF: -,")."""
-        if "(" in text and _PROBABILITY.search(text):
+        if ("P(" in text or "p(" in text) and _PROBABILITY.search(text):
             text = _PROBABILITY.sub(self._probability, text)
         if self._table_label_words and "|" in text:
             text = "".join(self._table_row(line) for line in text.splitlines(keepends=True))

@@ -20,7 +20,6 @@ _SIGN = r"\+/-|±|\+{1,3}|-|−"
 _ITEM_END = r"(?=[ \t]*(?:[,.;)(|\n]|$))"
 _TOKEN_RE = re.compile(
     rf"\((?P<enclosed>[+-]ve|{_SIGN}|\?{{1,2}})\)"
-    r"|\[(?P<box>[ xX✓✔]?)\]"
     r"|[+-]ve\b|-+>|=>"
     r"|\w+-(?=[ \t]+(?i:or|and|nor|&)\b)"
     r"|\w+(?:[-'’]\w+)*"
@@ -28,6 +27,7 @@ _TOKEN_RE = re.compile(
     rf"|(?<=\w[ \t])(?P<spaced>{_SIGN}){_ITEM_END}"
     rf"|(?:(?<=[:=])|(?<=[:=][ \t]))(?P<valued>{_SIGN}){_ITEM_END}"
     rf"|(?:(?<=[:=][\"'])|(?<=[:=][ \t][\"']))(?P<quoted>{_SIGN})(?=[\"']|[ \t]*[,;)(|\n]|$)"
+    r"|\[[ xX✓✔]?\]"
     r"|\+/-|\S",
     re.UNICODE,
 )
@@ -72,8 +72,8 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
         surface = m.group()
         if surface.endswith(">") and surface.startswith("-"):
             surface = "->"
-        elif m.group("box") is not None:
-            surface = "[ ]" if not m.group("box").strip() else "[x]"
+        elif surface[0] == "[" and len(surface) > 1:  # a check box
+            surface = "[ ]" if not surface[1:-1].strip() else "[x]"
         elif m.group("enclosed"):
             inner = m.group("enclosed")
             surface = "?" if inner.startswith("?") else inner if inner.endswith("ve") else _SIGN_WORDS.get(inner, "+ve")
