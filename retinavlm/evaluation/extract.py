@@ -1323,8 +1323,15 @@ def _opens_item(tokens: list[Token], found: Match, start: int, end: int) -> bool
 
 
 def _ranks_words(tokens: list[Token], k: int, start: int, end: int) -> bool:
-    """The mark at k stands between two words ("PCV > nAMD"), not before a number (">50%")."""
-    return start < k < end - 1 and tokens[k - 1].is_word and tokens[k + 1].raw[:1].isalpha()
+    """The mark at k stands spaced between two words ("PCV > nAMD"), not before a number (">50%") or closing a
+    markup tag ("No <b>SRF</b>")."""
+    return (
+        start < k < end - 1
+        and tokens[k - 1].is_word
+        and tokens[k + 1].raw[:1].isalpha()
+        and tokens[k - 1].end < tokens[k].start
+        and tokens[k].end < tokens[k + 1].start
+    )
 
 
 def _opens_query(tokens: list[Token], k: int, end: int) -> bool:

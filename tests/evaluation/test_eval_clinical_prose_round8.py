@@ -210,6 +210,12 @@ def test_a_stage_ranked_below_another_diagnosis_is_left_open(stage, other):
     assert found["stage"] == sid and found["biomarkers"]["drusen"] == found["biomarkers"]["ped"] == "present"
 
 
+def test_a_markup_tag_is_no_ranking():
+    """Regression: the ">" closing "<b>" ranked the finding after it, so "No <b>SRF</b>" read SRF hedged (found by the
+    viewer's highlighting test)."""
+    assert labels("No <b>SRF</b>. PCV>nAMD.")["biomarkers"] == {"srf": "absent"}
+
+
 def test_a_line_opening_mark_is_no_ranking():
     assert labels("> SRF present.\n> Active nAMD.")["biomarkers"] == {"srf": "present"}
 
