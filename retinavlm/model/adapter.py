@@ -2,7 +2,8 @@
 
 `linear` is the published bridge, `mlp` the LLaVA-1.5 one (Linear-GELU-Linear), `resampler` a set of
 learned queries that cross-attend to the encoder tokens, so M (the visual token count) is chosen
-freely. Adapters always stay in full precision: they are small and always trained.
+freely. `linear` and `mlp` may first average-pool the encoder's token grid (`pool`), so M = N / pool².
+Adapters always stay in full precision: they are small and always trained.
 """
 
 from __future__ import annotations
@@ -13,24 +14,35 @@ from torch import nn
 from retinavlm.model.config import AdapterConfig
 
 
+def pool_grid(tokens: torch.Tensor, grid: tuple[int, int], pool: int) -> torch.Tensor:
+    """(B, H*W, C) row-major tokens -> (B, H*W / pool², C): the mean of each pool x pool block of the grid."""
+    if pool == 1:
+        return tokens
+    height, width = grid
+    feature_map = tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], height, width)
+    return nn.functional.avg_pool2d(feature_map, pool).flatten(2).transpose(1, 2)
+
+
 class LinearAdapter(nn.Module):
-    def __init__(self, encoder_dim: int, llm_dim: int):
+    def __init__(self, encoder_dim: int, llm_dim: int, grid: tuple[int, int] = (0, 0), pool: int = 1):
         super().__init__()
+        self.grid, self.pool = grid, pool
         self.proj = nn.Linear(encoder_dim, llm_dim)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.proj(tokens)
+        return self.proj(pool_grid(tokens, self.grid, self.pool))
 
 
 class MLPAdapter(nn.Module):
-    def __init__(self, encoder_dim: int, llm_dim: int):
+    def __init__(self, encoder_dim: int, llm_dim: int, grid: tuple[int, int] = (0, 0), pool: int = 1):
         super().__init__()
+        self.grid, self.pool = grid, pool
         self.fc1 = nn.Linear(encoder_dim, llm_dim)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(llm_dim, llm_dim)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(tokens)))
+        return self.fc2(self.act(self.fc1(pool_grid(tokens, self.grid, self.pool))))
 
 
 class ResamplerAdapter(nn.Module):
@@ -60,16 +72,21 @@ class ResamplerAdapter(nn.Module):
         return out + self.ff(self.norm_ff(out))
 
 
-def create_adapter(config: AdapterConfig, encoder_dim: int, llm_dim: int, num_encoder_tokens: int) -> nn.Module:
+def create_adapter(config: AdapterConfig, encoder_dim: int, llm_dim: int, grid: tuple[int, int]) -> nn.Module:
+    """The adapter for an encoder with a `grid` of tokens; a grid that `pool` does not divide is refused."""
+    if grid[0] % config.pool or grid[1] % config.pool:
+        raise ValueError(f"adapter.pool={config.pool} does not divide the encoder's {grid[0]}x{grid[1]} token grid")
     if config.kind == "linear":
-        return LinearAdapter(encoder_dim, llm_dim)
+        return LinearAdapter(encoder_dim, llm_dim, grid, config.pool)
     if config.kind == "mlp":
-        return MLPAdapter(encoder_dim, llm_dim)
+        return MLPAdapter(encoder_dim, llm_dim, grid, config.pool)
     if config.kind == "resampler":
-        return ResamplerAdapter(encoder_dim, llm_dim, num_encoder_tokens, config.num_queries, config.num_heads)
+        return ResamplerAdapter(encoder_dim, llm_dim, grid[0] * grid[1], config.num_queries, config.num_heads)
     raise ValueError(f"unknown adapter kind {config.kind!r}")
 
 
-def num_visual_tokens(config: AdapterConfig, num_encoder_tokens: int) -> int:
+def num_visual_tokens(config: AdapterConfig, grid: tuple[int, int]) -> int:
     """How many LLM positions one image takes after the adapter."""
-    return config.num_queries if config.kind == "resampler" else num_encoder_tokens
+    if config.kind == "resampler":
+        return config.num_queries
+    return (grid[0] // config.pool) * (grid[1] // config.pool)

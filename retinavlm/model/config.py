@@ -40,6 +40,9 @@ class AdapterConfig:
     kind: Literal["linear", "mlp", "resampler"] = "mlp"
     num_queries: int = 16  # resampler only: the number of visual tokens it makes
     num_heads: int = 8  # resampler only
+    # linear and mlp: average each pool x pool block of the encoder's token grid before projecting, so a larger
+    # image (a finer grid) takes no more of the LLM's positions: 192 px -> 12x12 -> pool 2 -> 6x6 = 36 tokens
+    pool: int = 1
 
 
 @dataclass
@@ -94,6 +97,10 @@ class RetinaVLMConfig:
             raise ConfigError(f"must be positive, got {self.encoder.image_size}", "encoder.image_size")
         if self.adapter.num_queries <= 0:
             raise ConfigError(f"must be positive, got {self.adapter.num_queries}", "adapter.num_queries")
+        if self.adapter.pool < 1:
+            raise ConfigError(f"must be at least 1, got {self.adapter.pool}", "adapter.pool")
+        if self.adapter.pool > 1 and self.adapter.kind == "resampler":
+            raise ConfigError("the resampler chooses its token count itself (num_queries); use pool: 1", "adapter.pool")
         if not 0 < self.encoder.crop_fraction <= 1:
             raise ConfigError(f"must be in (0, 1], got {self.encoder.crop_fraction}", "encoder.crop_fraction")
         if self.encoder.pixel_std <= 0:

@@ -59,7 +59,7 @@ class RetinaVLM(nn.Module):
         self.adapter = adapter
         self.llm = llm
         self.knowledge_version = knowledge_version
-        self.num_image_tokens = num_visual_tokens(config.adapter, encoder.num_tokens)
+        self.num_image_tokens = num_visual_tokens(config.adapter, encoder.grid)
         self.processor = RetinaVLMProcessor(
             tokenizer,
             image_token=config.image_token,
@@ -133,7 +133,7 @@ class RetinaVLM(nn.Module):
             )
         if config.llm.lora is not None:
             llm = add_lora(llm, config.llm.lora)
-        adapter = create_adapter(config.adapter, encoder.dim, llm.config.hidden_size, encoder.num_tokens)
+        adapter = create_adapter(config.adapter, encoder.dim, llm.config.hidden_size, encoder.grid)
         model = cls(config, encoder.to(device), adapter.to(device), llm, tokenizer, knowledge_version)
         return model.eval()
 

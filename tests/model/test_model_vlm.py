@@ -7,6 +7,8 @@ import torch
 from model_testing import tiny_4bit_config, tiny_config
 from transformers import TextStreamer
 
+from retinavlm.errors import ConfigError
+from retinavlm.model.adapter import pool_grid
 from retinavlm.model.config import AdapterConfig, EncoderConfig
 from retinavlm.model.vlm import RetinaVLM
 
@@ -175,6 +177,21 @@ def test_image_token_mismatches_fail_clearly():
         model(batch["input_ids"], batch["attention_mask"], pixel_values=batch["pixel_values"][:1])
 
 
+def test_pooling_averages_each_block_of_the_token_grid():
+    tokens = torch.arange(16.0).reshape(1, 16, 1)  # a 4 x 4 grid, row-major, one channel
+    assert pool_grid(tokens, (4, 4), 2).flatten().tolist() == [2.5, 4.5, 10.5, 12.5]
+    assert pool_grid(tokens, (4, 4), 1) is tokens
+
+
+def test_a_pool_that_does_not_fit_is_refused():
+    with pytest.raises(ValueError, match=r"adapter.pool=3 does not divide the encoder's 4x4 token grid"):
+        small(encoder=EncoderConfig(name="resnet_tiny_s16", image_size=SIZE), adapter=AdapterConfig(pool=3))
+    with pytest.raises(ConfigError, match="adapter.pool"):
+        small(adapter=AdapterConfig(kind="resampler", pool=2))
+    with pytest.raises(ConfigError, match="adapter.pool"):
+        small(adapter=AdapterConfig(pool=0))
+
+
 def test_trainable_parts_refuses_what_cannot_train():
     with pytest.raises(ValueError, match="has no LoRA"):
         small().trainable_parts(encoder=False, adapter=True, lora=True)
@@ -187,6 +204,7 @@ def test_trainable_parts_refuses_what_cannot_train():
     [
         (EncoderConfig(name="vit_tiny", image_size=SIZE), AdapterConfig(kind="linear"), 4),
         (EncoderConfig(image_size=SIZE), AdapterConfig(kind="resampler", num_queries=6, num_heads=4), 6),
+        (EncoderConfig(name="resnet_tiny_s16", image_size=SIZE), AdapterConfig(kind="mlp", pool=2), 4),
     ],
 )
 def test_other_encoders_and_adapters(encoder, adapter, tokens):
