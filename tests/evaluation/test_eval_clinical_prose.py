@@ -1,13 +1,11 @@
 """Rules for real clinical prose (issue 18), as properties: case folding, sign notation, negated
 lists and elided coordination, eye scope and history, hedges, referral negation, undecided stages."""
 
-import functools
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prose_testing import CASES, cased, extractor, labels
 
-from retinavlm.evaluation.extract import FindingsExtractor
 from retinavlm.evaluation.text import raw_tokens
 
 # one unambiguous way of naming each biomarker (full phrase, abbreviation where it has one)
@@ -27,25 +25,9 @@ NAMES = {
 SETTINGS = settings(max_examples=60, deadline=None)
 
 
-@functools.lru_cache(maxsize=1)
-def extractor() -> FindingsExtractor:
-    return FindingsExtractor()
-
-
-def labels(text: str) -> dict:
-    return extractor().extract(text).labels()
-
-
 def named():
     """(biomarker id, one of its names)."""
     return st.sampled_from(sorted(NAMES)).flatmap(lambda bid: st.tuples(st.just(bid), st.sampled_from(NAMES[bid])))
-
-
-def cased(text: str, case: str) -> str:
-    return {"as written": text, "lower": text.lower(), "upper": text.upper()}[case]
-
-
-CASES = st.sampled_from(["as written", "lower", "upper"])
 
 
 @SETTINGS

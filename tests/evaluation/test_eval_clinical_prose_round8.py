@@ -2,16 +2,13 @@
 referral in plain words, conditions and alternatives, undecided and lay stages, signs before their finding, check
 boxes and probabilities, corrections, item scope, shorthand and typos."""
 
-import functools
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prose_testing import CASES, cased, extractor, labels
 
-from retinavlm.evaluation.extract import FindingsExtractor
 from retinavlm.evaluation.text import raw_tokens
 
 SETTINGS = settings(max_examples=40, deadline=None)
-CASES = st.sampled_from(["as written", "lower", "upper"])
 NAMES = {"srf": ["SRF", "subretinal fluid"], "irf": ["IRF", "intraretinal cysts"], "ped": ["PED"], "shrm": ["SHRM"]}
 STAGE_TERMS = {
     "early": ["early AMD", "eAMD"],
@@ -20,19 +17,6 @@ STAGE_TERMS = {
     "late_wet_active": ["active nAMD", "active wet AMD"],
     "late_wet_inactive": ["inactive nAMD", "quiescent MNV"],
 }
-
-
-@functools.lru_cache(maxsize=1)
-def extractor() -> FindingsExtractor:
-    return FindingsExtractor()
-
-
-def labels(text: str) -> dict:
-    return extractor().extract(text).labels()
-
-
-def cased(text: str, case: str) -> str:
-    return {"as written": text, "lower": text.lower(), "upper": text.upper()}[case]
 
 
 def named():
