@@ -15,10 +15,11 @@ from typing import Any
 
 from retinavlm.evaluation.context import Assertion, SentenceContext, Trigger
 from retinavlm.evaluation.context_rules import ContextRules, Place, load_rules
+from retinavlm.evaluation.decisions import decision
 from retinavlm.evaluation.matcher import Match, PhraseTable
 from retinavlm.evaluation.normalize import Normalizer
 from retinavlm.evaluation.text import SEPARATORS, Token, clean_text, sentence_spans
-from retinavlm.knowledge import KnowledgeBase, load_knowledge, stage_from_findings
+from retinavlm.knowledge import KnowledgeBase, load_knowledge
 
 _BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–"})
 # a heading may follow these as well as a line break ("Model output -> stage: early; referral: none")
@@ -119,6 +120,7 @@ class _Document:
     trigger_ends: frozenset[int] = frozenset()  # single-word triggers, by token index
     quoted_history: frozenset[int] = frozenset()  # tokens quoted from an earlier reading ("Tech flagged 'new SHRM'")
     other_eye_clauses: frozenset[int] = frozenset()  # tokens of clauses about the fellow eye in a both-eye sentence
+    leaves_stage_open: bool = False  # the writer leaves the stage open ("activity uncertain", "I can't decide between")
 
 
 MAX_REPORT_CHARS = 100_000  # a specialist report is a few thousand characters
@@ -422,6 +424,7 @@ class FindingsExtractor:
             frozenset(t.start for t in triggers if t.end - t.start == 1),
             _quoted_history(text, tokens, triggers),
             other_eye_clauses,
+            any(next(self._undecided.scan(tokens, *s), None) is not None for s in sentences),
         )
 
     def _letter_headings(self, text: str, tokens: list[Token]) -> list[tuple[int, int, int]]:
@@ -856,17 +859,17 @@ class FindingsExtractor:
     ) -> list[tuple[Mention, bool]]:
         """Stated stages, each with whether it is weak (a biomarker word like "geographic atrophy",
         or a bare "AMD") so that an explicit stage statement wins over it."""
+        if doc.leaves_stage_open:
+            return []
         targets = [t for t in self._targets(doc, self._stages) if t[0].payloads[0][0] != "ignore"]
         ctx = self._context(doc, targets, stops)
         qualifiers = list(self._qualifiers.scan(doc.tokens))
         qualifier_starts = [q.start for q in qualifiers]
         # a qualifier right after a historical cue says what the disease was ("used to be active")
         past = {t.end for t in doc.triggers if any(r.category == "historical" for r in t.rules)}
-        own_stage = stage_from_findings(own_findings, self.kb)
+        own_stage = decision(self.kb, "stage", own_findings).id
         guard = self.rules.anatomy_guard_terms
         alternatives = self._set_against(doc, targets)
-        if self._leaves_stage_open(doc):
-            return []  # the writer leaves the stage open ("activity uncertain", "I can't decide between")
         mentions = []
         hedged: dict[tuple[int, int], set[str]] = {}  # sentence -> the stages it hedges
         queried: set[str] = set()  # stages left open by a query ("?wet AMD")
@@ -925,9 +928,6 @@ class FindingsExtractor:
             for m, weak, sentence in mentions
             if not (m.state == "uncertain" and (alternatives or len(hedged.get(sentence, ())) > 1))
         ]
-
-    def _leaves_stage_open(self, doc: _Document) -> bool:
-        return any(next(self._undecided.scan(doc.tokens, *s), None) is not None for s in doc.sentences)
 
     def _names_service(self, doc: _Document, found: Match, sentence, starts: set[int]) -> bool:
         """A stage word followed by a service word ("wet AMD clinic", "nAMD injection clinic")."""
@@ -1182,7 +1182,7 @@ class FindingsExtractor:
             if kind == "schedule" and not (
                 stage.id in self.rules.schedule_stages
                 if stage is not None
-                else self._leaves_stage_open(doc) and self._under_treatment(doc, stops)
+                else doc.leaves_stage_open and self._under_treatment(doc, stops)
             ):
                 continue  # kept for an inactive eye, or one whose activity the writer leaves open
             if kind == "weak":

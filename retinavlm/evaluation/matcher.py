@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from retinavlm.evaluation.text import Token
 
@@ -12,8 +12,9 @@ NUMBER = "#"  # a phrase word that matches any number written in digits ("review
 # also run into the next word ("# monthly review": "6-monthly review")
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
+    """A named tuple, not a frozen dataclass, as it is built for every phrase found (cheaper)."""
+
     start: int  # token index
     end: int  # token index, exclusive
     payloads: tuple[Hashable, ...]
@@ -51,7 +52,7 @@ class PhraseTable:
     def match_at(self, tokens: list[Token], i: int, end: int | None = None, caseless: bool = False) -> Match | None:
         """The longest phrase starting at token i (and ending by `end`), or None."""
         end = len(tokens) if end is None else end
-        best: Match | None = None
+        best_end, best_node = i, None
         exact = self._exact_lower if caseless else self._exact
         for root, as_written in ((self._folded, False), (exact, True)):
             node = root
@@ -69,9 +70,9 @@ class PhraseTable:
                 if node is None:
                     break
                 k += 1
-                if _END in node and (best is None or k > best.end):
-                    best = Match(i, k, tuple(node[_END]))
-        return best
+                if _END in node and k > best_end:
+                    best_end, best_node = k, node
+        return None if best_node is None else Match(i, best_end, tuple(best_node[_END]))
 
     def scan(
         self, tokens: list[Token], start: int = 0, end: int | None = None, caseless: bool = False

@@ -17,9 +17,10 @@ from typing import Any
 
 from retinavlm import schema
 from retinavlm.errors import ConfigError
+from retinavlm.evaluation.decisions import decision as ladder_decision
 from retinavlm.evaluation.extract import Extraction, Mention
 from retinavlm.evaluation.reference import Reference
-from retinavlm.knowledge import KnowledgeBase, decide
+from retinavlm.knowledge import KnowledgeBase
 from retinavlm.resources import eval_dir
 from retinavlm.yaml_files import read_yaml_file
 
@@ -175,13 +176,10 @@ def _accuracy(params, extraction: Extraction, reference: Reference, report: str,
 def _consistency(params, extraction: Extraction, reference: Reference, report: str, kb: KnowledgeBase) -> Verdict:
     findings = extraction.findings()
     parts, checks = [], []
-    for stated, levels, what in (
-        (extraction.stage, kb.stages, "stage"),
-        (extraction.referral, kb.referrals, "referral"),
-    ):
+    for stated, what in ((extraction.stage, "stage"), (extraction.referral, "referral")):
         if stated is None:
             continue
-        decision = decide(levels, findings, kb)
+        decision = ladder_decision(kb, what, findings)
         because = ", ".join(c.describe(kb) for c in decision.reasons) or "no qualifying findings"
         agree = decision.id == stated.id
         checks.append(1.0 if agree else 0.0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # A sign or "?" alone in parentheses ("IRF (-)", "DLS (?)"); "+ve"/"-ve"; a prefix left hanging
 # before a conjunction ("sub- or intraretinal"); words (hyphenated and apostrophe'd parts kept
@@ -40,8 +40,10 @@ _WRAP_MIN_CHARS = 50  # shorter lines are items of a list or template, not wrapp
 _NO_SPLIT_AFTER = frozenset({"dr", "mr", "mrs", "ms", "prof", "approx", "vs", "fig", "ref", "eg", "ie", "cf", "st"})
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """A named tuple rather than a frozen dataclass: a report has hundreds, and a frozen dataclass
+    costs several times as much to build."""
+
     start: int
     end: int
     raw: str  # as written (hyphens removed), for case-sensitive abbreviations
@@ -70,14 +72,16 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
         if m.start() in quotes:
             continue
         surface = m.group()
-        if surface.endswith(">") and surface.startswith("-"):
-            surface = "->"
-        elif surface[0] == "[" and len(surface) > 1:  # a check box
-            surface = "[ ]" if not surface[1:-1].strip() else "[x]"
-        elif m.group("enclosed"):
+        sign = m.lastgroup  # the named group that matched, if any: only the sign alternatives have one
+        if sign is None:
+            if surface.endswith(">") and surface.startswith("-"):
+                surface = "->"
+            elif surface[0] == "[" and len(surface) > 1:  # a check box
+                surface = "[ ]" if not surface[1:-1].strip() else "[x]"
+        elif sign == "enclosed":
             inner = m.group("enclosed")
             surface = "?" if inner.startswith("?") else inner if inner.endswith("ve") else _SIGN_WORDS.get(inner, "+ve")
-        elif m.group("stuck") or m.group("spaced") or m.group("valued") or m.group("quoted"):
+        else:  # stuck, spaced, valued or quoted
             surface = _SIGN_WORDS.get(surface, "+ve")
         out.append((m.start(), m.end(), surface))
     return out
