@@ -121,6 +121,9 @@ class _Document:
     quoted_history: frozenset[int] = frozenset()  # tokens quoted from an earlier reading ("Tech flagged 'new SHRM'")
     other_eye_clauses: frozenset[int] = frozenset()  # tokens of clauses about the fellow eye in a both-eye sentence
     leaves_stage_open: bool = False  # the writer leaves the stage open ("activity uncertain", "I can't decide between")
+    norms: frozenset[str] = frozenset()  # every word, folded: PhraseTable.may_match
+    raws: frozenset[str] = frozenset()  # every token as written
+    written: frozenset[str] = frozenset()  # as targets match them: lower-cased when caseless
 
 
 MAX_REPORT_CHARS = 100_000  # a specialist report is a few thousand characters
@@ -312,6 +315,8 @@ class FindingsExtractor:
     def _document(self, text: str) -> _Document:
         tokens = self._norm.tokens(text)
         caseless = not any(c.isupper() for c in text)
+        norms = frozenset(t.norm for t in tokens)
+        raws = frozenset(t.raw for t in tokens)
         headings: list[tuple[int, int, int]] = []  # (first token, end token incl. colon, section)
         line_start = True
         prev_end_sentence = True
@@ -363,6 +368,7 @@ class FindingsExtractor:
         triggers: list[Trigger] = []
         separators: list[int] = []
         questions = set()
+        modifiers = self._modifiers.may_match(norms, raws)
         for s, e in sentences:
             first_separator = len(separators)
             for k in range(s, e):
@@ -381,7 +387,7 @@ class FindingsExtractor:
                     separators.append(k)
                     questions.add(k)
             sentence_separators = {k for k in separators[first_separator:] if k not in questions}
-            for found in self._modifiers.scan(tokens, s, e):
+            for found in self._modifiers.scan(tokens, s, e) if modifiers else ():
                 if found.start in questions or (found.start == s and tokens[s].raw in _BULLETS):
                     continue  # a list mark opening a line ("> SRF present") is no cue
                 if tokens[found.start].raw == ">" and not _ranks_words(tokens, found.start, s, e):
@@ -411,7 +417,9 @@ class FindingsExtractor:
                             for r in rules
                         )
                 triggers.append(Trigger(found.start, found.end, rules, terminates))
-        other_eye, other_eye_clauses = self._other_eye(tokens, sentences, triggers)
+        other_eye, other_eye_clauses = (
+            self._other_eye(tokens, sentences, triggers) if self._eyes.may_match(norms, raws) else (set(), frozenset())
+        )
         return _Document(
             text,
             tokens,
@@ -424,7 +432,11 @@ class FindingsExtractor:
             frozenset(t.start for t in triggers if t.end - t.start == 1),
             _quoted_history(text, tokens, triggers),
             other_eye_clauses,
-            any(next(self._undecided.scan(tokens, *s), None) is not None for s in sentences),
+            self._undecided.may_match(norms, raws)
+            and any(next(self._undecided.scan(tokens, *s), None) is not None for s in sentences),
+            norms,
+            raws,
+            frozenset(raw.lower() for raw in raws) if caseless else raws,
         )
 
     def _letter_headings(self, text: str, tokens: list[Token]) -> list[tuple[int, int, int]]:
@@ -532,6 +544,8 @@ class FindingsExtractor:
 
     def _targets(self, doc: _Document, table: PhraseTable) -> list[tuple[Match, tuple[int, int]]]:
         out = []
+        if not table.may_match(doc.norms, doc.written, doc.caseless):
+            return out
         for sentence in doc.sentences:
             for found in table.scan(doc.tokens, *sentence, caseless=doc.caseless):
                 elided = self._elided(doc, table, found, sentence, out)
@@ -694,6 +708,8 @@ class FindingsExtractor:
 
     def _biomarker_mentions(self, doc: _Document, targets) -> tuple[list[Mention], set[int]]:
         """The mentions, and the indices of those hedged by a query ("?SRF")."""
+        if not targets:
+            return [], set()
         ctx = self._context(doc, targets)
         queried: set[int] = set()
         attributes = list(self._attributes.scan(doc.tokens))
@@ -862,6 +878,8 @@ class FindingsExtractor:
         if doc.leaves_stage_open:
             return []
         targets = [t for t in self._targets(doc, self._stages) if t[0].payloads[0][0] != "ignore"]
+        if not targets:
+            return []
         ctx = self._context(doc, targets, stops)
         qualifiers = list(self._qualifiers.scan(doc.tokens))
         qualifier_starts = [q.start for q in qualifiers]
@@ -1117,6 +1135,7 @@ class FindingsExtractor:
         """A bare stage word after a verdict marker ("-> inactive", "I'd call it intermediate", "in my
         opinion, inactive"), outside the other eye's sentences."""
         values = self._heading_values.get("conclusion", {})
+        verdicts = self._verdicts.may_match(doc.norms, doc.raws)
         mentions = []
         for sentence in doc.sentences:
             if sentence in doc.other_eye:
@@ -1143,7 +1162,7 @@ class FindingsExtractor:
                     whole = (item_start, k) == sentence
                     mentions.append((self._mention(doc, "stage", level_id, "present", found, assertion), not whole))
                 item_start = k + 1
-            for marker in self._verdicts.scan(doc.tokens, *sentence):
+            for marker in self._verdicts.scan(doc.tokens, *sentence) if verdicts else ():
                 start = marker.end + (marker.end < sentence[1] and doc.tokens[marker.end].raw == ",")
                 end = start
                 while end < min(sentence[1], start + 3) and doc.tokens[end].is_word:
@@ -1166,6 +1185,8 @@ class FindingsExtractor:
         Keep interval at 8 weeks"); with active disease the plan is the treatment, which states no referral.
         Two levels set against each other ("routine or 2ww?") leave it undecided."""
         targets = self._targets(doc, self._referrals)
+        if not targets:
+            return []
         ctx = self._context(doc, targets, stops)
         window, community = self.rules.community_window, self.rules.community_care
         referral_words = {k for found, _ in targets for k in range(found.start, found.end)}
@@ -1237,11 +1258,15 @@ class FindingsExtractor:
     def _under_treatment(self, doc: _Document, stops) -> bool:
         """The report names a treatment given or planned ("Eylea 2 mg given today"), not denied."""
         targets = self._targets(doc, self._treatments)
+        if not targets:
+            return False
         ctx = self._context(doc, targets, stops)
         return any(self._assess(doc, ctx, found, sentence).state == "present" for found, sentence in targets)
 
     def _level_mentions(self, doc: _Document, table: PhraseTable, kind: str, stops) -> list[tuple[Mention, bool]]:
         targets = self._targets(doc, table)
+        if not targets:  # no context to build
+            return []
         ctx = self._context(doc, targets, stops)
         mentions = []
         for found, sentence in targets:

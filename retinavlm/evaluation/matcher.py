@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from retinavlm.evaluation.text import Token
 
@@ -12,9 +12,8 @@ NUMBER = "#"  # a phrase word that matches any number written in digits ("review
 # also run into the next word ("# monthly review": "6-monthly review")
 
 
-class Match(NamedTuple):
-    """A named tuple, not a frozen dataclass, as it is built for every phrase found (cheaper)."""
-
+@dataclass(frozen=True, slots=True)
+class Match:
     start: int  # token index
     end: int  # token index, exclusive
     payloads: tuple[Hashable, ...]
@@ -39,6 +38,12 @@ class PhraseTable:
             _insert(self._exact_lower, tuple(w.lower() for w in words), payload)
         else:
             _insert(self._folded, words, payload)
+
+    def may_match(self, norms: frozenset[str], written: frozenset[str], caseless: bool = False) -> bool:
+        """Whether a text with these folded words and these words as written (lower-cased when `caseless`)
+        can hold a phrase: a look once per report spares scanning every sentence for a phrase it lacks."""
+        exact = self._exact_lower if caseless else self._exact
+        return NUMBER in self._folded or not (norms.isdisjoint(self._folded) and written.isdisjoint(exact))
 
     def get(self, words: tuple[str, ...]) -> tuple[Hashable, ...]:
         """Payloads of exactly this lower-case phrase (empty if unknown)."""
