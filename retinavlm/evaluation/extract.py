@@ -308,6 +308,7 @@ class FindingsExtractor:
         ]
         for term in rules.anatomy_guard_words | rules.anatomy_guard_terms:
             norm.phrase(term)
+        self._section_roles = {section.id: section.role for section in rules.sections}
         norm.freeze()
 
     # -- document structure -------------------------------------------------------------------
@@ -373,7 +374,7 @@ class FindingsExtractor:
             first_separator = len(separators)
             for k in range(s, e):
                 tok = tokens[k]
-                if self._answer_marker(tokens, k, s):
+                if tok.raw == ":" and self._answer_marker(tokens, k, s):
                     continue
                 if tok.raw in SEPARATORS and not _opens_query(tokens, k, e):
                     separators.append(k)
@@ -698,7 +699,7 @@ class FindingsExtractor:
         confident over hedged, and the last one written among equals."""
         if not candidates:
             return None
-        roles = {section.id: section.role for section in self.rules.sections}
+        roles = self._section_roles
 
         def key(item):
             index, (mention, weak) = item
@@ -860,8 +861,12 @@ class FindingsExtractor:
         """One state per biomarker: its own mentions beat umbrella terms; present > uncertain > absent. A
         correction from character `since` on supersedes what came before about the findings it restates."""
         decided: dict[str, Mention] = {}
+        by_id: dict[str, list[Mention]] = {}
+        for m in mentions:
+            if m.state is not None:
+                by_id.setdefault(m.id, []).append(m)
         for bid in self.kb.biomarkers:
-            own = [m for m in mentions if m.id == bid and m.state is not None]
+            own = by_id.get(bid, [])
             if since is not None:
                 own = [m for m in own if m.span.start >= since] or own
             specific = [m for m in own if m.via is None]

@@ -43,7 +43,10 @@ class PhraseTable:
         """Whether a text with these folded words and these words as written (lower-cased when `caseless`)
         can hold a phrase: a look once per report spares scanning every sentence for a phrase it lacks."""
         exact = self._exact_lower if caseless else self._exact
-        return NUMBER in self._folded or not (norms.isdisjoint(self._folded) and written.isdisjoint(exact))
+        # keys().isdisjoint(a set) looks up the report's few words; set.isdisjoint(a dict) would walk the table
+        return NUMBER in self._folded or not (
+            self._folded.keys().isdisjoint(norms) and exact.keys().isdisjoint(written)
+        )
 
     def get(self, words: tuple[str, ...]) -> tuple[Hashable, ...]:
         """Payloads of exactly this lower-case phrase (empty if unknown)."""
