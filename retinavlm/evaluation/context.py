@@ -66,6 +66,8 @@ class SentenceContext:
         list_joiners: frozenset[str],
         sentence_wide: frozenset[str],
         reach: int,
+        item_predicates: frozenset[str] = frozenset(),
+        disjunctions: frozenset[str] = frozenset(),
     ):
         self.tokens = tokens
         self.by_end = {t.end - 1: t for t in triggers}
@@ -79,6 +81,8 @@ class SentenceContext:
         self.list_joiners = list_joiners
         self.sentence_wide = sentence_wide
         self.reach = reach
+        self.item_predicates = item_predicates
+        self.disjunctions = disjunctions
         # another finding counts as one word of distance, however many words it has, and an item of a
         # list of findings ("no drusen, PED, SRF, IRF, SHRM, HRF or atrophy") as none
         self.target_counts = [
@@ -90,7 +94,15 @@ class SentenceContext:
     def assess(self, start: int, end: int, sentence: tuple[int, int], section_category: str | None) -> Assertion:
         words_before = self._item_words(start - 1, sentence[0] - 1, -1)
         words_after = self._item_words(end, sentence[1], 1)
-        cues = self._scan(start - 1, sentence[0] - 1, -1, ("forward", "bidirectional"), words_after >= 2)
+        # an item with words of its own after the finding ("no SRF, fibrosis at the fovea", "no SRF/IRF, PED flat") is a
+        # statement of its own, unless the finding is a member of a disjunction ("no SRF, IRF, DLS or HRF is seen in
+        # the left eye", "no SRF, haemorrhage or SHRM to suggest MNV"), whose words after it speak of the whole list
+        disjunct = bool(self.disjunctions) and self._disjunct(start, end, sentence)
+        own_words = (
+            words_after >= 2
+            or (bool(self.item_predicates) and self._first_word(end, sentence[1]) in self.item_predicates)
+        ) and not disjunct
+        cues = self._scan(start - 1, sentence[0] - 1, -1, ("forward", "bidirectional"), own_words, disjunct)
         after = self._scan(end, sentence[1], 1, ("backward", "bidirectional"), words_before > 0)
         value = self._tail_cues(start, end, sentence)
         if not any(c.category in _EXISTENCE for c in value):
@@ -112,6 +124,30 @@ class SentenceContext:
         if section_category is not None:
             cues.append(Cue(section_category, None, _FAR))
         return _decide(cues)
+
+    def _first_word(self, end: int, stop: int) -> str | None:
+        """The first word after the target, in its item."""
+        for k in range(end, stop):
+            if self.tokens[k].raw in _ITEM_ENDS or k in self._separator_set:
+                return None
+            if self.tokens[k].is_word:
+                return self.tokens[k].norm
+        return None
+
+    def _disjunct(self, start: int, end: int, sentence: tuple[int, int]) -> bool:
+        """The target is joined to a neighbour by a disjunction ("DLS or HRF", "haemorrhage or SHRM")."""
+        before = start - 1
+        while before >= sentence[0] and self.tokens[before].norm in self.list_words - self.disjunctions:
+            before -= 1
+        after = end
+        while after < sentence[1] and self.tokens[after].norm in self.list_words - self.disjunctions:
+            after += 1
+        return (before >= sentence[0] and self.tokens[before].norm in self.disjunctions) or (
+            after < sentence[1]
+            and self.tokens[after].norm in self.disjunctions
+            and after + 1 < sentence[1]
+            and self.target_mask[after + 1]
+        )
 
     def _open_question(self, end: int, sentence: tuple[int, int]) -> list[Cue]:
         """A question about the target's item followed by no answer — another finding or an alternative ("SRF?
@@ -154,9 +190,12 @@ class SentenceContext:
             i += step
         return count
 
-    def _scan(self, i: int, stop: int, step: int, directions: tuple[str, ...], own_words: bool = False) -> list[Cue]:
+    def _scan(
+        self, i: int, stop: int, step: int, directions: tuple[str, ...], own_words: bool = False, disjunct: bool = False
+    ) -> list[Cue]:
         """Cues reaching the target from one side. `own_words`: the target's item has words of its own on
-        the other side, so a cue from another item of the list does not reach it."""
+        the other side, so a cue from another item of the list does not reach it; `disjunct`: the words before it
+        in its item are another member of the list ("haemorrhage or SHRM")."""
         cues: list[Cue] = []
         distance = 0
         crossed_stop = False
@@ -206,7 +245,7 @@ class SentenceContext:
             if step < 0 and not own_item:
                 if token.raw == ",":
                     # "no SRF, stable fibrosis", "no SRF, fibrosis at the fovea"
-                    own_item = (i != start and item_words > 0) or own_words
+                    own_item = (i != start and item_words > 0 and not disjunct) or own_words
                 elif token.is_word and not self.target_mask[i] and token.norm not in self.list_joiners:
                     item_words += 1
             if token.raw == opening and i != start:

@@ -144,6 +144,17 @@ class ContextRules:
     answer_markers: frozenset[str] = frozenset()  # "Q: Any IRF? A: No": "A" marks the answer, not a label
     speech_min_length: int = 6  # shortest split or unknown word read by its sound
     spoken_punctuation: dict[str, str] = field(default_factory=dict)  # "full stop" -> "."
+    spoken_noun_after: frozenset[str] = frozenset()  # "a period of": after these a punctuation word is a word
+    spoken_numbers: dict[str, str] = field(default_factory=dict)  # "within to weeks": "to" -> "2"
+    spoken_number_units: tuple[str, ...] = ()
+    joined_fields: tuple[str, ...] = ()
+    # "no SRF/IRF, PED flat": a word of these right after a finding makes its item a statement of its own
+    item_predicates: frozenset[str] = frozenset()
+    # "No SRF, IRF, double-layer sign or HRF is seen in the left eye": a finding joined by one of these is a member of
+    # the negated list, whatever words follow the list
+    disjunctions: frozenset[str] = frozenset()  # "AREDS category: 3" reads "AREDS category 3"
+    # a JSON key holding a list of findings that are absent ("biomarkers_absent": [...]) or present
+    finding_list_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     speech_sounds: tuple[tuple[str, str], ...] = ()  # letters that sound alike ("ph" -> "f")
     verdict_markers: tuple[str, ...] = ()
     letter_headings: tuple[LetterHeadings, ...] = ()  # SBAR handovers
@@ -167,6 +178,12 @@ class ContextRules:
     probability_absent: float = 0.0  # at or below this absent, uncertain between
     corrections: tuple[str, ...] = ()  # "ADDENDUM", "[corrected: ...]": restated findings supersede earlier ones
     definite_words: frozenset[str] = frozenset()  # "the serous PED ... has resolved": that lesion is gone
+
+
+def _finding_list_keys(spec, path: Path) -> dict[str, tuple[str, ...]]:
+    spec = _mapping(spec, path, "finding_list_keys")
+    _keys(spec, {"absent", "present"}, path, "finding_list_keys")
+    return {str(k): tuple(w.lower() for w in _strings(v, path, f"finding_list_keys {k}")) for k, v in spec.items()}
 
 
 def default_rules_path() -> Path:
@@ -225,6 +242,10 @@ def _load_cached(path: Path) -> ContextRules:
         "probabilities",
         "corrections",
         "definite_words",
+        "joined_fields",
+        "item_predicates",
+        "disjunctions",
+        "finding_list_keys",
     }
     _keys(doc, allowed, path, "top level")
     modifiers: dict[str, list[ModifierRule]] = {}
@@ -261,7 +282,10 @@ def _load_cached(path: Path) -> ContextRules:
         spelling.append((pair[0].lower(), pair[1].lower()))
     typos = doc.get("typos") or {}
     speech = doc.get("speech") or {}
-    _keys(speech, {"min_length", "sounds", "punctuation"}, path, "speech")
+    _keys(speech, {"min_length", "sounds", "punctuation", "noun_after", "numbers", "number_units"}, path, "speech")
+    spoken_numbers = _mapping(speech.get("numbers"), path, "speech numbers")
+    if any(not str(v).isdigit() or len(str(v)) > len(str(k)) for k, v in spoken_numbers.items()):
+        raise RulesError(f"{path}: speech numbers values must be numbers no longer than their words")
     spoken = _mapping(speech.get("punctuation"), path, "speech punctuation")
     if any(not isinstance(v, str) or not 0 < len(v) <= len(str(k)) for k, v in spoken.items()):
         raise RulesError(f"{path}: speech punctuation values must be marks no longer than their words")
@@ -395,6 +419,13 @@ def _load_cached(path: Path) -> ContextRules:
         speech_min_length=_int(speech.get("min_length", 6), path, "speech min_length"),
         speech_sounds=_sound_pairs(speech.get("sounds"), path),
         spoken_punctuation={str(k).lower(): v for k, v in spoken.items()},
+        spoken_noun_after=frozenset(w.lower() for w in _strings(speech.get("noun_after"), path, "speech noun_after")),
+        spoken_numbers={str(k).lower(): str(v) for k, v in spoken_numbers.items()},
+        spoken_number_units=_strings(speech.get("number_units"), path, "speech number_units"),
+        joined_fields=_strings(doc.get("joined_fields"), path, "joined_fields"),
+        item_predicates=frozenset(w.lower() for w in _strings(doc.get("item_predicates"), path, "item_predicates")),
+        disjunctions=frozenset(w.lower() for w in _strings(doc.get("disjunctions"), path, "disjunctions")),
+        finding_list_keys=_finding_list_keys(doc.get("finding_list_keys"), path),
         answer_markers=frozenset(w.lower() for w in _strings(doc.get("answer_markers"), path, "answer_markers")),
         letter_headings=_letter_headings(doc.get("letter_headings"), {s.id for s in sections}, path),
         not_referrals=_strings(doc.get("not_referrals"), path, "not_referrals"),

@@ -376,7 +376,9 @@ class FindingsExtractor:
                 tok = tokens[k]
                 if tok.raw == ":" and self._answer_marker(tokens, k, s):
                     continue
-                if tok.raw in SEPARATORS and not _opens_query(tokens, k, e):
+                # ">=" compares (">=250 um"), it separates no field
+                compares = tok.raw == "=" and k > s and tokens[k - 1].raw in "<>" and tokens[k - 1].end == tok.start
+                if tok.raw in SEPARATORS and not compares and not _opens_query(tokens, k, e):
                     separators.append(k)
                 elif (
                     tok.raw == "?"
@@ -394,8 +396,11 @@ class FindingsExtractor:
                 if tokens[found.start].raw == ">" and not _ranks_words(tokens, found.start, s, e):
                     continue  # a measure (">50% of lesion"), not a ranking of diagnoses ("PCV > nAMD")
                 rules = tuple(p for p in found.payloads if p != "terminate")
-                if tokens[found.start].raw in _SIGN_TOKENS and _opens_item(tokens, found, s, e):
-                    # a sign before its finding ("(+) drusen, (-) SRF") reads forward
+                if (tokens[found.start].raw in _SIGN_TOKENS and _opens_item(tokens, found, s, e)) or _glued_query(
+                    tokens, found, s, e
+                ):
+                    # a sign before its finding ("(+) drusen, (-) SRF") and a query mark stuck to the next word only
+                    # ("irregular rpe elevation ?dls") read forward
                     rules = tuple(replace(r, direction="forward") for r in rules)
                 terminates = "terminate" in found.payloads
                 if (
@@ -505,8 +510,10 @@ class FindingsExtractor:
         cue_starts = sorted(t.start for t in triggers if any(r.category == "other_eye" for r in t.rules))
         named, fellow, first, declared = [], None, None, None
         for sentence in sentences:
-            eyes = {m.payloads[0] for m in self._eyes.scan(tokens, *sentence)}
-            this = "this" in eyes
+            found = list(self._eyes.scan(tokens, *sentence))
+            eyes = {m.payloads[0] for m in found}
+            # "the left eye being assessed" names this eye; "the right eye (not being assessed)" does not
+            this = any(m.payloads[0] == "this" and not (m.start and tokens[m.start - 1].norm == "not") for m in found)
             eyes.discard("this")
             named.append((sentence, eyes))
             if len(eyes) == 1 and "both" not in eyes:
@@ -531,14 +538,16 @@ class FindingsExtractor:
         """Tokens of the clauses (split at "," and dashes) that name the other eye, or follow one that does."""
         named = {m.start: m.payloads[0] for m in self._eyes.scan(tokens, *sentence) if m.payloads[0] != "this"}
         out, eye, clause = [], None, []
+        depth = 0  # an eye named in a parenthesis is an aside ("OD (fellow eye of treated nAMD OS): OCT normal")
         for k in range(*sentence):
+            depth += (tokens[k].raw == "(") - (tokens[k].raw == ")" and depth > 0)
             if tokens[k].raw in _CLAUSE_BREAKS:
                 if eye is not None and eye != this_eye:
                     out.extend(clause)
                 clause = []
                 continue
             clause.append(k)
-            eye = named.get(k, eye)
+            eye = named.get(k, eye) if depth == 0 else eye
         if eye is not None and eye != this_eye:
             out.extend(clause)
         return out
@@ -603,6 +612,8 @@ class FindingsExtractor:
             self.rules.list_joiners,
             self.rules.sentence_wide,
             reach,
+            self.rules.item_predicates,
+            self.rules.disjunctions,
         )
 
     def _span(self, doc: _Document, start: int, end: int) -> Span:
@@ -727,7 +738,7 @@ class FindingsExtractor:
             if kind == "absence":
                 # an anchored denial denied in its own item asserts the finding ("the RPE is by no means
                 # smooth", "rpe not completely regular"): smooth and irregular are two sides of one thing
-                if rest[2:] and state == "absent" and self._same_item(doc, assertion, found):
+                if rest[2:] and state == "absent" and self._same_item(doc, assertion, found, targets):
                     state = "present"
                 # "not dry" denies the phrase; a negation from an earlier list item ("no HRF, macula dry") does not
                 elif state == "absent" and assertion.cues and assertion.cues[0].distance == 0:
@@ -793,12 +804,17 @@ class FindingsExtractor:
             and tuple(t.norm for t in doc.tokens[cue.trigger.start : cue.trigger.end]) in self._queries
         )
 
-    def _same_item(self, doc: _Document, assertion: Assertion, found: Match) -> bool:
-        """The deciding cue stands in the finding's own item: no punctuation between them."""
+    def _same_item(self, doc: _Document, assertion: Assertion, found: Match, targets) -> bool:
+        """The deciding cue stands in the finding's own item: no punctuation and no other finding between them
+        ("no subretinal or intraretinal fluid and the RPE otherwise appears intact" denies the fluid, not the RPE's
+        intactness)."""
         cue = assertion.cues[0] if assertion.cues else None
         if cue is None or cue.trigger is None or cue.trigger.end > found.start:
             return False
-        return all(doc.tokens[k].is_word for k in range(cue.trigger.end, found.start))
+        lo, hi = cue.trigger.end, found.start
+        return all(doc.tokens[k].is_word for k in range(lo, hi)) and not any(
+            lo <= other.start < hi for other, _ in targets if other.payloads[0][0] != "ignore"
+        )
 
     def _lesion_denied(self, doc: _Document, assertion: Assertion, found: Match, attribute: int) -> bool:
         """A denial after a definite lesion ("the serous PED from last year ... is no longer visible"): that lesion,
@@ -963,7 +979,9 @@ class FindingsExtractor:
     def _is_open_hedge(self, doc: _Document, cue) -> bool:
         if cue.category != "uncertain" or cue.trigger is None:
             return False
-        return tuple(t.norm for t in doc.tokens[cue.trigger.start : cue.trigger.end]) in self._open_hedges
+        words = tuple(t.norm for t in doc.tokens[cue.trigger.start : cue.trigger.end])
+        # a stage set against something that is no stage, right next to it ("?DMO vs nAMD", "PCV vs nAMD")
+        return words in self._open_hedges or (cue.distance == 0 and words[0] in self._alternatives)
 
     def _set_against(self, doc: _Document, targets) -> set[int]:
         """Indices of stage statements set against another ("intermediate AMD vs non-exudative MNV",
@@ -1361,6 +1379,19 @@ def _ranks_words(tokens: list[Token], k: int, start: int, end: int) -> bool:
         and tokens[k + 1].raw[:1].isalpha()
         and tokens[k - 1].end < tokens[k].start
         and tokens[k].end < tokens[k + 1].start
+    )
+
+
+def _glued_query(tokens: list[Token], found: Match, start: int, end: int) -> bool:
+    """A query mark spaced from the word before it and stuck to the word after it ("elevation ?dls")."""
+    k = found.start
+    return (
+        tokens[k].raw in ("?", "??")
+        and start < k
+        and found.end < end
+        and tokens[k - 1].end < tokens[k].start
+        and tokens[found.end - 1].end == tokens[found.end].start
+        and tokens[found.end].is_word
     )
 
 

@@ -14,6 +14,12 @@ _VOWEL_RUNS = re.compile(r"[aeiouw]+")
 _MIN_CONSONANTS = 3  # a shorter skeleton ("early", "yearly") sounds like too many words
 _QUOTES = frozenset("\"'")
 _GLUED = re.compile(r"([a-z]{2,})([A-Z]{2,}s?)")  # "noSRF", "intermediateAMD", "noGA"
+# a JSON key and its list of strings ("biomarkers absent": ["drusen", "subretinal fluid"]), after clean_text
+_JSON_LIST = re.compile(r'"(?P<key>[^"\n]{1,60})"[ \t]*:[ \t]*\[(?P<items>[^\[\]\n]*)\]')
+_JSON_ITEM = re.compile(r'"([^"\n]+)"')
+_LIST_MARKS = {"absent": "✗", "present": "✓"}  # check marks, read as the item's value
+# an abbreviation dictated or typed letter by letter with full stops ("R.P.E.", "O.C.T.")
+_DOTTED_LETTERS = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}(?!\w)")
 # a model's probability for a finding: "P(SRF)=0.04", "p(GA) = 61%"
 _PROBABILITY = re.compile(
     r"(?<!\w)[pP]\((?P<name>[^()=:\n]{1,40}?)\)[ \t]*[=:][ \t]*(?P<value>\d*\.?\d+)(?P<percent>[ \t]*%)?"
@@ -32,6 +38,31 @@ class Normalizer:
         self._prefixes = rules.hanging_prefixes
         self._spoken = _spoken_pattern(rules.spoken_punctuation)
         self._spoken_marks = rules.spoken_punctuation
+        self._noun_after = rules.spoken_noun_after
+        self._numbers = rules.spoken_numbers
+        # a number dictated as a word that sounds like it, between "within" / "in" and a time unit ("within to weeks")
+        self._spoken_number = (
+            re.compile(
+                r"(?i)(?<!\w)(?:within|in)[ \t]+(?P<word>"
+                + "|".join(re.escape(w) for w in rules.spoken_numbers)
+                + r")(?=[ \t]+(?:"
+                + "|".join(re.escape(u) for u in rules.spoken_number_units)
+                + r")(?!\w))"
+            )
+            if rules.spoken_numbers and rules.spoken_number_units
+            else None
+        )
+        # a field whose value completes its name ("AREDS category: 3" is "AREDS category 3")
+        self._joined_field = (
+            re.compile(
+                r"(?i)(?<!\w)(?:"
+                + "|".join(re.escape(f) for f in rules.joined_fields)
+                + r")[ \t]*(?P<mark>[:=])(?=[ \t]*\w)"
+            )
+            if rules.joined_fields
+            else None
+        )
+        self._list_keys = rules.finding_list_keys
         # a dotted leader between a field and its value ("Drusen ........ none") is the field's ":"
         self._leader = (
             re.compile(rf"(?<=\S)[ \t]*(?:{'|'.join(re.escape(c) for c in rules.field_leaders)}){{4,}}[ \t]*(?=\S)")
@@ -165,15 +196,49 @@ class Normalizer:
         ("no fluid full stop" -> "no fluid .        "; "new line" -> ".\n      "), and a dotted leader
         of four or more marks between a field and its value is its colon ("Drusen ..... none"); a model's probability
         for a finding is its value as a sign ("P(SRF)=0.04" -> "SRF: -,")."""
+        if self._list_keys and '"' in text and "[" in text:
+            text = _JSON_LIST.sub(self._finding_list, text)
+        if "." in text and _DOTTED_LETTERS.search(text):
+            text = _DOTTED_LETTERS.sub(lambda m: m.group().replace(".", "").ljust(len(m.group())), text)
+        if self._joined_field is not None:
+            text = self._joined_field.sub(lambda m: m.group()[: m.start("mark") - m.start()] + " ", text)
         if ("P(" in text or "p(" in text) and _PROBABILITY.search(text):
             text = _PROBABILITY.sub(self._probability, text)
         if self._table_label_words and "|" in text:
             text = "".join(self._table_row(line) for line in text.splitlines(keepends=True))
         if self._leader is not None and any(mark * 4 in text for mark in self._leader_marks):
             text = self._leader.sub(lambda m: " :".ljust(len(m.group())), text)
+        if self._spoken_number is not None:
+            text = self._spoken_number.sub(self._spoken_digits, text)
         if self._spoken is None:
             return text
-        return self._spoken.sub(lambda m: self._spoken_marks[m.group().lower()].ljust(len(m.group())), text)
+        return self._spoken.sub(self._spoken_mark, text)
+
+    def _spoken_digits(self, m: re.Match) -> str:
+        word = m.group("word")
+        return m.group()[: m.start("word") - m.start()] + self._numbers[word.lower()].ljust(len(word))
+
+    def _spoken_mark(self, m: re.Match) -> str:
+        """A dictated punctuation word is its mark, unless a word before it makes it a noun ("a period of")."""
+        before = m.string[max(0, m.start() - 30) : m.start()].split()
+        if before and before[-1].lower() in self._noun_after:
+            return m.group()
+        return self._spoken_marks[m.group().lower()].ljust(len(m.group()))
+
+    def _finding_list(self, m: re.Match) -> str:
+        """A JSON list under a key that says absent or present ("biomarkers absent": ["drusen", "subretinal fluid"])
+        reads as each item followed by that value's check mark, same length."""
+        key = " " + " ".join(m.group("key").lower().split()) + " "
+        # the first state whose words the key holds, absent first ("findings not detected" is not "detected")
+        state = next(
+            (s for s in ("absent", "present") if any(f" {w} " in key for w in self._list_keys.get(s, ()))), None
+        )
+        if state is None:
+            return m.group()
+        mark = _LIST_MARKS[state]
+        start = m.start("items") - m.start()
+        items = _JSON_ITEM.sub(lambda item: f" {item.group(1)}{mark}", m.group("items"))
+        return m.group()[:start] + items + m.group()[m.end("items") - m.start() :]
 
     def _probability(self, m: re.Match) -> str:
         value = float(m.group("value")) / (100 if m.group("percent") else 1)

@@ -150,6 +150,8 @@ def _is_inline_period(tokens: list[Token], i: int) -> bool:
     if nxt is not None and nxt.start == tokens[i].end and prev.raw.isdigit() and nxt.raw.isdigit():
         return True  # 2.5
     word = prev.norm
-    if len(word) == 1 and i >= 2 and tokens[i - 2].raw in (":", "="):
-        return False  # a one-letter field value ends its sentence ("SRF: N. IRF: Y."), unlike an initial
+    if len(word) == 1 and i >= 2 and tokens[i - 2].raw in (":", "=", "/"):
+        # a one-letter field value ends its sentence ("SRF: N. IRF: Y."), and so does an eye ("iAMD L/E. R/E GA"),
+        # unlike an initial
+        return False
     return prev.is_word and (len(word) == 1 and word.isalpha() or word in _NO_SPLIT_AFTER) and nxt is not None
