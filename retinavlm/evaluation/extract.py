@@ -451,7 +451,7 @@ class FindingsExtractor:
         at_line_start = [
             i
             for i in range(len(tokens) - 1)
-            if (i == 0 or "\n" in text[tokens[i - 1].end : tokens[i].start]) and tokens[i + 1].raw in (":", "-", "–")
+            if tokens[i + 1].raw in (":", "-", "–") and (i == 0 or "\n" in text[tokens[i - 1].end : tokens[i].start])
         ]
         for letters, sections in self._letter_schemes:
             firsts = {}

@@ -273,6 +273,7 @@ class Normalizer:
 
     def tokens(self, text: str) -> list[Token]:
         out = []
+        cache = self._cache
         raw = raw_tokens(text)
         n = len(raw)
         i = 0
@@ -296,7 +297,8 @@ class Normalizer:
             written = surface.replace("-", "") if word else surface
             if word and start and text[start - 1] in _QUOTES and _json_key(text, start, end, surface):
                 written = surface.upper()  # a model's field name in lower case ("ga": "-") is still the abbreviation
-            out.append(Token(start, end, written, self.word(surface), word))
+            norm = cache.get(surface)  # most words were seen before: no call for them
+            out.append(Token(start, end, written, self.word(surface) if norm is None else norm, word))
             i += 1
         return out
 
