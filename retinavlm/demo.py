@@ -51,6 +51,7 @@ HEALTHY_SYSTEM = "always_healthy"
 SYNTHETIC_ONLY_SYSTEM = "synthetic_only"
 CNN_SCRATCH_SYSTEM = "cnn_from_scratch"
 CNN_PRETRAINED_SYSTEM = "cnn_from_synthetic_encoder"
+CLASSIFIERS_DIR = "classifiers"  # RUN/classifiers/SYSTEM: trained once, reused by every scored split
 STATE_FILE = "demo_state.json"
 SUMMARY_FILE = "demo_summary.json"
 SPLITS = ("test", "validation")
@@ -533,9 +534,15 @@ def classifiers_step(
     """The plain supervised baselines on the real patients: a CNN classifier from scratch and one from the synthetic
     stage-0 encoder, each choosing its epoch on the validation patients; reports on the `split` patients from the
     predicted class (its referral and, where known, its stage). Scored on validation, their figures are optimistic:
-    the summary says so."""
+    the summary says so. Each is trained once per run folder (RUN/classifiers/SYSTEM) and reused by every split."""
     from retinavlm.train.curriculum import heldout_records, load_curriculum
-    from retinavlm.train.scan_classifier import ClassifierConfig, train_scan_classifier, write_predictions
+    from retinavlm.train.scan_classifier import (
+        ClassifierConfig,
+        load_classifier,
+        save_classifier,
+        train_scan_classifier,
+        write_predictions,
+    )
 
     cur, stages = load_curriculum(curriculum)
     last = stages[-1]
@@ -552,17 +559,23 @@ def classifiers_step(
             info[system] = state.doc["steps"][step]
             continue
         started = time.perf_counter()
-        config = ClassifierConfig(
-            encoder=encoder.encoder.name,
-            image_size=encoder.encoder.image_size,
-            crop=encoder.encoder.crop,
-            crop_fraction=encoder.encoder.crop_fraction,
-            encoder_weights=None if weights is None else str(weights),
-            epochs=settings.epochs,
-            patience=settings.patience,
-            seed=settings.seed,
-        )
-        trained = train_scan_classifier(train, validation, config)
+        saved = scored.run_dir / CLASSIFIERS_DIR / system
+        reused = saved.is_dir()
+        if reused:
+            trained = load_classifier(saved)
+        else:
+            config = ClassifierConfig(
+                encoder=encoder.encoder.name,
+                image_size=encoder.encoder.image_size,
+                crop=encoder.encoder.crop,
+                crop_fraction=encoder.encoder.crop_fraction,
+                encoder_weights=None if weights is None else str(weights),
+                epochs=settings.epochs,
+                patience=settings.patience,
+                seed=settings.seed,
+            )
+            trained = train_scan_classifier(train, validation, config)
+            save_classifier(trained, saved)
         write_predictions(
             scored.folder / "predictions" / f"{system}.jsonl",
             pseudonymous_records(scored_records),
@@ -580,7 +593,8 @@ def classifiers_step(
         state.finish(step, seconds, reports=len(scored_records), **info[system])
         log(
             f"predictions: {system} (best epoch {trained.best_epoch}, validation macro-F1 "
-            f"{trained.validation_macro_f1:.3f}) in {seconds:.1f} s"
+            f"{trained.validation_macro_f1:.3f}{', trained earlier in this run folder' if reused else ''}) "
+            f"in {seconds:.1f} s"
         )
     return info
 

@@ -12,18 +12,22 @@ gives the same model.
 from __future__ import annotations
 
 import copy
+import json
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 from sklearn.metrics import f1_score
 from torch import nn
 
-from retinavlm.atomic import write_jsonl
+from retinavlm.atomic import atomic_dir, write_json, write_jsonl
 from retinavlm.data.augment import AugmentConfig, encoder_square, mask_above_retina, train_transform
 from retinavlm.data.io import read_scan
 from retinavlm.errors import RetinaVLMError
@@ -104,6 +108,47 @@ class TrainedClassifier:
     def predict(self, records: Sequence[ScanRecord]) -> list[LabelSignature]:
         squares = load_squares(records, self.config)
         return [self.classes[i] for i in predict_indices(self.model, squares)]
+
+
+MODEL_FILE, INFO_FILE = "model.safetensors", "classifier.json"
+
+
+def save_classifier(trained: TrainedClassifier, folder: str | os.PathLike) -> None:
+    """Weights (safetensors), classes, settings and epoch choice, written atomically, so that a run scoring
+    another split of the same patients reuses the model instead of training it again."""
+    with atomic_dir(folder) as tmp:
+        state = {k: v.detach().cpu().contiguous() for k, v in trained.model.state_dict().items()}
+        save_file(state, str(tmp / MODEL_FILE), metadata={"format": "pt"})
+        write_json(
+            tmp / INFO_FILE,
+            {
+                "config": asdict(trained.config),
+                "classes": [asdict(c) for c in trained.classes],
+                "best_epoch": trained.best_epoch,
+                "validation_macro_f1": trained.validation_macro_f1,
+                "history": trained.history,
+            },
+        )
+
+
+def load_classifier(folder: str | os.PathLike) -> TrainedClassifier:
+    """A classifier `save_classifier` wrote; a missing, truncated or mismatched file is a ClassifierError."""
+    folder = Path(folder)
+    try:
+        info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
+        config = ClassifierConfig(**info["config"])
+        classes = [
+            LabelSignature(c["stage"], c["referral"], c["condition"], tuple(tuple(f) for f in c["findings"]))
+            for c in info["classes"]
+        ]
+        model = ScanClassifier(create_encoder(config.encoder, config.image_size, None), len(classes))
+        model.load_state_dict(load_file(str(folder / MODEL_FILE)))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
+        raise ClassifierError(f"{folder}: not a readable saved classifier ({exc})") from exc
+    model.eval()
+    return TrainedClassifier(
+        model, classes, config, info["best_epoch"], info["validation_macro_f1"], info.get("history", [])
+    )
 
 
 def load_squares(records: Sequence[ScanRecord], config: ClassifierConfig) -> np.ndarray:

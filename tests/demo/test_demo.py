@@ -352,3 +352,13 @@ def test_tiny_real_preset_grades_held_out_real_patients_with_every_control(tmp_p
     assert healthy["biomarkers"]["srf"]["n"] < len(references) - cnv + 1
     assert set(summary["stage_agreement"]["retinavlm"]) <= {"healthy", "late_wet_active"}
     assert load_run(run).systems == REAL_SYSTEMS
+
+    # The validation split of the same run folder reuses the classifiers instead of training them again.
+    saved = {p.name: (p / "model.safetensors").stat().st_mtime_ns for p in (run / "classifiers").iterdir()}
+    assert set(saved) == {"cnn_from_scratch", "cnn_from_synthetic_encoder"}
+    assert main(["demo", "--config", str(presets), "--real", "--out", str(run), "--split", "validation"]) == 0
+    validation = json.loads((run / "validation" / "demo_summary.json").read_text())
+    assert {p.name: (p / "model.safetensors").stat().st_mtime_ns for p in (run / "classifiers").iterdir()} == saved
+    for system, info in summary["classifiers"].items():
+        assert validation["classifiers"][system]["best_epoch"] == info["best_epoch"]
+        assert validation["classifiers"][system]["scored_on_the_patients_it_chose_on"]

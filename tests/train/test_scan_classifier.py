@@ -18,6 +18,8 @@ from retinavlm.train.scan_classifier import (
     class_report,
     class_table,
     label_signature,
+    load_classifier,
+    save_classifier,
     train_scan_classifier,
     write_predictions,
 )
@@ -70,6 +72,31 @@ def test_the_same_seed_gives_the_same_model(toy_cohort) -> None:
     for key, value in first.model.state_dict().items():
         assert torch.equal(value, second.model.state_dict()[key]), key
     assert first.history == second.history
+
+
+def test_a_saved_classifier_loads_back_with_the_same_weights_classes_and_predictions(tmp_path, toy_cohort) -> None:
+    train, validation = toy_cohort
+    config = ClassifierConfig(image_size=32, epochs=2, batch_size=8, augment=False, seed=1)
+    trained = train_scan_classifier(train, validation, config)
+    save_classifier(trained, tmp_path / "cnn")
+    loaded = load_classifier(tmp_path / "cnn")
+    assert loaded.classes == trained.classes and loaded.config == trained.config
+    assert (loaded.best_epoch, loaded.validation_macro_f1) == (trained.best_epoch, trained.validation_macro_f1)
+    for key, value in trained.model.state_dict().items():
+        assert torch.equal(value, loaded.model.state_dict()[key]), key
+    assert loaded.predict(validation) == trained.predict(validation)
+    assert not loaded.model.training
+
+
+def test_a_missing_or_truncated_saved_classifier_is_refused_with_its_folder(tmp_path, toy_cohort) -> None:
+    train, validation = toy_cohort
+    save_classifier(train_scan_classifier(train, validation, TOY), tmp_path / "cnn")
+    with pytest.raises(ClassifierError, match=r"nowhere: not a readable saved classifier"):
+        load_classifier(tmp_path / "nowhere")
+    weights = tmp_path / "cnn" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:200])
+    with pytest.raises(ClassifierError, match=r"cnn: not a readable saved classifier"):
+        load_classifier(tmp_path / "cnn")
 
 
 def test_refuses_a_training_split_with_one_class(toy_cohort) -> None:
