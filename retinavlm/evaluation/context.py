@@ -160,10 +160,17 @@ class SentenceContext:
         if self.tokens[sep].raw not in ("?", "??") or any(self.tokens[k].raw in _ITEM_ENDS for k in range(end, sep)):
             return []
         after = sep + 1
-        if after < sentence[1] and not (self.target_mask[after] or self.tokens[after].norm in _ALTERNATIVES):
+        if after < sentence[1] and not (
+            self.target_mask[after] or self.tokens[after].norm in _ALTERNATIVES or self._finding_next(after, sentence)
+        ):
             return []
         words = self._own_words(end, sep)
         return [Cue("uncertain", Trigger(sep, sep + 1, (_QUESTION,), False), words)] if words <= _QUESTION_REACH else []
+
+    def _finding_next(self, after: int, sentence: tuple[int, int]) -> bool:
+        """One word and then a finding of its own after the question ("Small PED? No fluid."): no answer to it."""
+        nxt = after + 1
+        return nxt < sentence[1] and self.tokens[after].is_word and self.target_mask[nxt]
 
     def _across_items(self, trigger: Trigger, start: int, end: int) -> bool:
         """An item end (",", "|") stands between the trigger and the target."""

@@ -142,6 +142,8 @@ class ContextRules:
     placed: PlacedFindings | None = None  # "fluid under the retina" is subretinal fluid
     queries: tuple[str, ...] = ()  # "?SRF ... no SRF": a query answered later in the report
     answer_markers: frozenset[str] = frozenset()  # "Q: Any IRF? A: No": "A" marks the answer, not a label
+    affirmative_answers: frozenset[str] = frozenset()  # "Q: Is this GA? A: Yes": the asked stage is stated
+    negative_answers: frozenset[str] = frozenset()  # "Q: Any sign of MNV? A: No": the asked stage is denied
     speech_min_length: int = 6  # shortest split or unknown word read by its sound
     spoken_punctuation: dict[str, str] = field(default_factory=dict)  # "full stop" -> "."
     spoken_noun_after: frozenset[str] = frozenset()  # "a period of": after these a punctuation word is a word
@@ -168,6 +170,7 @@ class ContextRules:
     schedule_stages: frozenset[str] = frozenset()
     schedule_phrases: tuple[str, ...] = ()
     service_words: frozenset[str] = frozenset()  # "wet AMD clinic": a stage word naming a service is no stage
+    visit_places: frozenset[str] = frozenset()  # "seen in the rapid access clinic": where a visit was, no referral
     # "not required" states a referral only about one ("Adjudication: not required" does not); copulas may stand
     # between the subject and the predicate
     referral_predicates: tuple[str, ...] = ()
@@ -226,9 +229,12 @@ def _load_cached(path: Path) -> ContextRules:
         "placed_findings",
         "verdict_markers",
         "answer_markers",
+        "affirmative_answers",
+        "negative_answers",
         "queries",
         "speech",
         "service_words",
+        "visit_places",
         "community_care",
         "hospital_care",
         "letter_headings",
@@ -415,6 +421,7 @@ def _load_cached(path: Path) -> ContextRules:
         placed=_placed(doc.get("placed_findings"), path),
         verdict_markers=_strings(doc.get("verdict_markers"), path, "verdict_markers"),
         service_words=frozenset(w.lower() for w in _strings(doc.get("service_words"), path, "service_words")),
+        visit_places=frozenset(w.lower() for w in _strings(doc.get("visit_places"), path, "visit_places")),
         queries=_strings(doc.get("queries"), path, "queries"),
         speech_min_length=_int(speech.get("min_length", 6), path, "speech min_length"),
         speech_sounds=_sound_pairs(speech.get("sounds"), path),
@@ -427,6 +434,10 @@ def _load_cached(path: Path) -> ContextRules:
         disjunctions=frozenset(w.lower() for w in _strings(doc.get("disjunctions"), path, "disjunctions")),
         finding_list_keys=_finding_list_keys(doc.get("finding_list_keys"), path),
         answer_markers=frozenset(w.lower() for w in _strings(doc.get("answer_markers"), path, "answer_markers")),
+        affirmative_answers=frozenset(
+            w.lower() for w in _strings(doc.get("affirmative_answers"), path, "affirmative_answers")
+        ),
+        negative_answers=frozenset(w.lower() for w in _strings(doc.get("negative_answers"), path, "negative_answers")),
         letter_headings=_letter_headings(doc.get("letter_headings"), {s.id for s in sections}, path),
         not_referrals=_strings(doc.get("not_referrals"), path, "not_referrals"),
         schedule_level=str(schedule["level"]) if schedule.get("level") is not None else None,

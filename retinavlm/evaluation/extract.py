@@ -24,6 +24,7 @@ from retinavlm.knowledge import KnowledgeBase, load_knowledge
 _BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–"})
 # a heading may follow these as well as a line break ("Model output -> stage: early; referral: none")
 _FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
+_HEADING_MARKS = (":", "-", "–", "—")
 _VERDICT_ITEM_ENDS = frozenset({",", ";", "|"})
 _CLAUSE_BREAKS = frozenset({",", "-", "–", "—", "|"})  # clauses of a sentence that names both eyes
 _STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
@@ -332,11 +333,11 @@ class FindingsExtractor:
                 j += 1
             if j >= len(tokens):
                 break
-            found = self._headings.match_at(tokens, j)
+            found = self._headings.match_at(tokens, j) or self._eye_heading(tokens, j, caseless)
             if found is None:
                 continue
-            after = found.end
-            if after < len(tokens) and tokens[after].raw in (":", "-", "–", "—"):
+            after = self._heading_end(tokens, found.end, caseless)
+            if after < len(tokens) and tokens[after].raw in _HEADING_MARKS:
                 headings.append((i, after + 1, found.payloads[0]))
             elif tokens[after - 1].raw == "?" and after < len(tokens):
                 headings.append((i, after, found.payloads[0]))  # a heading asked as a question ("Refer? No.")
@@ -444,6 +445,24 @@ class FindingsExtractor:
             raws,
             frozenset(raw.lower() for raw in raws) if caseless else raws,
         )
+
+    def _eye_heading(self, tokens: list[Token], j: int, caseless: bool) -> Match | None:
+        """A heading after the eye it is about ("LE OCT today: ..."): the eye does not hide the heading."""
+        eye = self._eyes.match_at(tokens, j, caseless=caseless)
+        if eye is None or eye.payloads[0] == "this" or tokens[eye.end - 1].raw == ":":
+            return None
+        return self._headings.match_at(tokens, eye.end)
+
+    def _heading_end(self, tokens: list[Token], end: int, caseless: bool) -> int:
+        """Where a heading's words stop: past an aside in parentheses or an eye named before the colon
+        ("OCT (Topcon Maestro) R:", "OCT R:", "Findings (OD):"), which do not hide the heading either."""
+        k = end
+        if k < len(tokens) and tokens[k].raw == "(":
+            k = next((n + 1 for n in range(k + 1, min(k + 8, len(tokens))) if tokens[n].raw == ")"), k)
+        eye = self._eyes.match_at(tokens, k, caseless=caseless) if k < len(tokens) else None
+        if eye is not None and eye.payloads[0] != "this":
+            k = eye.end - 1 if tokens[eye.end - 1].raw == ":" else eye.end
+        return k if k > end and k < len(tokens) and tokens[k].raw in _HEADING_MARKS else end
 
     def _letter_headings(self, text: str, tokens: list[Token]) -> list[tuple[int, int, int]]:
         """Single-letter headings ("S:", "B:", "A:", "R:" of an SBAR handover), read only when every letter
@@ -950,8 +969,18 @@ class FindingsExtractor:
             else:
                 level_id = value
             asked = found.end < sentence[1] and doc.tokens[found.end].raw == "?"  # "Possibly early wet AMD?"
+            answer = self._answer(doc, found.end + 1, sentence[1]) if asked else None
+            if answer == "present":
+                mentions.append(
+                    (self._mention(doc, "stage", level_id, answer, found, assertion, via=via), weak, sentence)
+                )
+                continue
+            if answer == "absent":
+                set_aside.update(self.rules.stage_families[value].members if kind == "family" else (value,))
+                continue
             if asked or (assertion.state == "uncertain" and any(self._is_open_hedge(doc, c) for c in assertion.cues)):
-                queried.add(level_id)
+                if not weak:  # a queried finding word ("?early GA") opens no stage the report names outright
+                    queried.add(level_id)
                 continue
             mention = self._mention(doc, "stage", level_id, assertion.state, found, assertion, via=via)
             mentions.append((mention, weak, sentence))
@@ -967,6 +996,16 @@ class FindingsExtractor:
             for m, weak, sentence in mentions
             if not (m.state == "uncertain" and (alternatives or len(hedged.get(sentence, ())) > 1))
         ]
+
+    def _answer(self, doc: _Document, k: int, end: int) -> str | None:
+        """What the words after a question mark answer: "present" ("Is this GA? A: Yes"), "absent" ("Any sign of
+        MNV? A: No SHRM"), or None when they answer neither way."""
+        if k + 1 < end and self._is_answer_marker(doc.tokens[k]) and doc.tokens[k + 1].raw == ":":
+            k += 2
+        word = doc.tokens[k].norm if k < end else None
+        if word in self.rules.affirmative_answers:
+            return "present"
+        return "absent" if word in self.rules.negative_answers else None
 
     def _names_service(self, doc: _Document, found: Match, sentence, starts: set[int]) -> bool:
         """A stage word followed by a service word ("wet AMD clinic", "nAMD injection clinic")."""
@@ -1220,7 +1259,11 @@ class FindingsExtractor:
             assertion = self._assess(doc, ctx, found, sentence)
             kind, level_id = found.payloads[0]
             if kind == "ignore" or (
-                kind == "level" and self._predicate_of_another(doc, found, sentence, referral_words)
+                kind == "level"
+                and (
+                    self._predicate_of_another(doc, found, sentence, referral_words)
+                    or self._visit_place(doc, found, sentence)
+                )
             ):
                 continue
             if kind == "schedule" and not (
@@ -1251,6 +1294,14 @@ class FindingsExtractor:
             placed.append((sentence, found))
         undecided = self._referrals_set_against(doc, [m for m, _ in mentions], placed)
         return [pair for n, pair in enumerate(mentions) if n not in undecided]
+
+    def _visit_place(self, doc: _Document, found: Match, sentence) -> bool:
+        """A level word naming the clinic a visit was in ("I saw her in the rapid access macular clinic today")."""
+        k = found.start
+        if k - 2 < sentence[0] or f"{doc.tokens[k - 2].norm} {doc.tokens[k - 1].norm}" not in self.rules.visit_places:
+            return False
+        services = self.rules.service_words
+        return any(doc.tokens[n].norm in services for n in range(found.end, min(found.end + 2, sentence[1])))
 
     def _predicate_of_another(self, doc: _Document, found: Match, sentence, referral_words: set[int]) -> bool:
         """A bare predicate ("not required") whose subject is no referral word ("Adjudication: not required")."""

@@ -432,9 +432,12 @@ def test_a_queried_stage_is_not_stated(stage, data, query, case):
 @given(st.lists(st.sampled_from(sorted(STAGES)), min_size=2, max_size=2, unique=True), st.data())
 def test_a_queried_alternative_leaves_the_stated_stage_open(ids, data):
     """ "iAMD; ? non-exudative MNV": a different stage queried opens the stated one; the same stage
-    queried and then stated ("?inactive nAMD, quiescent nAMD") keeps it."""
-    stated, queried = (data.draw(st.sampled_from(STAGES[i])) for i in ids)
+    queried and then stated ("?inactive nAMD, quiescent nAMD") keeps it. A queried finding word ("?GA") is a
+    queried finding next to a stage named outright, which it does not open (round 10; "geographic atrophy" states
+    late dry AMD only when no stage is named)."""
+    stated, queried = (data.draw(st.sampled_from([t for t in STAGES[i] if t != "GA"])) for i in ids)
     assert labels(f"{stated}. ?{queried}.")["stage"] is None
+    assert labels(f"{stated}. ?GA.")["stage"] == ids[0]
     again = data.draw(st.sampled_from(STAGES[ids[0]]))
     assert labels(f"?{again}. {stated}.")["stage"] == ids[0]
 
