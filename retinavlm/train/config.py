@@ -75,6 +75,9 @@ class Train:
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     gradient_checkpointing: bool = False
     max_grad_norm: float | None = 1.0
+    # Local CPU processes that split every step's batch (data parallel; retinavlm/train/launch.py): a step of the
+    # tiny model gains nothing from a second thread, a second process uses the second core. 1: this process.
+    processes: int = 1
     # Sort examples by token length inside windows of this many batches, so padding stays small.
     length_group_batches: int = 8
     seed: int = 0
@@ -242,6 +245,7 @@ def stage_problems(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> 
     for key, value in (
         ("train.batch_size", t.batch_size),
         ("train.grad_accum", t.grad_accum),
+        ("train.processes", t.processes),
         ("checkpoint.every_steps", cfg.checkpoint.every_steps),
         ("checkpoint.keep_last", cfg.checkpoint.keep_last),
         ("validation.every_steps", cfg.validation.every_steps),
@@ -251,6 +255,11 @@ def stage_problems(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> 
     ):
         if value < 1:
             problems.append(f"{key}: must be at least 1, got {value}")
+    if t.processes >= 1 and t.grad_accum >= 1 and t.batch_size % (t.processes * t.grad_accum):
+        problems.append(
+            f"train.batch_size: {t.batch_size} must divide evenly over train.processes {t.processes} x "
+            f"train.grad_accum {t.grad_accum}"
+        )
     if t.max_steps is not None and t.max_steps < 1:
         problems.append(f"train.max_steps: must be at least 1, got {t.max_steps}")
     if t.epochs is not None and t.epochs <= 0:

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import shutil
 import sys
 import time
@@ -377,5 +378,13 @@ def train_stage(
     force_knowledge: bool = False,
 ) -> StageResult:
     """Run one stage, whatever its kind, through the shared lifecycle, under `knowledge` (default: the
-    default knowledge base); an `init_from` checkpoint of another knowledge base is refused unless forced."""
+    default knowledge base); an `init_from` checkpoint of another knowledge base is refused unless forced.
+
+    With `train.processes` > 1 (and not already inside a launched process group) the stage trains in that
+    many local CPU processes first; this process then only reads back the finished stage."""
+    if cfg.train.processes > 1 and "WORLD_SIZE" not in os.environ:
+        from retinavlm.train.launch import train_in_processes
+
+        train_in_processes(cfg, restart, knowledge, force_knowledge)
+        restart = False
     return StageTrainer(cfg, restart, log, knowledge, force_knowledge).run()
