@@ -173,3 +173,34 @@ def test_a_longer_gap_between_injections_is_a_kept_schedule(longer, case):
     )
     found = labels(text)
     assert found["stage"] == "late_wet_inactive" and found["referral"] == "routine", found
+
+
+@SETTINGS
+@given(st.sampled_from(["the optometrist", "her optometrist", "optometrist", "optom"]), st.sampled_from(["may", "can"]))
+def test_check_ups_controlled_by_the_optometrist_are_no_referral(who, verb):
+    """ "Early AMD. Pt may be controlled by optometrist.": "control" is a check-up, as in "Control in 6 months"."""
+    assert labels(f"Small drusen. Early AMD. Pt {verb} be controlled by {who}.")["referral"] == "none"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Not for further treatment", "Not for treatment", "NOT FOR TX"]),
+    st.sampled_from([("review 6/12 routine", "routine"), ("routine review in MR clinic", "routine")]),
+)
+def test_a_decision_not_to_treat_denies_nothing_after_it(decision, plan):
+    """ "LE: dense subretinal fibrosis. End-stage nAMD. Not for further treatment, review 6/12 routine." """
+    words, level = plan
+    assert labels(f"Dense fibrosis at the fovea. {decision}, {words}.")["referral"] == level
+
+
+@SETTINGS
+@given(st.sampled_from(["called", "known as", "this is called"]), CASES)
+def test_a_name_in_brackets_after_lay_words_is_the_finding(called, case):
+    """ "an area where the cells under the retina have thinned and been lost (called geographic atrophy)"."""
+    text = cased(
+        f"The scan shows an area where the cells have thinned and been lost ({called} geographic atrophy).", case
+    )
+    found = labels(text)
+    assert found["stage"] == "late_dry" and found["biomarkers"]["rpe_atrophy"] == "present", found
+    # another reader's call stays theirs
+    assert labels("The grader called GA; on review this is shadowing.")["stage"] is None
