@@ -204,3 +204,12 @@ def test_a_name_in_brackets_after_lay_words_is_the_finding(called, case):
     assert found["stage"] == "late_dry" and found["biomarkers"]["rpe_atrophy"] == "present", found
     # another reader's call stays theirs
     assert labels("The grader called GA; on review this is shadowing.")["stage"] is None
+
+
+@SETTINGS
+@given(named(), st.sampled_from(["not convinced of", "Not convinced of any", "unconvinced of"]), CASES)
+def test_not_convinced_of_is_doubt_not_denial(name, doubt, case):
+    """ "Consensus: not convinced of activity": doubt, like "not convincing" after a query (round 9)."""
+    bid, term = name
+    assert labels(cased(f"Consensus: {doubt} {term}.", case))["biomarkers"][bid] == "uncertain"
+    assert labels(cased(f"Consensus: no {term}.", case))["biomarkers"][bid] == "absent"
