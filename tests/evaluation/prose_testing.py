@@ -20,3 +20,24 @@ def labels(text: str) -> dict:
 
 def cased(text: str, case: str) -> str:
     return {"as written": text, "lower": text.lower(), "upper": text.upper()}[case]
+
+
+STAGE_TERMS = {
+    "early": ["early AMD", "eAMD"],
+    "intermediate": ["intermediate AMD", "iAMD"],
+    "late_dry": ["geographic atrophy", "late dry AMD"],
+    "late_wet_active": ["active nAMD", "active wet AMD"],
+    "late_wet_inactive": ["inactive nAMD", "quiescent MNV"],
+}
+
+
+def named(names: dict):
+    """A (biomarker id, a name of it) pair drawn from a test file's own names."""
+    return st.sampled_from(sorted(names)).flatmap(lambda bid: st.tuples(st.just(bid), st.sampled_from(names[bid])))
+
+
+def stage_term():
+    """A (stage id, a name of it) pair."""
+    return st.sampled_from(sorted(STAGE_TERMS)).flatmap(
+        lambda sid: st.tuples(st.just(sid), st.sampled_from(STAGE_TERMS[sid]))
+    )

@@ -4,7 +4,7 @@ referral words that name a place or a patient's schedule."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from prose_testing import CASES, cased, labels
+from prose_testing import CASES, cased, labels, named, stage_term
 
 SETTINGS = settings(max_examples=40, deadline=None)
 NAMES = {
@@ -15,28 +15,11 @@ NAMES = {
     "double_layer_sign": ["double-layer sign", "DLS"],
     "hyperreflective_foci": ["hyperreflective foci", "HRF"],
 }
-STAGE_TERMS = {
-    "early": ["early AMD", "eAMD"],
-    "intermediate": ["intermediate AMD", "iAMD"],
-    "late_dry": ["geographic atrophy", "late dry AMD"],
-    "late_wet_active": ["active nAMD", "active wet AMD"],
-    "late_wet_inactive": ["inactive nAMD", "quiescent MNV"],
-}
 EXPLICIT_STAGES = {"early": "early AMD", "intermediate": "intermediate AMD", "late_wet_active": "active nAMD"}
 
 
-def named():
-    return st.sampled_from(sorted(NAMES)).flatmap(lambda bid: st.tuples(st.just(bid), st.sampled_from(NAMES[bid])))
-
-
 def two_names():
-    return st.lists(named(), min_size=2, max_size=2, unique_by=lambda item: item[0])
-
-
-def stage_term():
-    return st.sampled_from(sorted(STAGE_TERMS)).flatmap(
-        lambda sid: st.tuples(st.just(sid), st.sampled_from(STAGE_TERMS[sid]))
-    )
+    return st.lists(named(NAMES), min_size=2, max_size=2, unique_by=lambda item: item[0])
 
 
 # -- headings -----------------------------------------------------------------------------------------------------
@@ -44,7 +27,7 @@ def stage_term():
 
 @SETTINGS
 @given(
-    named(),
+    named(NAMES),
     st.sampled_from(["OCT R:", "OCT (Topcon Maestro) R:", "OCT (Spectralis):", "Findings (OD):", "OCT LE:"]),
     CASES,
 )
@@ -59,7 +42,7 @@ def test_a_heading_with_its_eye_or_an_aside_ends_a_history_section(name, heading
 
 
 @SETTINGS
-@given(named(), stage_term(), st.sampled_from(["LE", "RE", "Left eye", "OS"]))
+@given(named(NAMES), stage_term(), st.sampled_from(["LE", "RE", "Left eye", "OS"]))
 def test_a_heading_after_its_eye_ends_a_history_section(name, stage, eye):
     """ "Background: fellow eye disciform scar (treated 2019). LE OCT today: medium drusen, HRF, no fluid." """
     bid, term = name
@@ -207,7 +190,7 @@ def test_a_name_in_brackets_after_lay_words_is_the_finding(called, case):
 
 
 @SETTINGS
-@given(named(), st.sampled_from(["not convinced of", "Not convinced of any", "unconvinced of"]), CASES)
+@given(named(NAMES), st.sampled_from(["not convinced of", "Not convinced of any", "unconvinced of"]), CASES)
 def test_not_convinced_of_is_doubt_not_denial(name, doubt, case):
     """ "Consensus: not convinced of activity": doubt, like "not convincing" after a query (round 9)."""
     bid, term = name

@@ -4,29 +4,12 @@ boxes and probabilities, corrections, item scope, shorthand and typos."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from prose_testing import CASES, cased, extractor, labels
+from prose_testing import CASES, cased, extractor, labels, named, stage_term
 
 from retinavlm.evaluation.text import raw_tokens
 
 SETTINGS = settings(max_examples=40, deadline=None)
 NAMES = {"srf": ["SRF", "subretinal fluid"], "irf": ["IRF", "intraretinal cysts"], "ped": ["PED"], "shrm": ["SHRM"]}
-STAGE_TERMS = {
-    "early": ["early AMD", "eAMD"],
-    "intermediate": ["intermediate AMD", "iAMD"],
-    "late_dry": ["geographic atrophy", "late dry AMD"],
-    "late_wet_active": ["active nAMD", "active wet AMD"],
-    "late_wet_inactive": ["inactive nAMD", "quiescent MNV"],
-}
-
-
-def named():
-    return st.sampled_from(sorted(NAMES)).flatmap(lambda bid: st.tuples(st.just(bid), st.sampled_from(NAMES[bid])))
-
-
-def stage_term():
-    return st.sampled_from(sorted(STAGE_TERMS)).flatmap(
-        lambda sid: st.tuples(st.just(sid), st.sampled_from(STAGE_TERMS[sid]))
-    )
 
 
 # -- referral ---------------------------------------------------------------------------------------------------
@@ -242,7 +225,7 @@ def test_a_lay_stage_before_macular_degeneration_is_that_stage(stage, template, 
 
 
 @SETTINGS
-@given(named(), st.sampled_from(["", " "]), st.sampled_from([".", ",", ""]))
+@given(named(NAMES), st.sampled_from(["", " "]), st.sampled_from([".", ",", ""]))
 def test_the_minus_sign_denies_like_a_hyphen(name, space, end):
     bid, term = name
     assert labels(f"{term}{space}\u2212{end}")["biomarkers"][bid] == "absent"
@@ -250,9 +233,9 @@ def test_the_minus_sign_denies_like_a_hyphen(name, space, end):
 
 @SETTINGS
 @given(
-    st.lists(st.tuples(named(), st.sampled_from(["(+)", "(-)", "(+/-)", "+ve", "-ve"])), min_size=1, max_size=4).filter(
-        lambda items: len({bid for (bid, _), _ in items}) == len(items)
-    )
+    st.lists(
+        st.tuples(named(NAMES), st.sampled_from(["(+)", "(-)", "(+/-)", "+ve", "-ve"])), min_size=1, max_size=4
+    ).filter(lambda items: len({bid for (bid, _), _ in items}) == len(items))
 )
 def test_a_sign_standing_first_in_its_item_reads_forward(items):
     """ "Macula OS: (+) drusen, (-) SRF, (-) IRF": a sign before its finding is that finding's state."""
@@ -267,7 +250,7 @@ def test_a_sign_standing_first_in_its_item_reads_forward(items):
 
 @SETTINGS
 @given(
-    st.lists(st.tuples(named(), st.sampled_from(["[x]", "[X]", "[ ]", "[]"])), min_size=1, max_size=4).filter(
+    st.lists(st.tuples(named(NAMES), st.sampled_from(["[x]", "[X]", "[ ]", "[]"])), min_size=1, max_size=4).filter(
         lambda items: len({bid for (bid, _), _ in items}) == len(items)
     )
 )
@@ -281,7 +264,7 @@ def test_a_check_box_is_its_findings_state(items):
 
 
 @SETTINGS
-@given(named(), st.floats(0, 1), st.booleans(), st.sampled_from(["=", " = ", ": "]))
+@given(named(NAMES), st.floats(0, 1), st.booleans(), st.sampled_from(["=", " = ", ": "]))
 def test_a_models_probability_is_the_findings_state(name, p, percent, equals):
     """ "P(SRF)=0.04" is absent, "P(GA)=0.61" uncertain, "P(drusen)=0.97" present (thresholds in the rules)."""
     bid, term = name
@@ -293,7 +276,7 @@ def test_a_models_probability_is_the_findings_state(name, p, percent, equals):
 
 
 @SETTINGS
-@given(named(), st.sampled_from([("Q", "uncertain"), ("Y", "present"), ("N", "absent")]))
+@given(named(NAMES), st.sampled_from([("Q", "uncertain"), ("Y", "present"), ("N", "absent")]))
 def test_reading_centre_codes(name, value):
     """ "DRU=Y(L) PED=N HRF=Q": Q is a query; DRU is drusen."""
     bid, term = name
@@ -305,7 +288,9 @@ def test_reading_centre_codes(name, value):
 
 
 @SETTINGS
-@given(named(), named(), st.sampled_from(["nil", "none", "absent", "-"]), st.sampled_from(["new", "persistent"]))
+@given(
+    named(NAMES), named(NAMES), st.sampled_from(["nil", "none", "absent", "-"]), st.sampled_from(["new", "persistent"])
+)
 def test_a_cue_of_the_findings_own_item_beats_one_from_the_next_item(first, second, denial, affirmation):
     """ "new IRF, SRF nil": the denial of the next item reaches back only where the item has no cue of its own."""
     (a, a_term), (b, b_term) = first, second
@@ -317,7 +302,7 @@ def test_a_cue_of_the_findings_own_item_beats_one_from_the_next_item(first, seco
 
 @SETTINGS
 @given(
-    named(),
+    named(NAMES),
     st.sampled_from(["ADDENDUM 14:20: on review", "Addendum - on review", "[corrected:", "Correction:", "Update:"]),
     st.sampled_from([("absent", "{} absent"), ("absent", "no {}"), ("present", "{} confirmed"), ("uncertain", "?{}")]),
 )
@@ -335,7 +320,7 @@ def test_a_correction_supersedes_the_earlier_statement(name, marker, restated):
 
 
 @SETTINGS
-@given(named(), st.sampled_from([("no", "absent"), ("yes", "present"), ("not sure", "uncertain")]))
+@given(named(NAMES), st.sampled_from([("no", "absent"), ("yes", "present"), ("not sure", "uncertain")]))
 def test_a_dash_after_a_question_introduces_its_answer(name, answer):
     """ "Overlying neurosensory detachment? - no, retina attached."""
     bid, term = name
@@ -347,7 +332,7 @@ def test_a_dash_after_a_question_introduces_its_answer(name, answer):
 @given(
     st.sampled_from(["without", "no"]),
     st.sampled_from(["overlying", "underlying", "associated", "adjacent", "surrounding"]),
-    named(),
+    named(NAMES),
 )
 def test_a_denial_reaches_through_a_place_adjective(negation, place, name):
     """ "Large PED without overlying fluid or SHRM": "overlying" describes, it does not end the denial."""
@@ -380,14 +365,14 @@ def test_a_definite_lesion_denied_after_it_is_gone(lesion, determiner, denials):
 
 
 @SETTINGS
-@given(named(), st.sampled_from(["also resolved", "has also resolved", "also gone", "also negative"]))
+@given(named(NAMES), st.sampled_from(["also resolved", "has also resolved", "also gone", "also negative"]))
 def test_also_before_a_resolution_still_denies(name, phrase):
     bid, term = name
     assert labels(f"Drusen present. {term} {phrase}.")["biomarkers"][bid] == "absent"
 
 
 @SETTINGS
-@given(named(), named())
+@given(named(NAMES), named(NAMES))
 def test_a_finding_the_writer_restricts_to_is_asserted(first, second):
     """ "Now: no fluid, no SHRM, RPE irregularity only."""
     (a, a_term), (b, b_term) = first, second
@@ -423,7 +408,7 @@ def test_the_eye_a_scan_is_of_is_the_reports_eye(eyes, declared):
 
 
 @SETTINGS
-@given(named(), st.sampled_from(["shows", "demonstrates", "reveals"]))
+@given(named(NAMES), st.sampled_from(["shows", "demonstrates", "reveals"]))
 def test_a_present_tense_reading_speaks_of_this_scan(name, verb):
     """ "Thank you for referring Mr S. OCT of his right eye shows a few hard drusen" (the initial does not end the
     sentence): the reading is of this scan, not the referral's history; a past reading stays history."""
@@ -433,7 +418,7 @@ def test_a_present_tense_reading_speaks_of_this_scan(name, verb):
 
 
 @SETTINGS
-@given(named(), st.sampled_from(["Optom's referral said", "The referral letter says", "GP letter stated"]))
+@given(named(NAMES), st.sampled_from(["Optom's referral said", "The referral letter says", "GP letter stated"]))
 def test_the_words_of_a_referral_are_history(name, reported):
     """ "Optom's referral said 'SRF RE'. I disagree: no subretinal fluid on our OCT."""
     bid, term = name
@@ -441,7 +426,7 @@ def test_the_words_of_a_referral_are_history(name, reported):
 
 
 @SETTINGS
-@given(named(), st.sampled_from(["Jan", "February", "Jul", "Sept"]))
+@given(named(NAMES), st.sampled_from(["Jan", "February", "Jul", "Sept"]))
 def test_a_timeline_month_heading_is_history(name, month):
     """ "Jan: SRF+ -> 3x loading": a dated line of a timeline is an earlier visit."""
     bid, term = name
