@@ -113,14 +113,15 @@ class SentenceContext:
             cues = [c for c in cues if not self._queries(c)]
             after = [c for c in after if not self._queries(c)]
         cues += after + value
-        # at the same distance a cue of the target's own item beats one from another item ("new IRF, SRF nil")
-        if len(cues) > 1 and len([c for c in cues if c.category in _EXISTENCE]) > 1:
-            cues = [
-                replace(c, distance=c.distance + 0.5)
-                if c.category in _EXISTENCE and c.trigger is not None and self._across_items(c.trigger, start, end)
-                else c
-                for c in cues
-            ]
+        # a denial or an affirmation of the target's own item beats one from another item ("no SRF/IRF, fibrosis++":
+        # the "++" is the fibrosis's), and at the same distance any cue of its own item does ("new IRF, SRF nil"); a
+        # hedge after a comma may still comment on the item before ("slight subretinal fluid, maybe")
+        existence = [c for c in cues if c.category in _EXISTENCE]
+        if len(cues) > 1 and len(existence) > 1:
+            across = [c for c in existence if c.trigger is not None and self._across_items(c.trigger, start, end)]
+            if len(across) < len(existence):
+                cues = [c for c in cues if c.category == "uncertain" or not any(c is a for a in across)]
+            cues = [replace(c, distance=c.distance + 0.5) if any(c is a for a in across) else c for c in cues]
         if section_category is not None:
             cues.append(Cue(section_category, None, _FAR))
         return _decide(cues)

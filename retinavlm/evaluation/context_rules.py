@@ -136,6 +136,7 @@ class ContextRules:
     not_stages: tuple[str, ...] = ()  # "wet AMD pathway": a service named after a stage, not a stage
     open_stage_hedges: tuple[str, ...] = ()  # "?wet AMD", "query GA": the hedged stage is left open
     weak_referrals: dict[str, tuple[str, ...]] = field(default_factory=dict)  # level -> follow-up phrases
+    time_frames: dict[str, tuple[str, ...]] = field(default_factory=dict)  # level -> time frames beyond the kb's
     community_care: frozenset[str] = frozenset()  # "routine" next to one of these is community care: none
     community_window: int = 4
     hospital_care: tuple[str, ...] = ()  # care named without a level: negated, it is no referral
@@ -179,6 +180,7 @@ class ContextRules:
     referral_alternative_gap: int = 3
     probability_present: float = 1.0  # "P(SRF)=0.97": a probability at or above this is present
     probability_absent: float = 0.0  # at or below this absent, uncertain between
+    probability_words: tuple[str, ...] = ()  # "SRF: 0.02 absent": a state word after a score is the value
     corrections: tuple[str, ...] = ()  # "ADDENDUM", "[corrected: ...]": restated findings supersede earlier ones
     definite_words: frozenset[str] = frozenset()  # "the serous PED ... has resolved": that lesion is gone
 
@@ -226,6 +228,7 @@ def _load_cached(path: Path) -> ContextRules:
         "hanging_prefixes",
         "open_stage_hedges",
         "weak_referrals",
+        "time_frames",
         "placed_findings",
         "verdict_markers",
         "answer_markers",
@@ -354,6 +357,7 @@ def _load_cached(path: Path) -> ContextRules:
     community = doc.get("community_care") or {}
     _keys(community, {"words", "window"}, path, "community_care")
     weak_referrals = _mapping(doc.get("weak_referrals"), path, "weak_referrals")
+    time_frames = _mapping(doc.get("time_frames"), path, "time_frames")
     schedule = doc.get("treatment_schedule") or {}
     _keys(schedule, {"level", "stages", "phrases"}, path, "treatment_schedule")
     guard = doc.get("stage_anatomy_guard") or {}
@@ -363,7 +367,7 @@ def _load_cached(path: Path) -> ContextRules:
     referral_alternatives = doc.get("referral_alternatives") or {}
     _keys(referral_alternatives, {"words", "max_gap"}, path, "referral_alternatives")
     probabilities = doc.get("probabilities") or {}
-    _keys(probabilities, {"present", "absent"}, path, "probabilities")
+    _keys(probabilities, {"present", "absent", "words"}, path, "probabilities")
     probability_present = _probability(probabilities.get("present", 1.0), path, "probabilities present")
     probability_absent = _probability(probabilities.get("absent", 0.0), path, "probabilities absent")
     if probability_absent >= probability_present:
@@ -415,6 +419,7 @@ def _load_cached(path: Path) -> ContextRules:
         not_stages=_strings(doc.get("not_stages"), path, "not_stages"),
         open_stage_hedges=_strings(doc.get("open_stage_hedges"), path, "open_stage_hedges"),
         weak_referrals={str(k): _strings(v, path, f"weak_referrals {k}") for k, v in weak_referrals.items()},
+        time_frames={str(k): _strings(v, path, f"time_frames {k}") for k, v in time_frames.items()},
         community_care=frozenset(w.lower() for w in _strings(community.get("words"), path, "community_care words")),
         community_window=_int(community.get("window", 4), path, "community_care window"),
         hospital_care=_strings(doc.get("hospital_care"), path, "hospital_care"),
@@ -455,6 +460,7 @@ def _load_cached(path: Path) -> ContextRules:
         referral_alternative_gap=_int(referral_alternatives.get("max_gap", 3), path, "referral_alternatives max_gap"),
         probability_present=probability_present,
         probability_absent=probability_absent,
+        probability_words=_strings(probabilities.get("words"), path, "probabilities words"),
         corrections=_strings(doc.get("corrections"), path, "corrections"),
         definite_words=frozenset(w.lower() for w in _strings(doc.get("definite_words"), path, "definite_words")),
         verdict_sentences=tuple(

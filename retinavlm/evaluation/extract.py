@@ -246,6 +246,11 @@ class FindingsExtractor:
         for level in kb.referrals:
             for term in _variants(level.synonyms):
                 self._referrals.add(norm.phrase(term), ("level", level.id))
+        for level_id, terms in rules.time_frames.items():
+            if level_id not in kb.referral_ids:
+                raise ValueError(f"context rules: time_frames names unknown level {level_id!r}")
+            for term in _variants(terms):
+                self._referrals.add(norm.phrase(term), ("level", level_id))
         for level_id, terms in rules.weak_referrals.items():
             if level_id not in kb.referral_ids:
                 raise ValueError(f"context rules: weak_referrals names unknown level {level_id!r}")
