@@ -349,6 +349,10 @@ class FindingsExtractor:
             elif line_start and (after == len(tokens) or "\n" in text[tokens[after - 1].end : tokens[after].start]):
                 headings.append((i, after, found.payloads[0]))
 
+        # the words of headings that may name an eye ("RE OCT:-"; not a letter heading: the "R:" of SBAR)
+        named_heading = [False] * len(tokens)
+        for first, end, _ in headings:
+            named_heading[first:end] = [True] * (end - first)
         headings = sorted(headings + self._letter_headings(text, tokens))
         section_of: list[int | None] = [None] * len(tokens)
         heading_mask = [False] * len(tokens)
@@ -430,7 +434,7 @@ class FindingsExtractor:
                         )
                 triggers.append(Trigger(found.start, found.end, rules, terminates))
         other_eye, other_eye_clauses = (
-            self._other_eye(tokens, sentences, triggers) if self._eyes.may_match(norms, raws) else (set(), frozenset())
+            self._other_eye(tokens, sentences, triggers, named_heading) if self._eyes.may_match(norms, raws) else (set(), frozenset())
         )
         return _Document(
             text,
@@ -524,7 +528,7 @@ class FindingsExtractor:
         return all(tokens[k].norm in self.rules.list_words for k in range(start, end))
 
     def _other_eye(
-        self, tokens: list[Token], sentences, triggers: list[Trigger]
+        self, tokens: list[Token], sentences, triggers: list[Trigger], named_heading: list[bool]
     ) -> tuple[set[tuple[int, int]], frozenset[int]]:
         """Sentences that name only the fellow eye, and the tokens of clauses about the fellow eye in a
         sentence that names both ("Left eye: large drusen, right eye: GA"; a clause naming no eye belongs to
@@ -534,7 +538,11 @@ class FindingsExtractor:
         cue_starts = sorted(t.start for t in triggers if any(r.category == "other_eye" for r in t.rules))
         named, fellow, first, declared = [], None, None, None
         for sentence in sentences:
-            found = list(self._eyes.scan(tokens, *sentence))
+            # the heading right before a sentence names its eye too ("RE OCT:- Large drusenoid PED")
+            start = sentence[0]
+            while start > 0 and named_heading[start - 1]:
+                start -= 1
+            found = list(self._eyes.scan(tokens, start, sentence[1]))
             eyes = {m.payloads[0] for m in found}
             # "the left eye being assessed" names this eye; "the right eye (not being assessed)" does not
             this = any(m.payloads[0] == "this" and not (m.start and tokens[m.start - 1].norm == "not") for m in found)
@@ -546,7 +554,7 @@ class FindingsExtractor:
                     declared = declared or min(eyes)
                 elif k < len(cue_starts) and cue_starts[k] < sentence[1]:
                     fellow = fellow or min(eyes)
-                else:
+                elif tokens[sentence[0]].raw != "(":  # a sentence in brackets is an aside ("(L eye: drusen only.)")
                     first = first or min(eyes)
         this_eye = declared or ({"right": "left", "left": "right"}[fellow] if fellow else first)
         if this_eye is None:

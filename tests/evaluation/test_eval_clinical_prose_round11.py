@@ -18,6 +18,7 @@ NAMES = {
 }
 DRY_STAGES = {"early": "early AMD", "intermediate": "intermediate AMD"}
 NUMBERS = st.integers(1, 12)
+WRITTEN = st.sampled_from(["as written", "upper"])  # eye abbreviations ("LE", "OS") are matched as written
 
 # -- referral -----------------------------------------------------------------------------------------------------
 
@@ -195,3 +196,37 @@ def test_a_denial_of_the_findings_own_item_beats_an_affirmation_of_the_next(firs
     text = cased(f"no {term_a}/{term_b}, {affirmed}", case)
     out = labels(text)["biomarkers"]
     assert out[a] == "absent" and out[b] == "absent" and out["fibrosis"] == "present", text
+
+
+# -- eyes -----------------------------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    named(NAMES), st.sampled_from(["L eye", "LE", "OS"]), st.sampled_from(["R eye", "RIGHT eye", "right eye"]), WRITTEN
+)
+def test_an_eye_named_in_a_bracketed_aside_is_not_the_reports_eye(name, other, this, case):
+    """ "vPED with overlying SRF. (L eye: drusen only.) Urgent referral for the RIGHT eye.": the bracketed sentence
+    is an aside about the fellow eye, so the referral for the right eye is this eye's."""
+    bid, term = name
+    text = cased(f"{term} under the fovea. ({other}: drusen only.) Urgent referral for the {this}.", case)
+    out = labels(text)
+    assert out["referral"] == "urgent" and out["biomarkers"] == {bid: "present"}, text
+
+
+@SETTINGS
+@given(
+    named(NAMES),
+    st.sampled_from(["RE OCT:-", "RE OCT:", "OD OCT -", "Right eye OCT:"]),
+    st.sampled_from(["LE:-", "LE:", "OS:"]),
+    st.sampled_from(sorted(DRY_STAGES.items())),
+    WRITTEN,
+)
+def test_the_eye_of_a_heading_is_the_eye_of_its_sentence(name, heading, other, stage, case):
+    """ "RE OCT:- Large drusenoid PED.\\nLE:- Inactive scar.\\nIMP: RE- iAMD": the right eye is named by the first
+    heading, so the left eye's scar is the fellow eye's and the impression for the right eye counts."""
+    bid, term = name
+    sid, stage_name = stage
+    text = cased(f"{heading} drusen, {term}.\n{other} Inactive scar.\nIMP: RE- {stage_name}.", case)
+    out = labels(text)
+    assert out["stage"] == sid and "fibrosis" not in out["biomarkers"], text
