@@ -434,7 +434,9 @@ class FindingsExtractor:
                         )
                 triggers.append(Trigger(found.start, found.end, rules, terminates))
         other_eye, other_eye_clauses = (
-            self._other_eye(tokens, sentences, triggers, named_heading) if self._eyes.may_match(norms, raws) else (set(), frozenset())
+            self._other_eye(tokens, sentences, triggers, named_heading)
+            if self._eyes.may_match(norms, raws)
+            else (set(), frozenset())
         )
         return _Document(
             text,
