@@ -22,6 +22,15 @@ def cased(text: str, case: str) -> str:
     return {"as written": text, "lower": text.lower(), "upper": text.upper()}[case]
 
 
+# the findings the round-9 to 11 tests name (round 8 keeps its own)
+NAMES = {
+    "srf": ["SRF", "subretinal fluid"],
+    "irf": ["IRF", "intraretinal fluid"],
+    "ped": ["PED", "pigment epithelial detachment"],
+    "shrm": ["SHRM", "subretinal hyperreflective material"],
+    "double_layer_sign": ["double-layer sign", "DLS"],
+    "hyperreflective_foci": ["hyperreflective foci", "HRF"],
+}
 STAGE_TERMS = {
     "early": ["early AMD", "eAMD"],
     "intermediate": ["intermediate AMD", "iAMD"],

@@ -4,17 +4,9 @@ referral words that name a place or a patient's schedule."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from prose_testing import CASES, cased, labels, named, stage_term
+from prose_testing import CASES, NAMES, cased, labels, named, stage_term
 
 SETTINGS = settings(max_examples=40, deadline=None)
-NAMES = {
-    "srf": ["SRF", "subretinal fluid"],
-    "irf": ["IRF", "intraretinal fluid"],
-    "ped": ["PED", "pigment epithelial detachment"],
-    "shrm": ["SHRM", "subretinal hyperreflective material"],
-    "double_layer_sign": ["double-layer sign", "DLS"],
-    "hyperreflective_foci": ["hyperreflective foci", "HRF"],
-}
 EXPLICIT_STAGES = {"early": "early AMD", "intermediate": "intermediate AMD", "late_wet_active": "active nAMD"}
 
 

@@ -5,17 +5,9 @@ finding's own item."""
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from prose_testing import CASES, cased, labels, named
+from prose_testing import CASES, NAMES, cased, labels, named
 
 SETTINGS = settings(max_examples=40, deadline=None)
-NAMES = {
-    "srf": ["SRF", "subretinal fluid"],
-    "irf": ["IRF", "intraretinal fluid"],
-    "ped": ["PED", "pigment epithelial detachment"],
-    "shrm": ["SHRM", "subretinal hyperreflective material"],
-    "double_layer_sign": ["double-layer sign", "DLS"],
-    "hyperreflective_foci": ["hyperreflective foci", "HRF"],
-}
 DRY_STAGES = {"early": "early AMD", "intermediate": "intermediate AMD"}
 NUMBERS = st.integers(1, 12)
 WRITTEN = st.sampled_from(["as written", "upper"])  # eye abbreviations ("LE", "OS") are matched as written
