@@ -15,7 +15,7 @@ from dataclasses import dataclass
 # together); a sign after a finding, stuck to it or one space away, that ends its item ("SRF+",
 # "IRF -,", "GA ++ (", "SRF +/-"); a sign as the value of a field ("SRF: -", "PED=+ |"); any other
 # single non-space character. A quoted sign is a JSON field's value ("srf": "-"). The minus sign (U+2212) is a
-# "-"; a check box ("[x]", "[ ]") is one token, "[x]" or "[ ]".
+# "-"; a check box ("[x]", "[ ]", "[?]") is one token, "[x]", "[ ]" or "[?]".
 _SIGN = r"\+/-|±|\+{1,3}|-|−"
 _ITEM_END = r"(?=[ \t]*(?:[,.;)(|\n]|$))"
 _TOKEN_RE = re.compile(
@@ -27,7 +27,7 @@ _TOKEN_RE = re.compile(
     rf"|(?<=\w[ \t])(?P<spaced>{_SIGN}){_ITEM_END}"
     rf"|(?:(?<=[:=])|(?<=[:=][ \t]))(?P<valued>{_SIGN}){_ITEM_END}"
     rf"|(?:(?<=[:=][\"'])|(?<=[:=][ \t][\"']))(?P<quoted>{_SIGN})(?=[\"']|[ \t]*[,;)(|\n]|$)"
-    r"|\[[ xX✓✔]?\]"
+    r"|\[[ xX✓✔?]?\]"
     r"|\+/-|\S",
     re.UNICODE,
 )
@@ -75,7 +75,8 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
             if surface.endswith(">") and surface.startswith("-"):
                 surface = "->"
             elif surface[0] == "[" and len(surface) > 1:  # a check box
-                surface = "[ ]" if not surface[1:-1].strip() else "[x]"
+                inner = surface[1:-1].strip()
+                surface = "[ ]" if not inner else "[?]" if inner == "?" else "[x]"
         elif sign == "enclosed":
             inner = m.group("enclosed")
             surface = "?" if inner.startswith("?") else inner if inner.endswith("ve") else _SIGN_WORDS.get(inner, "+ve")

@@ -222,3 +222,20 @@ def test_the_eye_of_a_heading_is_the_eye_of_its_sentence(name, heading, other, s
     text = cased(f"{heading} drusen, {term}.\n{other} Inactive scar.\nIMP: RE- {stage_name}.", case)
     out = labels(text)
     assert out["stage"] == sid and "fibrosis" not in out["biomarkers"], text
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(named(NAMES), st.sampled_from([("[x]", "present"), ("[ ]", "absent"), ("[?]", "uncertain")])),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda item: item[0][0],
+    ),
+    st.sampled_from(["\n- ", " "]),
+)
+def test_a_query_box_hedges_its_finding(rows, joiner):
+    """ "- [?] hyperreflective foci" beside "[x]" and "[ ]": the query box is a hedge, as "[x]" affirms and "[ ]"
+    denies."""
+    text = joiner.join(f"{box} {term}" for (_, term), (box, _) in rows)
+    assert labels(text)["biomarkers"] == {bid: state for (bid, _), (_, state) in rows}, text
