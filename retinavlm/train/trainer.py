@@ -383,8 +383,21 @@ def train_stage(
     With `train.processes` > 1 (and not already inside a launched process group) the stage trains in that
     many local CPU processes first; this process then only reads back the finished stage."""
     if cfg.train.processes > 1 and "WORLD_SIZE" not in os.environ:
-        from retinavlm.train.launch import train_in_processes
+        from retinavlm.train.launch import run_in_cpu_processes
 
-        train_in_processes(cfg, restart, knowledge, force_knowledge)
+        if torch.cuda.is_available():
+            raise ConfigError(
+                f"runs {cfg.train.processes} CPU processes; on GPUs start one process per GPU with accelerate launch",
+                "train.processes",
+                cfg.source,
+            )
+        args = (cfg, restart, None, knowledge, force_knowledge)
+        run_in_cpu_processes(_run_in_this_process, args, cfg.train.processes, cfg.name)
         restart = False
+    return _run_in_this_process(cfg, restart, log, knowledge, force_knowledge)
+
+
+def _run_in_this_process(
+    cfg: StageConfig, restart: bool, log, knowledge: KnowledgeBase | None, force_knowledge: bool
+) -> StageResult:
     return StageTrainer(cfg, restart, log, knowledge, force_knowledge).run()
