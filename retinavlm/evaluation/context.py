@@ -370,6 +370,8 @@ def _decide(cues: list[Cue]) -> Assertion:
         return Assertion(None, tuple(by_category["other_eye"]), "about the other eye")
     if "other_person" in by_category:
         return Assertion(None, tuple(by_category["other_person"]), "about another person")
+    if "other_condition" in by_category:
+        return Assertion(None, tuple(by_category["other_condition"]), "about another condition")
     if "hypothetical" in by_category:
         nearest = min(c.distance for c in by_category["hypothetical"])
         if best is None or best.distance > nearest:

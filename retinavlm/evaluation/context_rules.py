@@ -24,6 +24,7 @@ CATEGORIES = (
     "hypothetical",
     "other_eye",
     "other_person",
+    "other_condition",
 )
 DIRECTIONS = ("forward", "backward", "bidirectional")
 SECTION_ROLES = ("findings", "conclusion", "plan")
@@ -139,6 +140,10 @@ class ContextRules:
     time_frames: dict[str, tuple[str, ...]] = field(default_factory=dict)  # level -> time frames beyond the kb's
     community_care: frozenset[str] = frozenset()  # "routine" next to one of these is community care: none
     community_window: int = 4
+    # "review in 1 week": a follow-up interval's length in days, to tell an urgent one from a routine one
+    interval_units: dict[str, int] = field(default_factory=dict)  # "weeks" -> 7, "52" (of "2/52") -> 7
+    interval_numbers: dict[str, int] = field(default_factory=dict)  # "two" -> 2, "a" (week) -> 1
+    interval_urgent_days: int = 14  # a follow-up interval this short or shorter is urgent
     hospital_care: tuple[str, ...] = ()  # care named without a level: negated, it is no referral
     placed: PlacedFindings | None = None  # "fluid under the retina" is subretinal fluid
     queries: tuple[str, ...] = ()  # "?SRF ... no SRF": a query answered later in the report
@@ -239,6 +244,7 @@ def _load_cached(path: Path) -> ContextRules:
         "service_words",
         "visit_places",
         "community_care",
+        "follow_up_intervals",
         "hospital_care",
         "letter_headings",
         "not_referrals",
@@ -358,6 +364,8 @@ def _load_cached(path: Path) -> ContextRules:
     _keys(community, {"words", "window"}, path, "community_care")
     weak_referrals = _mapping(doc.get("weak_referrals"), path, "weak_referrals")
     time_frames = _mapping(doc.get("time_frames"), path, "time_frames")
+    intervals = doc.get("follow_up_intervals") or {}
+    _keys(intervals, {"units", "numbers", "urgent_days"}, path, "follow_up_intervals")
     schedule = doc.get("treatment_schedule") or {}
     _keys(schedule, {"level", "stages", "phrases"}, path, "treatment_schedule")
     guard = doc.get("stage_anatomy_guard") or {}
@@ -422,6 +430,15 @@ def _load_cached(path: Path) -> ContextRules:
         time_frames={str(k): _strings(v, path, f"time_frames {k}") for k, v in time_frames.items()},
         community_care=frozenset(w.lower() for w in _strings(community.get("words"), path, "community_care words")),
         community_window=_int(community.get("window", 4), path, "community_care window"),
+        interval_units={
+            str(k).lower(): _int(v, path, f"follow_up_intervals units {k}")
+            for k, v in _mapping(intervals.get("units"), path, "follow_up_intervals units").items()
+        },
+        interval_numbers={
+            str(k).lower(): _int(v, path, f"follow_up_intervals numbers {k}")
+            for k, v in _mapping(intervals.get("numbers"), path, "follow_up_intervals numbers").items()
+        },
+        interval_urgent_days=_int(intervals.get("urgent_days", 14), path, "follow_up_intervals urgent_days"),
         hospital_care=_strings(doc.get("hospital_care"), path, "hospital_care"),
         placed=_placed(doc.get("placed_findings"), path),
         verdict_markers=_strings(doc.get("verdict_markers"), path, "verdict_markers"),

@@ -1298,6 +1298,8 @@ class FindingsExtractor:
                 continue
             if assertion.state in (None, "absent"):
                 continue
+            if kind == "weak" and level_id == "routine" and self._short_interval(doc, found, sentence):
+                level_id = "urgent"  # "review in 1 week": an interval under the urgent level's time frame
             # not "routine referral", which an optometrist writes for the hospital
             if level_id == "routine" and (kind == "weak" or (kind == "level" and found.end - found.start == 1)):
                 lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
@@ -1309,6 +1311,27 @@ class FindingsExtractor:
             placed.append((sentence, found))
         undecided = self._referrals_set_against(doc, [m for m, _ in mentions], placed)
         return [pair for n, pair in enumerate(mentions) if n not in undecided]
+
+    def _short_interval(self, doc: _Document, found: Match, sentence) -> bool:
+        """A follow-up phrase whose interval ("review in 1 week", "see in 1/52", "review 10 days") is no longer
+        than the urgent level's time frame; the first number in or just after the phrase sets it."""
+        units = self.rules.interval_units
+        end = min(found.end + 3, sentence[1])
+        for k in range(found.start, end):
+            raw = doc.tokens[k].raw.lower()
+            number = _INTERVAL.fullmatch(raw)
+            if number is None and raw in self.rules.interval_numbers:  # "see in two weeks", "in a week"
+                number = _INTERVAL.fullmatch(str(self.rules.interval_numbers[raw]))
+            if number is None:
+                continue
+            unit = number.group(3)
+            if not unit and k + 1 < end:
+                unit = doc.tokens[k + 2].raw if doc.tokens[k + 1].raw == "/" and k + 2 < end else doc.tokens[k + 1].norm
+            days = units.get(unit.lower())
+            return (
+                days is not None and int(number.group(2) or number.group(1)) * days <= self.rules.interval_urgent_days
+            )
+        return False
 
     def _visit_place(self, doc: _Document, found: Match, sentence) -> bool:
         """A level word naming the clinic a visit was in ("I saw her in the rapid access macular clinic today")."""
@@ -1366,6 +1389,8 @@ class FindingsExtractor:
         return mentions
 
 
+# a follow-up interval's number: "2", "4-6" (the longer end counts), "6mo" (its unit attached)
+_INTERVAL = re.compile(r"~?(\d+)(?:[-–](\d+))?([a-z]*)")
 # a quotation: an opening mark after a space, "(" or ":" (not an apostrophe inside a word), its closing mark
 # not followed by a letter
 _QUOTATION = re.compile(r"""(?:(?<=[\s(:])|^)(['‘"“])(?=\S)(.{1,300}?)(?<=\S)['’"”](?![^\W\d_])""", re.DOTALL)

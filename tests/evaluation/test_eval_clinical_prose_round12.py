@@ -1,0 +1,62 @@
+"""Referral rules from two referral-focused sets (round 12: styles_ref_a.jsonl, styles_ref_b.jsonl), as properties:
+a follow-up interval's length, "stat" and a fortnight, a re-referral left to the future, a plan for another
+condition."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prose_testing import CASES, cased, labels
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["Review in {n} weeks", "See in {n}/52", "Appointment in {n} weeks", "We will see you in {n} weeks"]
+    ),
+    st.integers(1, 12),
+    CASES,
+)
+def test_a_follow_up_interval_is_urgent_up_to_two_weeks(plan, weeks, case):
+    """ "Review in 1 week" is within the urgent level's two weeks; "See in 4/52" is a routine follow-up."""
+    text = cased(f"Large drusen, no fluid. {plan.format(n=weeks)}.", case)
+    assert labels(text)["referral"] == ("urgent" if weeks <= 2 else "routine"), text
+
+
+@SETTINGS
+@given(st.sampled_from(["rv {n}/12", "Review {n}/12", "Next visit {n}/12", "Seeing in {n} months"]), st.integers(1, 12))
+def test_a_follow_up_in_months_is_routine(plan, months):
+    text = f"Drusenoid PED, no SRF. {plan.format(n=months)}."
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from(["Refer to retina stat.", "Stat referral to retina.", "Within a fortnight please."]), CASES)
+def test_stat_and_a_fortnight_are_urgent(plan, case):
+    text = cased(f"SRF and PED. {plan}", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+def test_start_is_not_stat():
+    """ "Start loading phase" is a treatment, not a "stat" referral (a typo-tolerant match must not read it so)."""
+    assert labels("Wet AMD with SRF. Start loading phase.")["referral"] is None
+
+
+@SETTINGS
+@given(st.sampled_from(["re-refer urgently if sudden distortion", "re-refer urgently if new metamorphopsia"]), CASES)
+def test_a_re_referral_is_left_to_the_future(condition, case):
+    """A discharge with a re-referral on a condition is the discharge: the urgent level is hypothetical."""
+    text = cased(f"GA, no fluid. Discharged to optometrist; {condition}.", case)
+    assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["Refer routinely for cataract surgery (separate pathway).", "Glaucoma: refer routinely for VF and IOP."]
+    ),
+    CASES,
+)
+def test_a_referral_for_another_condition_is_not_the_maculas(plan, case):
+    text = cased(f"Small hard drusen, no fluid. Macula: no referral. {plan}", case)
+    assert labels(text)["referral"] == "none", text
