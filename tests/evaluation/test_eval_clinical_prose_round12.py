@@ -60,3 +60,26 @@ def test_a_re_referral_is_left_to_the_future(condition, case):
 def test_a_referral_for_another_condition_is_not_the_maculas(plan, case):
     text = cased(f"Small hard drusen, no fluid. Macula: no referral. {plan}", case)
     assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "We are discharging you back to your optician.",
+            "Back to GP.",
+            "Follow-up not required.",
+            "No follow-up needed.",
+        ]
+    ),
+    CASES,
+)
+def test_a_discharge_or_a_follow_up_denied_is_no_referral(plan, case):
+    text = cased(f"Small hard drusen, no fluid. {plan}", case)
+    assert labels(text)["referral"] == "none", text
+
+
+def test_a_note_that_decides_no_referral_states_none():
+    """An insurer's review that says "Not a referral decision" states no referral level at all."""
+    text = "Intermediate AMD, large drusen, no fluid. Request for anti-VEGF denied. Not a referral decision."
+    assert labels(text)["referral"] is None
