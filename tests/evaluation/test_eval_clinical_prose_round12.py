@@ -83,3 +83,21 @@ def test_a_note_that_decides_no_referral_states_none():
     """An insurer's review that says "Not a referral decision" states no referral level at all."""
     text = "Intermediate AMD, large drusen, no fluid. Request for anti-VEGF denied. Not a referral decision."
     assert labels(text)["referral"] is None
+
+
+@SETTINGS
+@given(st.sampled_from([("OS", "OD"), ("LE", "RE"), ("OD", "OS")]), st.sampled_from(["this scan", "this eye"]))
+def test_an_eye_marked_as_this_scans_is_the_reports_eye(eyes, marker):
+    """ "OS listed for urgent review (SRF). OD (this scan): …": the urgent plan is the other eye's."""
+    other, this = eyes
+    text = f"{other} listed for urgent review (SRF). {this} ({marker}): medium drusen, no fluid. No referral."
+    found = labels(text)
+    assert found["referral"] == "none", text
+    assert found["biomarkers"].get("srf") == "absent", text
+
+
+@SETTINGS
+@given(st.sampled_from(["No benefit from further treatment, discharge.", "No benefit from treatment; discharge."]))
+def test_no_benefit_expected_negates_nothing_after_it(plan):
+    text = f"Wet AMD, dense subfoveal scar, no fluid. {plan}"
+    assert labels(text)["referral"] == "none", text
