@@ -101,3 +101,11 @@ def test_an_eye_marked_as_this_scans_is_the_reports_eye(eyes, marker):
 def test_no_benefit_expected_negates_nothing_after_it(plan):
     text = f"Wet AMD, dense subfoveal scar, no fluid. {plan}"
     assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(st.sampled_from(["urgently", "routinely"]), st.integers(1, 12), st.integers(2015, 2025))
+def test_a_dated_past_referral_is_no_plan(level, month, year):
+    """ "referred urgently 02/2024 …; treated x3. Today dry": the dated referral is history, today's plan is unstated."""
+    text = f"Referred {level} {month:02d}/{year} for SRF; treated x3. Today dry, no SRF/IRF. Plan not documented."
+    assert labels(text)["referral"] is None, text
