@@ -109,3 +109,54 @@ def test_a_dated_past_referral_is_no_plan(level, month, year):
     """ "referred urgently 02/2024 …; treated x3. Today dry": the dated referral is history, today's plan is unstated."""
     text = f"Referred {level} {month:02d}/{year} for SRF; treated x3. Today dry, no SRF/IRF. Plan not documented."
     assert labels(text)["referral"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "Next review {n} weeks",
+            "Review {n} weeks",
+            "FU {n}/52",
+            "Follow-up {n} weeks",
+            "Follow up {n}/52",
+            "Recall {n} weeks",
+            "Recall {n}/52",
+            "rv {n}/52",
+            "Follow up every {n} weeks",
+            "Every {n} weeks OCT",
+        ]
+    ),
+    st.integers(1, 12),
+    CASES,
+)
+def test_a_bare_review_interval_in_weeks_is_routine_beyond_two_weeks(plan, weeks, case):
+    """Round 12b: a bare review / follow-up / recall interval or rhythm is a routine follow-up ("Next review 12
+    weeks", dev4's v125), urgent within the urgent level's two weeks ("FU 1/52")."""
+    text = cased(f"Large drusen, no fluid. {plan.format(n=weeks)}.", case)
+    assert labels(text)["referral"] == ("urgent" if weeks <= 2 else "routine"), text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "FU {n}/12",
+            "Follow up {n}/12",
+            "Recall {n}/12",
+            "FU {n} months",
+            "Follow up every {n} months",
+            "Every {n}/12",
+        ]
+    ),
+    st.integers(1, 12),
+)
+def test_a_bare_review_interval_in_months_is_routine(plan, months):
+    """Round 12b: "FU 3/12, no IVI" (dev9's b9-042) and "Follow up every 6 months" (b9-131) are routine."""
+    text = f"Drusenoid PED, no SRF. {plan.format(n=months)}."
+    assert labels(text)["referral"] == "routine", text
+
+
+def test_a_bare_interval_next_to_community_care_is_none():
+    """The community rule still wins: a recall in practice is no referral."""
+    assert labels("Medium drusen. Recall 12 months in practice.")["referral"] == "none"
