@@ -124,7 +124,8 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
 #   conventions of eval/README.md): 1.0 / 1.0 / 0.9801 after round 8
 #   dev9 (a ninth writer, 150 voices: dictation, forms, JSON, letters from seven countries; 13 labels relabelled to
 #   the conventions of eval/README.md): 0.9733 / 0.9933 / 0.9948 after round 9; 0.9867 / 0.9933 / 0.9948 after round 11
-#   relabelled its two cRORA-only reports late dry (the round-10 convention)
+#   relabelled its two cRORA-only reports late dry (the round-10 convention); round 12b two bare follow-up
+#   intervals routine (17 relabels in all, docs/EVALUATION.md)
 #   dev10 (a tenth writer, European, African, Middle-Eastern and team-communication voices; blind through round 9;
 #   6 labels relabelled to the conventions of eval/README.md): 0.98 / 0.9867 / 0.9773 after round 10
 #   dev11 (an eleventh writer, South American, South Asian, Chinese, Irish/Welsh, VA, Canadian, military, insurer,
