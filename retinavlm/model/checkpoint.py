@@ -56,17 +56,17 @@ def save_checkpoint(model: RetinaVLM, folder: str | os.PathLike) -> None:
     config = model.config
     with atomic_dir(folder) as tmp:
         write_json(tmp / "config.json", config.to_dict())
-        _save_tensors(model.adapter.state_dict(), tmp / "adapter.safetensors")
+        save_tensors(model.adapter.state_dict(), tmp / "adapter.safetensors")
         if not _encoder_is_weights_file(model):
-            _save_tensors(model.encoder.state_dict(), tmp / "encoder.safetensors")
+            save_tensors(model.encoder.state_dict(), tmp / "encoder.safetensors")
         if model.has_lora:
-            _save_tensors(get_peft_model_state_dict(model.llm, save_embedding_layers=False), tmp / "lora.safetensors")
+            save_tensors(get_peft_model_state_dict(model.llm, save_embedding_layers=False), tmp / "lora.safetensors")
         if config.llm.path is None:
             base = model.llm.get_base_model() if model.has_lora else model.llm
             with quiet_transformers():
                 base.config.save_pretrained(tmp / "llm")
                 base.generation_config.save_pretrained(tmp / "llm")
-            _save_tensors(base_state_dict(model.llm), tmp / "llm" / "model.safetensors")
+            save_tensors(base_state_dict(model.llm), tmp / "llm" / "model.safetensors")
         model.processor.tokenizer.save_pretrained(tmp / "tokenizer")
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         write_json(
@@ -150,7 +150,8 @@ def _encoder_is_weights_file(model: RetinaVLM) -> bool:
     return reference.keys() == current.keys() and all(torch.equal(reference[k], current[k].cpu()) for k in current)
 
 
-def _save_tensors(state: dict[str, torch.Tensor], path: Path) -> None:
+def save_tensors(state: dict[str, torch.Tensor], path: Path) -> None:
+    """A state dict as safetensors (CPU, contiguous), the one weights format the toolkit writes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(path), metadata={"format": "pt"})
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from sklearn.metrics import f1_score
 from torch import nn
 
@@ -32,6 +32,7 @@ from retinavlm.data.augment import AugmentConfig, encoder_square, mask_above_ret
 from retinavlm.data.io import read_scan
 from retinavlm.errors import RetinaVLMError
 from retinavlm.knowledge import KnowledgeBase
+from retinavlm.model.checkpoint import save_tensors
 from retinavlm.model.encoder import OCTEncoder, create_encoder, pool_tokens
 from retinavlm.train.records import ScanRecord
 
@@ -117,8 +118,7 @@ def save_classifier(trained: TrainedClassifier, folder: str | os.PathLike) -> No
     """Weights (safetensors), classes, settings and epoch choice, written atomically, so that a run scoring
     another split of the same patients reuses the model instead of training it again."""
     with atomic_dir(folder) as tmp:
-        state = {k: v.detach().cpu().contiguous() for k, v in trained.model.state_dict().items()}
-        save_file(state, str(tmp / MODEL_FILE), metadata={"format": "pt"})
+        save_tensors(trained.model.state_dict(), tmp / MODEL_FILE)
         write_json(
             tmp / INFO_FILE,
             {
