@@ -143,7 +143,9 @@ def load_classifier(folder: str | os.PathLike) -> TrainedClassifier:
         ]
         model = ScanClassifier(create_encoder(config.encoder, config.image_size, None), len(classes))
         model.load_state_dict(load_file(str(folder / MODEL_FILE)))
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, SafetensorError) as exc:
+    except KeyError as exc:
+        raise ClassifierError(f"{folder}: not a readable saved classifier ({INFO_FILE} lacks {exc})") from exc
+    except (OSError, ValueError, TypeError, RuntimeError, SafetensorError) as exc:
         raise ClassifierError(f"{folder}: not a readable saved classifier ({exc})") from exc
     model.eval()
     return TrainedClassifier(
