@@ -93,6 +93,12 @@ def test_a_missing_or_truncated_saved_classifier_is_refused_with_its_folder(tmp_
     save_classifier(train_scan_classifier(train, validation, TOY), tmp_path / "cnn")
     with pytest.raises(ClassifierError, match=r"nowhere: not a readable saved classifier"):
         load_classifier(tmp_path / "nowhere")
+    (tmp_path / "keyless").mkdir()
+    (tmp_path / "keyless" / "classifier.json").write_text("{}")
+    with pytest.raises(
+        ClassifierError, match=r"keyless: not a readable saved classifier \(classifier.json lacks 'config'\)"
+    ):
+        load_classifier(tmp_path / "keyless")
     weights = tmp_path / "cnn" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:200])
     with pytest.raises(ClassifierError, match=r"cnn: not a readable saved classifier"):
