@@ -1287,7 +1287,8 @@ class FindingsExtractor:
                 else doc.leaves_stage_open and self._under_treatment(doc, stops)
             ):
                 continue  # kept for an inactive eye, or one whose activity the writer leaves open
-            if kind == "weak":
+            short = kind == "weak" and level_id == "routine" and self._short_interval(doc, found, sentence)
+            if kind == "weak" and not short:  # a treatment within a time frame is urgent ("injection within 5 days")
                 treated = self._under_treatment(doc, stops) if treated is None else treated
                 if treated:
                     continue
@@ -1298,7 +1299,7 @@ class FindingsExtractor:
                 continue
             if assertion.state in (None, "absent"):
                 continue
-            if kind == "weak" and level_id == "routine" and self._short_interval(doc, found, sentence):
+            if short:
                 level_id = "urgent"  # "review in 1 week": an interval under the urgent level's time frame
             # not "routine referral", which an optometrist writes for the hospital
             if level_id == "routine" and (kind == "weak" or (kind == "level" and found.end - found.start == 1)):

@@ -60,26 +60,11 @@ class PhraseTable:
     def match_at(self, tokens: list[Token], i: int, end: int | None = None, caseless: bool = False) -> Match | None:
         """The longest phrase starting at token i (and ending by `end`), or None."""
         end = len(tokens) if end is None else end
-        best_end, best_node = i, None
+        best: tuple[int, dict | None] = (i, None)
         exact = self._exact_lower if caseless else self._exact
         for root, as_written in ((self._folded, False), (exact, True)):
-            node = root
-            k = i
-            while k < end:
-                raw = tokens[k].raw
-                word = (raw.lower() if caseless else raw) if as_written else tokens[k].norm
-                step = node.get(word)
-                if step is None and NUMBER in node and word[:1].isdigit():
-                    step = node[NUMBER]
-                    rest = word.lstrip("0123456789")
-                    if step is not None and rest:  # "6monthly" (from "6-monthly") is "#" then "monthly"
-                        step = step.get(rest)
-                node = step
-                if node is None:
-                    break
-                k += 1
-                if _END in node and k > best_end:
-                    best_end, best_node = k, node
+            best = _walk(root, tokens, i, end, as_written, caseless, best)
+        best_end, best_node = best
         return None if best_node is None else Match(i, best_end, tuple(best_node[_END]))
 
     def scan(
@@ -110,3 +95,33 @@ def _insert(root: dict, words: tuple[str, ...], payload: Hashable) -> None:
     payloads = node.setdefault(_END, [])
     if payload not in payloads:
         payloads.append(payload)
+
+
+def _walk(node: dict, tokens: list[Token], k: int, end: int, as_written: bool, caseless: bool, best: tuple) -> tuple:
+    """The longest phrase end along the trie from token k: (end, node) if longer than `best`. A number token
+    follows both its own word and "#" where the trie has both ("within 1 day" when "within 1 week" is a phrase
+    too), so a literal number never hides a "#" phrase."""
+    while k < end:
+        raw = tokens[k].raw
+        word = (raw.lower() if caseless else raw) if as_written else tokens[k].norm
+        step = node.get(word)
+        number = None
+        if NUMBER in node and word[:1].isdigit():
+            number = node[NUMBER]
+            rest = word.lstrip("0123456789")
+            if number is not None and rest:  # "6monthly" (from "6-monthly") is "#" then "monthly"
+                number = number.get(rest)
+        if step is None:
+            step, number = number, None
+        elif number is not None:  # the word's own phrases first: at equal length they win over "#" ones
+            if _END in step and k + 1 > best[0]:
+                best = (k + 1, step)
+            best = _walk(step, tokens, k + 1, end, as_written, caseless, best)
+            step = number
+        node = step
+        if node is None:
+            break
+        k += 1
+        if _END in node and k > best[0]:
+            best = (k, node)
+    return best

@@ -1,0 +1,111 @@
+"""Referral rules from two more referral-focused sets (round 13: styles_ref_c.jsonl, styles_ref_d.jsonl), as
+properties: a time frame read by its length (under treatment too), a weekday deadline and the earliest slot, a visit
+planned with a pronoun or as a field, a monitoring rhythm."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prose_testing import CASES, cased, extractor, labels
+
+from retinavlm.evaluation.matcher import PhraseTable
+
+SETTINGS = settings(max_examples=40, deadline=None)
+UNITS = {"days": 1, "weeks": 7, "months": 30}
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["Please see within {n} {unit}.", "GA clinic within {n} {unit}.", "Book within the next {n} {unit}."]
+    ),
+    st.integers(1, 12),
+    st.sampled_from(sorted(UNITS)),
+    CASES,
+)
+def test_a_time_frame_is_urgent_up_to_two_weeks(plan, n, unit, case):
+    """ "within 3 months" is a routine time frame, "within the next 5 days" an urgent one (two weeks or less)."""
+    text = cased(f"Large drusen, no fluid. {plan.format(n=n, unit=unit)}", case)
+    expected = "urgent" if n * UNITS[unit] <= 14 else "routine"
+    assert labels(text)["referral"] == expected, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "Scheduled for injection within {n} days.",
+            "We would like to see you for an injection within the next {n} days.",
+            "RTC {n} days for first injection.",
+        ]
+    ),
+    st.integers(1, 14),
+    CASES,
+)
+def test_a_treatment_within_a_short_time_frame_is_urgent(plan, days, case):
+    """A planned treatment no longer skips a short interval: eval/README.md, treatment within a time frame is urgent."""
+    text = cased(f"New SRF and IRF. Active nAMD. {plan.format(n=days)}", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+def test_a_long_interval_under_treatment_is_still_no_plan():
+    """Active disease treated today: a four-week return is the treatment's schedule, no referral (unchanged)."""
+    assert labels("SRF. Active nAMD. Aflibercept given today; review in 4 weeks.")["referral"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["before Friday", "before Monday", "at your earliest availability", "at the earliest possible"]),
+    CASES,
+)
+def test_a_weekday_deadline_and_the_earliest_slot_are_urgent(frame, case):
+    text = cased(f"New SRF under the fovea. Please book into clinic {frame}.", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "I'd like to see him back in {n} months.",
+            "We will see her again in {n} months.",
+            "Return: {n} months",
+            "Next appointment: {n} months",
+            "Control examination in {n} months.",
+        ]
+    ),
+    st.integers(2, 12),
+    CASES,
+)
+def test_a_visit_planned_with_a_pronoun_or_as_a_field_is_routine(plan, months, case):
+    text = cased(f"Large drusen and a drusenoid PED, no SRF. {plan.format(n=months)}", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from(["Please see next month.", "Moved to PRN with monthly OCT monitoring."]), CASES)
+def test_next_month_and_monthly_monitoring_are_routine(plan, case):
+    text = cased(f"Drusenoid PED, no fluid. {plan}", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from(["annual eye examination", "yearly eye examination"]), CASES)
+def test_an_eye_examination_with_the_optometrist_is_none(exam, case):
+    text = cased(f"Few small drusen, no fluid. Early AMD. {exam} with local optometrist.", case)
+    assert labels(text)["referral"] == "none", text
+
+
+def test_a_literal_number_does_not_hide_a_number_phrase():
+    """The matcher follows a number both as itself and as "#": "within 1 day" is a "within # day" phrase though
+    "within 1 week" is a phrase too (the trie once took the literal branch only), and at equal length the
+    literal phrase wins ("within 2 weeks" stays the knowledge base's urgent level)."""
+    table = PhraseTable()
+    table.add(("within", "1", "week"), "literal")
+    table.add(("within", "#", "day"), "number")
+    table.add(("within", "#", "week"), "number")
+
+    def match(text):
+        return table.match_at(extractor()._document(text).tokens, 0).payloads
+
+    assert match("within 1 day") == ("number",)
+    assert match("within 1 week") == ("literal",)
+    assert match("within 3 week") == ("number",)
