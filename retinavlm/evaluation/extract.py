@@ -1287,6 +1287,8 @@ class FindingsExtractor:
                 else doc.leaves_stage_open and self._under_treatment(doc, stops)
             ):
                 continue  # kept for an inactive eye, or one whose activity the writer leaves open
+            if kind == "weak" and level_id == "routine" and assertion.state == "absent":
+                kind = "care"  # a follow-up denied ("no f/u needed with retina") is hospital care denied: none
             short = kind == "weak" and level_id == "routine" and self._short_interval(doc, found, sentence)
             if kind == "weak" and not short:  # a treatment within a time frame is urgent ("injection within 5 days")
                 treated = self._under_treatment(doc, stops) if treated is None else treated

@@ -109,3 +109,69 @@ def test_a_literal_number_does_not_hide_a_number_phrase():
     assert match("within 1 day") == ("number",)
     assert match("within 1 week") == ("literal",)
     assert match("within 3 week") == ("number",)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "No follow-up arranged at her request.",
+            "No F/U needed with retina.",
+            "No retina referral.",
+            "No eye referral needed.",
+            "No control in our clinic required.",
+            "You do not need to see us again.",
+            "You don't need another appointment with the eye clinic.",
+            "No clinical action required.",
+        ]
+    ),
+    CASES,
+)
+def test_a_follow_up_or_eye_referral_denied_is_none(plan, case):
+    """Hospital care denied is no referral (eval/README.md): a follow-up, the eye or retina service, an appointment."""
+    text = cased(f"Few small drusen, no fluid. Early AMD. {plan}", case)
+    assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "Cataract surgery listed for next week.",
+            "Listed for phaco + IOL (routine list).",
+            "Please see GP urgently for blood pressure check.",
+            "Letter to GP requesting urgent BP review.",
+        ]
+    ),
+    CASES,
+)
+def test_a_plan_for_cataract_or_blood_pressure_is_not_the_maculas(plan, case):
+    text = cased(f"Medium drusen, no fluid, RPE intact. {plan}", case)
+    assert labels(text)["referral"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["she notices", "he notices", "you notice"]), CASES)
+def test_a_safety_net_on_the_patients_notice_is_no_plan(who, case):
+    text = cased(
+        f"Quiescent nAMD. Discharged to her community optometrist, with an urgent self-referral route (eye casualty)"
+        f" if {who} distortion.",
+        case,
+    )
+    assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(st.sampled_from(["you notice", "she notices"]), CASES)
+def test_an_earlier_visit_on_notice_keeps_the_routine_plan(who, case):
+    text = cased(
+        f"Intermediate AMD. We will see you again in the clinic in 12 months, or earlier if {who} distortion.", case
+    )
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from(["was fast-tracked", "was fast tracked", "had been fast-tracked"]), CASES)
+def test_a_past_fast_track_is_no_plan(verb, case):
+    text = cased(f"Mrs I {verb} by her optometrist in 2022 and treated. Today no SRF, no IRF; small scar.", case)
+    assert labels(text)["referral"] is None, text
