@@ -140,6 +140,11 @@ class ContextRules:
     time_frames: dict[str, tuple[str, ...]] = field(default_factory=dict)  # level -> time frames beyond the kb's
     community_care: frozenset[str] = frozenset()  # "routine" next to one of these is community care: none
     community_window: int = 4
+    own_care: frozenset[str] = frozenset()  # "at our practice": a community word after these is the writer's own
+    # "URGENT: CVI certificate to be completed": a sentence naming paperwork states no referral
+    paperwork: tuple[str, ...] = ()
+    letter_closings: tuple[str, ...] = ()  # "Best wishes,": a clinic named after it signs the letter, no plan
+    requested_visits: frozenset[str] = frozenset()  # "could be seen in the rapid access clinic": a visit asked for
     # "review in 1 week": a follow-up interval's length in days, to tell an urgent one from a routine one
     interval_units: dict[str, int] = field(default_factory=dict)  # "weeks" -> 7, "52" (of "2/52") -> 7
     interval_numbers: dict[str, int] = field(default_factory=dict)  # "two" -> 2, "a" (week) -> 1
@@ -248,6 +253,9 @@ def _load_cached(path: Path) -> ContextRules:
         "hospital_care",
         "letter_headings",
         "not_referrals",
+        "paperwork",
+        "letter_closings",
+        "requested_visits",
         "verdict_sentences",
         "field_leaders",
         "table_label_words",
@@ -361,7 +369,7 @@ def _load_cached(path: Path) -> ContextRules:
     alternatives = doc.get("stage_alternatives") or {}
     _keys(alternatives, {"words", "max_gap", "correlatives", "ranges"}, path, "stage_alternatives")
     community = doc.get("community_care") or {}
-    _keys(community, {"words", "window"}, path, "community_care")
+    _keys(community, {"words", "window", "own"}, path, "community_care")
     weak_referrals = _mapping(doc.get("weak_referrals"), path, "weak_referrals")
     time_frames = _mapping(doc.get("time_frames"), path, "time_frames")
     intervals = doc.get("follow_up_intervals") or {}
@@ -430,6 +438,10 @@ def _load_cached(path: Path) -> ContextRules:
         time_frames={str(k): _strings(v, path, f"time_frames {k}") for k, v in time_frames.items()},
         community_care=frozenset(w.lower() for w in _strings(community.get("words"), path, "community_care words")),
         community_window=_int(community.get("window", 4), path, "community_care window"),
+        own_care=frozenset(w.lower() for w in _strings(community.get("own"), path, "community_care own")),
+        paperwork=_strings(doc.get("paperwork"), path, "paperwork"),
+        letter_closings=_strings(doc.get("letter_closings"), path, "letter_closings"),
+        requested_visits=frozenset(w.lower() for w in _strings(doc.get("requested_visits"), path, "requested_visits")),
         interval_units={
             str(k).lower(): _int(v, path, f"follow_up_intervals units {k}")
             for k, v in _mapping(intervals.get("units"), path, "follow_up_intervals units").items()

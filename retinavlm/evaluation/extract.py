@@ -272,6 +272,12 @@ class FindingsExtractor:
             self._referrals.add(norm.phrase(term), ("care", "none"))
         for term in _variants(rules.not_referrals):
             self._referrals.add(norm.phrase(term), ("ignore", None))
+        self._paperwork = PhraseTable()
+        for term in _variants(rules.paperwork):
+            self._paperwork.add(norm.phrase(term), "paperwork")
+        self._closings = PhraseTable()
+        for term in rules.letter_closings:
+            self._closings.add(norm.phrase(term), "closing")
         for word in rules.community_care:
             norm.phrase(word)
 
@@ -1270,9 +1276,17 @@ class FindingsExtractor:
         mentions = []
         placed = []  # (sentence, found) of each mention
         treated = None
+        signature = self._signature_start(doc)
+        paperwork: dict[tuple[int, int], bool] = {}
         for found, sentence in targets:
             assertion = self._assess(doc, ctx, found, sentence)
             kind, level_id = found.payloads[0]
+            if kind == "weak" and found.start >= signature:
+                continue  # the clinic that signs a letter ("Best wishes, Eye Clinic, Royal Hospital")
+            if kind != "care" and sentence not in paperwork:
+                paperwork[sentence] = next(self._paperwork.scan(doc.tokens, *sentence), None) is not None
+            if kind != "care" and paperwork[sentence]:
+                continue  # "URGENT: CVI certificate to be completed today": urgency of paperwork, not of care
             if kind == "ignore" or (
                 kind == "level"
                 and (
@@ -1306,7 +1320,11 @@ class FindingsExtractor:
             # not "routine referral", which an optometrist writes for the hospital
             if level_id == "routine" and (kind == "weak" or (kind == "level" and found.end - found.start == 1)):
                 lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
-                if any(doc.tokens[k].norm in community for k in range(lo, hi)):
+                own = self.rules.own_care  # "at our practice" is the writer's own, not community care
+                if any(
+                    doc.tokens[k].norm in community and not (k > 0 and doc.tokens[k - 1].norm in own)
+                    for k in range(lo, hi)
+                ):
                     level_id = "none"
             mentions.append(
                 (self._mention(doc, "referral", level_id, assertion.state, found, assertion), kind != "level")
@@ -1336,11 +1354,22 @@ class FindingsExtractor:
             )
         return False
 
+    def _signature_start(self, doc: _Document) -> int:
+        """The first token after a letter's closing ("Best wishes," or "Kind regards" ending its line), or the
+        report's end: what follows signs the letter."""
+        for found in self._closings.scan(doc.tokens):
+            after = doc.tokens[found.end] if found.end < len(doc.tokens) else None
+            if after is None or after.raw == "," or "\n" in doc.text[doc.tokens[found.end - 1].end : after.start]:
+                return found.end
+        return len(doc.tokens)
+
     def _visit_place(self, doc: _Document, found: Match, sentence) -> bool:
         """A level word naming the clinic a visit was in ("I saw her in the rapid access macular clinic today")."""
         k = found.start
         if k - 2 < sentence[0] or f"{doc.tokens[k - 2].norm} {doc.tokens[k - 1].norm}" not in self.rules.visit_places:
             return False
+        if k - 4 >= sentence[0] and f"{doc.tokens[k - 4].norm} {doc.tokens[k - 3].norm}" in self.rules.requested_visits:
+            return False  # "he could be seen in the rapid access clinic": a visit asked for, the referral itself
         services = self.rules.service_words
         return any(doc.tokens[n].norm in services for n in range(found.end, min(found.end + 2, sentence[1])))
 

@@ -175,3 +175,66 @@ def test_an_earlier_visit_on_notice_keeps_the_routine_plan(who, case):
 def test_a_past_fast_track_is_no_plan(verb, case):
     text = cased(f"Mrs I {verb} by her optometrist in 2022 and treated. Today no SRF, no IRF; small scar.", case)
     assert labels(text)["referral"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "URGENT - CVI (sight impairment) certificate to be completed today for a benefits deadline.",
+            "URGENT: CVI certificate to be completed and sent to social services this week.",
+            "URGENT: insurer requires the completed claim form by Friday - please sign.",
+        ]
+    ),
+    st.sampled_from(["Continue 6-monthly review in MR clinic.", "No hospital follow-up required.", ""]),
+    CASES,
+)
+def test_urgent_paperwork_states_no_referral(paperwork, plan, case):
+    """A sentence about a certificate or a claim is urgency of paperwork: the plan of another sentence decides."""
+    text = cased(f"{paperwork}\nEnd-stage disciform scar, no fluid. {plan}", case)
+    expected = {"": None, "No hospital follow-up required.": "none"}.get(plan, "routine")
+    assert labels(text)["referral"] == expected, text
+
+
+@SETTINGS
+@given(st.sampled_from(["Best wishes,", "Kind regards,", "Yours sincerely,"]), CASES)
+def test_the_clinic_that_signs_a_letter_is_no_follow_up(closing, case):
+    text = cased(
+        f"Dear Mr O,\nYour scan showed a few small drusen. You do not need to see us again.\n{closing}\n"
+        "Eye Clinic, Royal Hospital",
+        case,
+    )
+    assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(st.sampled_from(["our practice", "my practice"]), st.integers(3, 12), CASES)
+def test_the_writers_own_practice_is_no_community_care(place, months, case):
+    text = cased(f"Soft drusen, no SRF. Control examination in {months} months at {place}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from(["could be seen in the", "should be seen in the", "to be seen in the"]), CASES)
+def test_a_visit_asked_for_in_a_rapid_access_clinic_is_urgent(verb, case):
+    """Only a visit that was ("I saw her in the rapid access clinic today") names where it was, no referral."""
+    text = cased(f"Active nAMD with SRF. I would be grateful if he {verb} rapid access macular clinic.", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+@SETTINGS
+@given(st.integers(1, 3), CASES)
+def test_a_sight_test_is_community_care(years, case):
+    text = cased(f"No macular abnormality. Green - sight test {years} yrs.", case)
+    assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(st.integers(6, 30), CASES)
+def test_a_treatment_some_time_ago_is_history(months, case):
+    """A follow-up of an eye whose last injection was months ago is a referral: the eye is not under treatment."""
+    text = cased(
+        f"nAMD, previously treated (last injection {months} mo ago). No SRF, no IRF. Inactive. Follow-up 4 months.",
+        case,
+    )
+    assert labels(text)["referral"] == "routine", text
