@@ -1278,14 +1278,15 @@ class FindingsExtractor:
         treated = None
         signature = self._signature_start(doc)
         paperwork: dict[tuple[int, int], bool] = {}
+        any_paperwork = self._paperwork.may_match(doc.norms, doc.written, doc.caseless)
         for found, sentence in targets:
             assertion = self._assess(doc, ctx, found, sentence)
             kind, level_id = found.payloads[0]
             if kind == "weak" and found.start >= signature:
                 continue  # the clinic that signs a letter ("Best wishes, Eye Clinic, Royal Hospital")
-            if kind != "care" and sentence not in paperwork:
+            if any_paperwork and kind != "care" and sentence not in paperwork:
                 paperwork[sentence] = next(self._paperwork.scan(doc.tokens, *sentence), None) is not None
-            if kind != "care" and paperwork[sentence]:
+            if any_paperwork and kind != "care" and paperwork[sentence]:
                 continue  # "URGENT: CVI certificate to be completed today": urgency of paperwork, not of care
             if kind == "ignore" or (
                 kind == "level"
@@ -1357,6 +1358,8 @@ class FindingsExtractor:
     def _signature_start(self, doc: _Document) -> int:
         """The first token after a letter's closing ("Best wishes," or "Kind regards" ending its line), or the
         report's end: what follows signs the letter."""
+        if not self._closings.may_match(doc.norms, doc.written, doc.caseless):
+            return len(doc.tokens)
         for found in self._closings.scan(doc.tokens):
             after = doc.tokens[found.end] if found.end < len(doc.tokens) else None
             if after is None or after.raw == "," or "\n" in doc.text[doc.tokens[found.end - 1].end : after.start]:
