@@ -664,13 +664,16 @@ class FindingsExtractor:
         section = doc.section_of[index]
         return None if section is None else self.rules.sections[section]
 
-    def _assess(self, doc: _Document, ctx: SentenceContext, found: Match, sentence) -> Assertion:
+    def _assess(self, doc: _Document, ctx: SentenceContext, found: Match, sentence, plan: bool = False) -> Assertion:
+        """The state of one target; a `plan` (a referral) is not ruled out by a section that lists absent findings
+        ("Not detected: SRF, IRF" over a later "routine referral to medical retina")."""
         if sentence in doc.other_eye or found.start in doc.other_eye_clauses:
             return Assertion(None, (), "about the other eye")
         if found.start in doc.quoted_history:
             return Assertion(None, (), "historical")  # an earlier reading quoted whole, whatever it says inside
         section = self._section(doc, found.start)
-        return ctx.assess(found.start, found.end, sentence, section.category if section else None)
+        category = section.category if section else None
+        return ctx.assess(found.start, found.end, sentence, None if plan and category == "negated" else category)
 
     def _mention(self, doc, kind, level_id, state, found, assertion, **extra) -> Mention:
         section = self._section(doc, found.start)
@@ -1280,7 +1283,7 @@ class FindingsExtractor:
         paperwork: dict[tuple[int, int], bool] = {}
         any_paperwork = self._paperwork.may_match(doc.norms, doc.written, doc.caseless)
         for found, sentence in targets:
-            assertion = self._assess(doc, ctx, found, sentence)
+            assertion = self._assess(doc, ctx, found, sentence, plan=True)
             kind, level_id = found.payloads[0]
             if kind == "weak" and found.start >= signature:
                 continue  # the clinic that signs a letter ("Best wishes, Eye Clinic, Royal Hospital")

@@ -238,3 +238,47 @@ def test_a_treatment_some_time_ago_is_history(months, case):
         case,
     )
     assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from(["Not detected", "Absent"]), st.sampled_from(["routine referral", "urgent referral"]), CASES)
+def test_a_section_of_absent_findings_does_not_deny_a_plan(heading, plan, case):
+    """ "Not detected:" rules out the findings it lists, not a referral written under it."""
+    text = cased(f"Detected: large drusen\n{heading}: SRF, IRF, SHRM\nHuman review: drusen > 125 um, {plan}.", case)
+    assert labels(text)["referral"] == plan.split()[0], text
+    assert labels(text)["biomarkers"]["srf"] == "absent", text
+
+
+@SETTINGS
+@given(st.sampled_from([("Left", "Right"), ("Right", "Left")]), CASES)
+def test_a_forms_eye_field_names_the_reports_eye(eyes, case):
+    this, other = eyes
+    text = cased(
+        f"Patient: Mrs B | Eye: {this}\nLarge drusen and a drusenoid PED, no SRF. Intermediate AMD. Routine referral.\n"
+        f"{other} eye: healthy, no referral.",
+        case,
+    )
+    got = labels(text)
+    assert (got["stage"], got["referral"]) == ("intermediate", "routine"), text
+
+
+@SETTINGS
+@given(st.sampled_from(["I have referred as urgent", "We have referred as urgent"]), CASES)
+def test_the_writers_own_referral_is_stated(plan, case):
+    """ "Referred as ?SRF" is another reader's call (history); "I have referred as urgent" is the writer's plan."""
+    text = cased(f"?trace SRF at fovea, drusenoid PED. {plan} (FSA within 2 weeks).", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Assessment: conversion to {stage}.", "This now represents conversion to {stage}."]),
+    st.sampled_from(["active nAMD", "active wet AMD"]),
+    CASES,
+)
+def test_a_stated_conversion_is_the_stage(sentence, stage, case):
+    """A conversion stated is the stage now; its risk or its signs to watch for are not (unchanged)."""
+    text = cased(f"MR clinic, intermediate AMD observation. New SRF over the PED. {sentence.format(stage=stage)}", case)
+    assert labels(text)["stage"] == "late_wet_active", text
+    watched = cased(f"Large drusen, no fluid. Intermediate AMD. Watch for signs of conversion to {stage}.", case)
+    assert labels(watched)["stage"] == "intermediate", watched
