@@ -965,6 +965,8 @@ class FindingsExtractor:
                 continue
             if not guard.isdisjoint(words) and self._after_partial(doc, found, sentence):
                 continue  # "small drusen, otherwise normal macula": the rest of the scan, not a healthy stage
+            if found.end < sentence[1] and doc.tokens[found.end].norm in self.rules.anatomy_guard_partial:
+                continue  # "Few hard drusen. NAD otherwise.": the same, the partial word after the statement
             assertion = self._assess(doc, ctx, found, sentence)
             if assertion.state == "absent":
                 kind, value = found.payloads[0]

@@ -282,3 +282,18 @@ def test_a_stated_conversion_is_the_stage(sentence, stage, case):
     assert labels(text)["stage"] == "late_wet_active", text
     watched = cased(f"Large drusen, no fluid. Intermediate AMD. Watch for signs of conversion to {stage}.", case)
     assert labels(watched)["stage"] == "intermediate", watched
+
+
+@SETTINGS
+@given(st.sampled_from(["NAD otherwise", "Normal otherwise", "Unremarkable otherwise"]), CASES)
+def test_a_normal_statement_followed_by_otherwise_is_no_healthy_stage(rest, case):
+    """ "Few hard drusen. NAD otherwise." describes the rest of a scan with a finding, like "otherwise normal"."""
+    text = cased(f"LE OCT: few hard drusen. No fluid. {rest}. D/C to optom.", case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["disease still active.", "Still active.", "Remains active."]), CASES)
+def test_still_active_alone_is_a_verdict(verdict, case):
+    text = cased(f"inj clinic re: persistent srf, irf -. {verdict} aflibercept today, interval unchanged 4/52.", case)
+    assert labels(text)["stage"] == "late_wet_active", text
