@@ -143,6 +143,10 @@ class ContextRules:
     own_care: frozenset[str] = frozenset()  # "at our practice": a community word after these is the writer's own
     # "URGENT: CVI certificate to be completed": a sentence naming paperwork states no referral
     paperwork: tuple[str, ...] = ()
+    # "2022-05: large drusen" / "01/2023 - iAMD": a line headed by a date is this section ("history"), unless one
+    # of `dated_current` words follows the date on its line ("2024-05 (today): new SRF")
+    dated_section: str | None = None
+    dated_current: frozenset[str] = frozenset()
     letter_closings: tuple[str, ...] = ()  # "Best wishes,": a clinic named after it signs the letter, no plan
     requested_visits: frozenset[str] = frozenset()  # "could be seen in the rapid access clinic": a visit asked for
     # "review in 1 week": a follow-up interval's length in days, to tell an urgent one from a routine one
@@ -255,6 +259,7 @@ def _load_cached(path: Path) -> ContextRules:
         "not_referrals",
         "paperwork",
         "letter_closings",
+        "dated_lines",
         "requested_visits",
         "verdict_sentences",
         "field_leaders",
@@ -369,6 +374,8 @@ def _load_cached(path: Path) -> ContextRules:
     alternatives = doc.get("stage_alternatives") or {}
     _keys(alternatives, {"words", "max_gap", "correlatives", "ranges"}, path, "stage_alternatives")
     community = doc.get("community_care") or {}
+    dated = _mapping(doc.get("dated_lines") or {}, path, "dated_lines")
+    _keys(dated, {"section", "current"}, path, "dated_lines")
     _keys(community, {"words", "window", "own"}, path, "community_care")
     weak_referrals = _mapping(doc.get("weak_referrals"), path, "weak_referrals")
     time_frames = _mapping(doc.get("time_frames"), path, "time_frames")
@@ -441,6 +448,8 @@ def _load_cached(path: Path) -> ContextRules:
         own_care=frozenset(w.lower() for w in _strings(community.get("own"), path, "community_care own")),
         paperwork=_strings(doc.get("paperwork"), path, "paperwork"),
         letter_closings=_strings(doc.get("letter_closings"), path, "letter_closings"),
+        dated_section=str(dated["section"]) if dated.get("section") is not None else None,
+        dated_current=frozenset(w.lower() for w in _strings(dated.get("current"), path, "dated_lines current")),
         requested_visits=frozenset(w.lower() for w in _strings(doc.get("requested_visits"), path, "requested_visits")),
         interval_units={
             str(k).lower(): _int(v, path, f"follow_up_intervals units {k}")

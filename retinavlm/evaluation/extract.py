@@ -321,6 +321,10 @@ class FindingsExtractor:
         for term in rules.anatomy_guard_words | rules.anatomy_guard_terms:
             norm.phrase(term)
         self._section_roles = {section.id: section.role for section in rules.sections}
+        ids = [section.id for section in rules.sections]
+        if rules.dated_section is not None and rules.dated_section not in ids:
+            raise ValueError(f"context rules: dated_lines names unknown section {rules.dated_section!r}")
+        self._dated_section = ids.index(rules.dated_section) if rules.dated_section is not None else None
         norm.freeze()
 
     # -- document structure -------------------------------------------------------------------
@@ -344,6 +348,13 @@ class FindingsExtractor:
                 j += 1
             if j >= len(tokens):
                 break
+            if line_start and self._dated_section is not None and (dated := self._dated_line(text, tokens, j)):
+                headings.append((i, dated, self._dated_section))
+                line_end = text.find("\n", tokens[dated - 1].end)
+                following = next((n for n in range(dated, len(tokens)) if tokens[n].start > line_end), None)
+                if line_end >= 0 and following is not None:
+                    headings.append((following, following, None))  # the dated visit ends with its line
+                continue
             found = self._headings.match_at(tokens, j) or self._eye_heading(tokens, j, caseless)
             if found is None:
                 continue
@@ -462,6 +473,20 @@ class FindingsExtractor:
             raws,
             frozenset(raw.lower() for raw in raws) if caseless else raws,
         )
+
+    def _dated_line(self, text: str, tokens: list[Token], j: int) -> int | None:
+        """The end of a date heading a line ("2022-05:", "01/2023 -", "2018:"), or None; a line that says it is
+        today's ("2024-05 (today):") has none."""
+        k = j + 3 if j + 2 < len(tokens) and tokens[j + 1].raw == "/" and _YEAR.fullmatch(tokens[j + 2].raw) else j + 1
+        if k == j + 1 and not _YEAR.fullmatch(tokens[j].raw):
+            return None
+        if k >= len(tokens) or tokens[k].raw not in _HEADING_MARKS:
+            return None
+        line_end = text.find("\n", tokens[k].end)
+        line_end = len(text) if line_end < 0 else line_end
+        if any(t.norm in self.rules.dated_current for t in tokens[k + 1 :] if t.start < line_end):
+            return None
+        return k + 1
 
     def _eye_heading(self, tokens: list[Token], j: int, caseless: bool) -> Match | None:
         """A heading after the eye it is about ("LE OCT today: ..."): the eye does not hide the heading."""
@@ -1429,6 +1454,8 @@ class FindingsExtractor:
         return mentions
 
 
+# a year heading a line ("2018", "2022-05" read as "202205"), or a date's year after a slash ("01/2023")
+_YEAR = re.compile(r"(?:19|20)\d\d(?:[01]\d)?")
 # a follow-up interval's number: "2", "4-6" (the longer end counts), "6mo" (its unit attached)
 _INTERVAL = re.compile(r"~?(\d+)(?:[-–](\d+))?([a-z]*)")
 # a quotation: an opening mark after a space, "(" or ":" (not an apostrophe inside a word), its closing mark

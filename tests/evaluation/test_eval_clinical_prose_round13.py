@@ -297,3 +297,18 @@ def test_a_normal_statement_followed_by_otherwise_is_no_healthy_stage(rest, case
 def test_still_active_alone_is_a_verdict(verdict, case):
     text = cased(f"inj clinic re: persistent srf, irf -. {verdict} aflibercept today, interval unchanged 4/52.", case)
     assert labels(text)["stage"] == "late_wet_active", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["2022-05: {f}, observe.", "01/2023 - {f}, observe.", "2018: {f}, observed."]),
+    st.sampled_from(["large drusen", "drusenoid PED", "HRF"]),
+    st.sampled_from(["2024-05 (today): OCT: cRORA, no fluid.", "Today 07/2024 - OCT: cRORA, no fluid."]),
+    CASES,
+)
+def test_a_line_headed_by_a_date_is_an_earlier_visit(earlier, finding, today, case):
+    """A timeline's dated line is history; the line marked today, and what follows the dated line, are not."""
+    text = cased(f"Retina progress note - OD\n{earlier.format(f=finding)}\n{today}\nPlan: RTC 3 months.", case)
+    got = labels(text)
+    assert not ({"drusen", "ped", "hyperreflective_foci"} & set(got["biomarkers"])), text
+    assert got["biomarkers"].get("srf") == "absent" and got["referral"] == "routine", text
