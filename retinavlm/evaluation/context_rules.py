@@ -126,7 +126,8 @@ class ContextRules:
     anatomy_guard_words: frozenset[str]
     anatomy_guard_window: int
     anatomy_guard_partial: frozenset[str]  # "otherwise normal macula": the rest of a scan with a finding is normal
-    eyes: dict[str, tuple[str, ...]]  # "right" / "left" / "both" -> phrases naming that eye; "this" -> the report's eye
+    # "right" / "left" / "both" -> phrases naming that eye; "this" -> the report's eye; "not" -> no eye ("referring OD")
+    eyes: dict[str, tuple[str, ...]]
     anchored: tuple[AnchoredTerms, ...]
     stage_alternatives: frozenset[str]  # "vs", "or": two stages joined by one are left undecided
     stage_alternative_gap: int
@@ -352,7 +353,7 @@ def _load_cached(path: Path) -> ContextRules:
             for level, terms in _mapping(values, path, f"heading_values {role}").items()
         }
     eyes = _mapping(doc.get("eyes"), path, "eyes")
-    _keys(eyes, {"right", "left", "both", "this"}, path, "eyes")
+    _keys(eyes, {"right", "left", "both", "this", "not"}, path, "eyes")
     anchored = []
     for i, spec in enumerate(doc.get("anchored_findings") or []):
         where = f"anchored_findings[{i}]"

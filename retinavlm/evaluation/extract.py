@@ -25,6 +25,8 @@ _BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–"})
 # a heading may follow these as well as a line break ("Model output -> stage: early; referral: none")
 _FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
 _HEADING_MARKS = (":", "-", "–", "—")
+# eye phrases that name no eye themselves: "this" (the report's eye, named beside it), "not" ("referring OD")
+_NO_EYE = frozenset({"this", "not"})
 _VERDICT_ITEM_ENDS = frozenset({",", ";", "|"})
 _CLAUSE_BREAKS = frozenset({",", "-", "–", "—", "|"})  # clauses of a sentence that names both eyes
 _STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
@@ -325,6 +327,7 @@ class FindingsExtractor:
         if rules.dated_section is not None and rules.dated_section not in ids:
             raise ValueError(f"context rules: dated_lines names unknown section {rules.dated_section!r}")
         self._dated_section = ids.index(rules.dated_section) if rules.dated_section is not None else None
+        self._findings_section = next((n for n, sec in enumerate(rules.sections) if sec.role == "findings"), None)
         norm.freeze()
 
     # -- document structure -------------------------------------------------------------------
@@ -356,6 +359,12 @@ class FindingsExtractor:
                     headings.append((following, following, None))  # the dated visit ends with its line
                 continue
             found = self._headings.match_at(tokens, j) or self._eye_heading(tokens, j, caseless)
+            if found is None and line_start and self._findings_section is not None:
+                eye = self._eyes.match_at(tokens, j, caseless=caseless)
+                if eye is not None and eye.payloads[0] not in _NO_EYE and eye.end < len(tokens):
+                    if tokens[eye.end].raw == ":":  # "OS: multiple large soft drusen": the eye's findings
+                        headings.append((i, i, self._findings_section))
+                continue
             if found is None:
                 continue
             after = self._heading_end(tokens, found.end, caseless)
@@ -491,7 +500,7 @@ class FindingsExtractor:
     def _eye_heading(self, tokens: list[Token], j: int, caseless: bool) -> Match | None:
         """A heading after the eye it is about ("LE OCT today: ..."): the eye does not hide the heading."""
         eye = self._eyes.match_at(tokens, j, caseless=caseless)
-        if eye is None or eye.payloads[0] == "this" or tokens[eye.end - 1].raw == ":":
+        if eye is None or eye.payloads[0] in _NO_EYE or tokens[eye.end - 1].raw == ":":
             return None
         return self._headings.match_at(tokens, eye.end)
 
@@ -502,7 +511,7 @@ class FindingsExtractor:
         if k < len(tokens) and tokens[k].raw == "(":
             k = next((n + 1 for n in range(k + 1, min(k + 8, len(tokens))) if tokens[n].raw == ")"), k)
         eye = self._eyes.match_at(tokens, k, caseless=caseless) if k < len(tokens) else None
-        if eye is not None and eye.payloads[0] != "this":
+        if eye is not None and eye.payloads[0] not in _NO_EYE:
             k = eye.end - 1 if tokens[eye.end - 1].raw == ":" else eye.end
         return k if k > end and k < len(tokens) and tokens[k].raw in _HEADING_MARKS else end
 
@@ -579,7 +588,7 @@ class FindingsExtractor:
             eyes = {m.payloads[0] for m in found}
             # "the left eye being assessed" names this eye; "the right eye (not being assessed)" does not
             this = any(m.payloads[0] == "this" and not (m.start and tokens[m.start - 1].norm == "not") for m in found)
-            eyes.discard("this")
+            eyes -= _NO_EYE
             named.append((sentence, eyes))
             if len(eyes) == 1 and "both" not in eyes:
                 k = bisect.bisect_left(cue_starts, sentence[0])
@@ -601,7 +610,7 @@ class FindingsExtractor:
 
     def _fellow_clauses(self, tokens: list[Token], sentence: tuple[int, int], this_eye: str) -> list[int]:
         """Tokens of the clauses (split at "," and dashes) that name the other eye, or follow one that does."""
-        named = {m.start: m.payloads[0] for m in self._eyes.scan(tokens, *sentence) if m.payloads[0] != "this"}
+        named = {m.start: m.payloads[0] for m in self._eyes.scan(tokens, *sentence) if m.payloads[0] not in _NO_EYE}
         out, eye, clause = [], None, []
         depth = 0  # an eye named in a parenthesis is an aside ("OD (fellow eye of treated nAMD OS): OCT normal")
         for k in range(*sentence):

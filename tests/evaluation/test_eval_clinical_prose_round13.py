@@ -312,3 +312,23 @@ def test_a_line_headed_by_a_date_is_an_earlier_visit(earlier, finding, today, ca
     got = labels(text)
     assert not ({"drusen", "ped", "hyperreflective_foci"} & set(got["biomarkers"])), text
     assert got["biomarkers"].get("srf") == "absent" and got["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from(["rpe reg", "RPE reg."]), st.sampled_from(["hypertrans +", "hypertrans ++"]), CASES)
+def test_clipped_shorthand_reads_as_its_word(rpe, hypertransmission, case):
+    text = cased(f"lt eye: ga temporal, {hypertransmission}, {rpe}, no fluid. r/v 3-4 months.", case)
+    got = labels(text)["biomarkers"]
+    assert (got.get("hypertransmission"), got.get("rpe_irregularity")) == ("present", "absent"), text
+
+
+@SETTINGS
+@given(st.sampled_from(["OS", "LE"]), st.sampled_from(["Indication", "History"]))
+def test_referring_od_names_no_eye_and_an_eye_line_ends_a_history_section(eye, heading):
+    """ "by referring OD" is a doctor of optometry; a line headed by an eye ("OS: ...") holds that eye's findings."""
+    text = (
+        f"{heading}: drusen seen on routine exam by referring OD.\n{eye}: multiple large soft drusen, no fluid. "
+        f"RPE intact.\nImpression: intermediate AMD {eye}.\nOD: pseudophakic, not imaged today."
+    )
+    got = labels(text)["biomarkers"]
+    assert (got.get("drusen"), got.get("srf"), got.get("rpe_irregularity")) == ("present", "absent", "absent"), text
