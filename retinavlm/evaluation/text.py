@@ -13,13 +13,14 @@ from dataclasses import dataclass
 # A sign or "?" alone in parentheses ("IRF (-)", "DLS (?)"); "+ve"/"-ve"; a prefix left hanging
 # before a conjunction ("sub- or intraretinal"); words (hyphenated and apostrophe'd parts kept
 # together); a sign after a finding, stuck to it or one space away, that ends its item ("SRF+",
-# "IRF -,", "GA ++ (", "SRF +/-"); a sign as the value of a field ("SRF: -", "PED=+ |"); any other
+# "IRF -,", "GA ++ (", "SRF +/-", "srf - / irf -"); a sign as the value of a field ("SRF: -", "PED=+ |"); any other
 # single non-space character. A quoted sign is a JSON field's value ("srf": "-"). The minus sign (U+2212) is a
-# "-"; a check box ("[x]", "[ ]", "[?]") is one token, "[x]", "[ ]" or "[?]".
+# "-"; a bracketed answer is a sign ("subretinal fluid (no)", round 13); a check box ("[x]", "[ ]", "[?]") is one token, "[x]", "[ ]" or "[?]".
 _SIGN = r"\+/-|±|\+{1,3}|-|−"
-_ITEM_END = r"(?=[ \t]*(?:[,.;)(|\n]|$))"
+_ITEM_END = r"(?=[ \t]*(?:[,.;)(|/\n]|$))"  # "/" too: "srf - / irf - / shrm -" (round 13)
 _TOKEN_RE = re.compile(
     rf"\((?P<enclosed>[+-]ve|{_SIGN}|\?{{1,2}})\)"
+    r"|\((?P<answered>(?i:yes|no))\)"
     r"|[+-]ve\b|-+>|=>"
     r"|\w+-(?=[ \t]+(?i:or|and|nor|&)\b)"
     r"|\w+(?:[-'’]\w+)*"
@@ -77,6 +78,8 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
             elif surface[0] == "[" and len(surface) > 1:  # a check box
                 inner = surface[1:-1].strip()
                 surface = "[ ]" if not inner else "[?]" if inner == "?" else "[x]"
+        elif sign == "answered":  # a form's answer in brackets: "subretinal fluid (no)", "IRF (yes)"
+            surface = "-ve" if m.group("answered").lower() == "no" else "+ve"
         elif sign == "enclosed":
             inner = m.group("enclosed")
             surface = "?" if inner.startswith("?") else inner if inner.endswith("ve") else _SIGN_WORDS.get(inner, "+ve")

@@ -332,3 +332,29 @@ def test_referring_od_names_no_eye_and_an_eye_line_ends_a_history_section(eye, h
     )
     got = labels(text)["biomarkers"]
     assert (got.get("drusen"), got.get("srf"), got.get("rpe_irregularity")) == ("present", "absent", "absent"), text
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(["srf", "irf", "shrm"]), min_size=2, max_size=3, unique=True), CASES)
+def test_signs_between_slashes_deny_each_finding(names, case):
+    """ "srf - / irf - / shrm -": a spaced sign before a slash ends its item like one before a comma."""
+    text = cased("re oct: dome serous ped 500um. " + " / ".join(f"{n} -" for n in names) + ". ?occult mnv.", case)
+    got = labels(text)["biomarkers"]
+    assert all(got.get(n) == "absent" for n in names), text
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["intraretinal fluid", "subretinal fluid", "SHRM"]), st.sampled_from(["yes", "no"])),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda pair: pair[0],
+    ),
+    CASES,
+)
+def test_a_bracketed_answer_is_the_findings_state(answers, case):
+    ids = {"intraretinal fluid": "irf", "subretinal fluid": "srf", "SHRM": "shrm"}
+    text = cased("OCT findings entered: " + ", ".join(f"{name} ({a})" for name, a in answers), case)
+    got = labels(text)["biomarkers"]
+    assert all(got.get(ids[name]) == ("present" if a == "yes" else "absent") for name, a in answers), text
