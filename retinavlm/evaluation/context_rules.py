@@ -148,7 +148,12 @@ class ContextRules:
     # of `dated_current` words follows the date on its line ("2024-05 (today): new SRF")
     dated_section: str | None = None
     dated_current: frozenset[str] = frozenset()
-    letter_closings: tuple[str, ...] = ()  # "Best wishes,": a clinic named after it signs the letter, no plan
+    letter_closings: tuple[str, ...] = ()
+    # "If he develops new distortion, refer via the fast-track pathway": a sentence opened by one of these is a plan
+    # for a condition, no referral today
+    conditional_openers: frozenset[str] = (
+        frozenset()
+    )  # "Best wishes,": a clinic named after it signs the letter, no plan
     requested_visits: frozenset[str] = frozenset()  # "could be seen in the rapid access clinic": a visit asked for
     # "review in 1 week": a follow-up interval's length in days, to tell an urgent one from a routine one
     interval_units: dict[str, int] = field(default_factory=dict)  # "weeks" -> 7, "52" (of "2/52") -> 7
@@ -261,6 +266,7 @@ def _load_cached(path: Path) -> ContextRules:
         "paperwork",
         "letter_closings",
         "dated_lines",
+        "conditional_openers",
         "requested_visits",
         "verdict_sentences",
         "field_leaders",
@@ -449,6 +455,9 @@ def _load_cached(path: Path) -> ContextRules:
         own_care=frozenset(w.lower() for w in _strings(community.get("own"), path, "community_care own")),
         paperwork=_strings(doc.get("paperwork"), path, "paperwork"),
         letter_closings=_strings(doc.get("letter_closings"), path, "letter_closings"),
+        conditional_openers=frozenset(
+            w.lower() for w in _strings(doc.get("conditional_openers"), path, "conditional_openers")
+        ),
         dated_section=str(dated["section"]) if dated.get("section") is not None else None,
         dated_current=frozenset(w.lower() for w in _strings(dated.get("current"), path, "dated_lines current")),
         requested_visits=frozenset(w.lower() for w in _strings(doc.get("requested_visits"), path, "requested_visits")),

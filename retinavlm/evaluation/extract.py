@@ -1002,6 +1002,8 @@ class FindingsExtractor:
             if found.end < sentence[1] and doc.tokens[found.end].norm in self.rules.anatomy_guard_partial:
                 continue  # "Few hard drusen. NAD otherwise.": the same, the partial word after the statement
             assertion = self._assess(doc, ctx, found, sentence)
+            if assertion.state == "absent" and self._own_denial(doc, found):
+                assertion = replace(assertion, state="present")  # "No DR, no AMD": the first "no" is DR's
             if assertion.state == "absent":
                 kind, value = found.payloads[0]
                 set_aside.update(self.rules.stage_families[value].members if kind == "family" else (value,))
@@ -1056,6 +1058,11 @@ class FindingsExtractor:
             for m, weak, sentence in mentions
             if not (m.state == "uncertain" and (alternatives or len(hedged.get(sentence, ())) > 1))
         ]
+
+    def _own_denial(self, doc: _Document, found: Match) -> bool:
+        """A stage phrase that is a denial itself ("no AMD", "no signs of AMD"): a denial before it, of another item,
+        does not turn it round."""
+        return any(t.start == found.start and t.end <= found.end and _negates_forward(t) for t in doc.triggers)
 
     def _answer(self, doc: _Document, k: int, end: int) -> str | None:
         """What the words after a question mark answer: "present" ("Is this GA? A: Yes"), "absent" ("Any sign of
@@ -1321,6 +1328,8 @@ class FindingsExtractor:
         for found, sentence in targets:
             assertion = self._assess(doc, ctx, found, sentence, plan=True)
             kind, level_id = found.payloads[0]
+            if doc.tokens[sentence[0]].norm in self.rules.conditional_openers:
+                continue  # "If he develops new distortion, refer via the fast-track pathway": not today's plan
             if kind == "weak" and found.start >= signature:
                 continue  # the clinic that signs a letter ("Best wishes, Eye Clinic, Royal Hospital")
             if any_paperwork and kind != "care" and sentence not in paperwork:

@@ -358,3 +358,26 @@ def test_a_bracketed_answer_is_the_findings_state(answers, case):
     text = cased("OCT findings entered: " + ", ".join(f"{name} ({a})" for name, a in answers), case)
     got = labels(text)["biomarkers"]
     assert all(got.get(ids[name]) == ("present" if a == "yes" else "absent") for name, a in answers), text
+
+
+@SETTINGS
+@given(st.sampled_from(["DR", "diabetic retinopathy", "macular oedema"]), CASES)
+def test_a_stage_phrase_that_is_a_denial_keeps_it_after_another_denial(other, case):
+    """ "No DR, no AMD": the first "no" is the other item's; "no AMD" states healthy by itself."""
+    text = cased(f"Diabetic screening - RE OCT: no drusen. No {other}, no AMD. No referral.", case)
+    assert labels(text)["stage"] == "healthy", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["refer via the fast-track pathway", "refer urgently", "please re-refer within 2 weeks"]),
+    st.sampled_from(["he develops new distortion", "vision drops suddenly"]),
+    CASES,
+)
+def test_a_sentence_opened_by_if_is_no_plan_today(plan, condition, case):
+    text = cased(f"Few small drusen, no fluid. Early AMD. I would not refer. If {condition}, {plan}.", case)
+    assert labels(text)["referral"] == "none", text
+
+
+def test_a_sentence_opened_by_should_keeps_its_plan():
+    assert labels("Large drusen, no fluid. Should be seen within 2 weeks.")["referral"] == "urgent"
