@@ -190,6 +190,8 @@ class ContextRules:
     schedule_level: str | None = None
     schedule_stages: frozenset[str] = frozenset()
     schedule_phrases: tuple[str, ...] = ()
+    # "keep interval at 8 weeks": a treatment interval shows the eye is under treatment, naming no stage
+    schedule_treated: tuple[str, ...] = ()
     service_words: frozenset[str] = frozenset()  # "wet AMD clinic": a stage word naming a service is no stage
     visit_places: frozenset[str] = frozenset()  # "seen in the rapid access clinic": where a visit was, no referral
     # "not required" states a referral only about one ("Adjudication: not required" does not); copulas may stand
@@ -389,7 +391,7 @@ def _load_cached(path: Path) -> ContextRules:
     intervals = doc.get("follow_up_intervals") or {}
     _keys(intervals, {"units", "numbers", "urgent_days"}, path, "follow_up_intervals")
     schedule = doc.get("treatment_schedule") or {}
-    _keys(schedule, {"level", "stages", "phrases"}, path, "treatment_schedule")
+    _keys(schedule, {"level", "stages", "phrases", "treated"}, path, "treatment_schedule")
     guard = doc.get("stage_anatomy_guard") or {}
     _keys(guard, {"terms", "window", "anatomy", "partial"}, path, "stage_anatomy_guard")
     predicates = doc.get("referral_predicates") or {}
@@ -496,6 +498,7 @@ def _load_cached(path: Path) -> ContextRules:
         schedule_level=str(schedule["level"]) if schedule.get("level") is not None else None,
         schedule_stages=frozenset(_strings(schedule.get("stages"), path, "treatment_schedule stages")),
         schedule_phrases=_strings(schedule.get("phrases"), path, "treatment_schedule phrases"),
+        schedule_treated=_strings(schedule.get("treated"), path, "treatment_schedule treated"),
         field_leaders=_strings(doc.get("field_leaders"), path, "field_leaders"),
         table_label_words=_int(doc.get("table_label_words", 0), path, "table_label_words"),
         referral_predicates=_strings(predicates.get("phrases"), path, "referral_predicates phrases"),

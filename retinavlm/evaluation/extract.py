@@ -270,6 +270,8 @@ class FindingsExtractor:
             if family.treatment:
                 for term in _variants(family.terms):
                     self._treatments.add(norm.phrase(term), "treatment")
+        for term in _variants(rules.schedule_treated):
+            self._treatments.add(norm.phrase(term), "treatment")
         for term in _variants(rules.hospital_care):
             self._referrals.add(norm.phrase(term), ("care", "none"))
         for term in _variants(rules.not_referrals):
@@ -1328,7 +1330,7 @@ class FindingsExtractor:
         for found, sentence in targets:
             assertion = self._assess(doc, ctx, found, sentence, plan=True)
             kind, level_id = found.payloads[0]
-            if doc.tokens[sentence[0]].norm in self.rules.conditional_openers:
+            if doc.tokens[sentence[0]].norm in self.rules.conditional_openers and not self._pseudo_at(doc, sentence[0]):
                 continue  # "If he develops new distortion, refer via the fast-track pathway": not today's plan
             if kind == "weak" and found.start >= signature:
                 continue  # the clinic that signs a letter ("Best wishes, Eye Clinic, Royal Hospital")
@@ -1381,6 +1383,10 @@ class FindingsExtractor:
             placed.append((sentence, found))
         undecided = self._referrals_set_against(doc, [m for m, _ in mentions], placed)
         return [pair for n, pair in enumerate(mentions) if n not in undecided]
+
+    def _pseudo_at(self, doc: _Document, k: int) -> bool:
+        """A pseudo-trigger starts at token k: "If this were my call, I'd suggest ..." is no condition."""
+        return any(t.start == k and any(r.category == "pseudo" for r in t.rules) for t in doc.triggers)
 
     def _short_interval(self, doc: _Document, found: Match, sentence) -> bool:
         """A follow-up phrase whose interval ("review in 1 week", "see in 1/52", "review 10 days") is no longer
