@@ -1017,9 +1017,14 @@ class FindingsExtractor:
             section = self._section(doc, found.start)
             kind, value = found.payloads[0]
             via = None
+            queried_qualifier = False
             if kind == "family":
                 family = self.rules.stage_families[value]
-                level_id = self._qualified(qualifiers, qualifier_starts, value, found, sentence, past)
+                level_id, qualifier_end = self._qualified(qualifiers, qualifier_starts, value, found, sentence, past)
+                # "neovascular AMD, inactive?": the activity asked is a stage asked ("Possibly early wet AMD?")
+                queried_qualifier = (
+                    qualifier_end is not None and qualifier_end < sentence[1] and (doc.tokens[qualifier_end].raw == "?")
+                )
                 if family.conclusion_only and level_id is None and (section is None or section.role != "conclusion"):
                     continue
                 via = doc.text[doc.tokens[found.start].start : doc.tokens[found.end - 1].end]
@@ -1032,7 +1037,7 @@ class FindingsExtractor:
                 weak = weak or family.conclusion_only or family.weak
             else:
                 level_id = value
-            asked = found.end < sentence[1] and doc.tokens[found.end].raw == "?"  # "Possibly early wet AMD?"
+            asked = queried_qualifier or (found.end < sentence[1] and doc.tokens[found.end].raw == "?")  # "wet AMD?"
             answer = self._answer(doc, found.end + 1, sentence[1]) if asked else None
             if answer == "present":
                 mentions.append(
@@ -1142,16 +1147,22 @@ class FindingsExtractor:
 
     def _qualified(
         self, qualifiers: list[Match], starts: list[int], family_index: int, found: Match, sentence, past: set[int]
-    ) -> str | None:
-        """A qualifier next to a stage-family word ("wet AMD, inactive") picks the member, unless it
-        follows a historical cue ("where the wet AMD used to be active")."""
+    ) -> tuple[str | None, int | None]:
+        """The member a qualifier next to a stage-family word picks ("wet AMD, inactive"), and where that
+        qualifier ends, unless it follows a historical cue ("where the wet AMD used to be active"). A qualifier
+        inside the word itself ("exudative AMD") counts only when none stands next to it ("Exudative AMD,
+        inactive": inactive)."""
         lo, hi = max(sentence[0], found.start - 3), min(sentence[1], found.end + 4)
+        own = None
         for q in qualifiers[bisect.bisect_left(starts, lo) : bisect.bisect_left(starts, hi)]:
             if q.end <= hi and not any(k in past for k in range(q.start - 2, q.start + 1)):
                 for index, member in q.payloads:
                     if index == family_index:
-                        return member
-        return None
+                        if found.start <= q.start and q.end <= found.end:
+                            own = own or member
+                            break
+                        return member, q.end
+        return own, None
 
     def _activity_statement(self, doc: _Document, qualifiers: list[Match], family_index: int) -> str | None:
         """A sentence made only of one family's qualifiers ("Faricimab #12. Stable, inactive.") states
@@ -1282,11 +1293,16 @@ class FindingsExtractor:
                 too_long = k - item_start > 2 * self._verdict_words
                 words = () if too_long else tuple(t.norm for t in doc.tokens[item_start:k] if t.is_word)
                 level_id = self._verdict_sentences.get(words)
-                if level_id is not None and not any(
-                    member != level_id
-                    for q in self._qualifiers.scan(doc.tokens, *sentence)
-                    if not item_start <= q.start < k
-                    for _, member in q.payloads
+                asked = k > item_start and doc.tokens[k - 1].raw == "?"  # "wet AMD, active?": a question, no verdict
+                if (
+                    level_id is not None
+                    and not asked
+                    and not any(
+                        member != level_id
+                        for q in self._qualifiers.scan(doc.tokens, *sentence)
+                        if not item_start <= q.start < k
+                        for _, member in q.payloads
+                    )
                 ):  # the sentence's other items agree ("Active, stable." says neither)
                     found = Match(item_start, k, ())
                     assertion = Assertion("present", ())
