@@ -73,10 +73,11 @@ class Normalizer:
         self._table_label_words = rules.table_label_words
         self._probability_present = rules.probability_present
         self._probability_absent = rules.probability_absent
-        # a score between a field's colon and the state word it explains ("SRF: 0.02 absent", "srf: 0.05 (absent)")
+        # a score between a field's colon, or its name, and the state word it explains ("SRF: 0.02 absent", "srf:
+        # 0.05 (absent)", "SRF 0.03 (absent)")
         self._score = (
             re.compile(
-                r"(?<=:)(?P<score>[ \t]*(?:\d*\.\d+|\d+(?:\.\d+)?[ \t]*%))(?=[ \t]+\(?(?:"
+                r"(?<=[:\w])(?P<score>[ \t]*(?:\d*\.\d+|\d+(?:\.\d+)?[ \t]*%))(?=[ \t]+\(?(?:"
                 + "|".join(re.escape(w) for w in sorted(rules.probability_words, key=len, reverse=True))
                 + r")\b)",
                 re.IGNORECASE,
@@ -215,7 +216,7 @@ class Normalizer:
             text = self._joined_field.sub(lambda m: m.group()[: m.start("mark") - m.start()] + " ", text)
         if ("P(" in text or "p(" in text) and _PROBABILITY.search(text):
             text = _PROBABILITY.sub(self._probability, text)
-        if self._score is not None and ":" in text:
+        if self._score is not None and ("." in text or "%" in text):
             text = self._score.sub(lambda m: " " * len(m.group()), text)
         if self._table_label_words and "|" in text:
             text = "".join(self._table_row(line) for line in text.splitlines(keepends=True))
