@@ -21,6 +21,7 @@ from retinavlm.evaluation.text import Token
 _EXISTENCE = {"uncertain": (0, "uncertain"), "negated": (1, "absent"), "affirmed": (2, "present")}
 _FAR = 10_000  # distance of a cue that comes from the section, not the sentence
 _ITEM_ENDS = frozenset({",", "|"})  # items of one line: "SRF=absent, IRF=absent", "IRF: No | PED: Yes"
+_ITEM_JOINERS = frozenset({"/", "&"})  # findings joined inside one item ("SRF/IRF -", "SRF & IRF -")
 # a question mark hedges the finding of its own item ("Minimal SRF at the scar edge?"), up to this many words back
 _QUESTION = ModifierRule("uncertain", "backward", 4, within_item=True)
 _QUESTION_REACH = 4
@@ -260,7 +261,10 @@ class SentenceContext:
                 depth += 1
             elif token.raw == closing and depth > 0:
                 depth -= 1
-            crossed_punctuation = crossed_punctuation or not (token.is_word or self.target_mask[i])
+            # a slash or "&" joins findings inside one item ("SRF/IRF -")
+            crossed_punctuation = crossed_punctuation or not (
+                token.is_word or self.target_mask[i] or token.raw in _ITEM_JOINERS
+            )
             if self.target_counts[i] or (
                 not self.target_mask[i] and token.is_word and token.norm not in self.list_words
             ):

@@ -126,7 +126,10 @@ def test_a_schedule_kept_for_a_treated_eye_of_open_activity_is_routine(plan, ope
     """ "LE nAMD on aflibercept ... Activity uncertain. Keep interval at 8 weeks": the scheduled review; without a
     treatment in the report the schedule words are no plan."""
     assert labels(f"LE nAMD on aflibercept. ?small cyst. {open_activity}. {plan}.")["referral"] == "routine"
-    assert labels(f"LE large drusen. {open_activity}. {plan}.")["referral"] is None
+    # round 14: a treatment interval in weeks ("interval at 8 weeks") names the treatment itself (six labels of five
+    # writers read "nAMD, activity uncertain. Keep interval at 8 weeks" as routine), so only the other plans need one
+    if "interval at" not in plan:
+        assert labels(f"LE large drusen. {open_activity}. {plan}.")["referral"] is None
     # with activity the plan is the treatment
     assert labels(f"LE nAMD. New SRF, active. Injection given today. {plan}.")["referral"] is None
 
@@ -297,7 +300,10 @@ def test_a_cue_of_the_findings_own_item_beats_one_from_the_next_item(first, seco
     if a == b:
         return
     assert labels(f"R eye: {affirmation} {a_term}, {b_term} {denial}")["biomarkers"] == {a: "present", b: "absent"}
-    assert labels(f"R eye: {a_term}, {b_term} {denial}")["biomarkers"] == {a: "absent", b: "absent"}
+    # round 14: a minus sign is notation and denies its own item only ("confluent drusen, DLS -"; three labels of two
+    # writers), tests/evaluation/test_eval_clinical_prose_round14.py; a denial word still reaches back
+    if denial != "-":
+        assert labels(f"R eye: {a_term}, {b_term} {denial}")["biomarkers"] == {a: "absent", b: "absent"}
 
 
 @SETTINGS
