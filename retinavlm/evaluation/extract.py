@@ -1348,8 +1348,9 @@ class FindingsExtractor:
             kind, level_id = found.payloads[0]
             if doc.tokens[sentence[0]].norm in self.rules.conditional_openers and not self._pseudo_at(doc, sentence[0]):
                 continue  # "If he develops new distortion, refer via the fast-track pathway": not today's plan
-            if kind == "weak" and found.start >= signature:
-                continue  # the clinic that signs a letter ("Best wishes, Eye Clinic, Royal Hospital")
+            if found.start >= signature:
+                continue  # who signs a letter ("Best wishes, Eye Clinic, Royal Hospital"; "Yours sincerely, Community
+                # Optometrist") is no plan
             if any_paperwork and kind != "care" and sentence not in paperwork:
                 paperwork[sentence] = next(self._paperwork.scan(doc.tokens, *sentence), None) is not None
             if any_paperwork and kind != "care" and paperwork[sentence]:

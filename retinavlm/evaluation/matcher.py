@@ -109,6 +109,8 @@ def _walk(node: dict, tokens: list[Token], k: int, end: int, as_written: bool, c
         if NUMBER in node and word[:1].isdigit():
             number = node[NUMBER]
             rest = word.lstrip("0123456789")
+            if rest[1:].isdigit() and rest[:1] in ("-", "–"):  # a range ("4-6 weeks") is a number too
+                rest = ""
             if number is not None and rest:  # "6monthly" (from "6-monthly") is "#" then "monthly"
                 number = number.get(rest)
         if step is None:
