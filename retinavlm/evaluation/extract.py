@@ -21,7 +21,7 @@ from retinavlm.evaluation.normalize import Normalizer
 from retinavlm.evaluation.text import SEPARATORS, Token, clean_text, sentence_spans
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 
-_BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–"})
+_BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–", "|"})  # "|" opens a table row
 # a heading may follow these as well as a line break ("Model output -> stage: early; referral: none")
 _FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
 _HEADING_MARKS = (":", "-", "–", "—")
@@ -1374,7 +1374,7 @@ class FindingsExtractor:
             short = kind == "weak" and level_id == "routine" and self._short_interval(doc, found, sentence)
             if kind == "weak" and not short:  # a treatment within a time frame is urgent ("injection within 5 days")
                 treated = self._under_treatment(doc, stops) if treated is None else treated
-                if treated:
+                if treated and not (stage is not None and stage.id in self.rules.schedule_stages):
                     continue
             if kind == "care":
                 if assertion.state == "absent":
