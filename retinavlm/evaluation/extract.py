@@ -767,6 +767,8 @@ class FindingsExtractor:
             + self._heading_value_mentions(doc, "stage")
             + self._verdict_mentions(doc)
             if not any(_overlaps(m.span, c.span) for c, _ in conditions)
+            # a treatment or finding word is the stated condition's ("anti-VEGF for DMO - first injection")
+            and not (weak and conditions)
         ]
         stage = self._pick(stages, "conclusion")
         referrals = self._referral_mentions(doc, stops, stage) + self._heading_value_mentions(doc, "referral")
