@@ -1413,7 +1413,7 @@ class FindingsExtractor:
         units = self.rules.interval_units
         end = min(found.end + 3, sentence[1])
         for k in range(found.start, end):
-            raw = doc.tokens[k].raw.lower()
+            raw = doc.tokens[k].norm  # folded, not joined: a range keeps its hyphen ("1-2 weeks" is not 12)
             number = _INTERVAL.fullmatch(raw)
             if number is None and raw in self.rules.interval_numbers:  # "see in two weeks", "in a week"
                 number = _INTERVAL.fullmatch(str(self.rules.interval_numbers[raw]))
