@@ -212,3 +212,15 @@ def test_a_new_referral_not_required_stays_none():
 def test_a_treatment_for_a_stated_condition_is_no_amd_stage(condition, case):
     text = f"Centre-involving {condition} with intraretinal cysts.\nPlan: anti-VEGF - first injection within 2 weeks."
     assert labels(cased(text, case))["stage"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["cannot exclude a small amount", "cannot rule out", "not excluded"]),
+    st.sampled_from(["SRF", "IRF"]),
+    CASES,
+)
+def test_a_field_whose_value_is_a_doubt_hedges_its_label(doubt, name, case):
+    """ "SRF: cannot exclude a small amount at the PED margin": the value hedges the label, not the PED after it."""
+    got = labels(cased(f"PED present; {name}: {doubt} at the PED margin.", case))["biomarkers"]
+    assert (got[name.lower()], got["ped"]) == ("uncertain", "present")

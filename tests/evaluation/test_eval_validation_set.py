@@ -139,6 +139,9 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
 #   dev12 (the twelfth writer's 150 referral-heavy reports; blind through round 13; 2 labels relabelled, round 14):
 #   0.98 / 0.98 / 0.996 after round 14, which also moved dev9, dev10, dev11 and ref_b referral (+1 report each) and
 #   ref_d biomarker states (0.9799)
+#   dev13 (the thirteenth writer's 150 referral-heavy reports; blind through round 14; no label relabelled): 1.0 /
+#   0.98 / 0.998 after round 15, which also moved ref_d stage and referral (0.9467 / 1.0; +1 report each), dev11 and
+#   blind biomarker states (+1 mention each)
 #   blind (scored once per round, what landed; no longer blind): 0.97 / 1.0 / 0.9914 after round 7 -- a floor, not a
 #   target
 @pytest.mark.parametrize(
@@ -157,8 +160,9 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_ref_a.jsonl", 150, (0.99, 0.99, 0.98)),
         ("styles_ref_b.jsonl", 150, (0.97, 0.99, 0.96)),
         ("styles_ref_c.jsonl", 150, (0.98, 0.98, 0.99)),
-        ("styles_ref_d.jsonl", 150, (0.94, 0.99, 0.975)),
+        ("styles_ref_d.jsonl", 150, (0.94, 1.0, 0.975)),
         ("styles_dev12.jsonl", 150, (0.98, 0.98, 0.99)),
+        ("styles_dev13.jsonl", 150, (1.0, 0.98, 0.99)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
