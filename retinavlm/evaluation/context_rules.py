@@ -155,6 +155,16 @@ class ContextRules:
         frozenset()
     )  # "Best wishes,": a clinic named after it signs the letter, no plan
     requested_visits: frozenset[str] = frozenset()  # "could be seen in the rapid access clinic": a visit asked for
+    # "New control at the clinic in 12 months": an interval counts as a follow-up with a visit word a few words before
+    # it in its clause (`visit_gap` words between at most), and not with a test between them ("follow-up with OCTA in 3
+    # months")
+    visit_intervals: tuple[str, ...] = ()
+    visit_words: tuple[str, ...] = ()
+    visit_tests: tuple[str, ...] = ()
+    visit_gap: int = 0
+    # "next visit in 3 months - no new referral needed": a referral declined after one of these words leaves the care
+    # the patient has; it yields to any other referral statement of the report
+    standing_care: frozenset[str] = frozenset()
     # "review in 1 week": a follow-up interval's length in days, to tell an urgent one from a routine one
     interval_units: dict[str, int] = field(default_factory=dict)  # "weeks" -> 7, "52" (of "2/52") -> 7
     interval_numbers: dict[str, int] = field(default_factory=dict)  # "two" -> 2, "a" (week) -> 1
@@ -270,6 +280,8 @@ def _load_cached(path: Path) -> ContextRules:
         "dated_lines",
         "conditional_openers",
         "requested_visits",
+        "visit_intervals",
+        "standing_care",
         "verdict_sentences",
         "field_leaders",
         "table_label_words",
@@ -394,6 +406,8 @@ def _load_cached(path: Path) -> ContextRules:
     _keys(schedule, {"level", "stages", "phrases", "treated"}, path, "treatment_schedule")
     guard = doc.get("stage_anatomy_guard") or {}
     _keys(guard, {"terms", "window", "anatomy", "partial"}, path, "stage_anatomy_guard")
+    visits = doc.get("visit_intervals") or {}
+    _keys(visits, {"intervals", "visits", "tests", "gap"}, path, "visit_intervals")
     predicates = doc.get("referral_predicates") or {}
     _keys(predicates, {"phrases", "copulas"}, path, "referral_predicates")
     referral_alternatives = doc.get("referral_alternatives") or {}
@@ -463,6 +477,11 @@ def _load_cached(path: Path) -> ContextRules:
         dated_section=str(dated["section"]) if dated.get("section") is not None else None,
         dated_current=frozenset(w.lower() for w in _strings(dated.get("current"), path, "dated_lines current")),
         requested_visits=frozenset(w.lower() for w in _strings(doc.get("requested_visits"), path, "requested_visits")),
+        visit_intervals=_strings(visits.get("intervals"), path, "visit_intervals intervals"),
+        visit_words=_strings(visits.get("visits"), path, "visit_intervals visits"),
+        visit_tests=_strings(visits.get("tests"), path, "visit_intervals tests"),
+        visit_gap=_int(visits.get("gap", 0), path, "visit_intervals gap"),
+        standing_care=frozenset(w.lower() for w in _strings(doc.get("standing_care"), path, "standing_care")),
         interval_units={
             str(k).lower(): _int(v, path, f"follow_up_intervals units {k}")
             for k, v in _mapping(intervals.get("units"), path, "follow_up_intervals units").items()

@@ -258,6 +258,11 @@ class FindingsExtractor:
                 raise ValueError(f"context rules: weak_referrals names unknown level {level_id!r}")
             for term in _variants(terms):
                 self._referrals.add(norm.phrase(term), ("weak", level_id))
+        self._intervals = PhraseTable()  # read only where no referral phrase is (`_interval_targets`)
+        for term in _variants(rules.visit_intervals):
+            self._intervals.add(norm.phrase(term), ("interval", "routine"))
+        self._visit_words = _single_words(norm, rules.visit_words, "visit_intervals visits")
+        self._visit_tests = _single_words(norm, rules.visit_tests, "visit_intervals tests")
         if rules.schedule_phrases:
             if rules.schedule_level not in kb.referral_ids or not rules.schedule_stages <= set(kb.stage_ids):
                 raise ValueError("context rules: treatment_schedule names an unknown referral level or stage")
@@ -1333,7 +1338,7 @@ class FindingsExtractor:
         an inactive eye's own clinic, or of a treated eye whose activity the writer leaves open ("Activity uncertain.
         Keep interval at 8 weeks"); with active disease the plan is the treatment, which states no referral.
         Two levels set against each other ("routine or 2ww?") leave it undecided."""
-        targets = self._targets(doc, self._referrals)
+        targets = self._interval_targets(doc, self._targets(doc, self._referrals))
         if not targets:
             return []
         ctx = self._context(doc, targets, stops)
@@ -1341,6 +1346,8 @@ class FindingsExtractor:
         referral_words = {k for found, _ in targets for k in range(found.start, found.end)}
         mentions = []
         placed = []  # (sentence, found) of each mention
+        standing = set()  # indices of new referrals declined: they yield to any other statement
+        intervals = set()  # indices of visits read from an interval apart: they yield to any other but those
         treated = None
         signature = self._signature_start(doc)
         paperwork: dict[tuple[int, int], bool] = {}
@@ -1348,6 +1355,9 @@ class FindingsExtractor:
         for found, sentence in targets:
             assertion = self._assess(doc, ctx, found, sentence, plan=True)
             kind, level_id = found.payloads[0]
+            apart = kind == "interval"
+            if apart:
+                kind = "weak"  # "New control at the clinic in 12 months": a follow-up, read by its length
             if doc.tokens[sentence[0]].norm in self.rules.conditional_openers and not self._pseudo_at(doc, sentence[0]):
                 continue  # "If he develops new distortion, refer via the fast-track pathway": not today's plan
             if found.start >= signature:
@@ -1380,6 +1390,8 @@ class FindingsExtractor:
                     continue
             if kind == "care":
                 if assertion.state == "absent":
+                    if found.start > sentence[0] and doc.tokens[found.start - 1].norm in self.rules.standing_care:
+                        standing.add(len(mentions))  # "no new referral needed": the care the patient has stands
                     mentions.append((self._mention(doc, "referral", "none", "present", found, assertion), True))
                     placed.append((sentence, found))
                 continue
@@ -1396,11 +1408,20 @@ class FindingsExtractor:
                     for k in range(lo, hi)
                 ):
                     level_id = "none"
+            if apart:
+                intervals.add(len(mentions))
             mentions.append(
                 (self._mention(doc, "referral", level_id, assertion.state, found, assertion), kind != "level")
             )
             placed.append((sentence, found))
         undecided = self._referrals_set_against(doc, [m for m, _ in mentions], placed)
+        # the weakest readings yield: a visit read from its interval to any other statement ("No need to send him in;
+        # I'll see him in 2 years"), a new referral declined to any visit ("next visit in 3 months - no new referral
+        # needed")
+        if len(standing | intervals) < len(mentions):
+            undecided |= standing | intervals
+        elif len(standing) < len(mentions):
+            undecided |= standing
         return [pair for n, pair in enumerate(mentions) if n not in undecided]
 
     def _pseudo_at(self, doc: _Document, k: int) -> bool:
@@ -1426,6 +1447,31 @@ class FindingsExtractor:
             return (
                 days is not None and int(number.group(2) or number.group(1)) * days <= self.rules.interval_urgent_days
             )
+        return False
+
+    def _interval_targets(self, doc: _Document, targets):
+        """Referral targets with the intervals that stand after a visit word where no referral phrase is ("repeat
+        OCT in 3 months" names a test; "refer for FFA in 1-2 weeks" keeps the knowledge base's "1-2 weeks")."""
+        if self._visit_words.isdisjoint(doc.norms):
+            return targets
+        extra = [
+            (found, sentence)
+            for found, sentence in self._targets(doc, self._intervals)
+            if self._visit_before(doc, found, sentence)
+            and not any(found.start < other.end and other.start < found.end for other, _ in targets)
+        ]
+        return sorted(targets + extra, key=lambda pair: pair[0].start) if extra else targets
+
+    def _visit_before(self, doc: _Document, found: Match, sentence) -> bool:
+        """A visit word shortly before an interval in its clause ("New control at the clinic in 12 months", "come
+        back to see us in 6 months", "Review at outreach next year"), with no test between ("follow-up with OCTA
+        in 3 months" names a repeat scan)."""
+        for k in range(found.start - 1, max(sentence[0], found.start - self.rules.visit_gap - 1) - 1, -1):
+            token = doc.tokens[k]
+            if not token.is_word or token.norm in self._visit_tests:
+                return False
+            if token.norm in self._visit_words:
+                return True
         return False
 
     def _signature_start(self, doc: _Document) -> int:
@@ -1528,6 +1574,17 @@ def _quoted_history(text: str, tokens: list[Token], triggers: list[Trigger]) -> 
             and not any(tokens[j].raw in (".", "!", ";") for j in range(ends[k], first))
         ):
             out.update(range(first, last))
+    return frozenset(out)
+
+
+def _single_words(norm: Normalizer, words, where: str) -> frozenset[str]:
+    """Words folded as the tokens are; each must be one token."""
+    out = set()
+    for word in words:
+        phrase = norm.phrase(word)
+        if len(phrase) != 1:
+            raise ValueError(f"context rules: {where} holds {word!r}, which is not one word")
+        out.add(phrase[0])
     return frozenset(out)
 
 

@@ -37,8 +37,6 @@ def test_a_time_frame_under_two_weeks_is_urgent(frame, purpose, case):
             "Review after {n} years",
             "Rtn {n} months",
             "Return in {n} months",
-            "Recall {n} yr",
-            "recall in {n} months",
         ]
     ),
     NUMBERS,

@@ -120,8 +120,6 @@ def test_a_dated_past_referral_is_no_plan(level, month, year):
             "FU {n}/52",
             "Follow-up {n} weeks",
             "Follow up {n}/52",
-            "Recall {n} weeks",
-            "Recall {n}/52",
             "rv {n}/52",
             "Follow up every {n} weeks",
             "Every {n} weeks OCT",
@@ -131,8 +129,8 @@ def test_a_dated_past_referral_is_no_plan(level, month, year):
     CASES,
 )
 def test_a_bare_review_interval_in_weeks_is_routine_beyond_two_weeks(plan, weeks, case):
-    """Round 12b: a bare review / follow-up / recall interval or rhythm is a routine follow-up ("Next review 12
-    weeks", dev4's v125), urgent within the urgent level's two weeks ("FU 1/52")."""
+    """Round 12b: a bare review / follow-up interval or rhythm is a routine follow-up ("Next review 12 weeks", dev4's
+    v125), urgent within the urgent level's two weeks ("FU 1/52"); a recall is the optometrist's (round 16)."""
     text = cased(f"Large drusen, no fluid. {plan.format(n=weeks)}.", case)
     assert labels(text)["referral"] == ("urgent" if weeks <= 2 else "routine"), text
 
@@ -143,7 +141,6 @@ def test_a_bare_review_interval_in_weeks_is_routine_beyond_two_weeks(plan, weeks
         [
             "FU {n}/12",
             "Follow up {n}/12",
-            "Recall {n}/12",
             "FU {n} months",
             "Follow up every {n} months",
             "Every {n}/12",
