@@ -142,6 +142,9 @@ class ContextRules:
     community_care: frozenset[str] = frozenset()  # "routine" next to one of these is community care: none
     community_window: int = 4
     own_care: frozenset[str] = frozenset()  # "at our practice": a community word after these is the writer's own
+    # "review at the hospital AMD clinic in 6 months rather than in the community": a community word after one of
+    # these is the care turned down
+    set_aside_care: frozenset[str] = frozenset()
     # "URGENT: CVI certificate to be completed": a sentence naming paperwork states no referral
     paperwork: tuple[str, ...] = ()
     # "2022-05: large drusen" / "01/2023 - iAMD": a line headed by a date is this section ("history"), unless one
@@ -199,6 +202,8 @@ class ContextRules:
     # stage is one of `schedule_stages`
     schedule_level: str | None = None
     schedule_stages: frozenset[str] = frozenset()
+    # a treated eye with no stage named whose report holds none of these present or hedged keeps its schedule too
+    schedule_activity: frozenset[str] = frozenset()
     schedule_phrases: tuple[str, ...] = ()
     # "keep interval at 8 weeks": a treatment interval shows the eye is under treatment, naming no stage
     schedule_treated: tuple[str, ...] = ()
@@ -397,13 +402,13 @@ def _load_cached(path: Path) -> ContextRules:
     community = doc.get("community_care") or {}
     dated = _mapping(doc.get("dated_lines") or {}, path, "dated_lines")
     _keys(dated, {"section", "current"}, path, "dated_lines")
-    _keys(community, {"words", "window", "own"}, path, "community_care")
+    _keys(community, {"words", "window", "own", "set_aside"}, path, "community_care")
     weak_referrals = _mapping(doc.get("weak_referrals"), path, "weak_referrals")
     time_frames = _mapping(doc.get("time_frames"), path, "time_frames")
     intervals = doc.get("follow_up_intervals") or {}
     _keys(intervals, {"units", "numbers", "urgent_days"}, path, "follow_up_intervals")
     schedule = doc.get("treatment_schedule") or {}
-    _keys(schedule, {"level", "stages", "phrases", "treated"}, path, "treatment_schedule")
+    _keys(schedule, {"level", "stages", "phrases", "treated", "activity"}, path, "treatment_schedule")
     guard = doc.get("stage_anatomy_guard") or {}
     _keys(guard, {"terms", "window", "anatomy", "partial"}, path, "stage_anatomy_guard")
     visits = doc.get("visit_intervals") or {}
@@ -469,6 +474,9 @@ def _load_cached(path: Path) -> ContextRules:
         community_care=frozenset(w.lower() for w in _strings(community.get("words"), path, "community_care words")),
         community_window=_int(community.get("window", 4), path, "community_care window"),
         own_care=frozenset(w.lower() for w in _strings(community.get("own"), path, "community_care own")),
+        set_aside_care=frozenset(
+            w.lower() for w in _strings(community.get("set_aside"), path, "community_care set_aside")
+        ),
         paperwork=_strings(doc.get("paperwork"), path, "paperwork"),
         letter_closings=_strings(doc.get("letter_closings"), path, "letter_closings"),
         conditional_openers=frozenset(
@@ -516,6 +524,7 @@ def _load_cached(path: Path) -> ContextRules:
         not_referrals=_strings(doc.get("not_referrals"), path, "not_referrals"),
         schedule_level=str(schedule["level"]) if schedule.get("level") is not None else None,
         schedule_stages=frozenset(_strings(schedule.get("stages"), path, "treatment_schedule stages")),
+        schedule_activity=frozenset(_strings(schedule.get("activity"), path, "treatment_schedule activity")),
         schedule_phrases=_strings(schedule.get("phrases"), path, "treatment_schedule phrases"),
         schedule_treated=_strings(schedule.get("treated"), path, "treatment_schedule treated"),
         field_leaders=_strings(doc.get("field_leaders"), path, "field_leaders"),

@@ -776,7 +776,10 @@ class FindingsExtractor:
             and not (weak and conditions)
         ]
         stage = self._pick(stages, "conclusion")
-        referrals = self._referral_mentions(doc, stops, stage) + self._heading_value_mentions(doc, "referral")
+        active = any(
+            decided[bid].state in ("present", "uncertain") for bid in self.rules.schedule_activity & decided.keys()
+        )
+        referrals = self._referral_mentions(doc, stops, stage, active) + self._heading_value_mentions(doc, "referral")
         return Extraction(
             stage=stage,
             referral=self._pick(referrals, "plan"),
@@ -1330,13 +1333,16 @@ class FindingsExtractor:
                         break
         return mentions
 
-    def _referral_mentions(self, doc: _Document, stops, stage: Mention | None) -> list[tuple[Mention, bool]]:
+    def _referral_mentions(
+        self, doc: _Document, stops, stage: Mention | None, active: bool = False
+    ) -> list[tuple[Mention, bool]]:
         """Stated referral levels. A follow-up venue or interval ("RTC 6 months", "MR clinic") is a weak
         routine; hospital care denied ("no need for HES", "does not need hospital follow-up") a weak
         none; "routine" or a follow-up next to community care ("routine recall in practice", "F/u 1 yr w/
         optometry") is none. A treatment schedule kept or lengthened ("extend to 12 weeks") is a weak routine of
         an inactive eye's own clinic, or of a treated eye whose activity the writer leaves open ("Activity uncertain.
-        Keep interval at 8 weeks"); with active disease the plan is the treatment, which states no referral.
+        Keep interval at 8 weeks") or that names no stage and no `active` finding ("SRF resolved ... Next injection 8
+        weeks"); with active disease the plan is the treatment, which states no referral.
         Two levels set against each other ("routine or 2ww?") leave it undecided."""
         targets = self._interval_targets(doc, self._targets(doc, self._referrals))
         if not targets:
@@ -1378,7 +1384,7 @@ class FindingsExtractor:
             if kind == "schedule" and not (
                 stage.id in self.rules.schedule_stages
                 if stage is not None
-                else doc.leaves_stage_open and self._under_treatment(doc, stops)
+                else (doc.leaves_stage_open or not active) and self._under_treatment(doc, stops)
             ):
                 continue  # kept for an inactive eye, or one whose activity the writer leaves open
             if kind == "weak" and level_id == "routine" and assertion.state == "absent":
@@ -1400,11 +1406,18 @@ class FindingsExtractor:
             if short:
                 level_id = "urgent"  # "review in 1 week": an interval under the urgent level's time frame
             # not "routine referral", which an optometrist writes for the hospital
-            if level_id == "routine" and (kind == "weak" or (kind == "level" and found.end - found.start == 1)):
+            # and not a schedule kept in community monitoring ("Continue monitoring in the community shared-care
+            # scheme at 4-monthly intervals")
+            if level_id == "routine" and (
+                kind in ("weak", "schedule") or (kind == "level" and found.end - found.start == 1)
+            ):
                 lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
                 own = self.rules.own_care  # "at our practice" is the writer's own, not community care
+                aside = self.rules.set_aside_care  # "rather than in the community" is the care turned down
                 if any(
-                    doc.tokens[k].norm in community and not (k > 0 and doc.tokens[k - 1].norm in own)
+                    doc.tokens[k].norm in community
+                    and not (k > 0 and doc.tokens[k - 1].norm in own)
+                    and not any(doc.tokens[n].norm in aside for n in range(found.end, k))
                     for k in range(lo, hi)
                 ):
                     level_id = "none"
