@@ -208,6 +208,7 @@ class ContextRules:
     # "keep interval at 8 weeks": a treatment interval shows the eye is under treatment, naming no stage
     schedule_treated: tuple[str, ...] = ()
     service_words: frozenset[str] = frozenset()  # "wet AMD clinic": a stage word naming a service is no stage
+    service_modifiers: frozenset[str] = frozenset()  # "nAMD treatment clinic": may stand before the service word
     visit_places: frozenset[str] = frozenset()  # "seen in the rapid access clinic": where a visit was, no referral
     # "not required" states a referral only about one ("Adjudication: not required" does not); copulas may stand
     # between the subject and the predicate
@@ -274,6 +275,7 @@ def _load_cached(path: Path) -> ContextRules:
         "queries",
         "speech",
         "service_words",
+        "service_modifiers",
         "visit_places",
         "community_care",
         "follow_up_intervals",
@@ -503,6 +505,9 @@ def _load_cached(path: Path) -> ContextRules:
         placed=_placed(doc.get("placed_findings"), path),
         verdict_markers=_strings(doc.get("verdict_markers"), path, "verdict_markers"),
         service_words=frozenset(w.lower() for w in _strings(doc.get("service_words"), path, "service_words")),
+        service_modifiers=frozenset(
+            w.lower() for w in _strings(doc.get("service_modifiers"), path, "service_modifiers")
+        ),
         visit_places=frozenset(w.lower() for w in _strings(doc.get("visit_places"), path, "visit_places")),
         queries=_strings(doc.get("queries"), path, "queries"),
         speech_min_length=_int(speech.get("min_length", 6), path, "speech min_length"),

@@ -1092,11 +1092,15 @@ class FindingsExtractor:
         return "absent" if word in self.rules.negative_answers else None
 
     def _names_service(self, doc: _Document, found: Match, sentence, starts: set[int]) -> bool:
-        """A stage word followed by a service word ("wet AMD clinic", "nAMD injection clinic")."""
+        """A stage word followed by a service word ("wet AMD clinic", "nAMD injection clinic"), across at most two
+        service modifiers ("nAMD treatment clinic", "wet AMD fast-track protocol")."""
         services = self.rules.service_words
         k = found.end
         if k < sentence[1] and k in starts and k + 1 < sentence[1]:
             k += 1  # across one more stage word ("nAMD injection clinic")
+        for _ in range(2):
+            if k + 1 < sentence[1] and doc.tokens[k].norm in self.rules.service_modifiers:
+                k += 1
         return k < sentence[1] and doc.tokens[k].norm in services
 
     def _is_open_hedge(self, doc: _Document, cue) -> bool:
