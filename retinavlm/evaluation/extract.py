@@ -952,13 +952,18 @@ class FindingsExtractor:
 
     def _correction_start(self, doc: _Document) -> int | None:
         """Where a correction or addendum begins ("ADDENDUM 14:20: ...", "[corrected: IRF absent]"): its marker at
-        the start of a line or before a ":"."""
+        the start of a line or before a ":", also past who made it in brackets ("Human override (tele-retina
+        consultant): ...")."""
         if self._correction_words is None or not self._correction_words.search(doc.text):
             return None
         tokens = doc.tokens
         for found in self._corrections.scan(tokens):
             line_start = found.start == 0 or "\n" in doc.text[tokens[found.start - 1].end : tokens[found.start].start]
-            if line_start or (found.end < len(tokens) and tokens[found.end].raw == ":"):
+            after = found.end
+            if after < len(tokens) and tokens[after].raw == "(":
+                close = next((k for k in range(after, min(after + 8, len(tokens))) if tokens[k].raw == ")"), None)
+                after = after if close is None else close + 1
+            if line_start or (after < len(tokens) and tokens[after].raw == ":"):
                 return tokens[found.start].start
         return None
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 # together); a sign after a finding, stuck to it or one space away, that ends its item ("SRF+",
 # "IRF -,", "GA ++ (", "SRF +/-", "srf - / irf -"); a sign as the value of a field ("SRF: -", "PED=+ |"); any other
 # single non-space character. A quoted sign is a JSON field's value ("srf": "-"). The minus sign (U+2212) is a
-# "-"; a bracketed answer is a sign ("subretinal fluid (no)", round 13); a check box ("[x]", "[ ]", "[?]") is one token, "[x]", "[ ]" or "[?]".
+# "-"; a sign stuck before a finding after a comma or colon ("OS: +drusen, +SIRE, -SRF", round 17) reads forward like
+# "(+) drusen"; a bracketed answer is a sign ("subretinal fluid (no)", round 13); a check box ("[x]", "[ ]", "[?]") is one token, "[x]", "[ ]" or "[?]".
 _SIGN = r"\+/-|±|\+{1,3}|-|−"
 _ITEM_END = r"(?=[ \t]*(?:[,.;)(|/\n]|$))"  # "/" too: "srf - / irf - / shrm -" (round 13)
 _TOKEN_RE = re.compile(
@@ -28,6 +29,7 @@ _TOKEN_RE = re.compile(
     rf"|(?<=\w[ \t])(?P<spaced>{_SIGN}){_ITEM_END}"
     rf"|(?:(?<=[:=])|(?<=[:=][ \t]))(?P<valued>{_SIGN}){_ITEM_END}"
     rf"|(?:(?<=[:=][\"'])|(?<=[:=][ \t][\"']))(?P<quoted>{_SIGN})(?=[\"']|[ \t]*[,;)(|\n]|$)"
+    r"|(?:(?<=[,;:])|(?<=[,;:][ \t]))(?P<prefixed>\+{1,3}|-|−)(?=[^\W\d_])"
     r"|\[[ xX✓✔?]?\]"
     r"|\+/-|\S",
     re.UNICODE,
@@ -83,7 +85,7 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
         elif sign == "enclosed":
             inner = m.group("enclosed")
             surface = "?" if inner.startswith("?") else inner if inner.endswith("ve") else _SIGN_WORDS.get(inner, "+ve")
-        else:  # stuck, spaced, valued or quoted
+        else:  # stuck, spaced, valued, quoted or prefixed
             surface = _SIGN_WORDS.get(surface, "+ve")
         out.append((m.start(), m.end(), surface))
     return out
