@@ -263,6 +263,7 @@ class FindingsExtractor:
             self._intervals.add(norm.phrase(term), ("interval", "routine"))
         self._visit_words = _single_words(norm, rules.visit_words, "visit_intervals visits")
         self._visit_tests = _single_words(norm, rules.visit_tests, "visit_intervals tests")
+        self._service_modifiers = _single_words(norm, rules.service_modifiers, "service_modifiers")
         if rules.schedule_phrases:
             if rules.schedule_level not in kb.referral_ids or not rules.schedule_stages <= set(kb.stage_ids):
                 raise ValueError("context rules: treatment_schedule names an unknown referral level or stage")
@@ -1104,7 +1105,7 @@ class FindingsExtractor:
         if k < sentence[1] and k in starts and k + 1 < sentence[1]:
             k += 1  # across one more stage word ("nAMD injection clinic")
         for _ in range(2):
-            if k + 1 < sentence[1] and doc.tokens[k].norm in self.rules.service_modifiers:
+            if k + 1 < sentence[1] and doc.tokens[k].norm in self._service_modifiers:
                 k += 1
         return k < sentence[1] and doc.tokens[k].norm in services
 
