@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable
 
 import gpu_bench_common as common
@@ -89,19 +90,24 @@ def load_plain(folder, shapes: common.Shapes, device: str, tokenizer, kind: str)
             use_safetensors=True,
             **options,
         )
-    if kind == "plain_qlora":
-        llm = prepare_model_for_kbit_training(llm, use_gradient_checkpointing=True)
-    if kind == "published_8bit":
-        llm.requires_grad_(False)
-    else:
-        lora = LoraConfig(
-            r=shapes.lora_r,
-            lora_alpha=2 * shapes.lora_r,
-            lora_dropout=0.05,
-            target_modules="all-linear",
-            task_type="CAUSAL_LM",
-        )
-        llm = get_peft_model(llm, lora)
+    # peft 0.21 still calls transformers' gradient_checkpointing_* names, deprecated for activation_checkpointing_*
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
+        if kind == "plain_qlora":
+            llm = prepare_model_for_kbit_training(
+                llm, use_gradient_checkpointing=True, gradient_checkpointing_kwargs={"use_reentrant": False}
+            )
+        if kind == "published_8bit":
+            llm.requires_grad_(False)
+        else:
+            lora = LoraConfig(
+                r=shapes.lora_r,
+                lora_alpha=2 * shapes.lora_r,
+                lora_dropout=0.05,
+                target_modules="all-linear",
+                task_type="CAUSAL_LM",
+            )
+            llm = get_peft_model(llm, lora)
     encoder = create_encoder(shapes.encoder, shapes.image_size, None).to(device).eval().requires_grad_(False)
     adapter = nn.Linear(encoder.dim, llm.config.hidden_size).to(device)
     image_token_id = tokenizer.convert_tokens_to_ids("<|reserved_special_token_10|>")
