@@ -290,6 +290,9 @@ class FindingsExtractor:
             self._closings.add(norm.phrase(term), "closing")
         for word in rules.community_care:
             norm.phrase(word)
+        # a community word may be two ("eye examination": the optometrist's, where an examination alone may be the
+        # hospital's), matched token by token
+        self._community_pairs = frozenset(tuple(w.split()) for w in rules.community_care if len(w.split()) == 2)
 
         self._modifiers = PhraseTable()
         for term, modifier_rules in rules.modifiers.items():
@@ -1425,7 +1428,10 @@ class FindingsExtractor:
                 own = self.rules.own_care  # "at our practice" is the writer's own, not community care
                 aside = self.rules.set_aside_care  # "rather than in the community" is the care turned down
                 if any(
-                    doc.tokens[k].norm in community
+                    (
+                        doc.tokens[k].norm in community
+                        or (k + 1 < hi and (doc.tokens[k].norm, doc.tokens[k + 1].norm) in self._community_pairs)
+                    )
                     and not (k > 0 and doc.tokens[k - 1].norm in own)
                     and not any(doc.tokens[n].norm in aside for n in range(found.end, k))
                     for k in range(lo, hi)

@@ -170,6 +170,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_dev13.jsonl", 150, (1.0, 0.98, 0.99)),
         ("styles_dev14.jsonl", 150, (1.0, 1.0, 0.99)),
         ("styles_dev15.jsonl", 150, (0.98, 0.99, 0.99)),
+        ("styles_dev16.jsonl", 150, (0.97, 0.99, 0.97)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
