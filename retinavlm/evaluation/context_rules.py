@@ -101,6 +101,7 @@ class PlacedFindings:
     window: int  # words allowed between the last place word and its structure ("under the neurosensory retina")
     places: tuple[Place, ...]
     prefixes: frozenset[str]  # place words that stand alone after the term ("fluid sub & intra")
+    shapes: frozenset[str] = frozenset()  # nouns between the term and its place ("fluid pockets under the retina")
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ class ContextRules:
     letter_headings: tuple[LetterHeadings, ...] = ()  # SBAR handovers
     field_leaders: tuple[str, ...] = ()  # "Drusen ........ none": a run of 4+ of these is the field's ":"
     table_label_words: int = 0  # "SRF | no | +": a table row's first cell of up to this many words is a label
+    zero_units: tuple[str, ...] = ()  # "Drusen volume: 0.00 mm³": a measured zero in one of these units is "-"
     verdict_sentences: tuple[tuple[str, str], ...] = ()  # (stage id, phrase): "Inactive." alone states it
     not_referrals: tuple[str, ...] = ()  # "urgent reconsideration of this claim": urgency of paperwork, not care
     # a treatment schedule kept or lengthened ("extend to 12 weeks") is this referral level, in a report whose
@@ -292,6 +294,7 @@ def _load_cached(path: Path) -> ContextRules:
         "verdict_sentences",
         "field_leaders",
         "table_label_words",
+        "zero_units",
         "treatment_schedule",
         "referral_predicates",
         "referral_alternatives",
@@ -534,6 +537,7 @@ def _load_cached(path: Path) -> ContextRules:
         schedule_treated=_strings(schedule.get("treated"), path, "treatment_schedule treated"),
         field_leaders=_strings(doc.get("field_leaders"), path, "field_leaders"),
         table_label_words=_int(doc.get("table_label_words", 0), path, "table_label_words"),
+        zero_units=_strings(doc.get("zero_units"), path, "zero_units"),
         referral_predicates=_strings(predicates.get("phrases"), path, "referral_predicates phrases"),
         referral_copulas=frozenset(
             w.lower() for w in _strings(predicates.get("copulas"), path, "referral_predicates copulas")
@@ -582,7 +586,7 @@ def _sound_pairs(value: Any, path: Path) -> tuple[tuple[str, str], ...]:
 def _placed(spec: Any, path: Path) -> PlacedFindings | None:
     if spec is None:
         return None
-    _keys(spec, {"group", "window", "places", "prefixes"}, path, "placed_findings")
+    _keys(spec, {"group", "window", "places", "prefixes", "shapes"}, path, "placed_findings")
     places = []
     for i, place in enumerate(spec.get("places") or []):
         _keys(place, {"biomarker", "words", "structures"}, path, f"placed_findings places[{i}]")
@@ -598,6 +602,7 @@ def _placed(spec: Any, path: Path) -> PlacedFindings | None:
         _int(spec.get("window", 3), path, "placed_findings window"),
         tuple(places),
         frozenset(w.lower() for w in _strings(spec.get("prefixes"), path, "placed_findings prefixes")),
+        frozenset(w.lower() for w in _strings(spec.get("shapes"), path, "placed_findings shapes")),
     )
 
 

@@ -22,9 +22,12 @@ from retinavlm.evaluation.text import SEPARATORS, Token, clean_text, sentence_sp
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 
 _BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–", "|"})  # "|" opens a table row
+# round 19: a JSON key's quotes and its object's brace around a heading ('{"amd_stage": "intermediate"')
+_KEY_QUOTES = frozenset({'"', "{"})
 # a heading may follow these as well as a line break ("Model output -> stage: early; referral: none")
 _FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
-_HEADING_MARKS = (":", "-", "–", "—")
+# round 19: "=" as a key's ("stage=early; referral=none")
+_HEADING_MARKS = (":", "-", "–", "—", "=")
 # eye phrases that name no eye themselves: "this" (the report's eye, named beside it), "not" ("referring OD")
 _NO_EYE = frozenset({"this", "not"})
 _VERDICT_ITEM_ENDS = frozenset({",", ";", "|"})
@@ -264,6 +267,7 @@ class FindingsExtractor:
         self._visit_words = _single_words(norm, rules.visit_words, "visit_intervals visits")
         self._visit_tests = _single_words(norm, rules.visit_tests, "visit_intervals tests")
         self._service_modifiers = _single_words(norm, rules.service_modifiers, "service_modifiers")
+        self._venue_links = frozenset(w for place in rules.visit_places for w in norm.phrase(place))
         if rules.schedule_phrases:
             if rules.schedule_level not in kb.referral_ids or not rules.schedule_stages <= set(kb.stage_ids):
                 raise ValueError("context rules: treatment_schedule names an unknown referral level or stage")
@@ -358,7 +362,7 @@ class FindingsExtractor:
             if not (line_start or prev_end_sentence):
                 continue
             j = i
-            while j < len(tokens) and tokens[j].raw in _BULLETS:  # "- ", "**", "#" before a heading
+            while j < len(tokens) and (tokens[j].raw in _BULLETS or tokens[j].raw in _KEY_QUOTES):  # "- ", "**", "#"
                 j += 1
             if j >= len(tokens):
                 break
@@ -519,6 +523,8 @@ class FindingsExtractor:
         """Where a heading's words stop: past an aside in parentheses or an eye named before the colon
         ("OCT (Topcon Maestro) R:", "OCT R:", "Findings (OD):"), which do not hide the heading either."""
         k = end
+        if k < len(tokens) and tokens[k].raw in _KEY_QUOTES:
+            k += 1
         if k < len(tokens) and tokens[k].raw == "(":
             k = next((n + 1 for n in range(k + 1, min(k + 8, len(tokens))) if tokens[n].raw == ")"), k)
         eye = self._eyes.match_at(tokens, k, caseless=caseless) if k < len(tokens) else None
@@ -1227,6 +1233,8 @@ class FindingsExtractor:
 
     def _place(self, doc: _Document, found: Match, sentence, placed) -> Match:
         tokens, k, places, last = doc.tokens, found.end, [], None
+        while k < sentence[1] and tokens[k].norm in placed.shapes:  # "fluid pockets under the retina"
+            k += 1
         while k < sentence[1]:
             if tokens[k].norm in self._place_words:
                 places.append((k, self._place_words[tokens[k].norm]))
@@ -1371,6 +1379,7 @@ class FindingsExtractor:
         signature = self._signature_start(doc)
         paperwork: dict[tuple[int, int], bool] = {}
         any_paperwork = self._paperwork.may_match(doc.norms, doc.written, doc.caseless)
+        denied_end = None  # where the last follow-up stated as none ends: a venue right after it is its own
         for found, sentence in targets:
             assertion = self._assess(doc, ctx, found, sentence, plan=True)
             kind, level_id = found.payloads[0]
@@ -1400,6 +1409,8 @@ class FindingsExtractor:
                 else (doc.leaves_stage_open or not active) and self._under_treatment(doc, stops)
             ):
                 continue  # kept for an inactive eye, or one whose activity the writer leaves open
+            if kind == "weak" and level_id == "routine" and self._venue_of(doc, found, sentence, denied_end):
+                continue  # "No follow-up needed in our clinic": where the follow-up denied would have been
             if kind == "weak" and level_id == "routine" and assertion.state == "absent":
                 kind = "care"  # a follow-up denied ("no f/u needed with retina") is hospital care denied: none
             short = kind == "weak" and level_id == "routine" and self._short_interval(doc, found, sentence)
@@ -1413,6 +1424,7 @@ class FindingsExtractor:
                         standing.add(len(mentions))  # "no new referral needed": the care the patient has stands
                     mentions.append((self._mention(doc, "referral", "none", "present", found, assertion), True))
                     placed.append((sentence, found))
+                    denied_end = found.end
                 continue
             if assertion.state in (None, "absent"):
                 continue
@@ -1439,6 +1451,8 @@ class FindingsExtractor:
                     level_id = "none"
             if apart:
                 intervals.add(len(mentions))
+            if level_id == "none":
+                denied_end = found.end
             mentions.append(
                 (self._mention(doc, "referral", level_id, assertion.state, found, assertion), kind != "level")
             )
@@ -1452,6 +1466,13 @@ class FindingsExtractor:
         elif len(standing) < len(mentions):
             undecided |= standing
         return [pair for n, pair in enumerate(mentions) if n not in undecided]
+
+    def _venue_of(self, doc: _Document, found: Match, sentence, denied_end: int | None) -> bool:
+        """A clinic named right after a follow-up stated as none, with only place words between ("No follow-up
+        needed in our clinic", "follow-up not required at the eye clinic"): the venue of that follow-up."""
+        if denied_end is None or not sentence[0] <= denied_end <= found.start:
+            return False
+        return all(doc.tokens[k].norm in self._venue_links for k in range(denied_end, found.start))
 
     def _pseudo_at(self, doc: _Document, k: int) -> bool:
         """A pseudo-trigger starts at token k: "If this were my call, I'd suggest ..." is no condition."""

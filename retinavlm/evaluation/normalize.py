@@ -17,6 +17,8 @@ _GLUED = re.compile(r"([a-z]{2,})([A-Z]{2,}s?)")  # "noSRF", "intermediateAMD", 
 # a JSON key and its list of strings ("biomarkers absent": ["drusen", "subretinal fluid"]), after clean_text
 _JSON_LIST = re.compile(r'"(?P<key>[^"\n]{1,60})"[ \t]*:[ \t]*\[(?P<items>[^\[\]\n]*)\]')
 _JSON_ITEM = re.compile(r'"([^"\n]+)"')
+# a JSON object's comma before a key ({"amd_stage": "intermediate", "referral": ...}): each pair is a field
+_JSON_KEY = re.compile(r',(?=[ \t]*"[^"\n]{1,60}"[ \t]*:)')
 _LIST_MARKS = {"absent": "✗", "present": "✓"}  # check marks, read as the item's value
 # an abbreviation dictated or typed letter by letter with full stops ("R.P.E.", "O.C.T.")
 _DOTTED_LETTERS = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}(?!\w)")
@@ -24,6 +26,25 @@ _DOTTED_LETTERS = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}(?!\w)")
 _PROBABILITY = re.compile(
     r"(?<!\w)[pP]\((?P<name>[^()=:\n]{1,40}?)\)[ \t]*[=:][ \t]*(?P<value>\d*\.?\d+)(?P<percent>[ \t]*%)?"
 )
+
+
+def _json_fields(text: str) -> str:
+    """A JSON object read as fields, same length: each top-level pair after a ";" ('{"eye": "OS", "amd_stage":
+    "intermediate"}' -> '{"eye": "OS"; "amd_stage": "intermediate"}'), so a key that is a heading ("stage") heads its
+    value as a line's field does; a nested object stays one statement with its key ('"OD": {"stage": ..., "fibrosis":
+    ...}' is the other eye's)."""
+    chars = list(text)
+    depth, quoted = 0, False
+    for n, c in enumerate(text):
+        if c == '"':
+            quoted = not quoted
+        elif not quoted and c in "{[":
+            depth += 1
+        elif not quoted and c in "}]":
+            depth -= 1
+        elif c == "," and depth == 1 and not quoted and _JSON_KEY.match(text, n):
+            chars[n] = ";"
+    return "".join(chars)
 
 
 class Normalizer:
@@ -71,6 +92,17 @@ class Normalizer:
         )
         self._leader_marks = rules.field_leaders
         self._table_label_words = rules.table_label_words
+        # a measured zero ("Drusen volume: 0.00 mm³", "IRF 0.00 mm³") is the finding's "-": none was found
+        self._zero = (
+            re.compile(
+                r"(?<![\w.,])0(?:[.,]0+)?[ \t]*(?:"
+                + "|".join(re.escape(u) for u in sorted(rules.zero_units, key=len, reverse=True))
+                + r")(?![\w³²])",
+                re.IGNORECASE,
+            )
+            if rules.zero_units
+            else None
+        )
         self._probability_present = rules.probability_present
         self._probability_absent = rules.probability_absent
         # a score between a field's colon, or its name, and the state word it explains ("SRF: 0.02 absent", "srf:
@@ -210,6 +242,10 @@ class Normalizer:
         for a finding is its value as a sign ("P(SRF)=0.04" -> "SRF: -,")."""
         if self._list_keys and '"' in text and "[" in text:
             text = _JSON_LIST.sub(self._finding_list, text)
+        if text.lstrip().startswith("{") and '"' in text:
+            text = _json_fields(text)
+        if self._zero is not None and "0" in text:
+            text = self._zero.sub(lambda m: "-".ljust(len(m.group())), text)
         if "." in text and _DOTTED_LETTERS.search(text):
             text = _DOTTED_LETTERS.sub(lambda m: m.group().replace(".", "").ljust(len(m.group())), text)
         if self._joined_field is not None:
