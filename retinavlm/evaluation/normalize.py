@@ -95,9 +95,7 @@ class Normalizer:
         # a measured zero ("Drusen volume: 0.00 mm³", "IRF 0.00 mm³") is the finding's "-": none was found
         self._zero = (
             re.compile(
-                r"(?<![\w.,])0(?:[.,]0+)?[ \t]*(?:"
-                + "|".join(re.escape(u) for u in sorted(rules.zero_units, key=len, reverse=True))
-                + r")(?![\w³²])",
+                r"(?<![\w.,])0(?:[.,]0+)?[ \t]*(?:" + _longest_first(rules.zero_units) + r")(?![\w³²])",
                 re.IGNORECASE,
             )
             if rules.zero_units
@@ -110,7 +108,7 @@ class Normalizer:
         self._score = (
             re.compile(
                 r"(?<=[:\w])(?P<score>[ \t]*(?:\d*\.\d+|\d+(?:\.\d+)?[ \t]*%))(?=[ \t]+\(?(?:"
-                + "|".join(re.escape(w) for w in sorted(rules.probability_words, key=len, reverse=True))
+                + _longest_first(rules.probability_words)
                 + r")\b)",
                 re.IGNORECASE,
             )
@@ -399,11 +397,15 @@ class Normalizer:
         return None
 
 
+def _longest_first(words) -> str:
+    """A regex alternation of the words, longest first, so that a longer word wins over its own prefix."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
 def _spoken_pattern(marks: dict[str, str]) -> re.Pattern | None:
     if not marks:
         return None
-    words = sorted(marks, key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE)
+    return re.compile(r"(?<!\w)(?:" + _longest_first(marks) + r")(?!\w)", re.IGNORECASE)
 
 
 def _swaps(word: str, first: int = 0) -> set[str]:
