@@ -173,6 +173,7 @@ class ContextRules:
     interval_units: dict[str, int] = field(default_factory=dict)  # "weeks" -> 7, "52" (of "2/52") -> 7
     interval_numbers: dict[str, int] = field(default_factory=dict)  # "two" -> 2, "a" (week) -> 1
     interval_urgent_days: int = 14  # a follow-up interval this short or shorter is urgent
+    interval_weekdays: frozenset[str] = frozenset()  # "review on Friday": within the week, urgent
     hospital_care: tuple[str, ...] = ()  # care named without a level: negated, it is no referral
     placed: PlacedFindings | None = None  # "fluid under the retina" is subretinal fluid
     queries: tuple[str, ...] = ()  # "?SRF ... no SRF": a query answered later in the report
@@ -411,7 +412,7 @@ def _load_cached(path: Path) -> ContextRules:
     weak_referrals = _mapping(doc.get("weak_referrals"), path, "weak_referrals")
     time_frames = _mapping(doc.get("time_frames"), path, "time_frames")
     intervals = doc.get("follow_up_intervals") or {}
-    _keys(intervals, {"units", "numbers", "urgent_days"}, path, "follow_up_intervals")
+    _keys(intervals, {"units", "numbers", "urgent_days", "weekdays"}, path, "follow_up_intervals")
     schedule = doc.get("treatment_schedule") or {}
     _keys(schedule, {"level", "stages", "phrases", "treated", "activity"}, path, "treatment_schedule")
     guard = doc.get("stage_anatomy_guard") or {}
@@ -504,6 +505,7 @@ def _load_cached(path: Path) -> ContextRules:
             for k, v in _mapping(intervals.get("numbers"), path, "follow_up_intervals numbers").items()
         },
         interval_urgent_days=_int(intervals.get("urgent_days", 14), path, "follow_up_intervals urgent_days"),
+        interval_weekdays=frozenset(w.lower() for w in _strings(intervals.get("weekdays"), path, "weekdays")),
         hospital_care=_strings(doc.get("hospital_care"), path, "hospital_care"),
         placed=_placed(doc.get("placed_findings"), path),
         verdict_markers=_strings(doc.get("verdict_markers"), path, "verdict_markers"),

@@ -1480,11 +1480,13 @@ class FindingsExtractor:
 
     def _short_interval(self, doc: _Document, found: Match, sentence) -> bool:
         """A follow-up phrase whose interval ("review in 1 week", "see in 1/52", "review 10 days") is no longer
-        than the urgent level's time frame; the first number in or just after the phrase sets it."""
+        than the urgent level's time frame; the first number or weekday in or just after the phrase sets it."""
         units = self.rules.interval_units
         end = min(found.end + 3, sentence[1])
         for k in range(found.start, end):
             raw = doc.tokens[k].norm  # folded, not joined: a range keeps its hyphen ("1-2 weeks" is not 12)
+            if raw in self.rules.interval_weekdays:  # "review with ICG on Friday": a day of this or next week
+                return True
             number = _INTERVAL.fullmatch(raw)
             if number is None and raw in self.rules.interval_numbers:  # "see in two weeks", "in a week"
                 number = _INTERVAL.fullmatch(str(self.rules.interval_numbers[raw]))

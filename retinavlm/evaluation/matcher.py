@@ -10,6 +10,10 @@ from retinavlm.evaluation.text import Token
 _END = object()  # trie key under which a node keeps the payloads of the phrase ending there
 NUMBER = "#"  # a phrase word that matches any number written in digits ("review # months": "review 6 months"),
 # also run into the next word ("# monthly review": "6-monthly review")
+# round 20: or spelled out ("within the next two weeks"); not "a" or "an", which are articles far more often
+NUMBER_WORDS = frozenset(
+    ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +27,7 @@ class PhraseTable:
     """Phrases (token tuples) -> payloads. Lower-case phrases match folded tokens; case-sensitive
     ones (abbreviations such as "GA", "PED") match the tokens as written, or in lower case in a
     text written without capitals (`caseless`: "ga temporal to fovea"). A "#" in a phrase matches any
-    number written in digits."""
+    number written in digits or as a word up to twelve."""
 
     def __init__(self) -> None:
         self._folded: dict = {}
@@ -79,7 +83,11 @@ class PhraseTable:
         while i < end:
             token = tokens[i]
             raw = token.raw.lower() if caseless else token.raw
-            known = token.norm in folded or raw in exact or (numbers and token.norm[:1].isdigit())
+            known = (
+                token.norm in folded
+                or raw in exact
+                or (numbers and (token.norm[:1].isdigit() or token.norm in NUMBER_WORDS))
+            )
             found = self.match_at(tokens, i, end, caseless) if known else None
             if found is not None:
                 yield found
@@ -106,7 +114,9 @@ def _walk(node: dict, tokens: list[Token], k: int, end: int, as_written: bool, c
         word = (raw.lower() if caseless else raw) if as_written else tokens[k].norm
         step = node.get(word)
         number = None
-        if NUMBER in node and word[:1].isdigit():
+        if NUMBER in node and word in NUMBER_WORDS:
+            number = node[NUMBER]
+        elif NUMBER in node and word[:1].isdigit():
             number = node[NUMBER]
             rest = word.lstrip("0123456789")
             if rest[1:].isdigit() and rest[:1] in ("-", "–"):  # a range ("4-6 weeks") is a number too
