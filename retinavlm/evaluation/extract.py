@@ -1024,8 +1024,10 @@ class FindingsExtractor:
             words = [t.norm for t in doc.tokens[found.start : found.end]]
             if len(words) == 1 and words[0] in guard and self._near_anatomy(doc, found, sentence):
                 continue
-            if not guard.isdisjoint(words) and self._after_partial(doc, found, sentence):
-                continue  # "small drusen, otherwise normal macula": the rest of the scan, not a healthy stage
+            if (not guard.isdisjoint(words) or found.payloads[0] == ("level", "healthy")) and self._after_partial(
+                doc, found, sentence
+            ):
+                continue  # "small drusen, otherwise normal macula" or "otherwise nad": the rest of the scan, not healthy
             if found.end < sentence[1] and doc.tokens[found.end].norm in self.rules.anatomy_guard_partial:
                 continue  # "Few hard drusen. NAD otherwise.": the same, the partial word after the statement
             assertion = self._assess(doc, ctx, found, sentence)

@@ -124,3 +124,40 @@ def test_a_weekday_in_history_is_no_plan(case):
     """A weekday only reads after a follow-up phrase: a visit that was stays no plan."""
     text = cased(f"{IAMD} OCT on Monday showed no change.", case)
     assert labels(text)["referral"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["mild RPE disruption", "disrupted RPE", "RPE disruption"]), CASES)
+def test_the_rpes_disruption_is_its_irregularity(phrase, case):
+    """Class: RPE wording near its anchor (round 19's "abnormalities")."""
+    text = cased(f"OS: confluent soft drusen and {phrase}. No exudation. Intermediate AMD.", case)
+    assert labels(text)["biomarkers"].get("rpe_irregularity") == "present", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["collecting", "pooling", "accumulating", "lying"]),
+    st.sampled_from([("within the retina", "irf"), ("under the retina", "srf")]),
+    CASES,
+)
+def test_fluid_placed_with_its_verb(verb, place, case):
+    """Class: lay wording of where fluid lies; with wet AMD it makes the eye active."""
+    where, bid = place
+    text = cased(f"Your left eye has wet age-related macular degeneration, with some fluid {verb} {where}.", case)
+    got = labels(text)
+    assert (got["biomarkers"].get(bid), got["stage"]) == ("present", "late_wet_active"), text
+
+
+@SETTINGS
+@given(st.sampled_from(["nad", "NAD", "wnl", "normal macula", "healthy macula"]), CASES)
+def test_otherwise_healthy_after_a_finding_is_no_healthy_stage(rest, case):
+    """Class: "otherwise" + any healthy wording describes the rest of a scan with a finding."""
+    text = cased(f"OCT R: few small hard drusen, otherwise {rest}. No ref.", case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["NAD", "Normal macula", "WNL"]), CASES)
+def test_a_healthy_statement_alone_stays_healthy(statement, case):
+    text = cased(f"OCT R: {statement}. No referral.", case)
+    assert labels(text)["stage"] == "healthy", text
