@@ -161,3 +161,19 @@ def test_otherwise_healthy_after_a_finding_is_no_healthy_stage(rest, case):
 def test_a_healthy_statement_alone_stays_healthy(statement, case):
     text = cased(f"OCT R: {statement}. No referral.", case)
     assert labels(text)["stage"] == "healthy", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("subretinal fluid", "srf"), ("drusen", "drusen"), ("intraretinal fluid", "irf")]),
+    st.sampled_from([0, -1]),
+    CASES,
+)
+def test_a_biomarker_word_with_its_first_letters_swapped(term, which, case):
+    """Class: typos, a transposed letter in a biomarker word, at the word's start as elsewhere ("lfuid")."""
+    words, bid = term
+    parts = words.split()
+    slip = parts[which][1] + parts[which][0] + parts[which][2:]
+    parts[which] = slip
+    text = cased(f"L eye: persistent {' '.join(parts)}. Plan: review.", case)
+    assert labels(text)["biomarkers"].get(bid) == "present", text
