@@ -1621,7 +1621,7 @@ def test_a_review_interval_with_its_number_first_is_a_weak_routine(n, template, 
     assert labels(cased(f"SRF. Refer urgently. {plan}.", case))["referral"] == "urgent"
 
 
-def test_a_number_placeholder_matches_digits_only():
+def test_a_number_placeholder_matches_numbers_only():
     from retinavlm.evaluation.matcher import PhraseTable
     from retinavlm.evaluation.text import Token
 
@@ -1629,7 +1629,10 @@ def test_a_number_placeholder_matches_digits_only():
     table.add(("review", "#", "months"), "x")
     words = lambda *ws: [Token(0, 0, w, w, True) for w in ws]  # noqa: E731
     assert table.match_at(words("review", "12", "months"), 0) is not None
-    assert table.match_at(words("review", "six", "months"), 0) is None
+    # round 20: a number in words up to twelve is a number too ("within the next two weeks"); other words are not
+    assert table.match_at(words("review", "six", "months"), 0) is not None
+    assert table.match_at(words("review", "several", "months"), 0) is None
+    assert table.match_at(words("review", "a", "months"), 0) is None
     assert table.match_at(words("review", "#", "months"), 0) is not None  # the placeholder itself, harmlessly
     # a number run into the next word ("6-monthly" is one token "6monthly")
     table.add(("#", "monthly", "review"), "y")
