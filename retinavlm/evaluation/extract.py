@@ -22,11 +22,11 @@ from retinavlm.evaluation.text import SEPARATORS, Token, clean_text, sentence_sp
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 
 _BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–", "|"})  # "|" opens a table row
-# round 19: a JSON key's quotes and its object's brace around a heading ('{"amd_stage": "intermediate"')
+# a JSON key's quotes and its object's brace around a heading ('{"amd_stage": "intermediate"')
 _KEY_QUOTES = frozenset({'"', "{"})
 # a heading may follow these as well as a line break ("Model output -> stage: early; referral: none")
 _FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
-# round 19: "=" as a key's ("stage=early; referral=none")
+# "=" as a key's ("stage=early; referral=none")
 _HEADING_MARKS = (":", "-", "–", "—", "=")
 # eye phrases that name no eye themselves: "this" (the report's eye, named beside it), "not" ("referring OD")
 _NO_EYE = frozenset({"this", "not"})

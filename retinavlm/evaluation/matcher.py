@@ -10,7 +10,7 @@ from retinavlm.evaluation.text import Token
 _END = object()  # trie key under which a node keeps the payloads of the phrase ending there
 NUMBER = "#"  # a phrase word that matches any number written in digits ("review # months": "review 6 months"),
 # also run into the next word ("# monthly review": "6-monthly review")
-# round 20: or spelled out ("within the next two weeks"); not "a" or "an", which are articles far more often
+# or spelled out ("within the next two weeks"); not "a" or "an", which are articles far more often
 NUMBER_WORDS = frozenset(
     ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
 )

@@ -216,7 +216,7 @@ class Normalizer:
         known = sorted(w for w in _swaps(word, 1) if w in self._vocabulary)
         if known:
             return known[0]
-        # round 20: the first two letters swapped, only into a clinical word ("lfuid" -> "fluid")
+        # the first two letters swapped, only into a clinical word ("lfuid" -> "fluid")
         known = sorted(w for w in _swaps(word[:2]) if w + word[2:] in self._clinical)
         if known:
             return known[0] + word[2:]

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 # together); a sign after a finding, stuck to it or one space away, that ends its item ("SRF+",
 # "IRF -,", "GA ++ (", "SRF +/-", "srf - / irf -"); a sign as the value of a field ("SRF: -", "PED=+ |"); any other
 # single non-space character. A quoted sign is a JSON field's value ("srf": "-"). The minus sign (U+2212) is a
-# "-"; a sign stuck before a finding after a comma or colon ("OS: +drusen, +SIRE, -SRF", round 17) reads forward like
-# "(+) drusen"; a bracketed answer is a sign ("subretinal fluid (no)", round 13); a check box ("[x]", "[ ]", "[?]") is one token, "[x]", "[ ]" or "[?]".
+# "-"; a sign stuck before a finding after a comma or colon ("OS: +drusen, +SIRE, -SRF") reads forward like
+# "(+) drusen"; a bracketed answer is a sign ("subretinal fluid (no)"); a check box ("[x]", "[ ]", "[?]") is one token, "[x]", "[ ]" or "[?]".
 _SIGN = r"\+/-|±|\+{1,3}|-|−"
-_ITEM_END = r"(?=[ \t]*(?:[,.;)(|/\n]|$))"  # "/" too: "srf - / irf - / shrm -" (round 13)
+_ITEM_END = r"(?=[ \t]*(?:[,.;)(|/\n]|$))"  # "/" too: "srf - / irf - / shrm -"
 _TOKEN_RE = re.compile(
     rf"\((?P<enclosed>[+-]ve|{_SIGN}|\?{{1,2}})\)"
     r"|\((?P<answered>(?i:yes|no))\)"
