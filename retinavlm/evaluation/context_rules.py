@@ -169,6 +169,9 @@ class ContextRules:
     # "next visit in 3 months - no new referral needed": a referral declined after one of these words leaves the care
     # the patient has; it yields to any other referral statement of the report
     standing_care: frozenset[str] = frozenset()
+    # "continue his eye checks with his optometrist in the meantime": community care alongside a hospital review
+    # is interim care, and yields to any other referral statement of the report like a referral declined
+    interim_care: frozenset[str] = frozenset()
     # "review in 1 week": a follow-up interval's length in days, to tell an urgent one from a routine one
     interval_units: dict[str, int] = field(default_factory=dict)  # "weeks" -> 7, "52" (of "2/52") -> 7
     interval_numbers: dict[str, int] = field(default_factory=dict)  # "two" -> 2, "a" (week) -> 1
@@ -292,6 +295,7 @@ def _load_cached(path: Path) -> ContextRules:
         "requested_visits",
         "visit_intervals",
         "standing_care",
+        "interim_care",
         "verdict_sentences",
         "field_leaders",
         "table_label_words",
@@ -496,6 +500,7 @@ def _load_cached(path: Path) -> ContextRules:
         visit_tests=_strings(visits.get("tests"), path, "visit_intervals tests"),
         visit_gap=_int(visits.get("gap", 0), path, "visit_intervals gap"),
         standing_care=frozenset(w.lower() for w in _strings(doc.get("standing_care"), path, "standing_care")),
+        interim_care=frozenset(w.lower() for w in _strings(doc.get("interim_care"), path, "interim_care")),
         interval_units={
             str(k).lower(): _int(v, path, f"follow_up_intervals units {k}")
             for k, v in _mapping(intervals.get("units"), path, "follow_up_intervals units").items()

@@ -780,7 +780,7 @@ class FindingsExtractor:
             (m, weak)
             for m, weak in self._stage_mentions(doc, stops, own_findings, denied)
             + self._heading_value_mentions(doc, "stage")
-            + self._verdict_mentions(doc)
+            + (self._verdict_mentions(doc) if not doc.leaves_stage_open else [])
             if not any(_overlaps(m.span, c.span) for c, _ in conditions)
             # a treatment or finding word is the stated condition's ("anti-VEGF for DMO - first injection")
             and not (weak and conditions)
@@ -1048,6 +1048,9 @@ class FindingsExtractor:
             if kind == "family":
                 family = self.rules.stage_families[value]
                 level_id, qualifier_end = self._qualified(qualifiers, qualifier_starts, value, found, sentence, past)
+                # "Known exudative AMD ... Disease quiescent": the activity inside the disease's name is its
+                # diagnosis, weak, so an activity stated of the disease today wins
+                named_only = level_id is not None and qualifier_end is None
                 # "neovascular AMD, inactive?": the activity asked is a stage asked ("Possibly early wet AMD?")
                 queried_qualifier = (
                     qualifier_end is not None and qualifier_end < sentence[1] and (doc.tokens[qualifier_end].raw == "?")
@@ -1061,7 +1064,7 @@ class FindingsExtractor:
                     continue  # "started anti-VEGF" names the care, not whether the disease is active
                 if level_id is None:
                     level_id = own_stage if own_stage in family.members else family.members[0]
-                weak = weak or family.conclusion_only or family.weak
+                weak = weak or family.conclusion_only or family.weak or named_only
             else:
                 level_id = value
             asked = queried_qualifier or (found.end < sentence[1] and doc.tokens[found.end].raw == "?")  # "wet AMD?"
@@ -1455,6 +1458,8 @@ class FindingsExtractor:
                 intervals.add(len(mentions))
             if level_id == "none":
                 denied_end = found.end
+                if any(doc.tokens[k].norm in self.rules.interim_care for k in range(found.end, sentence[1])):
+                    standing.add(len(mentions))  # "... with his optometrist in the meantime": beside a review
             mentions.append(
                 (self._mention(doc, "referral", level_id, assertion.state, found, assertion), kind != "level")
             )

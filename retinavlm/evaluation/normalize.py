@@ -20,6 +20,9 @@ _JSON_ITEM = re.compile(r'"([^"\n]+)"')
 # a JSON object's comma before a key ({"amd_stage": "intermediate", "referral": ...}): each pair is a field
 _JSON_KEY = re.compile(r',(?=[ \t]*"[^"\n]{1,60}"[ \t]*:)')
 _LIST_MARKS = {"absent": "✗", "present": "✓"}  # check marks, read as the item's value
+# a dosing interval ("q12w", "Q8WK", "q10 weeks"): the "q" (every) is dropped and the text kept to the same
+# length, so the interval reads as weeks (`_dosing`)
+_DOSING = re.compile(r"(?<![\w/])q(\d{1,2}) ?(w|wk|wks|week|weeks)\b", re.IGNORECASE)
 # an abbreviation dictated or typed letter by letter with full stops ("R.P.E.", "O.C.T.")
 _DOTTED_LETTERS = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}(?!\w)")
 # a model's probability for a finding: "P(SRF)=0.04", "p(GA) = 61%"
@@ -248,6 +251,8 @@ class Normalizer:
             text = _json_fields(text)
         if self._zero is not None and "0" in text:
             text = self._zero.sub(lambda m: "-".ljust(len(m.group())), text)
+        if ("q" in text or "Q" in text) and _DOSING.search(text):
+            text = _DOSING.sub(_dosing, text)
         if "." in text and _DOTTED_LETTERS.search(text):
             text = _DOTTED_LETTERS.sub(lambda m: m.group().replace(".", "").ljust(len(m.group())), text)
         if self._joined_field is not None:
@@ -399,6 +404,14 @@ class Normalizer:
         if len(pieces) == 2 and len(word) >= self._speech_min:
             return self._sounds_like(word)
         return None
+
+
+def _dosing(m: re.Match) -> str:
+    """ "q14wk" -> "14w", "q10 weeks" -> "10 weeks", padded to the same length: the number with a short unit stays
+    one token ("12w", not "12 w.", whose full stop would read as an abbreviation's)."""
+    number, unit = m.group(1), m.group(2)
+    reading = f"{number} {unit}" if unit.lower().startswith("week") else f"{number}w"
+    return reading.ljust(len(m.group()))
 
 
 def _longest_first(words) -> str:

@@ -127,8 +127,9 @@ def test_a_schedule_kept_for_a_treated_eye_of_open_activity_is_routine(plan, ope
     treatment in the report the schedule words are no plan."""
     assert labels(f"LE nAMD on aflibercept. ?small cyst. {open_activity}. {plan}.")["referral"] == "routine"
     # round 14: a treatment interval in weeks ("interval at 8 weeks") names the treatment itself (six labels of five
-    # writers read "nAMD, activity uncertain. Keep interval at 8 weeks" as routine), so only the other plans need one
-    if "interval at" not in plan:
+    # writers read "nAMD, activity uncertain. Keep interval at 8 weeks" as routine), and round 21 reads a schedule verb
+    # with its interval in weeks the same way ("extend to 10 weeks", "keep 12 wks"), so only the other plan needs one
+    if "interval at" not in plan and "Extend to" not in plan:
         assert labels(f"LE large drusen. {open_activity}. {plan}.")["referral"] is None
     # with activity the plan is the treatment
     assert labels(f"LE nAMD. New SRF, active. Injection given today. {plan}.")["referral"] is None
