@@ -227,6 +227,8 @@ class ContextRules:
     probability_words: tuple[str, ...] = ()  # "SRF: 0.02 absent": a state word after a score is the value
     corrections: tuple[str, ...] = ()  # "ADDENDUM", "[corrected: ...]": restated findings supersede earlier ones
     definite_words: frozenset[str] = frozenset()  # "the serous PED ... has resolved": that lesion is gone
+    # "no drusen >63 µm": a size threshold after a denied finding denies only the larger ones
+    size_thresholds: tuple[str, ...] = ()
 
 
 def _finding_list_keys(spec, path: Path) -> dict[str, tuple[str, ...]]:
@@ -306,6 +308,7 @@ def _load_cached(path: Path) -> ContextRules:
         "probabilities",
         "corrections",
         "definite_words",
+        "size_thresholds",
         "joined_fields",
         "item_predicates",
         "disjunctions",
@@ -558,6 +561,7 @@ def _load_cached(path: Path) -> ContextRules:
         probability_words=_strings(probabilities.get("words"), path, "probabilities words"),
         corrections=_strings(doc.get("corrections"), path, "corrections"),
         definite_words=frozenset(w.lower() for w in _strings(doc.get("definite_words"), path, "definite_words")),
+        size_thresholds=_strings(doc.get("size_thresholds"), path, "size_thresholds"),
         verdict_sentences=tuple(
             (str(level), term)
             for level, terms in _mapping(doc.get("verdict_sentences"), path, "verdict_sentences").items()

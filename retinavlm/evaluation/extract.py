@@ -30,7 +30,8 @@ _FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
 _HEADING_MARKS = (":", "-", "–", "—", "=")
 # eye phrases that name no eye themselves: "this" (the report's eye, named beside it), "not" ("referring OD")
 _NO_EYE = frozenset({"this", "not"})
-_VERDICT_ITEM_ENDS = frozenset({",", ";", "|"})
+# marks that end a list item for a verdict of its own; a dash too ("dry, no SRF/IRF, inactive – extend to q12w")
+_VERDICT_ITEM_ENDS = frozenset({",", ";", "|", "–", "—", "-"})
 _CLAUSE_BREAKS = frozenset({",", "-", "–", "—", "|"})  # clauses of a sentence that names both eyes
 _STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
 _COORDINATORS = frozenset({"or", "and", "nor", "/", ",", "&", "vs", "versus"})
@@ -289,6 +290,10 @@ class FindingsExtractor:
         self._paperwork = PhraseTable()
         for term in _variants(rules.paperwork):
             self._paperwork.add(norm.phrase(term), "paperwork")
+        # longest first, as written token by token ("larger than" before "over")
+        self._size_thresholds = sorted(
+            {tuple(t.raw.lower() for t in norm.tokens(term)) for term in rules.size_thresholds}, key=len, reverse=True
+        )
         self._closings = PhraseTable()
         for term in rules.letter_closings:
             self._closings.add(norm.phrase(term), "closing")
@@ -322,6 +327,14 @@ class FindingsExtractor:
             raise ValueError(f"context rules: verdict_sentences names unknown stage(s) {bad}")
         self._verdict_sentences = {norm.phrase(term): level_id for level_id, term in rules.verdict_sentences}
         self._verdict_words = max((len(phrase) for phrase in self._verdict_sentences), default=0)
+        # a single eye's abbreviation written as such ("LE", "OD"): before a verdict it names whose it is ("LE
+        # quiescent")
+        self._eye_marks = frozenset(
+            term.lower()
+            for eye in ("right", "left")
+            for term in rules.eyes.get(eye, ())
+            if term.isalpha() and term.isupper()
+        )
         self._verdicts = PhraseTable()
         for term in rules.verdict_markers:
             self._verdicts.add(norm.phrase(term), "verdict")
@@ -862,8 +875,8 @@ class FindingsExtractor:
                     state == "absent"
                     and attribute_before is not None
                     and not self._lesion_denied(doc, assertion, found, attribute_before)
-                ):
-                    mention_state = None  # "no large drusen" says nothing about small ones
+                ) or (state == "absent" and self._size_threshold_after(doc, found, sentence)):
+                    mention_state = None  # "no large drusen", "no drusen >63 µm" say nothing about small ones
                 if mention_state == "uncertain" and kind != "group" and self._is_query(doc, assertion):
                     queried.add(len(mentions))
                 mentions.append(
@@ -914,6 +927,14 @@ class FindingsExtractor:
         return all(doc.tokens[k].is_word for k in range(lo, hi)) and not any(
             lo <= other.start < hi for other, _ in targets if other.payloads[0][0] != "ignore"
         )
+
+    def _size_threshold_after(self, doc: _Document, found: Match, sentence) -> bool:
+        """A size threshold and a number right after the finding ("drusen >63 µm", "drusen larger than 125 µm")."""
+        for phrase in self._size_thresholds:
+            end = found.end + len(phrase)
+            if end < sentence[1] and tuple(t.raw.lower() for t in doc.tokens[found.end : end]) == phrase:
+                return doc.tokens[end].raw[:1].isdigit()
+        return False
 
     def _lesion_denied(self, doc: _Document, assertion: Assertion, found: Match, attribute: int) -> bool:
         """A denial after a definite lesion ("the serous PED from last year ... is no longer visible"): that lesion,
@@ -1286,7 +1307,14 @@ class FindingsExtractor:
             bid, state, index = rest
             group = self.rules.anchored[index]
             lo, hi = max(sentence[0], found.start - group.window), min(sentence[1], found.end + group.window)
-            if any(doc.tokens[k].norm in group.anchors and k not in covered for k in range(lo, hi)):
+            # another finding between the word and its anchor has it ("OCT normal - no drusen, RPE smooth": "normal"
+            # is the scan's, not the RPE's)
+            if any(
+                doc.tokens[k].norm in group.anchors
+                and k not in covered
+                and covered.isdisjoint(range(min(k, found.end), max(k, found.start)))
+                for k in range(lo, hi)
+            ):
                 payload = ("biomarker", (bid,)) if state == "present" else ("absence", (bid,), bid, "anchored")
                 out.append((Match(found.start, found.end, (payload,)), sentence))
         return out
@@ -1328,6 +1356,8 @@ class FindingsExtractor:
                 # an item longer than any verdict phrase (with a mark between each word) is none
                 too_long = k - item_start > 2 * self._verdict_words
                 words = () if too_long else tuple(t.norm for t in doc.tokens[item_start:k] if t.is_word)
+                if len(words) > 1 and words[0] in self._eye_marks:
+                    words = words[1:]  # "LE quiescent, no SRF/IRF": the eye's verdict
                 level_id = self._verdict_sentences.get(words)
                 asked = k > item_start and doc.tokens[k - 1].raw == "?"  # "wet AMD, active?": a question, no verdict
                 if (

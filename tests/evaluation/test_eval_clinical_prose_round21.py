@@ -210,3 +210,71 @@ def test_the_activity_in_a_diseases_name_yields_to_its_state_today(case):
         case,
     )
     assert labels(text)["stage"] == "late_wet_inactive", text
+
+
+@SETTINGS
+@given(st.sampled_from(["OCT normal – no drusen, RPE smooth", "OCT normal - no drusen, RPE intact"]), CASES)
+def test_an_anchored_word_does_not_reach_past_another_finding(findings, case):
+    """ "normal" before "no drusen, RPE smooth" is the scan's: another finding between it and "RPE" has it."""
+    text = cased(f"R eye {findings}. Recall 2 years.", case)
+    assert labels(text)["stage"] == "healthy", text
+    assert labels(cased("RPE with drusen, irregular.", case))["biomarkers"].get("rpe_irregularity") is None
+
+
+@SETTINGS
+@given(st.sampled_from(["HES referral", "referral", "treatment", "anti-VEGF"]), CASES)
+def test_criteria_for_care_are_no_definition_the_stage_fails(care, case):
+    """Class: a care decision's criteria; a finding's own criteria ("does not meet cRORA criteria") still deny."""
+    text = cased(f"Several small drusen, no fluid. Early AMD — does not meet criteria for {care}.", case)
+    assert labels(text)["stage"] == "early", text
+    denied = cased("Hypertransmission 200 µm; lesion does not meet cRORA criteria.", case)
+    assert labels(denied)["stage"] != "late_dry", denied
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["LE quiescent", "OD inactive", "RE quiet", "OS stable, inactive"]),
+    st.sampled_from(["T&E: +2 wk to 14/52", "Faricimab #12"]),
+    CASES,
+)
+def test_an_eyes_activity_verdict_states_inactive_wet(verdict, plan, case):
+    """Class: an activity verdict as a list item, with the eye named before it."""
+    text = cased(f"{verdict}, no SRF/IRF, fibrosis stable. {plan}.", case)
+    assert labels(text)["stage"] == "late_wet_inactive", text
+
+
+@SETTINGS
+@given(st.sampled_from(["–", "-", "—"]), CASES)
+def test_a_verdict_before_a_dash_is_an_item(dash, case):
+    text = cased(f"OS treated eye: dry, no SRF/IRF, inactive {dash} extend to q12w.", case)
+    assert labels(text)["stage"] == "late_wet_inactive", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["IRF", "SRF", "PED"]),
+    st.sampled_from(
+        ["slightly more than last time", "smaller than at the last visit", "larger compared with last time"]
+    ),
+    CASES,
+)
+def test_a_comparison_with_the_last_visit_is_today(finding, comparison, case):
+    """Class: a comparison with the last visit says what the finding is now, as "unchanged since last visit" does."""
+    text = cased(f"Virtual MR review LE: persistent small {finding}, {comparison}. Review in 4 weeks.", case)
+    assert labels(text)["biomarkers"].get(finding.lower()) == "present", text
+
+
+@SETTINGS
+@given(st.sampled_from([">63 µm", "> 125 um", "larger than 125 microns", "over 63µm", "≥63µm"]), CASES)
+def test_a_size_threshold_after_a_denied_finding_says_nothing_of_it(threshold, case):
+    """ "No drusen >63 µm" denies only the larger drusen, like "no large drusen" (eval/README.md)."""
+    text = cased(f"Control cohort, OS: No drusen {threshold}. No fluid.", case)
+    assert "drusen" not in labels(text)["biomarkers"], text
+    assert labels(cased("No drusen. No fluid.", case))["biomarkers"]["drusen"] == "absent"
+
+
+@SETTINGS
+@given(st.sampled_from(["Initially thought there was", "At first thought there was", "Was initially thought to be"]))
+def test_a_first_impression_corrected_is_not_the_finding(opening):
+    text = f"OD OCT: {opening} a small pocket of SRF temporally, but on closer look it is shadowing — no SRF. iAMD."
+    assert labels(text)["biomarkers"]["srf"] == "absent", text
