@@ -69,6 +69,7 @@ class SentenceContext:
         reach: int,
         item_predicates: frozenset[str] = frozenset(),
         disjunctions: frozenset[str] = frozenset(),
+        item_openers: frozenset[tuple[str, str]] = frozenset(),
     ):
         self.tokens = tokens
         self.by_end = {t.end - 1: t for t in triggers}
@@ -84,6 +85,7 @@ class SentenceContext:
         self.reach = reach
         self.item_predicates = item_predicates
         self.disjunctions = disjunctions
+        self.item_openers = item_openers
         # another finding counts as one word of distance, however many words it has, and an item of a
         # list of findings ("no drusen, PED, SRF, IRF, SHRM, HRF or atrophy") as none
         self.target_counts = [
@@ -254,7 +256,7 @@ class SentenceContext:
             if step < 0 and not own_item:
                 if token.raw == ",":
                     # "no SRF, stable fibrosis", "no SRF, fibrosis at the fovea"
-                    own_item = (i != start and item_words > 0 and not disjunct) or own_words
+                    own_item = (i != start and item_words > 0 and not disjunct) or own_words or self._opens_item(i)
                 elif token.is_word and not self.target_mask[i] and token.norm not in self.list_joiners:
                     item_words += 1
             if token.raw == opening and i != start:
@@ -271,6 +273,12 @@ class SentenceContext:
                 distance += 1
             i += step
         return cues
+
+    def _opens_item(self, comma: int) -> bool:
+        """The two words after a comma open a new item ("no fluid, and an atrophic patch temporally")."""
+        if comma + 2 >= len(self.tokens):
+            return False
+        return (self.tokens[comma + 1].norm, self.tokens[comma + 2].norm) in self.item_openers
 
     def _own_words(self, start: int, end: int) -> int:
         """Ordinary words in [start, end): not list words, not findings, not part of a trigger."""

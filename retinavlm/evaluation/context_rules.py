@@ -191,6 +191,8 @@ class ContextRules:
     joined_fields: tuple[str, ...] = ()
     # "no SRF/IRF, PED flat": a word of these right after a finding makes its item a statement of its own
     item_predicates: frozenset[str] = frozenset()
+    # "no fluid, and an atrophic patch": two words after a comma that open a new item of the list, a statement of its own
+    item_openers: frozenset[tuple[str, str]] = frozenset()
     # "No SRF, IRF, double-layer sign or HRF is seen in the left eye": a finding joined by one of these is a member of
     # the negated list, whatever words follow the list
     disjunctions: frozenset[str] = frozenset()  # "AREDS category: 3" reads "AREDS category 3"
@@ -229,6 +231,8 @@ class ContextRules:
     definite_words: frozenset[str] = frozenset()  # "the serous PED ... has resolved": that lesion is gone
     # "no drusen >63 µm": a size threshold after a denied finding denies only the larger ones
     size_thresholds: tuple[str, ...] = ()
+    # "Known exudative AMD": a word before a disease named with its activity that makes the name the standing diagnosis
+    standing_diagnosis: tuple[str, ...] = ()
 
 
 def _finding_list_keys(spec, path: Path) -> dict[str, tuple[str, ...]]:
@@ -309,8 +313,10 @@ def _load_cached(path: Path) -> ContextRules:
         "corrections",
         "definite_words",
         "size_thresholds",
+        "standing_diagnosis",
         "joined_fields",
         "item_predicates",
+        "item_openers",
         "disjunctions",
         "finding_list_keys",
     }
@@ -531,6 +537,11 @@ def _load_cached(path: Path) -> ContextRules:
         spoken_number_units=_strings(speech.get("number_units"), path, "speech number_units"),
         joined_fields=_strings(doc.get("joined_fields"), path, "joined_fields"),
         item_predicates=frozenset(w.lower() for w in _strings(doc.get("item_predicates"), path, "item_predicates")),
+        item_openers=frozenset(
+            tuple(w.lower().split())
+            for w in _strings(doc.get("item_openers"), path, "item_openers")
+            if len(w.split()) == 2
+        ),
         disjunctions=frozenset(w.lower() for w in _strings(doc.get("disjunctions"), path, "disjunctions")),
         finding_list_keys=_finding_list_keys(doc.get("finding_list_keys"), path),
         answer_markers=frozenset(w.lower() for w in _strings(doc.get("answer_markers"), path, "answer_markers")),
@@ -562,6 +573,7 @@ def _load_cached(path: Path) -> ContextRules:
         corrections=_strings(doc.get("corrections"), path, "corrections"),
         definite_words=frozenset(w.lower() for w in _strings(doc.get("definite_words"), path, "definite_words")),
         size_thresholds=_strings(doc.get("size_thresholds"), path, "size_thresholds"),
+        standing_diagnosis=_strings(doc.get("standing_diagnosis"), path, "standing_diagnosis"),
         verdict_sentences=tuple(
             (str(level), term)
             for level, terms in _mapping(doc.get("verdict_sentences"), path, "verdict_sentences").items()

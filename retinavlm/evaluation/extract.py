@@ -294,6 +294,7 @@ class FindingsExtractor:
         self._size_thresholds = sorted(
             {tuple(t.raw.lower() for t in norm.tokens(term)) for term in rules.size_thresholds}, key=len, reverse=True
         )
+        self._standing = _single_words(norm, rules.standing_diagnosis, "standing_diagnosis")
         self._closings = PhraseTable()
         for term in rules.letter_closings:
             self._closings.add(norm.phrase(term), "closing")
@@ -718,6 +719,7 @@ class FindingsExtractor:
             reach,
             self.rules.item_predicates,
             self.rules.disjunctions,
+            self.rules.item_openers,
         )
 
     def _span(self, doc: _Document, start: int, end: int) -> Span:
@@ -1072,6 +1074,10 @@ class FindingsExtractor:
                 # "Known exudative AMD ... Disease quiescent": the activity inside the disease's name is its
                 # diagnosis, weak, so an activity stated of the disease today wins
                 named_only = level_id is not None and qualifier_end is None
+                if named_only and found.start > sentence[0] and doc.tokens[found.start - 1].norm in self._standing:
+                    level_id = (
+                        None  # "Known exudative AMD": the standing diagnosis, its activity left to today's findings
+                    )
                 # "neovascular AMD, inactive?": the activity asked is a stage asked ("Possibly early wet AMD?")
                 queried_qualifier = (
                     qualifier_end is not None and qualifier_end < sentence[1] and (doc.tokens[qualifier_end].raw == "?")

@@ -278,3 +278,23 @@ def test_a_size_threshold_after_a_denied_finding_says_nothing_of_it(threshold, c
 def test_a_first_impression_corrected_is_not_the_finding(opening):
     text = f"OD OCT: {opening} a small pocket of SRF temporally, but on closer look it is shadowing — no SRF. iAMD."
     assert labels(text)["biomarkers"]["srf"] == "absent", text
+
+
+@SETTINGS
+@given(st.sampled_from(["exudative AMD", "Exudative AMD"]), CASES)
+def test_a_known_disease_named_with_its_activity_is_the_standing_diagnosis(name, case):
+    """ "Known exudative AMD": the diagnosis; its activity today is read from the findings (no fluid: inactive)."""
+    text = cased(f"Summary: Known {name} OS, treated since 2021. Today's OCT: no SRF, no IRF. Disease quiescent.", case)
+    assert labels(text)["stage"] == "late_wet_inactive", text
+    active = cased(f"Summary: Known {name} OS. Today's OCT: new SRF.", case)
+    assert labels(active)["stage"] == "late_wet_active", active
+
+
+@SETTINGS
+@given(st.sampled_from(["an atrophic patch temporally", "a PED nasally", "an area of SHRM"]), CASES)
+def test_and_an_article_after_a_comma_opens_a_new_item(item, case):
+    """Class: list scope: ", and a/an ..." after a denied finding is a statement of its own."""
+    text = cased(f"Today's OCT shows subretinal fibrosis, no fluid, and {item}.", case)
+    found = labels(text)["biomarkers"]
+    assert "present" in {found.get(b) for b in ("rpe_atrophy", "ped", "shrm")}, text
+    assert found["srf"] == "absent", text
