@@ -231,6 +231,7 @@ class ContextRules:
     definite_words: frozenset[str] = frozenset()  # "the serous PED ... has resolved": that lesion is gone
     # "no drusen >63 µm": a size threshold after a denied finding denies only the larger ones
     size_thresholds: tuple[str, ...] = ()
+    size_units: frozenset[str] = frozenset()
     # "Known exudative AMD": a word before a disease named with its activity that makes the name the standing diagnosis
     standing_diagnosis: tuple[str, ...] = ()
 
@@ -427,6 +428,8 @@ def _load_cached(path: Path) -> ContextRules:
     intervals = doc.get("follow_up_intervals") or {}
     _keys(intervals, {"units", "numbers", "urgent_days", "weekdays"}, path, "follow_up_intervals")
     schedule = doc.get("treatment_schedule") or {}
+    sizes = doc.get("size_thresholds") or {}
+    _keys(sizes, {"words", "units"}, path, "size_thresholds")
     _keys(schedule, {"level", "stages", "phrases", "treated", "activity"}, path, "treatment_schedule")
     guard = doc.get("stage_anatomy_guard") or {}
     _keys(guard, {"terms", "window", "anatomy", "partial"}, path, "stage_anatomy_guard")
@@ -572,7 +575,8 @@ def _load_cached(path: Path) -> ContextRules:
         probability_words=_strings(probabilities.get("words"), path, "probabilities words"),
         corrections=_strings(doc.get("corrections"), path, "corrections"),
         definite_words=frozenset(w.lower() for w in _strings(doc.get("definite_words"), path, "definite_words")),
-        size_thresholds=_strings(doc.get("size_thresholds"), path, "size_thresholds"),
+        size_thresholds=_strings(sizes.get("words"), path, "size_thresholds words"),
+        size_units=frozenset(w.lower() for w in _strings(sizes.get("units"), path, "size_thresholds units")),
         standing_diagnosis=_strings(doc.get("standing_diagnosis"), path, "standing_diagnosis"),
         verdict_sentences=tuple(
             (str(level), term)

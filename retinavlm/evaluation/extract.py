@@ -877,7 +877,14 @@ class FindingsExtractor:
                     state == "absent"
                     and attribute_before is not None
                     and not self._lesion_denied(doc, assertion, found, attribute_before)
-                ) or (state == "absent" and self._size_threshold_after(doc, found, sentence)):
+                ) or (
+                    # "No drusen >63 µm" (a field's "RPE loss >=250 um: No" answers its own criterion)
+                    state == "absent"
+                    and assertion.cues
+                    and assertion.cues[0].trigger is not None
+                    and assertion.cues[0].trigger.start < found.start
+                    and self._size_threshold_after(doc, found, sentence)
+                ):
                     mention_state = None  # "no large drusen", "no drusen >63 µm" say nothing about small ones
                 if mention_state == "uncertain" and kind != "group" and self._is_query(doc, assertion):
                     queried.add(len(mentions))
@@ -931,11 +938,15 @@ class FindingsExtractor:
         )
 
     def _size_threshold_after(self, doc: _Document, found: Match, sentence) -> bool:
-        """A size threshold and a number right after the finding ("drusen >63 µm", "drusen larger than 125 µm")."""
+        """A size threshold and a size right after the finding ("drusen >63 µm", "drusen larger than 125 µm")."""
         for phrase in self._size_thresholds:
             end = found.end + len(phrase)
             if end < sentence[1] and tuple(t.raw.lower() for t in doc.tokens[found.end : end]) == phrase:
-                return doc.tokens[end].raw[:1].isdigit()
+                number = _SIZE.fullmatch(doc.tokens[end].raw.lower())
+                if number is None:
+                    return False
+                unit = number.group(1) or (doc.tokens[end + 1].raw.lower() if end + 1 < sentence[1] else "")
+                return unit in self.rules.size_units
         return False
 
     def _lesion_denied(self, doc: _Document, assertion: Assertion, found: Match, attribute: int) -> bool:
@@ -1638,6 +1649,8 @@ class FindingsExtractor:
         return mentions
 
 
+# a size: a number with its unit attached ("63µm") or apart ("63 µm")
+_SIZE = re.compile(r"\d+(?:[.,]\d+)?(\D*)")
 # a year heading a line ("2018", "2022-05" read as "202205"), or a date's year after a slash ("01/2023")
 _YEAR = re.compile(r"(?:19|20)\d\d(?:[01]\d)?")
 # a follow-up interval's number: "2", "4-6" (the longer end counts), "6mo" (its unit attached)

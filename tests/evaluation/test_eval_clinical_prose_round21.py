@@ -271,6 +271,9 @@ def test_a_size_threshold_after_a_denied_finding_says_nothing_of_it(threshold, c
     text = cased(f"Control cohort, OS: No drusen {threshold}. No fluid.", case)
     assert "drusen" not in labels(text)["biomarkers"], text
     assert labels(cased("No drusen. No fluid.", case))["biomarkers"]["drusen"] == "absent"
+    # a field answering its own criterion, and a share that is no size, still deny
+    assert labels(cased("Drusen >= 125 µm: No\nSRF: No", case))["biomarkers"]["drusen"] == "absent"
+    assert labels(cased("No drusen >50% of the area.", case))["biomarkers"]["drusen"] == "absent"
 
 
 @SETTINGS
