@@ -98,6 +98,9 @@ def test_a_hospital_discharge_is_no_disposition(words, case):
             "VC in 6 months",
             "Next appt 6/12",
             "Keep 6/12 GA clinic appt",
+            "Follow-up visit in 3 mo",
+            "Appt 6/12",
+            "Continue yearly virtual clinic",
         ]
     ),
     CASES,
@@ -119,6 +122,8 @@ def test_virtual_and_shorthand_follow_up_is_routine(plan, case):
             "Review with her optometrist in 12 months",
             "Advised routine eye check yearly",
             "Routine eye test in 2 years",
+            "Return to primary care",
+            "No further review needed",
         ]
     ),
     CASES,
@@ -137,7 +142,17 @@ def test_the_readers_own_care_continued_is_none(pronoun, word, case):
 
 
 @SETTINGS
-@given(st.sampled_from(["No action re macula", "No action regarding the macula", "No action about the macula"]), CASES)
+@given(
+    st.sampled_from(
+        [
+            "No action re macula",
+            "No action regarding the macula",
+            "No action about the macula",
+            "No action on the macula",
+        ]
+    ),
+    CASES,
+)
 def test_an_action_about_the_macula_denied_is_none(plan, case):
     text = cased(f"Glaucoma clinic. Incidental: few drusen, otherwise unremarkable. {plan}.", case)
     assert labels(text)["referral"] == "none", text
@@ -301,3 +316,13 @@ def test_and_an_article_after_a_comma_opens_a_new_item(item, case):
     found = labels(text)["biomarkers"]
     assert "present" in {found.get(b) for b in ("rpe_atrophy", "ped", "shrm")}, text
     assert found["srf"] == "absent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Stay at 16 weeks", "Hold at 12 weeks", "Remain at 12/52", "T&E +2/52", "Extend by 2/52"]), CASES
+)
+def test_a_schedule_held_or_stepped_is_treat_and_extend(plan, case):
+    """Class: schedules kept or lengthened: held where it is, or a step ("+2/52") that is no two-week time frame."""
+    text = cased(f"RE: no SRF, no IRF, nAMD inactive. {plan}.", case)
+    assert labels(text)["referral"] == "routine", text
