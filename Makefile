@@ -18,14 +18,16 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # torch first and pinned: the CPU wheel lies on disk; an unpinned torch pulls a 5 GB CUDA build.
+# --no-compile: Python compiles only the modules it imports, on first import, instead of pip compiling every file of
+# every package (torch's included): setup took 30-47 s against 81-201 s on the 2-core machine (docs/PERFORMANCE.md).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-compile torch==2.13.0
+	$(BIN)/pip install --quiet --no-compile -e .
 	touch $@
 
 # Browser tests drive Debian's chromium (installed by apt when missing; never a browser download).
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed scripts/install_browser.sh
-	$(BIN)/pip install --quiet -e ".[test,ui,notebooks]"
+	$(BIN)/pip install --quiet --no-compile -e ".[test,ui,notebooks]"
 	bash scripts/install_browser.sh
 	touch $@
 

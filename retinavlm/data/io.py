@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +72,14 @@ _DICOM_INTEGER_TAGS = {
     "PixelRepresentation",
 }
 # Decoder libraries that log (rather than raise) about files they dislike; the reader raises instead.
-_CHATTY_LOGGERS = ("tifffile", "eyepy", "pydicom")
+# The loggers of the libraries that decode each format; silenced while a file of that format is decoded.
+_CHATTY_LOGGERS = {
+    "tiff": ("tifffile",),
+    "dicom": ("pydicom",),
+    "vol": ("eyepy",),
+    "e2e": ("eyepy",),
+    "fda": ("eyepy",),
+}
 
 
 def sniff_format(path: str | os.PathLike) -> str:
@@ -120,7 +127,7 @@ def read_scan(path: str | os.PathLike, frame: int | None = None, *, max_pixels: 
     fmt = sniff_format(path)
     reader = _READERS[fmt]
     try:
-        with warnings.catch_warnings(), quiet_loggers():
+        with warnings.catch_warnings(), quiet_loggers(_CHATTY_LOGGERS.get(fmt, ())):
             warnings.simplefilter("ignore")  # library chatter; problems are raised, not warned
             return reader(path, frame, max_pixels)
     except ScanReadError:
@@ -133,10 +140,15 @@ def read_scan(path: str | os.PathLike, frame: int | None = None, *, max_pixels: 
 
 
 @contextlib.contextmanager
-def quiet_loggers() -> Iterator[None]:
-    """Silence the image libraries' own loggers while a file is decoded: a bad file gets our one-line error,
-    not their warnings (the DICOM reader and the de-identifier share this)."""
-    loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
+def quiet_loggers(names: Sequence[str] | None = None) -> Iterator[None]:
+    """Silence the named image libraries' loggers (None: all of them) while a file is decoded: a bad file gets
+    our one-line error, not their warnings (the DICOM reader and the de-identifier share this).
+
+    Only the decoding library's loggers are touched: every `setLevel` clears the cache of every logger in the
+    process (thousands once transformers is imported), which cost more than decoding a PNG.
+    """
+    chatty = sorted({name for group in _CHATTY_LOGGERS.values() for name in group})
+    loggers = [logging.getLogger(name) for name in (chatty if names is None else names)]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL)

@@ -57,6 +57,28 @@ def test_token_targets_follow_the_encoder_grid_row_major():
     assert np.argwhere(targets[0]).tolist() == [[2, 1], [6, 0]]
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    grid=st.sampled_from([(1, 1), (2, 3), (3, 3), (4, 2)]),
+    positions=st.lists(st.integers(0, 15), min_size=1, max_size=6),
+)
+def test_token_targets_mark_a_cell_exactly_when_one_of_its_pixels_has_the_bit(seed, grid, positions):
+    rng = np.random.default_rng(seed)
+    rows, cols = grid
+    size = 12
+    sparse = rng.random((2, size, size)) < 0.05
+    fields = (sparse * rng.integers(0, 2**16, (2, size, size))).astype(np.uint16)
+    targets = token_targets(fields, grid, positions)
+    step_r, step_c = size // rows, size // cols
+    for b in range(2):
+        for r in range(rows):
+            for c in range(cols):
+                cell = fields[b, r * step_r : (r + 1) * step_r, c * step_c : (c + 1) * step_c]
+                for j, bit in enumerate(positions):
+                    assert targets[b, r * cols + c, j] == float(((cell >> bit) & 1).any())
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), row=st.integers(20, 70), col=st.integers(20, 70))
 def test_augmentation_moves_the_mask_with_the_pixels(seed, row, col):

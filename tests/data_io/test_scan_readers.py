@@ -301,3 +301,26 @@ def test_corrupt_files_with_valid_magic_are_refused_cleanly(tmp_path: Path, pref
         read_scan(path)
     except ScanReadError as exc:
         assert str(exc).startswith(str(path)) and "\n" not in str(exc)
+
+
+def test_a_png_read_leaves_every_logger_level_alone_and_a_tiff_read_quiets_tifffile(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # Logger.setLevel clears the cache of every logger in the process; a PNG's decoder logs nothing of ours to quiet.
+    png, tiff = tmp_path / "scan.png", tmp_path / "scan.tif"
+    pixels = (layered_bscan() * 255).astype(np.uint8)
+    png.write_bytes(_png_bytes(pixels))
+    tifffile.imwrite(tiff, pixels)
+    levels_set: list[tuple[str, int]] = []
+    real_set_level = logging.Logger.setLevel
+    monkeypatch.setattr(
+        logging.Logger,
+        "setLevel",
+        lambda self, level: (levels_set.append((self.name, level)), real_set_level(self, level)),
+    )
+    read_scan(png)
+    assert levels_set == []
+    before = logging.getLogger("tifffile").level
+    read_scan(tiff)
+    assert [name for name, _ in levels_set] == ["tifffile", "tifffile"]
+    assert levels_set[0][1] == logging.CRITICAL and logging.getLogger("tifffile").level == before

@@ -93,3 +93,21 @@ def test_bad_weight_files_fail_with_one_clear_line(tmp_path):
     corrupt.write_bytes(b"\x00\x01not safetensors")
     with pytest.raises(EncoderWeightsError, match="not a readable safetensors file"):
         load_encoder_weights(encoder, corrupt)
+
+
+def test_a_cnn_runs_channels_last_with_the_channel_major_result_and_a_contiguous_state_dict(tmp_path) -> None:
+    torch.manual_seed(0)
+    encoder = create_encoder("resnet_tiny_s16", 64).eval()
+    assert encoder.channels_last
+    assert encoder.backbone.embedder.embedder.convolution.weight.is_contiguous(memory_format=torch.channels_last)
+    pixels = torch.rand(2, 1, 64, 64)
+    with torch.no_grad():
+        tokens = encoder(pixels)
+        encoder.channels_last = False
+        encoder.backbone.to(memory_format=torch.contiguous_format)
+        reference = encoder(pixels)
+    torch.testing.assert_close(tokens, reference, rtol=1e-4, atol=1e-5)
+    fresh = create_encoder("resnet_tiny_s16", 64)
+    state = fresh.state_dict()
+    assert all(tensor.is_contiguous() for tensor in state.values())
+    save_file(state, str(tmp_path / "encoder.safetensors"))  # safetensors refuses strided tensors
