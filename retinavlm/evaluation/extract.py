@@ -1540,7 +1540,8 @@ class FindingsExtractor:
         for k in range(found.start, end):
             raw = doc.tokens[k].norm  # folded, not joined: a range keeps its hyphen ("1-2 weeks" is not 12)
             if raw in self.rules.interval_weekdays:  # "review with ICG on Friday": a day of this or next week
-                return True
+                # but not past a comma: "Macular Clinic, Thursday list" names the clinic's session, not when
+                return not any(doc.tokens[n].raw == "," for n in range(found.end, k))
             number = _INTERVAL.fullmatch(raw)
             if number is None and raw in self.rules.interval_numbers:  # "see in two weeks", "in a week"
                 number = _INTERVAL.fullmatch(str(self.rules.interval_numbers[raw]))
