@@ -211,6 +211,7 @@ class SentenceContext:
         distance = 0
         crossed_stop = False
         crossed_punctuation = False
+        crossed_comma = False
         # an item after a comma with a word of its own ("no SRF, stable fibrosis") is a new statement
         item_words = 0
         own_item = False
@@ -232,6 +233,13 @@ class SentenceContext:
                         continue
                     if rule.within_item and crossed_punctuation:
                         continue
+                    if (
+                        crossed_comma
+                        and rule.direction == "backward"
+                        and rule.category == "negated"
+                        and self._opens_finding(trigger.end)
+                    ):
+                        continue  # "quiescent MNV, nil fluid": the denial opens its own item's finding
                     if own_item and (
                         (rule.direction == "forward" and rule.category in ("negated", "uncertain"))
                         # a hedge after a comma may comment on the item before ("RPE loss, more likely iRORA")
@@ -253,6 +261,7 @@ class SentenceContext:
             token = self.tokens[i]
             if token.raw == "," and step > 0:
                 own_item = own_item or own_words  # "multiple large drusen, DLS absent"
+                crossed_comma = True
             if step < 0 and not own_item:
                 if token.raw == ",":
                     # "no SRF, stable fibrosis", "no SRF, fibrosis at the fovea"
@@ -273,6 +282,12 @@ class SentenceContext:
                 distance += 1
             i += step
         return cues
+
+    def _opens_finding(self, k: int) -> bool:
+        """A finding starts at token k, right after a trigger ("nil fluid"): the trigger is that finding's."""
+        return k < len(self.tokens) and (
+            self.target_mask[k] or (self.negation_stops is not None and self.negation_stops[k])
+        )
 
     def _opens_item(self, comma: int) -> bool:
         """The two words after a comma open a new item ("no fluid, and an atrophic patch temporally")."""

@@ -164,3 +164,169 @@ def test_a_level_asked_about_is_no_referral(rest, case):
         f"Drusen seen. Could you let me know whether she needs to be seen urgently, routinely or {rest}?", case
     )
     assert labels(text)["referral"] is None, text
+
+
+# Stage (round 22)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "I have not been able to decide between intermediate AMD and a quiescent MNV",
+            "Opinions split between quiescent type 1 MNV and intermediate AMD; no consensus stage reached",
+            "Model A: intermediate AMD. Model B: inactive nAMD. Consensus: not reached. No stage reported",
+        ]
+    ),
+    CASES,
+)
+def test_an_undecided_panel_or_writer_states_no_stage(words, case):
+    """Class: undecided stage: the writer or a panel that cannot decide, in other words."""
+    text = cased(f"OCT: drusen and a double-layer sign, no fluid. {words}.", case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["exudative MNV is confirmed", "active wet AMD is confirmed", "CNV is confirmed"]), CASES)
+def test_a_stage_in_a_condition_is_not_stated(condition, case):
+    """Class: a stage in a condition: "If X is confirmed we will start anti-VEGF" states no stage."""
+    text = cased(
+        f"Large drusen and a drusenoid PED. Plan: OCT-A next week. If {condition} we will start anti-VEGF.", case
+    )
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["There is a question of a trace of", "There is a question of"]), CASES)
+def test_a_finding_put_as_a_question_is_uncertain(words, case):
+    """Class: hedges: "a question of SRF" hedges it."""
+    text = cased(f"Drusenoid PED. {words} subretinal fluid at the edge.", case)
+    assert labels(text)["biomarkers"]["srf"] == "uncertain", text
+
+
+@SETTINGS
+@given(st.sampled_from(["DLS may indicate non-exudative MNV", "which may indicate a non-exudative MNV"]), CASES)
+def test_a_stage_that_may_be_indicated_opens_the_stated_one(words, case):
+    """Class: open stage (round 4's bare possibility): "may indicate" like "might indicate" sets the second stage
+    against the stated one, so neither stands."""
+    text = cased(f"Stage suggestion: intermediate AMD ({words}; clinical correlation advised).", case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["ACTIVE", "active", "Inactive"]),
+    st.sampled_from(["Activity assessment", "Activity grading"]),
+    CASES,
+)
+def test_an_activity_assessment_field_states_the_activity(value, field, case):
+    """Class: conclusion fields: a reading centre's activity field."""
+    expected = "late_wet_inactive" if value.lower() == "inactive" else "late_wet_active"
+    text = cased(f"IRF: present. SRF: absent.\n{field}: {value} (meets retreatment criterion).", case)
+    assert labels(text)["stage"] == expected, text
+
+
+@SETTINGS
+@given(st.sampled_from(["right neovascular AMD", "right wet AMD", "right nAMD"]), CASES)
+def test_the_side_as_the_diseases_adjective_names_the_eye(disease, case):
+    """Class: eyes: "Mrs H's right neovascular AMD" names the right eye, so "Left eye: normal" is the fellow's."""
+    text = cased(
+        f"Mrs Horton's {disease} has not responded fully. OCT today shows persistent subretinal fluid.\n"
+        "Left eye: normal.",
+        case,
+    )
+    assert labels(text)["stage"] == "late_wet_active", text
+
+
+@SETTINGS
+@given(st.sampled_from(["early", "intermediate"]), CASES)
+def test_the_older_name_of_the_disease_takes_its_stage(stage, case):
+    """Class: the stage told in words next to the disease, under its older name ("age-related maculopathy")."""
+    text = cased(f"Conclusion: age-related maculopathy, {stage} stage.", case)
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(st.sampled_from(["no signs of", "no evidence of", "no features of"]), CASES)
+def test_the_disease_denied_in_full_words_is_healthy(denial, case):
+    """Class: healthy named by the disease denied, as the knowledge base's "no signs of AMD"."""
+    text = cased(
+        f"Normal foveal depression. There are no drusen, no fluid and {denial} age-related macular degeneration.", case
+    )
+    assert labels(text)["stage"] == "healthy", text
+
+
+@SETTINGS
+@given(st.sampled_from(["at that visit", "at that time", "at the time"]), CASES)
+def test_the_last_visits_scan_is_history(when, case):
+    """Class: history against today: findings quoted from the last visit say nothing of this scan."""
+    text = cased(
+        f"Telephone triage. Reports wavy lines since yesterday. Last OCT reviewed: no SRF, no IRF {when}.", case
+    )
+    assert labels(text)["biomarkers"] == {}, text
+
+
+@SETTINGS
+@given(st.sampled_from(["Active nAMD", "active wet AMD"]), CASES)
+def test_an_ai_output_field_ends_the_absent_list(diagnosis, case):
+    """Class: sections: "Diagnosis suggestion:" starts a field of its own, so "Not detected:" does not deny it."""
+    text = cased(f"Detected: SRF, IRF\nNot detected: SHRM, atrophy\nDiagnosis suggestion: {diagnosis}", case)
+    assert labels(text)["stage"] == "late_wet_active", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("large drusen and focal RPE elevation, no fluid. Possible intermediate AMD.", "intermediate"),
+            ("OCT shows SHRM under fovea with subretinal fluid. Provisional dx: possible nAMD", "late_wet_active"),
+        ]
+    ),
+    CASES,
+)
+def test_an_optometrists_reason_for_referral_is_todays_reading(reason, case):
+    """Class: sections: on a referral form the reason for referral is the optometrist's own reading of this scan,
+    not history (refd-086, w20-085, w20-088 labels)."""
+    words, stage = reason
+    text = cased(f"GOS18 - Referral to Hospital Eye Service\nReason for referral: {words}\nUrgency: Routine", case)
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(st.sampled_from(["quiescent MNV", "inactive nAMD"]), st.sampled_from(["nil fluid", "nil SRF"]), CASES)
+def test_a_denial_opening_its_own_item_does_not_reach_back(stage, denial, case):
+    """Class: list scope: "quiescent MNV, nil fluid": "nil" before its finding denies that finding, not the item
+    before the comma; "SRF, IRF nil" still denies both."""
+    text = cased(f"Virtual clinic outcome LE: {stage}, {denial}, scar +.", case)
+    assert labels(text)["stage"] == "late_wet_inactive", text
+    both = labels(cased("LE: SRF, IRF nil.", case))["biomarkers"]
+    assert both == {"srf": "absent", "irf": "absent"}, both
+
+
+# Biomarker states (round 22)
+
+
+@SETTINGS
+@given(st.sampled_from(["seen by the optometrist", "noted by the GP", "reported by the optometrist"]), CASES)
+def test_a_finding_named_as_the_referrers_is_history(reader, case):
+    """Class: another reader's call: a finding the referrer saw is history, wherever it is written."""
+    text = cased(f"Reason for referral: subretinal fluid {reader}.\nOCT today: large drusen.", case)
+    assert "srf" not in labels(text)["biomarkers"], text
+
+
+@SETTINGS
+@given(st.sampled_from(["has gone", "has now gone", "have gone"]), st.sampled_from(["", " seen last time"]), CASES)
+def test_a_finding_gone_today_is_absent(gone, before, case):
+    """Class: history against today: what has gone is absent on this scan, though seen before ("resolved")."""
+    text = cased(f"Persistent SRF, although the intraretinal fluid{before} {gone}.", case)
+    assert labels(text)["biomarkers"]["irf"] == "absent", text
+
+
+@SETTINGS
+@given(st.sampled_from(["scarring is unchanged", "PED is flat", "RPE is irregular"]), CASES)
+def test_and_the_opens_a_statement_of_its_own(clause, case):
+    """Class: negation scope: "no fluid and the scarring is unchanged": the denial does not reach a finding of its
+    own after "and the"."""
+    text = cased(f"There was no fluid and the {clause}.", case)
+    found = labels(text)["biomarkers"]
+    assert found["srf"] == "absent" and "absent" not in {v for k, v in found.items() if k not in ("srf", "irf")}, text
