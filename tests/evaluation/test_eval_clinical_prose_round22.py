@@ -330,3 +330,43 @@ def test_and_the_opens_a_statement_of_its_own(clause, case):
     text = cased(f"There was no fluid and the {clause}.", case)
     found = labels(text)["biomarkers"]
     assert found["srf"] == "absent" and "absent" not in {v for k, v in found.items() if k not in ("srf", "irf")}, text
+
+
+@SETTINGS
+@given(st.sampled_from(["SRF? low conf.", "SRF: possibly present (low confidence)", "SRF low confidence"]), CASES)
+def test_an_automated_readers_low_confidence_hedges(words, case):
+    """Class: hedges: a finding with low confidence after it is uncertain, though words follow its question mark."""
+    text = cased(f"AUTO-FLAG R: {words} drusen+.", case)
+    assert labels(text)["biomarkers"]["srf"] == "uncertain", text
+
+
+@SETTINGS
+@given(st.sampled_from(["unlikely", "very unlikely"]), CASES)
+def test_a_field_answered_unlikely_is_ruled_out(value, case):
+    """Class: field values: "PED: unlikely" is the reader's no."""
+    text = cased(f"- Drusen: present\n- Pigment epithelial detachment: {value}\n- Subretinal fluid: not detected", case)
+    assert labels(text)["biomarkers"]["ped"] == "absent", text
+
+
+@SETTINGS
+@given(st.sampled_from(["this is not yet atrophy", "there is not yet atrophy", "it is not yet GA"]), CASES)
+def test_not_yet_denies(words, case):
+    """Class: negation: "not yet" before a finding denies it ("yet" is no conjunction there)."""
+    text = cased(f"Large drusenoid PED. Note the absence of hypertransmission - {words}.", case)
+    assert labels(text)["biomarkers"]["rpe_atrophy"] == "absent", text
+
+
+@SETTINGS
+@given(st.sampled_from(["in my opinion", "in my view"]), CASES)
+def test_the_writers_own_reading_after_anothers_call_is_current(words, case):
+    """Class: another reader's call: after "what was called X", the writer's own reading is today's."""
+    text = cased(f"OD: what was called 'wet AMD' is, {words}, a large drusenoid PED with no SRF.", case)
+    assert labels(text)["biomarkers"]["ped"] == "present", text
+
+
+@SETTINGS
+@given(st.sampled_from(["He was referred with", "She was referred with", "They were referred with"]), CASES)
+def test_the_reason_a_patient_was_referred_with_is_history(words, case):
+    """Class: referral history: the finding a patient was referred with is the referrer's, not today's."""
+    text = cased(f"{words} a possible pigment epithelial detachment. OCT today: drusen, no fluid.", case)
+    assert "ped" not in labels(text)["biomarkers"], text
