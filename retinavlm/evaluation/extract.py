@@ -30,8 +30,9 @@ _FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
 _HEADING_MARKS = (":", "-", "–", "—", "=")
 # eye phrases that name no eye themselves: "this" (the report's eye, named beside it), "not" ("referring OD")
 _NO_EYE = frozenset({"this", "not"})
-# marks that end a list item for a verdict of its own; a dash too ("dry, no SRF/IRF, inactive – extend to q12w")
-_VERDICT_ITEM_ENDS = frozenset({",", ";", "|", "–", "—", "-"})
+# marks that end a list item for a verdict of its own; a dash too ("dry, no SRF/IRF, inactive – extend to q12w"), and an
+# opening bracket, whose aside grades the verdict ("Disease still active (low)")
+_VERDICT_ITEM_ENDS = frozenset({",", ";", "|", "–", "—", "-", "("})
 _CLAUSE_BREAKS = frozenset({",", "-", "–", "—", "|"})  # clauses of a sentence that names both eyes
 _STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
 _COORDINATORS = frozenset({"or", "and", "nor", "/", ",", "&", "vs", "versus"})

@@ -370,3 +370,40 @@ def test_the_reason_a_patient_was_referred_with_is_history(words, case):
     """Class: referral history: the finding a patient was referred with is the referrer's, not today's."""
     text = cased(f"{words} a possible pigment epithelial detachment. OCT today: drusen, no fluid.", case)
     assert "ped" not in labels(text)["biomarkers"], text
+
+
+@SETTINGS
+@given(st.sampled_from(["Reactivation suspected", "Suspected reactivation", "?reactivation"]), CASES)
+def test_a_suspected_reactivation_leaves_the_activity_open(words, case):
+    """Class: an open activity (like "activity uncertain"): a known nAMD with new fluid whose reactivation is only
+    suspected states no stage (a suspicion is not stated, eval/README.md)."""
+    text = cased(f"Pt known to MR (LE nAMD, discharged 2023). OCT LE: new intraretinal cysts and SRF. {words}.", case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["old disciform scar", "disciform scar"]), CASES)
+def test_a_disciform_scar_without_an_activity_word_states_no_stage(scar, case):
+    """Class: a stage named indirectly: the scar's age is no activity verdict (dev10 b10-055, b10-145 and dev20 w20-075
+    are labelled no stage); "inactive" or "stable" still pick inactive wet AMD."""
+    assert labels(cased(f"R eye: {scar}, no SRF/IRF.", case))["stage"] is None
+    assert labels(cased(f"R eye: stable {scar}, no SRF/IRF.", case))["stage"] == "late_wet_inactive"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("Disease still active (low)", "late_wet_active"),
+            ("Disease still active (mild)", "late_wet_active"),
+            ("Inactive (dry since last visit)", "late_wet_inactive"),
+            ("Quiescent (stable x3)", "late_wet_inactive"),
+        ]
+    ),
+    CASES,
+)
+def test_an_activity_verdict_graded_in_brackets_is_a_verdict(verdict, case):
+    """Class: activity verdicts: a bracketed grade after the verdict ends its item ("Disease still active (low).")."""
+    words, stage = verdict
+    text = cased(f"L eye T&E visit 7. SRF resolved, trace IRF persists. {words}. Inj given.", case)
+    assert labels(text)["stage"] == stage, text
