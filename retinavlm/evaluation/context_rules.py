@@ -146,6 +146,9 @@ class ContextRules:
     # "review at the hospital AMD clinic in 6 months rather than in the community": a community word after one of
     # these is the care turned down
     set_aside_care: frozenset[str] = frozenset()
+    # "refer to polyclinic doctor for non-urgent eye referral": a level word that names a referral's level is the eye
+    # referral's, whoever is asked to send it
+    referred_care: frozenset[str] = frozenset()
     # "URGENT: CVI certificate to be completed": a sentence naming paperwork states no referral
     paperwork: tuple[str, ...] = ()
     # "2022-05: large drusen" / "01/2023 - iAMD": a line headed by a date is this section ("history"), unless one
@@ -169,6 +172,9 @@ class ContextRules:
     # "next visit in 3 months - no new referral needed": a referral declined after one of these words leaves the care
     # the patient has; it yields to any other referral statement of the report
     standing_care: frozenset[str] = frozenset()
+    # "No retina referral at this time": a referral declined for now, after the words it names, stands like "no new
+    # referral" beside a visit the report keeps ("RTC 6 months with OCT")
+    standing_now: frozenset[str] = frozenset()
     # "continue his eye checks with his optometrist in the meantime": community care alongside a hospital review
     # is interim care, and yields to any other referral statement of the report like a referral declined
     interim_care: frozenset[str] = frozenset()
@@ -302,6 +308,7 @@ def _load_cached(path: Path) -> ContextRules:
         "requested_visits",
         "visit_intervals",
         "standing_care",
+        "standing_now",
         "interim_care",
         "verdict_sentences",
         "field_leaders",
@@ -422,7 +429,7 @@ def _load_cached(path: Path) -> ContextRules:
     community = doc.get("community_care") or {}
     dated = _mapping(doc.get("dated_lines") or {}, path, "dated_lines")
     _keys(dated, {"section", "current"}, path, "dated_lines")
-    _keys(community, {"words", "window", "own", "set_aside"}, path, "community_care")
+    _keys(community, {"words", "window", "own", "set_aside", "referred"}, path, "community_care")
     weak_referrals = _mapping(doc.get("weak_referrals"), path, "weak_referrals")
     time_frames = _mapping(doc.get("time_frames"), path, "time_frames")
     intervals = doc.get("follow_up_intervals") or {}
@@ -496,6 +503,9 @@ def _load_cached(path: Path) -> ContextRules:
         community_care=frozenset(w.lower() for w in _strings(community.get("words"), path, "community_care words")),
         community_window=_int(community.get("window", 4), path, "community_care window"),
         own_care=frozenset(w.lower() for w in _strings(community.get("own"), path, "community_care own")),
+        referred_care=frozenset(
+            w.lower() for w in _strings(community.get("referred"), path, "community_care referred")
+        ),
         set_aside_care=frozenset(
             w.lower() for w in _strings(community.get("set_aside"), path, "community_care set_aside")
         ),
@@ -512,6 +522,7 @@ def _load_cached(path: Path) -> ContextRules:
         visit_tests=_strings(visits.get("tests"), path, "visit_intervals tests"),
         visit_gap=_int(visits.get("gap", 0), path, "visit_intervals gap"),
         standing_care=frozenset(w.lower() for w in _strings(doc.get("standing_care"), path, "standing_care")),
+        standing_now=frozenset(w.lower() for w in _strings(doc.get("standing_now"), path, "standing_now")),
         interim_care=frozenset(w.lower() for w in _strings(doc.get("interim_care"), path, "interim_care")),
         interval_units={
             str(k).lower(): _int(v, path, f"follow_up_intervals units {k}")

@@ -1473,7 +1473,9 @@ class FindingsExtractor:
                     continue
             if kind == "care":
                 if assertion.state == "absent":
-                    if found.start > sentence[0] and doc.tokens[found.start - 1].norm in self.rules.standing_care:
+                    if (
+                        found.start > sentence[0] and doc.tokens[found.start - 1].norm in self.rules.standing_care
+                    ) or self._for_now(doc, found, sentence):
                         standing.add(len(mentions))  # "no new referral needed": the care the patient has stands
                     mentions.append((self._mention(doc, "referral", "none", "present", found, assertion), True))
                     placed.append((sentence, found))
@@ -1487,7 +1489,15 @@ class FindingsExtractor:
             # and not a schedule kept in community monitoring ("Continue monitoring in the community shared-care
             # scheme at 4-monthly intervals")
             if level_id == "routine" and (
-                kind in ("weak", "schedule") or (kind == "level" and found.end - found.start == 1)
+                kind in ("weak", "schedule")
+                or (
+                    kind == "level"
+                    and found.end - found.start == 1
+                    and not any(
+                        doc.tokens[k].norm in self.rules.referred_care
+                        for k in range(found.end, min(sentence[1], found.end + 3))
+                    )
+                )
             ):
                 lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
                 own = self.rules.own_care  # "at our practice" is the writer's own, not community care
@@ -1506,7 +1516,9 @@ class FindingsExtractor:
                 intervals.add(len(mentions))
             if level_id == "none":
                 denied_end = found.end
-                if any(doc.tokens[k].norm in self.rules.interim_care for k in range(found.end, sentence[1])):
+                if any(
+                    doc.tokens[k].norm in self.rules.interim_care for k in range(found.end, sentence[1])
+                ) or self._for_now(doc, found, sentence):
                     standing.add(len(mentions))  # "... with his optometrist in the meantime": beside a review
             mentions.append(
                 (self._mention(doc, "referral", level_id, assertion.state, found, assertion), kind != "level")
@@ -1521,6 +1533,12 @@ class FindingsExtractor:
         elif len(standing) < len(mentions):
             undecided |= standing
         return [pair for n, pair in enumerate(mentions) if n not in undecided]
+
+    def _for_now(self, doc: _Document, found: Match, sentence) -> bool:
+        """A referral declined for now ("No retina referral at this time"): a visit the report keeps is the plan."""
+        return any(
+            doc.tokens[k].norm in self.rules.standing_now for k in range(found.end, min(sentence[1], found.end + 3))
+        )
 
     def _venue_of(self, doc: _Document, found: Match, sentence, denied_end: int | None) -> bool:
         """A clinic named right after a follow-up stated as none, with only place words between ("No follow-up
