@@ -84,3 +84,47 @@ def test_a_level_naming_an_eye_referral_sent_on_is_that_referral(carer, level, r
     assert labels(text)["referral"] == "routine", text
     kept = cased("Drusen at macula - AMD suspect. Outcome: routine monitoring by the optometrist.", case)
     assert labels(kept)["referral"] == "none", kept
+
+
+DRY = ["dry AMD", "dry ARMD", "nonexudative AMD", "non-neovascular AMD", "dry age-related macular degeneration"]
+
+
+@SETTINGS
+@given(
+    st.sampled_from(DRY),
+    st.sampled_from(["drusen, RPE changes, no fluid", "large drusen, no fluid", "small drusen only", "soft drusen"]),
+    CASES,
+)
+def test_dry_amd_without_a_severity_names_no_stage(dry, findings, case):
+    """Convention (round 23): "dry AMD" names the non-neovascular family, not a stage; the findings do not pick one
+    (round 8: no stage is inferred from findings)."""
+    text = cased(f"LE: {dry}. OCT - {findings}. RTC 12 months.", case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(DRY),
+    st.sampled_from([("early", "early"), ("intermediate", "intermediate"), ("late", "late_dry")]),
+    st.booleans(),
+    CASES,
+)
+def test_dry_amd_with_its_severity_states_that_stage(dry, severity, before, case):
+    """A severity word next to "dry AMD" ("dry AMD, intermediate", "Early nonexudative AMD") states the stage."""
+    word, stage = severity
+    named = f"{word} {dry}" if before else f"{dry}, {word}"
+    text = cased(f"OS: {named}. Drusen, no fluid. Review 6 months.", case)
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["left eye", "right eye"]),
+    st.sampled_from([("early", "early"), ("intermediate", "intermediate")]),
+    CASES,
+)
+def test_a_codes_stage_after_the_eye_is_stated(eye, severity, case):
+    """A diagnosis code's description ("Nonexudative AMD, left eye, intermediate dry stage (H35.3122)")."""
+    word, stage = severity
+    text = cased(f"Diagnosis: Nonexudative AMD, {eye}, {word} dry stage (H35.31). OCT: drusen, no fluid.", case)
+    assert labels(text)["stage"] == stage, text
