@@ -356,8 +356,10 @@ class SentenceContext:
             and self.tokens[k].raw not in ("?", "??")  # a queried label ("?IRF - no") is answered by its value
         ]
         # a question may be longer than a label ("Is there a whisper of SRF at its margin? I cannot be certain")
+        # a label that asks whether the finding is there ("Presence of SRF: No", "Any evidence of MNV: No") is answered
+        # by its value: only a denial or hedge in the label makes it a statement of its own
         if head_words > (8 if self.tokens[label_end].raw in ("?", "??") else 3) or any(
-            r.category in _EXISTENCE for t in head_triggers for r in t.rules
+            r.category in _EXISTENCE and r.category != "affirmed" for t in head_triggers for r in t.rules
         ):
             return []
         tail = [self.by_start[k] for k in range(sep + 1, tail_end) if k in self.by_start]

@@ -506,8 +506,9 @@ class FindingsExtractor:
             frozenset(t.start for t in triggers if t.end - t.start == 1),
             _quoted_history(text, tokens, triggers),
             other_eye_clauses,
+            # over the whole text, so a field's heading joins its value ("Activity: uncertain"; round 23)
             self._undecided.may_match(norms, raws)
-            and any(next(self._undecided.scan(tokens, *s), None) is not None for s in sentences),
+            and next(self._undecided.scan(tokens, 0, len(tokens)), None) is not None,
             norms,
             raws,
             frozenset(raw.lower() for raw in raws) if caseless else raws,

@@ -128,3 +128,113 @@ def test_a_codes_stage_after_the_eye_is_stated(eye, severity, case):
     word, stage = severity
     text = cased(f"Diagnosis: Nonexudative AMD, {eye}, {word} dry stage (H35.31). OCT: drusen, no fluid.", case)
     assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["AMD classification", "AMD category", "Stage estimate", "Predicted stage", "Estimated stage"]),
+    st.sampled_from([("intermediate", "intermediate"), ("early", "early"), ("intermediate AMD", "intermediate")]),
+    st.sampled_from(["", " (moderate confidence)"]),
+    CASES,
+)
+def test_a_stage_field_in_other_words_states_the_stage(field, value, comment, case):
+    """Class: conclusion fields of grading forms and models ("AMD classification: intermediate")."""
+    words, stage = value
+    text = cased(f"Soft drusen: yes\nGA: no\nCNV: no\n{field}: {words}{comment}", case)
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Investigator's assessment of disease activity", "Assessment of disease activity"]),
+    st.sampled_from([("Active", "late_wet_active"), ("Inactive", "late_wet_inactive")]),
+    CASES,
+)
+def test_an_investigators_activity_field_states_the_activity(field, value, case):
+    """Class: conclusion fields (a trial's case report form)."""
+    words, stage = value
+    text = cased(f"CRF - OCT assessment, study eye OD\nPresence of IRF: Yes\n{field}: {words}", case)
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Presence of", "Any evidence of", "Evidence of", "Signs of"]),
+    st.sampled_from([("SRF", "srf"), ("IRF", "irf"), ("subretinal fluid", "srf"), ("SHRM", "shrm")]),
+    st.sampled_from([("No", "absent"), ("Yes", "present")]),
+    CASES,
+)
+def test_a_label_asking_whether_a_finding_is_there_is_answered_by_its_value(asks, finding, value, case):
+    """Class: field forms. "Presence of SRF: No", "Any evidence of MNV: No": the label's own wording asks, the value
+    answers (the label's "evidence of" had affirmed the finding against a "No")."""
+    (name, bid), (answer, state) = finding, value
+    text = cased(f"OCT assessment, OD\n{asks} {name}: {answer}", case)
+    assert labels(text)["biomarkers"].get(bid) == state, text
+
+
+@SETTINGS
+@given(st.sampled_from(["Any evidence of MNV", "Evidence of CNV", "Signs of MNV"]), CASES)
+def test_a_denied_mnv_field_names_no_wet_stage(field, case):
+    """Class: field forms. A GA trial's "Any evidence of MNV: No" beside cRORA states late dry AMD, not inactive wet."""
+    text = cased(f"cRORA present: Yes\nExudation (SRF/IRF): No\n{field}: No", case)
+    assert labels(text)["stage"] == "late_dry", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "Grader flag: adjudication needed for non-exudative MNV.",
+            "Sent for adjudication: quiescent MNV vs intermediate AMD.",
+            "Non-exudative MNV - needs arbitration.",
+        ]
+    ),
+    CASES,
+)
+def test_a_stage_sent_to_another_reader_is_undecided(flag, case):
+    """Class: undecided stage. A stage sent to adjudication or arbitration is not yet called."""
+    text = cased(f"Study eye OS: shallow irregular RPE elevation nasal to fovea. No exudation. {flag}", case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["late wet AMD", "neovascular AMD", "nAMD"]),
+    st.sampled_from(["uncertain", "unclear", "indeterminate", "unknown"]),
+    st.booleans(),
+    CASES,
+)
+def test_an_open_activity_as_a_field_value_leaves_the_stage_open(disease, value, json_form, case):
+    """Class: an open activity, as a field ("Activity: unclear") or a model's JSON ("activity": "uncertain")."""
+    if json_form:
+        text = (
+            f'{{"eye": "right", "prediction": {{"stage": "{disease}", "activity": "{value}"}}, "findings": ["SHRM"]}}'
+        )
+    else:
+        text = f"Diagnosis: {disease}\nActivity: {value}\nFindings: SHRM"
+    text = cased(text, case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["below GA threshold", "below the cRORA threshold", "under the GA threshold"]), CASES)
+def test_a_stage_definitions_threshold_is_no_stage(threshold, case):
+    """Class: a stage's definition named. An unassigned stage measured against the GA threshold states none."""
+    text = cased(
+        f"Outer retinal thinning with hypertransmission, meets iRORA. No fluid. Stage: not assigned ({threshold}).",
+        case,
+    )
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Her sister", "His mother", "Her father", "He"]),
+    st.sampled_from(["lost vision with", "lost vision from", "went blind from", "lost his sight to"]),
+    st.sampled_from(["wet macular degeneration", "wet AMD"]),
+    CASES,
+)
+def test_sight_lost_to_a_disease_is_the_past(who, lost, disease, case):
+    """Class: a past outcome (a relative's or the patient's): the disease is not a stage of today's scan."""
+    text = cased(f"Scattered drusen, no fluid. {who} {lost} {disease} years ago.", case)
+    assert labels(text)["stage"] is None, text
