@@ -238,3 +238,29 @@ def test_sight_lost_to_a_disease_is_the_past(who, lost, disease, case):
     """Class: a past outcome (a relative's or the patient's): the disease is not a stage of today's scan."""
     text = cased(f"Scattered drusen, no fluid. {who} {lost} {disease} years ago.", case)
     assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Hyporeflective space", "Big dark space", "A dark space", "A bubble", "A fluid blister"]),
+    st.sampled_from(["beneath the neurosensory retina", "under the retina", "below the retina"]),
+    st.sampled_from(["at the fovea", "at the centre", ""]),
+    CASES,
+)
+def test_a_space_under_the_retina_is_subretinal_fluid(shape, place, where, case):
+    """Class: fluid described by its look and place. Hedged ("what looks like a bubble") it is uncertain; offered by
+    "may show" it is uncertain too."""
+    text = cased(f"Findings: {shape} {place} {where}.", case)
+    assert labels(text)["biomarkers"].get("srf") == "present", text
+    hedged = cased(f"Noticed what looks like {shape.lower()} {place} {where}.", case)
+    assert labels(hedged)["biomarkers"].get("srf") == "uncertain", hedged
+    offered = cased(f"The scan may show {shape.lower()} {place}.", case)
+    assert labels(offered)["biomarkers"].get("srf") == "uncertain", offered
+
+
+@SETTINGS
+@given(st.sampled_from(["intraretinal cystoid changes", "cystoid changes"]), CASES)
+def test_cystoid_changes_are_intraretinal_fluid(words, case):
+    """Class: fluid described by its look ("cystic changes" in the knowledge base)."""
+    text = cased(f"OCT shows a large vascularised PED with overlying subretinal fluid and {words}.", case)
+    assert labels(text)["biomarkers"].get("irf") == "present", text
