@@ -1297,8 +1297,13 @@ class FindingsExtractor:
                 bids = {p.biomarker for _, ps in places for p in ps if named in p.structures}
                 if not bids:
                     return found
+                end = structure.end
+                more = self._second_place(doc, end, sentence, placed)
+                if more is not None:  # "fluid within the retina and under the retina" (round 23)
+                    end, second = more
+                    bids |= second
                 ids = tuple(b for b in self.kb.biomarkers if b in bids)
-                return Match(found.start, structure.end, (("biomarker", ids),))
+                return Match(found.start, end, (("biomarker", ids),))
             if not tokens[k].is_word:
                 break
             words += tokens[k].norm not in self.rules.list_words
@@ -1310,6 +1315,22 @@ class FindingsExtractor:
             ids = tuple(b for b in self.kb.biomarkers if any(p.biomarker == b for _, ps in places for p in ps))
             return Match(found.start, last + 1, (("biomarker", ids),))
         return found
+
+    def _second_place(self, doc: _Document, k: int, sentence, placed) -> tuple[int, set[str]] | None:
+        """A second place joined to the first ("within the retina and under the retina"): where it ends and its
+        biomarkers, or None."""
+        tokens = doc.tokens
+        if not (k + 1 < sentence[1] and tokens[k].norm in _COORDINATORS and tokens[k + 1].norm in self._place_words):
+            return None
+        place, j, words = self._place_words[tokens[k + 1].norm], k + 2, 0
+        while j < sentence[1] and words <= placed.window and tokens[j].is_word:
+            structure = self._structures.match_at(tokens, j)
+            if structure is not None:
+                bids = {p.biomarker for p in place if structure.payloads[0] in p.structures}
+                return (structure.end, bids) if bids else None
+            words += tokens[j].norm not in self.rules.list_words
+            j += 1
+        return None
 
     def _anchored(self, doc: _Document, targets) -> list[tuple[Match, tuple[int, int]]]:
         """Anchored words ("irregular") become findings when their anchor ("RPE") is near, else nothing."""

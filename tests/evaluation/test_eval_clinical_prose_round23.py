@@ -264,3 +264,22 @@ def test_cystoid_changes_are_intraretinal_fluid(words, case):
     """Class: fluid described by its look ("cystic changes" in the knowledge base)."""
     text = cased(f"OCT shows a large vascularised PED with overlying subretinal fluid and {words}.", case)
     assert labels(text)["biomarkers"].get("irf") == "present", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("within the retina", "irf"), ("in the retina", "irf"), ("under the retina", "srf")]),
+    st.sampled_from([("under the retina", "srf"), ("beneath the retina", "srf"), ("within the retina", "irf")]),
+    st.sampled_from(["and", "or"]),
+    st.booleans(),
+    CASES,
+)
+def test_fluid_in_two_places_joined_is_both(first, second, joiner, denied, case):
+    """Class: elided coordination of places ("fluid within the retina and under the retina" = IRF and SRF), denied
+    for both by one "no"."""
+    (place1, bid1), (place2, bid2) = first, second
+    text = f"No fluid {place1} {joiner} {place2}." if denied else f"OCT shows fluid {place1} {joiner} {place2}."
+    text = cased(text, case)
+    got = labels(text)["biomarkers"]
+    state = "absent" if denied else "present"
+    assert got.get(bid1) == state and got.get(bid2) == state, (text, got)
