@@ -283,3 +283,25 @@ def test_fluid_in_two_places_joined_is_both(first, second, joiner, denied, case)
     got = labels(text)["biomarkers"]
     state = "absent" if denied else "present"
     assert got.get(bid1) == state and got.get(bid2) == state, (text, got)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Recheck", "Revisit", "Review", "Follow-up"]),
+    st.sampled_from(["in 6 months", "after 6 months", "6/12", "in 4 months", "after 3 months"]),
+    CASES,
+)
+def test_a_visit_at_an_interval_in_any_notation_is_routine(visit, interval, case):
+    """Class: time frames in any notation ("Revisit in 6 months", "Recheck 6/12", "review after 3 months")."""
+    if visit == "Follow-up" and interval == "6/12":
+        interval = "in 6 months"
+    text = cased(f"Large drusen, no fluid. Intermediate AMD. {visit} {interval}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from(["Refer today", "Refer immediately", "Please see today", "To be seen immediately"]), CASES)
+def test_a_referral_today_is_urgent(plan, case):
+    """Class: time frames. Today or immediately is under the urgent level's two weeks."""
+    text = cased(f"OCT: new subretinal fluid at the fovea. Suspected wet AMD. {plan}.", case)
+    assert labels(text)["referral"] == "urgent", text
