@@ -71,8 +71,8 @@ _DICOM_INTEGER_TAGS = {
     "BitsStored",
     "PixelRepresentation",
 }
-# Decoder libraries that log (rather than raise) about files they dislike; the reader raises instead.
-# The loggers of the libraries that decode each format; silenced while a file of that format is decoded.
+# Per format, the loggers of the decoding libraries that log (rather than raise) about files they dislike; they are
+# silenced while a file of that format is decoded, and the reader raises instead.
 _CHATTY_LOGGERS = {
     "tiff": ("tifffile",),
     "dicom": ("pydicom",),
