@@ -305,3 +305,19 @@ def test_a_referral_today_is_urgent(plan, case):
     """Class: time frames. Today or immediately is under the urgent level's two weeks."""
     text = cased(f"OCT: new subretinal fluid at the fovea. Suspected wet AMD. {plan}.", case)
     assert labels(text)["referral"] == "urgent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["AMD", "ARMD"]),
+    st.sampled_from([":", " -"]),
+    st.sampled_from(
+        [("intermediate", "intermediate"), ("early stage", "early"), ("intermediate stage", "intermediate")]
+    ),
+    CASES,
+)
+def test_the_disease_as_the_field_of_its_stage(name, mark, value, case):
+    """Class: conclusion fields. A checklist's "AMD: intermediate" or a note's "ARMD - intermediate stage"."""
+    words, stage = value
+    text = cased(f"OCT OD: drusenoid PED, no fluid. {name}{mark} {words}.", case)
+    assert labels(text)["stage"] == stage, text
