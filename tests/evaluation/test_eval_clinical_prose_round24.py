@@ -1,0 +1,46 @@
+"""Rules from the twenty-second writer's general set (round 24: styles_dev22.jsonl), as properties: clipped visit
+words of dictated and hurried notes, time frames counted in working days, and observation named as the visit."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prose_testing import CASES, cased, labels
+
+SETTINGS = settings(max_examples=40, deadline=None)
+IAMD = "Large drusen, no fluid. Intermediate AMD."
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["in 1 yr", "in 6 months", "6/12", "12/12", "in 4 months", "in a year"]),
+    st.sampled_from(["rev", "Rev", "REV"]),
+    CASES,
+)
+def test_a_clipped_review_is_a_visit(interval, rev, case):
+    """Class: clipped visit words ("rev in 1 yr", "rev 6/12"). A review at an interval is routine."""
+    text = cased(f"LE: drusen med size x3. No fluid. ?early amd. {rev} {interval}", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.integers(1, 10),
+    st.sampled_from(["working", "business"]),
+    st.sampled_from(["Booked for injection", "Refer to retina clinic", "To be seen"]),
+    CASES,
+)
+def test_a_time_frame_in_working_days_is_urgent(n, kind, plan, case):
+    """Class: time frames in working days. Up to ten working days is within the urgent level's two weeks."""
+    text = cased(f"SRF and IRF at the fovea. Active CNV. Plan: {plan} within {n} {kind} days.", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["by retinologist", "by ophthalmologist", "in the retina clinic", ""]),
+    st.sampled_from(["in 6 months", "in 3 months", "1 time in 6 months", "in 1 year"]),
+    CASES,
+)
+def test_observation_at_an_interval_is_a_visit(who, interval, case):
+    """Class: observation named as the visit (second-language plans). Observation at an interval is routine."""
+    text = cased(f"{IAMD} Recommended: observation {who} {interval}.".replace("  ", " "), case)
+    assert labels(text)["referral"] == "routine", text
