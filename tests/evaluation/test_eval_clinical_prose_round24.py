@@ -44,3 +44,30 @@ def test_observation_at_an_interval_is_a_visit(who, interval, case):
     """Class: observation named as the visit (second-language plans). Observation at an interval is routine."""
     text = cased(f"{IAMD} Recommended: observation {who} {interval}.".replace("  ", " "), case)
     assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["review both eyes 12/12", "review both eyes 6/12", "review both eyes in 6 months", "see both eyes in 1 year"]
+    ),
+    CASES,
+)
+def test_a_review_of_both_eyes_is_a_visit(plan, case):
+    """Class: a plan for both eyes. A review naming both eyes includes the labelled one: routine."""
+    text = cased(f"RE/LE, this record is for RE. RE: cRORA at fovea, no fluid. LE: iRORA only. {plan}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["Keep both at # weeks", "Keep both eyes at # weeks", "Interval unchanged at # weeks", "Keep both at #/52"]
+    ),
+    st.integers(4, 16),
+    CASES,
+)
+def test_a_kept_schedule_for_both_eyes_is_routine(plan, n, case):
+    """Class: a schedule kept (round 7's treat-and-extend convention) for both eyes or with its value: routine."""
+    text = cased(f"Report OS. OS: SRF resolved, IRF resolved. Response good. {plan.replace('#', str(n))}.", case)
+    assert labels(text)["referral"] == "routine", text
