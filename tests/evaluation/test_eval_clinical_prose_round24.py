@@ -71,3 +71,22 @@ def test_a_kept_schedule_for_both_eyes_is_routine(plan, n, case):
     """Class: a schedule kept (round 7's treat-and-extend convention) for both eyes or with its value: routine."""
     text = cased(f"Report OS. OS: SRF resolved, IRF resolved. Response good. {plan.replace('#', str(n))}.", case)
     assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Prev plan", "Previous plan", "PREVIOUS", "Previous impression", "Last plan", "Prior plan"]),
+    st.sampled_from(["Today OD", "RAPID ACCESS TODAY", "Clinic today", "Today's visit"]),
+    CASES,
+)
+def test_a_copy_forward_entry_is_history(previous, today, case):
+    """Class: copy-forward entries. The earlier entry's urgent plan is history; today's entry, headed by today's
+    visit, states the referral."""
+    text = cased(
+        f"{previous}: ?SRF at fovea, urgent referral to rapid access sent.\n"
+        f"{today}: on closer inspection no SRF. No IRF. Large drusen. Intermediate AMD. Routine MR follow-up 6 months.",
+        case,
+    )
+    got = labels(text)
+    assert got["referral"] == "routine", text
+    assert got["stage"] == "intermediate", text
