@@ -381,7 +381,11 @@ class FindingsExtractor:
                 j += 1
             if j >= len(tokens):
                 break
-            if line_start and self._dated_section is not None and (dated := self._dated_line(text, tokens, j)):
+            if (
+                line_start
+                and self._dated_section is not None
+                and (dated := self._dated_line(text, tokens, j, caseless))
+            ):
                 headings.append((i, dated, self._dated_section))
                 line_end = text.find("\n", tokens[dated - 1].end)
                 following = next((n for n in range(dated, len(tokens)) if tokens[n].start > line_end), None)
@@ -514,12 +518,20 @@ class FindingsExtractor:
             frozenset(raw.lower() for raw in raws) if caseless else raws,
         )
 
-    def _dated_line(self, text: str, tokens: list[Token], j: int) -> int | None:
+    def _dated_line(self, text: str, tokens: list[Token], j: int, caseless: bool) -> int | None:
         """The end of a date heading a line ("2022-05:", "01/2023 -", "2018:"), or None; a line that says it is
         today's ("2024-05 (today):") has none."""
         k = j + 3 if j + 2 < len(tokens) and tokens[j + 1].raw == "/" and _YEAR.fullmatch(tokens[j + 2].raw) else j + 1
         if k == j + 1 and not _YEAR.fullmatch(tokens[j].raw):
-            return None
+            k = _day_month_end(tokens, j)
+            # the last line of a day-dated timeline is today's entry ("05/12/24 OD: dry ... 16/01/25 OD: dry.
+            # Disease inactive. Extend to 8/52.")
+            if k is None or "\n" not in text[tokens[k - 1].end :].rstrip():
+                return None
+            # a copy-forward entry names its eye after the date ("10/10/24 OD: SRF++ IRF+ - inject"; round 24)
+            eye = self._eyes.match_at(tokens, k, caseless=caseless) if k < len(tokens) else None
+            if eye is not None and eye.payloads[0] not in _NO_EYE and tokens[eye.end - 1].raw != ":":
+                k = eye.end
         if k >= len(tokens) or tokens[k].raw not in _HEADING_MARKS:
             return None
         line_end = text.find("\n", tokens[k].end)
@@ -1695,6 +1707,28 @@ class FindingsExtractor:
 _SIZE = re.compile(r"\d+(?:[.,]\d+)?(\D*)")
 # a year heading a line ("2018", "2022-05" read as "202205"), or a date's year after a slash ("01/2023")
 _YEAR = re.compile(r"(?:19|20)\d\d(?:[01]\d)?")
+_DAY_OR_MONTH = re.compile(r"\d{1,2}")
+_SHORT_YEAR = re.compile(r"\d\d|(?:19|20)\d\d")
+
+
+def _day_month_end(tokens: list[Token], j: int) -> int | None:
+    """The end of a day-month date at tokens[j] ("14/01", "27.02", "10/10/24", "05/12/2024"; round 24: a
+    copy-forward note's earlier entries are dated so), or None: a day up to 31 and a month up to 12, either way
+    round, so an acuity ("6/60") or a count is no date."""
+    if j + 2 >= len(tokens) or tokens[j + 1].raw not in ("/", "."):
+        return None
+    first, second = tokens[j].raw, tokens[j + 2].raw
+    if not (_DAY_OR_MONTH.fullmatch(first) and _DAY_OR_MONTH.fullmatch(second)):
+        return None
+    a, b = int(first), int(second)
+    if not (1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12):
+        return None
+    k = j + 3
+    if k + 1 < len(tokens) and tokens[k].raw == tokens[j + 1].raw and _SHORT_YEAR.fullmatch(tokens[k + 1].raw):
+        k += 2
+    return k
+
+
 # a follow-up interval's number: "2", "4-6" (the longer end counts), "6mo" (its unit attached)
 _INTERVAL = re.compile(r"~?(\d+)(?:[-–](\d+))?([a-z]*)")
 # a quotation: an opening mark after a space, "(" or ":" (not an apostrophe inside a word), its closing mark

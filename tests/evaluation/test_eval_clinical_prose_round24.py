@@ -90,3 +90,36 @@ def test_a_copy_forward_entry_is_history(previous, today, case):
     got = labels(text)
     assert got["referral"] == "routine", text
     assert got["stage"] == "intermediate", text
+
+
+DAY_DATE = st.builds(
+    lambda d, m, y, sep: f"{d:02d}{sep}{m:02d}" + (f"{sep}{y}" if y else ""),
+    st.integers(1, 28),
+    st.integers(1, 12),
+    st.sampled_from(["", "24", "2024"]),
+    st.sampled_from(["/", "."]),
+)
+
+
+@SETTINGS
+@given(DAY_DATE, DAY_DATE, st.sampled_from(["", " OD", " RE"]), CASES)
+def test_a_day_dated_entry_above_today_is_history(earlier, later, eye, case):
+    """Class: copy-forward timelines dated by day ("14/01:", "10/10/24 OD:"). An earlier dated entry is history; the
+    last line of the timeline is today's entry."""
+    text = cased(
+        f"{earlier}{eye}: SRF subfoveal, IRF +. Active nAMD. Inject.\n"
+        f"{later}{eye}: No SRF, no IRF. Disease inactive. Extend to 10 weeks.",
+        case,
+    )
+    got = labels(text)
+    assert got["biomarkers"].get("srf") == "absent", text
+    assert got["biomarkers"].get("irf") == "absent", text
+
+
+@SETTINGS
+@given(st.sampled_from(["6/60", "6/36", "20/40", "20/200", "3/60"]), CASES)
+def test_an_acuity_heading_a_line_is_no_date(acuity, case):
+    """An acuity that can be no day and month ("6/60 - SRF at the fovea") is no date: its findings stand. (One that
+    can, "6/9 -" at a line's start, reads as a dated entry: a known limit.)"""
+    text = cased(f"VA\n{acuity} - SRF at the fovea. Active nAMD.\nInject today.", case)
+    assert labels(text)["biomarkers"].get("srf") == "present", text
