@@ -123,3 +123,14 @@ def test_an_acuity_heading_a_line_is_no_date(acuity, case):
     can, "6/9 -" at a line's start, reads as a dated entry: a known limit.)"""
     text = cased(f"VA\n{acuity} - SRF at the fovea. Active nAMD.\nInject today.", case)
     assert labels(text)["biomarkers"].get("srf") == "present", text
+
+
+@SETTINGS
+@given(st.sampled_from(["no", "No", "nil"]), st.sampled_from(["S H R M", "s h r m"]), CASES)
+def test_a_four_letter_abbreviation_spelled_out_is_the_abbreviation(negation, spelled, case):
+    """Class: speech-recognition splits. An abbreviation dictated letter by letter ("no S H R M") is the abbreviation,
+    four letters as well as three ("R P E", "P E D")."""
+    text = cased(f"right eye there is complete R P E and outer retinal atrophy {negation} {spelled} late dry AMD", case)
+    got = labels(text)
+    assert got["biomarkers"].get("shrm") == "absent", text
+    assert got["stage"] == "late_dry", text
