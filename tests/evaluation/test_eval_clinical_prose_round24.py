@@ -134,3 +134,17 @@ def test_a_four_letter_abbreviation_spelled_out_is_the_abbreviation(negation, sp
     got = labels(text)
     assert got["biomarkers"].get("shrm") == "absent", text
     assert got["stage"] == "late_dry", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Now with progression to", "OCT shows progression to", "There is evidence of progression to"]),
+    st.sampled_from(["GA", "geographic atrophy", "late dry AMD"]),
+    CASES,
+)
+def test_a_progression_the_scan_shows_is_stated(progression, stage, case):
+    """Class: a stated progression. A progression the scan shows names the stage reached; its risk does not."""
+    text = cased(f"Large drusen, area of RPE loss with hypertransmission. No fluid. {progression} {stage}.", case)
+    assert labels(text)["stage"] == "late_dry", text
+    risk = cased(f"Large drusen, no fluid. Intermediate AMD, at risk of progression to {stage}.", case)
+    assert labels(risk)["stage"] == "intermediate", risk
