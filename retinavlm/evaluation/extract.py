@@ -510,7 +510,7 @@ class FindingsExtractor:
             frozenset(t.start for t in triggers if t.end - t.start == 1),
             _quoted_history(text, tokens, triggers),
             other_eye_clauses,
-            # over the whole text, so a field's heading joins its value ("Activity: uncertain"; round 23)
+            # over the whole text, so a field's heading joins its value ("Activity: uncertain")
             self._undecided.may_match(norms, raws)
             and next(self._undecided.scan(tokens, 0, len(tokens)), None) is not None,
             norms,
@@ -528,7 +528,7 @@ class FindingsExtractor:
             # Disease inactive. Extend to 8/52.")
             if k is None or "\n" not in text[tokens[k - 1].end :].rstrip():
                 return None
-            # a copy-forward entry names its eye after the date ("10/10/24 OD: SRF++ IRF+ - inject"; round 24)
+            # a copy-forward entry names its eye after the date ("10/10/24 OD: SRF++ IRF+ - inject")
             eye = self._eyes.match_at(tokens, k, caseless=caseless) if k < len(tokens) else None
             if eye is not None and eye.payloads[0] not in _NO_EYE and tokens[eye.end - 1].raw != ":":
                 k = eye.end
@@ -1311,7 +1311,7 @@ class FindingsExtractor:
                     return found
                 end = structure.end
                 more = self._second_place(doc, end, sentence, placed)
-                if more is not None:  # "fluid within the retina and under the retina" (round 23)
+                if more is not None:  # "fluid within the retina and under the retina"
                     end, second = more
                     bids |= second
                 ids = tuple(b for b in self.kb.biomarkers if b in bids)
@@ -1712,7 +1712,7 @@ _SHORT_YEAR = re.compile(r"\d\d|(?:19|20)\d\d")
 
 
 def _day_month_end(tokens: list[Token], j: int) -> int | None:
-    """The end of a day-month date at tokens[j] ("14/01", "27.02", "10/10/24", "05/12/2024"; round 24: a
+    """The end of a day-month date at tokens[j] ("14/01", "27.02", "10/10/24", "05/12/2024": a
     copy-forward note's earlier entries are dated so), or None: a day up to 31 and a month up to 12, either way
     round, so an acuity ("6/60") or a count is no date."""
     if j + 2 >= len(tokens) or tokens[j + 1].raw not in ("/", "."):

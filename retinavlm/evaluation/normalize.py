@@ -381,7 +381,7 @@ class Normalizer:
             c_start, _, c = raw[i + 2]
             if c_start == b_end + 1 and text[b_end] == " " and c.isalpha() and len(c) <= 3:
                 candidates.insert(0, (3, f"{a} {b} {c}".lower()))
-                # four letters spelled out ("S H R M"; round 24): single letters only
+                # four letters spelled out ("S H R M"): single letters only
                 if i + 3 < len(raw) and len(a) == len(b) == len(c) == 1:
                     d_start, _, d = raw[i + 3]
                     if d_start == raw[i + 2][1] + 1 and text[raw[i + 2][1]] == " " and d.isalpha() and len(d) == 1:
