@@ -110,7 +110,7 @@ def referral_reasoning(
 
 @register("report", ("report", "rule_outs"))
 def report(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: random.Random) -> QAPair:
-    """The whole report, its sections in the templates' fixed order."""
+    """The whole report, sections always in the order biomarkers, stage, referral."""
     question = rng.choice(report_prompts(templates))
     return QAPair(with_context(question, record, templates, rng), write_report(record, templates, kb), "report")
 
@@ -118,34 +118,28 @@ def report(record: ScanRecord, templates: Templates, kb: KnowledgeBase, rng: ran
 def write_report(record: ScanRecord, templates: Templates, kb: KnowledgeBase) -> str:
     """The deterministic reference report of what is known about a scan (the target of report writing).
 
-    Sections in the order the templates list them, each only when known: biomarkers ("none" only when
-    all are known absent; only the rule-outs when none is known present but some are unknown), the AMD
-    stage, the non-AMD condition, the referral.
+    Sections in order, each only when known: biomarkers ("none" only when all are known absent; only the
+    rule-outs when none is known present but some are unknown), the AMD stage or the non-AMD condition,
+    the referral.
     """
     sections = templates.section("report")["sections"]
     fields = _lists(record, templates, kb)
-    known = {
-        "stage": record.stage and kb.stage(record.stage).name,
-        "condition": record.condition and kb.condition(record.condition).name,
-        "referral": record.referral and kb.referral(record.referral).name,
-    }
-    fields.update((name, value) for name, value in known.items() if value)
-    unknown = set(sections) - {"biomarkers", *known}
-    if unknown:
-        raise ConfigError(
-            f"{templates.path}: report.sections has unknown sections {sorted(unknown)}; known: biomarkers, {', '.join(known)}"
-        )
     parts = []
-    for name, template in sections.items():
-        if name == "biomarkers":
-            if record.present():
-                parts.append(template["some"])
-            elif _all_known(record):
-                parts.append(template["none"])
-            elif record.absent():
-                parts.append(template["ruled_out"])
-        elif known.get(name):
-            parts.append(template)
+    if record.present():
+        parts.append(sections["biomarkers"]["some"])
+    elif _all_known(record):
+        parts.append(sections["biomarkers"]["none"])
+    elif record.absent():
+        parts.append(sections["biomarkers"]["ruled_out"])
+    if record.stage is not None:
+        parts.append(sections["stage"])
+        fields["stage"] = kb.stage(record.stage).name
+    if record.condition is not None:
+        parts.append(sections["condition"])
+        fields["condition"] = kb.condition(record.condition).name
+    if record.referral is not None:
+        parts.append(sections["referral"])
+        fields["referral"] = kb.referral(record.referral).name
     return " ".join(part.format(**fields).strip() for part in parts)
 
 
