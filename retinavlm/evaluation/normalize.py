@@ -22,6 +22,8 @@ _JSON_KEY = re.compile(r',(?=[ \t]*"[^"\n]{1,60}"[ \t]*:)')
 _LIST_MARKS = {"absent": "✗", "present": "✓"}  # check marks, read as the item's value
 # a dosing interval ("q12w", "Q8WK", "q10 weeks"): the "q" (every) is dropped and the text kept to the same
 # length, so the interval reads as weeks (`_dosing`)
+# a count after a finding's name in a row of pipe-separated cells ("SRF 0 | IRF 0 | PED 1"): 0 is none, 1 is one
+_COUNT_CELL = re.compile(r"(?<=[A-Za-z)])([ \t]+)([01])(?=[ \t]*(?:\||$))", re.MULTILINE)
 _DOSING = re.compile(r"(?<![\w/])q(\d{1,2}) ?(w|wk|wks|week|weeks)\b", re.IGNORECASE)
 # an abbreviation dictated or typed letter by letter with full stops ("R.P.E.", "O.C.T.")
 _DOTTED_LETTERS = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}(?!\w)")
@@ -261,6 +263,8 @@ class Normalizer:
             text = _PROBABILITY.sub(self._probability, text)
         if self._score is not None and ("." in text or "%" in text):
             text = self._score.sub(lambda m: " " * len(m.group()), text)
+        if text.count("|") >= 2:
+            text = "".join(_counted_cells(line) for line in text.splitlines(keepends=True))
         if self._table_label_words and "|" in text:
             text = "".join(self._table_row(line) for line in text.splitlines(keepends=True))
         if self._leader is not None and any(mark * 4 in text for mark in self._leader_marks):
@@ -453,3 +457,13 @@ def _json_key(text: str, start: int, end: int, surface: str) -> bool:
     if end >= len(text) or text[end] != text[start - 1]:
         return False
     return surface.isalpha() and surface.islower() and len(surface) <= 5 and text[end + 1 : end + 3].lstrip()[:1] == ":"
+
+
+def _counted_cells(line: str) -> str:
+    """A summary row of findings with counts ("SRF 0 | IRF 0 | PED 1 | GA 0", a grading tool's export) reads each
+    count as its sign: 0 found is "-", 1 is "+" (same length), and the pipes end each cell's item, so no later
+    table rule reads a cell as the first one's value. Only in a row of at least three cells, two of them counts."""
+    if line.count("|") < 2:
+        return line
+    out, n = _COUNT_CELL.subn(lambda m: m.group(1) + ("-" if m.group(2) == "0" else "+"), line)
+    return out.replace("|", ";") if n >= 2 else line
