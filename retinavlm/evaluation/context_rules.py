@@ -71,6 +71,9 @@ class StageFamily:
     weak: bool = False  # names the disease only through its care ("aflibercept"): a stated stage wins
     needs_qualifier: bool = False  # only a qualifier picks the member, never the report's findings
     treatment: bool = False  # its terms name a treatment: follow-up in such a report is its own review
+    # qualifiers that pick a member only when no other qualifier stands next to the word: "Aflibercept given,
+    # stable" is inactive (a treat-and-extend dose is given at every visit), "Vabysmo given" alone active
+    yielding: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -376,11 +379,12 @@ def _load_cached(path: Path) -> ContextRules:
         where = f"stage_families[{i}]"
         _keys(
             spec,
-            {"terms", "members", "qualifiers", "conclusion_only", "weak", "needs_qualifier", "treatment"},
+            {"terms", "members", "qualifiers", "conclusion_only", "weak", "needs_qualifier", "treatment", "yielding"},
             path,
             where,
         )
         qualifiers = _mapping(spec.get("qualifiers"), path, f"{where} qualifiers")
+        yielding = _mapping(spec.get("yielding"), path, f"{where} yielding")
         families.append(
             StageFamily(
                 terms=_strings(spec.get("terms"), path, f"{where} terms"),
@@ -390,6 +394,7 @@ def _load_cached(path: Path) -> ContextRules:
                 weak=bool(spec.get("weak", False)),
                 needs_qualifier=bool(spec.get("needs_qualifier", False)),
                 treatment=bool(spec.get("treatment", False)),
+                yielding={str(k): _strings(v, path, f"{where} yielding {k}") for k, v in yielding.items()},
             )
         )
     sentence_wide = _strings(doc.get("sentence_wide"), path, "sentence_wide")

@@ -232,8 +232,9 @@ class FindingsExtractor:
         for term in _variants(rules.not_stages):
             self._stages.add(norm.phrase(term), ("ignore", None))
         self._qualifiers = PhraseTable()
+        self._yielding = PhraseTable()
         for index, family in enumerate(rules.stage_families):
-            bad = [m for m in (*family.members, *family.qualifiers) if m not in kb.stage_ids]
+            bad = [m for m in (*family.members, *family.qualifiers, *family.yielding) if m not in kb.stage_ids]
             if bad:
                 raise ValueError(f"context rules: stage family names unknown stage(s) {bad}")
             for term in _variants(family.terms):
@@ -241,6 +242,9 @@ class FindingsExtractor:
             for member, terms in family.qualifiers.items():
                 for term in _variants(terms):
                     self._qualifiers.add(norm.phrase(term), (index, member))
+            for member, terms in family.yielding.items():
+                for term in _variants(terms):
+                    self._yielding.add(norm.phrase(term), (index, member))
 
         self._conditions = PhraseTable()
         for cid, condition in kb.conditions.items():
@@ -279,9 +283,10 @@ class FindingsExtractor:
         self._referral_predicate_starts = frozenset(phrase[0] for phrase in self._referral_predicates)
         self._treatments = PhraseTable()
         for family in rules.stage_families:
-            if family.treatment:
-                for term in _variants(family.terms):
-                    self._treatments.add(norm.phrase(term), "treatment")
+            # another family's name holding a treatment word ("pegcetacoplan injection", a GA treatment) is no
+            # anti-VEGF treatment: the longer phrase takes the word
+            for term in _variants(family.terms):
+                self._treatments.add(norm.phrase(term), "treatment" if family.treatment else "other")
         for term in _variants(rules.schedule_treated):
             self._treatments.add(norm.phrase(term), "treatment")
         for term in _variants(rules.hospital_care):
@@ -1056,6 +1061,8 @@ class FindingsExtractor:
         ctx = self._context(doc, targets, stops)
         qualifiers = list(self._qualifiers.scan(doc.tokens))
         qualifier_starts = [q.start for q in qualifiers]
+        yielding = list(self._yielding.scan(doc.tokens))
+        yielding_starts = [q.start for q in yielding]
         # a qualifier right after a historical cue says what the disease was ("used to be active")
         past = {t.end for t in doc.triggers if any(r.category == "historical" for r in t.rules)}
         own_stage = decision(self.kb, "stage", own_findings).id
@@ -1112,6 +1119,10 @@ class FindingsExtractor:
                 via = doc.text[doc.tokens[found.start].start : doc.tokens[found.end - 1].end]
                 if level_id is None and family.needs_qualifier:
                     level_id = self._activity_statement(doc, qualifiers, value)
+                if level_id is None:  # "Vabysmo given": a yielding qualifier, and no other activity stated
+                    level_id = self._qualified(yielding, yielding_starts, value, found, sentence, past)[0]
+                    if level_id is not None and not self._yields(doc, qualifiers, value, level_id, past):
+                        level_id = None
                 if level_id is None and family.needs_qualifier:
                     continue  # "started anti-VEGF" names the care, not whether the disease is active
                 if level_id is None:
@@ -1249,6 +1260,19 @@ class FindingsExtractor:
                             break
                         return member, q.end
         return own, None
+
+    def _yields(self, doc: _Document, qualifiers: list[Match], family_index: int, member: str, past: set[int]) -> bool:
+        """A yielding qualifier ("Aflibercept given") counts only when the report names no other activity of the
+        family today: no qualifier of another member ("given today. Active, stable."), none denied ("No active
+        exudation seen"); an earlier state ("new IRF (was dry)") does not count."""
+        denied = [(t.start, t.end) for t in doc.triggers if any(r.category == "negated" for r in t.rules)]
+        for q in qualifiers:
+            if any(k in past for k in range(q.start - 2, q.start + 1)):
+                continue
+            for index, named in q.payloads:
+                if index == family_index and (named != member or any(a <= q.start <= b for a, b in denied)):
+                    return False
+        return True
 
     def _activity_statement(self, doc: _Document, qualifiers: list[Match], family_index: int) -> str | None:
         """A sentence made only of one family's qualifiers ("Faricimab #12. Stable, inactive.") states
@@ -1683,7 +1707,7 @@ class FindingsExtractor:
 
     def _under_treatment(self, doc: _Document, stops) -> bool:
         """The report names a treatment given or planned ("Eylea 2 mg given today"), not denied."""
-        targets = self._targets(doc, self._treatments)
+        targets = [t for t in self._targets(doc, self._treatments) if "treatment" in t[0].payloads]
         if not targets:
             return False
         ctx = self._context(doc, targets, stops)

@@ -100,3 +100,116 @@ def test_a_row_of_counts_reads_each_count(cells, prefix, case):
     got = labels(text)["biomarkers"]
     for bid, n in cells:
         assert got.get(bid) == ("present" if n else "absent"), text
+
+
+DRUGS = ["Vabysmo", "faricimab", "Eylea", "aflibercept", "Lucentis", "ranibizumab", "Avastin", "Injection", "Inj"]
+
+
+@SETTINGS
+@given(
+    st.sampled_from(DRUGS),
+    st.sampled_from(["{d} given.", "{d} given today.", "Continue monthly, {d} given.", "{d} performed same day."]),
+    st.sampled_from(["SRF ++ worse vs last.", "IRF minimal, persisting.", "IRF increased at 12 wk, SRF nil."]),
+    CASES,
+)
+def test_a_treatment_given_now_states_active_wet_amd(drug, plan, findings, case):
+    """Class: treatment given now (eval/README.md round 18: a treatment given, booked or needed now states active wet
+    AMD when the report names no stage); "Vabysmo given", "inj given" in a treating clinic's shorthand."""
+    text = cased(f"R eye. {findings} {plan.format(d=drug)}", case)
+    assert labels(text)["stage"] == "late_wet_active", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "Inj today (faricimab).",
+            "1st loading inj today.",
+            "Bring forward injection - next week.",
+            "I have advised intravitreal treatment.",
+            "Needs inj before Friday.",
+        ]
+    ),
+    CASES,
+)
+def test_a_treatment_now_in_other_words_states_active_wet_amd(plan, case):
+    """Class: treatment given, brought forward or needed now, in other words: active wet AMD."""
+    text = cased(f"Left eye: SRF has reaccumulated (small), IRF absent. {plan}", case)
+    assert labels(text)["stage"] == "late_wet_active", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(DRUGS),
+    st.sampled_from(["Disease inactive.", "Quiescent.", "Dry, quiet.", "Inactive nAMD."]),
+    st.sampled_from(["Extend to 10 weeks.", "Interval unchanged at 8 weeks.", "Extend 8->10/52."]),
+    CASES,
+)
+def test_a_treatment_given_to_an_inactive_eye_stays_inactive(drug, activity, plan, case):
+    """A treat-and-extend dose given to an eye the writer calls inactive keeps its stage: the activity word wins."""
+    text = cased(f"LE: no SRF, no IRF. {activity} {drug} given. {plan}", case)
+    assert labels(text)["stage"] == "late_wet_inactive", text
+
+
+@SETTINGS
+@given(st.sampled_from(["Anti-VEGF loading started today.", "I have started anti-VEGF treatment today."]), CASES)
+def test_a_course_started_today_names_no_stage(plan, case):
+    """A course started ("loading started today") states no stage, as its labels read (t129, ra-063)."""
+    text = cased(f"OCT OD: SRF under fovea. {plan}", case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["pegcetacoplan", "Syfovre", "Izervay", "avacincaptad", "complement inhibitor"]),
+    st.sampled_from(["inj today", "injection given today", "injection today"]),
+    CASES,
+)
+def test_a_ga_treatment_is_no_anti_vegf(drug, given_, case):
+    """Class: the GA treatments. A complement inhibitor given treats late dry AMD: no wet stage, and its review
+    at an interval stays routine (not the anti-VEGF treatment's own review)."""
+    text = cased(f"os oct: geographic atrophy, enlarging, no fluid. {drug} {given_}. rtc 2 months.", case)
+    got = labels(text)
+    assert (got["stage"], got["referral"]) == ("late_dry", "routine"), text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "Disease activity: YES - meets retreatment criteria.",
+            "Activity criteria met: yes",
+            "Meets retreatment criteria.",
+            "Retreatment criteria met.",
+        ]
+    ),
+    CASES,
+)
+def test_retreatment_criteria_met_state_active_wet_amd(field, case):
+    """Class: a treating clinic's activity verdict as retreatment criteria: met is active wet AMD, not met inactive."""
+    text = cased(f"Visit 6, study eye OS.\nIRF: present (new)\nSRF: absent\n{field}", case)
+    assert labels(text)["stage"] == "late_wet_active", text
+    text = cased("Visit 7, study eye OS.\nIRF: absent\nSRF: absent\nRetreatment criteria not met.", case)
+    assert labels(text)["stage"] == "late_wet_inactive", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["(was dry)", "(was inactive)", "(previously quiescent)", "(were dry)"]),
+    st.sampled_from(["given today's injection", "Aflibercept given", "Inj given"]),
+    CASES,
+)
+def test_an_earlier_state_in_parentheses_does_not_hold_back_a_treatment_now(earlier, plan, case):
+    """Class: an earlier state in parentheses ("new IRF since last visit (was dry)") is history, so the treatment
+    given today still states active wet AMD."""
+    text = cased(f"RE OCT shows new IRF since last visit {earlier}. {plan}, booked 8 weeks.", case)
+    assert labels(text)["stage"] == "late_wet_active", text
+
+
+@SETTINGS
+@given(st.sampled_from(["Active, stable.", "No active exudation seen."]), st.sampled_from(DRUGS[:-2]), CASES)
+def test_a_treatment_given_beside_another_activity_word_yields(activity, drug, case):
+    """A yielding qualifier ("given") gives way to any other activity word of the report, even a contradictory or
+    a denied one: no stage is read from the dose alone."""
+    text = cased(f"{drug} given today. {activity}", case)
+    assert labels(text)["stage"] is None, text
