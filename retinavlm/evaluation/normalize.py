@@ -24,6 +24,8 @@ _LIST_MARKS = {"absent": "✗", "present": "✓"}  # check marks, read as the it
 # length, so the interval reads as weeks (`_dosing`)
 # a count after a finding's name in a row of pipe-separated cells ("SRF 0 | IRF 0 | PED 1"): 0 is none, 1 is one
 _COUNT_CELL = re.compile(r"(?<=[A-Za-z)])([ \t]+)([01])(?=[ \t]*(?:\||$))", re.MULTILINE)
+# a checklist's answer after its finding without a colon ("SRF no / IRF no / PED yes (flat)", "IRF yes, SRF no")
+_ANSWERED_ITEM = re.compile(r"(?<=[A-Za-z])[ \t](?=(?:yes|no)\b[ \t]*(?:[,;/|.(]|$))", re.IGNORECASE | re.MULTILINE)
 _DOSING = re.compile(r"(?<![\w/])q(\d{1,2}) ?(w|wk|wks|week|weeks)\b", re.IGNORECASE)
 # an abbreviation dictated or typed letter by letter with full stops ("R.P.E.", "O.C.T.")
 _DOTTED_LETTERS = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}(?!\w)")
@@ -265,6 +267,8 @@ class Normalizer:
             text = self._score.sub(lambda m: " " * len(m.group()), text)
         if text.count("|") >= 2:
             text = "".join(_counted_cells(line) for line in text.splitlines(keepends=True))
+        if _ANSWERED_ITEM.search(text):
+            text = "".join(_answered_items(line) for line in text.splitlines(keepends=True))
         if self._table_label_words and "|" in text:
             text = "".join(self._table_row(line) for line in text.splitlines(keepends=True))
         if self._leader is not None and any(mark * 4 in text for mark in self._leader_marks):
@@ -467,3 +471,12 @@ def _counted_cells(line: str) -> str:
         return line
     out, n = _COUNT_CELL.subn(lambda m: m.group(1) + ("-" if m.group(2) == "0" else "+"), line)
     return out.replace("|", ";") if n >= 2 else line
+
+
+def _answered_items(line: str) -> str:
+    """A checklist line answering its findings without colons ("OCT: SRF no / IRF no / PED yes (flat) / Haem no")
+    reads each answer as its field's value ("SRF:no"), and a spaced slash between them ends an item, so no answer
+    reaches its neighbour. Only where a line has at least two such answers, so prose ("say no.") is left alone."""
+    if len(_ANSWERED_ITEM.findall(line)) < 2:
+        return line
+    return _ANSWERED_ITEM.sub(":", line).replace(" / ", " ; ")

@@ -213,3 +213,62 @@ def test_a_treatment_given_beside_another_activity_word_yields(activity, drug, c
     a denied one: no stage is read from the dose alone."""
     text = cased(f"{drug} given today. {activity}", case)
     assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["surveillance", "monitoring", "review"]),
+    st.sampled_from(["fellow-eye", "fellow eye"]),
+    st.sampled_from(["annual", "6-monthly", "yearly"]),
+    CASES,
+)
+def test_a_fellow_eye_service_is_the_labelled_eyes_care(service, fellow, rhythm, case):
+    """Class: the fellow-eye service. "Continue annual fellow-eye surveillance in MR clinic" for a fellow eye of
+    treated nAMD is that eye's hospital review, routine, not a plan for the other eye."""
+    text = cased(
+        f"Virtual clinic - right eye, fellow eye of treated nAMD. OCT: few medium drusen, no fluid. No MNV. "
+        f"Continue {rhythm} {fellow} {service} in MR clinic.",
+        case,
+    )
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["to be discussed at next F2F", "discussed at the next F2F visit", "to be discussed at next f2f"]),
+    st.sampled_from(["Extend interval to 14 wks.", "Interval unchanged at 8 weeks."]),
+    CASES,
+)
+def test_a_visit_named_as_an_occasion_is_no_plan(occasion, plan, case):
+    """Class: a visit named as the occasion for something else ("to be discussed at next F2F") is when, not a plan:
+    the treat-and-extend schedule stays the plan, routine."""
+    text = cased(f"VC - left eye. Macula dry. Activity: none. {plan} Note: developing atrophy, {occasion}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Injection performed same day", "Injection given same day", "Aflibercept given the same day"]),
+    st.sampled_from([": yes", ""]),
+    CASES,
+)
+def test_a_treatment_done_the_same_day_is_no_time_frame(done, answer, case):
+    """Class: the writer's own treatment the same day (round 7): no referral, not the urgent time frame."""
+    text = cased(f"Injection audit - Eye: R\nPre-treatment OCT: IRF yes, SRF no\n{done}{answer}", case)
+    assert labels(text)["referral"] is None, text
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(sorted(NAMES)), st.booleans()), min_size=2, max_size=5, unique_by=lambda x: x[0]
+    ),
+    st.sampled_from([" / ", ", "]),
+    CASES,
+)
+def test_a_checklist_answer_without_a_colon_is_the_value(items, joiner, case):
+    """Class: a checklist's answers without colons ("SRF no / IRF no / PED yes (flat)"): each answers its finding."""
+    text = cased("OCT: " + joiner.join(f"{NAMES[bid]} {'yes' if on else 'no'}" for bid, on in items), case)
+    got = labels(text)["biomarkers"]
+    for bid, on in items:
+        assert got.get(bid) == ("present" if on else "absent"), text
