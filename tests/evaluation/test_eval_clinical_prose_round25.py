@@ -272,3 +272,43 @@ def test_a_checklist_answer_without_a_colon_is_the_value(items, joiner, case):
     got = labels(text)["biomarkers"]
     for bid, on in items:
         assert got.get(bid) == ("present" if on else "absent"), text
+
+
+@SETTINGS
+@given(st.sampled_from(["R slash O", "r slash o", "rule out", "R/O"]), CASES)
+def test_a_dictated_slash_is_the_mark(rule_out, case):
+    """Class: punctuation dictated as words. "R slash O occult CNV" is "R/O": a differential to exclude, so the
+    stated stage stands."""
+    text = cased(
+        f"Impression intermediate AMD with serous PED full stop. {rule_out} occult CNV with OCTA next visit.", case
+    )
+    assert labels(text)["stage"] == "intermediate", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["OCTA booked for 3 months", "OCTA requested", "OCTA arranged at next visit", "OCTA planned"]),
+    st.sampled_from(["Probably intermediate AMD", "Likely intermediate AMD", "Intermediate AMD"]),
+    CASES,
+)
+def test_a_test_booked_leaves_a_stated_lean(test, stage, case):
+    """Class: a test booked or requested leaves the stage the writer states, alone or with a lean; the hedge beside it
+    decides ("Could be a non-exudative MNV - OCTA requested" stays open)."""
+    text = cased(f"OS: shallow PED, undulating RPE. No fluid. {stage}. {test}.", case)
+    assert labels(text)["stage"] == "intermediate", text
+    text = cased(f"OS: shallow PED, DLS. No fluid. Could be a non-exudative MNV - {test}.", case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Raises possibility of", "Raises the possibility of", "Raising the possibility of"]),
+    st.sampled_from(["non-exudative MNV", "active nAMD", "geographic atrophy"]),
+    CASES,
+)
+def test_a_raised_possibility_is_no_stage(raises, stage, case):
+    """Class: a bare possibility ("Raises possibility of non-exudative MNV — OCTA booked") leaves the stage open."""
+    text = cased(
+        f"OCT RE: shallow irregular RPE elevation with double layer sign. {raises} {stage} — OCTA booked.", case
+    )
+    assert labels(text)["stage"] is None, text
