@@ -1,19 +1,24 @@
-"""Batched greedy generation: one answer per (image, prompt) pair, in fixed-size batches.
+"""Batched generation: one answer per (image, prompt) pair, in fixed-size batches.
 
 The one loop behind `retinavlm report`, the demo's reports and the closed-ended scores, so that a
-report is written the same way everywhere: greedy, `batch_size` pairs per `RetinaVLM.generate` call
-(left padding), in input order. Images are read lazily, so only one batch of pixels is held at a time.
+report is written the same way everywhere: greedy (or, when asked, the candidate report that agrees most
+with the model's own answers: answer_check.py), `batch_size` pairs per call (left padding), in input
+order. Images are read lazily, so only one batch of pixels is held at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import islice, repeat
+from typing import TYPE_CHECKING
 
 import torch
 from tqdm.auto import tqdm
 
 from retinavlm.model.vlm import RetinaVLM
+
+if TYPE_CHECKING:
+    from retinavlm.model.answer_check import AnswerCheck
 
 
 def generate_batched(
@@ -41,15 +46,17 @@ def generate_in_batches(
     max_new_tokens: int,
     progress: str | None = None,
     total: int | None = None,
+    check: AnswerCheck | None = None,
 ) -> Iterator[list[str]]:
     """`generate_batched`, one list of answers per batch as soon as it is generated (for writers that stream).
 
-    The images of the next batch are not read before this batch's answers are taken.
+    The images of the next batch are not read before this batch's answers are taken. With `check`, each
+    answer is the candidate report that agrees most with the model's own closed answers (answer_check.py).
     """
     if batch_size < 1 or max_new_tokens < 1:
         raise ValueError(f"batch_size={batch_size} and max_new_tokens={max_new_tokens} must be at least 1")
     pairs = zip(images, repeat(prompts)) if isinstance(prompts, str) else zip(images, prompts, strict=True)
-    return _generate(model, pairs, batch_size, max_new_tokens, progress, total)
+    return _generate(model, pairs, batch_size, max_new_tokens, progress, total, check)
 
 
 def _generate(
@@ -59,11 +66,16 @@ def _generate(
     max_new_tokens: int,
     progress: str | None,
     total: int | None,
+    check: AnswerCheck | None,
 ) -> Iterator[list[str]]:
     with tqdm(total=total, desc=progress, unit="answer", disable=None if progress else True) as bar:
         for batch in _batches(pairs, batch_size):
             pixels = torch.stack([image for image, _ in batch])
-            answers = model.generate(pixels, [prompt for _, prompt in batch], max_new_tokens=max_new_tokens)
+            prompts = [prompt for _, prompt in batch]
+            if check is None:
+                answers = model.generate(pixels, prompts, max_new_tokens=max_new_tokens)
+            else:
+                answers = check.reports(model, pixels, prompts, max_new_tokens)
             bar.update(len(batch))
             yield answers
 

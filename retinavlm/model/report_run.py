@@ -33,6 +33,7 @@ import torch
 from retinavlm.atomic import append_jsonl, write_json, write_jsonl
 from retinavlm.errors import RetinaVLMError
 from retinavlm.jsonl import iter_jsonl, read_jsonl
+from retinavlm.model.answer_check import AnswerCheck
 from retinavlm.model.generation import generate_in_batches
 from retinavlm.model.vlm import RetinaVLM
 
@@ -59,6 +60,7 @@ class ReportSettings:
     knowledge: str | os.PathLike | None = None
     force_knowledge: bool = False
     keep_source_names: bool = False  # ids from file stems instead of content pseudonyms
+    check_answers: int = 0  # candidate reports checked against the model's own answers (answer_check.py); 0: greedy
 
 
 @dataclass
@@ -103,6 +105,10 @@ def run_reports(settings: ReportSettings) -> ReportOutcome:
 
     if settings.max_new_tokens < 1 or settings.batch_size < 1:
         raise ReportRunError("--max-new-tokens and --batch-size must be at least 1")
+    if settings.check_answers < 0:
+        raise ReportRunError(
+            f"--check-answers must be 0 (greedy) or a number of candidate reports, got {settings.check_answers}"
+        )
     if settings.references is not None and not Path(settings.references).is_file():
         raise ReportRunError(f"{settings.references}: references file not found")
     processes = Processes.from_environment()
@@ -114,11 +120,14 @@ def run_reports(settings: ReportSettings) -> ReportOutcome:
     knowledge = load_knowledge(settings.knowledge)
     model = RetinaVLM.from_pretrained(settings.checkpoint, device, knowledge, settings.force_knowledge)
     model.processor.prompt_ids(prompt, with_image=True)
+    check = AnswerCheck.load(settings.check_answers, knowledge) if settings.check_answers else None
     model_name = settings.model_name or Path(settings.checkpoint).resolve().name
     out = Path(settings.out)
 
     with process_group(processes, model.device):
-        settings_record = run_record(settings.checkpoint, prompt, settings.max_new_tokens, model_name)
+        settings_record = run_record(
+            settings.checkpoint, prompt, settings.max_new_tokens, model_name, settings.check_answers
+        )
         check_run_record(out, settings_record)  # every process refuses the same way, before any writes
         _barrier(processes)
         if processes.rank == 0:
@@ -141,6 +150,7 @@ def run_reports(settings: ReportSettings) -> ReportOutcome:
             model_name,
             progress="reports" if processes.rank == 0 else None,
             total=len(mine),
+            check=check,
         )
         counts, refusals = _gather(processes, generated, refused)
         if processes.rank == 0 and (shard_paths(out) or _torn_line_number(out) or not out.is_file()):
@@ -262,6 +272,7 @@ def stream_reports(
     model_name: str,
     progress: str | None = None,
     total: int | None = None,
+    check: AnswerCheck | None = None,
 ) -> int:
     """Report each (id, image) and append each batch's `{id, report, model}` rows to `out`, fsynced; how many."""
     pending: deque[str] = deque()
@@ -272,7 +283,7 @@ def stream_reports(
             yield image
 
     written = 0
-    for reports in generate_in_batches(model, images(), prompt, batch_size, max_new_tokens, progress, total):
+    for reports in generate_in_batches(model, images(), prompt, batch_size, max_new_tokens, progress, total, check):
         append_jsonl(out, [{"id": pending.popleft(), "report": report, "model": model_name} for report in reports])
         written += len(reports)
     return written
@@ -284,9 +295,12 @@ def run_record_path(out: str | os.PathLike) -> Path:
     return out.with_name(f"{out.stem}.run.json")
 
 
-def run_record(checkpoint: str | os.PathLike, prompt: str, max_new_tokens: int, model_name: str) -> dict:
-    """What decides a report's text: the checkpoint's files (their sha256 from its manifest), the prompt and
-    the length limit. The batch size and the number of processes do not (greedy decoding)."""
+def run_record(
+    checkpoint: str | os.PathLike, prompt: str, max_new_tokens: int, model_name: str, check_answers: int = 0
+) -> dict:
+    """What decides a report's text: the checkpoint's files (their sha256 from its manifest), the prompt, the
+    length limit and the answer check's candidates (when on). The batch size and the number of processes do
+    not (greedy decoding; beam search keeps each scan's beams apart)."""
     manifest = json.loads((Path(checkpoint) / "checkpoint.json").read_text())
     files = json.dumps(manifest.get("files", {}), sort_keys=True).encode()
     return {
@@ -294,6 +308,7 @@ def run_record(checkpoint: str | os.PathLike, prompt: str, max_new_tokens: int, 
         "checkpoint_files_sha256": hashlib.sha256(files).hexdigest(),
         "prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest(),
         "max_new_tokens": max_new_tokens,
+        **({"check_answers": check_answers} if check_answers else {}),
     }
 
 
@@ -306,7 +321,8 @@ def check_run_record(out: str | os.PathLike, expected: dict) -> None:
         recorded = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ReportRunError(f"{path}: unreadable run record ({exc}); delete it with {out} to start again") from None
-    differing = sorted(key for key in expected if recorded.get(key) != expected[key])
+    # Both ways: a setting only one of the two records has (an answer check) differs too.
+    differing = sorted(key for key in expected.keys() | recorded.keys() if recorded.get(key) != expected.get(key))
     if differing and (Path(out).is_file() or shard_paths(out)):
         names = ", ".join(k.removesuffix("_sha256").replace("_", " ") for k in differing)
         raise ReportRunError(

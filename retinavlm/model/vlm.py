@@ -336,13 +336,7 @@ class RetinaVLM(nn.Module):
         streamer: Any = None,
     ) -> list[str]:
         """Write one answer per prompt (and scan), stopping at <|eot_id|>; greedy unless do_sample."""
-        batch = self.processor(prompts, images=pixel_values, padding_side="left")
-        length = batch["input_ids"].shape[1]
-        if length + max_new_tokens > self.processor.max_length:
-            raise ValueError(
-                f"prompt of {length} tokens + max_new_tokens={max_new_tokens} exceeds the model's context of "
-                f"{self.processor.max_length}"
-            )
+        batch = self._prompt_batch(prompts, pixel_values, max_new_tokens)
         sampling = {"temperature": temperature, "top_p": top_p} if do_sample else {}
         generation = GenerationConfig(
             max_new_tokens=max_new_tokens,
@@ -368,3 +362,43 @@ class RetinaVLM(nn.Module):
             self.train(was_training)
         texts = self.processor.tokenizer.batch_decode(output, skip_special_tokens=True)
         return [t.strip() for t in texts]
+
+    def _prompt_batch(self, prompts: list[str], pixel_values: torch.Tensor | None, max_new_tokens: int) -> dict:
+        """The left-padded prompt batch, refused when prompt and answer would not fit the context."""
+        batch = self.processor(prompts, images=pixel_values, padding_side="left")
+        length = batch["input_ids"].shape[1]
+        if length + max_new_tokens > self.processor.max_length:
+            raise ValueError(
+                f"prompt of {length} tokens + max_new_tokens={max_new_tokens} exceeds the model's context of "
+                f"{self.processor.max_length}"
+            )
+        return batch
+
+    @torch.no_grad()
+    def candidates(
+        self, pixel_values: torch.Tensor, prompts: list[str], max_new_tokens: int, beams: int
+    ) -> list[list[str]]:
+        """The `beams` best answers per prompt (and scan) by beam search, best first."""
+        if beams < 1:
+            raise ValueError(f"beams must be at least 1, got {beams}")
+        batch = self._prompt_batch(prompts, pixel_values, max_new_tokens)
+        generation = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            num_beams=beams,
+            num_return_sequences=beams,
+            eos_token_id=self.stop_token_ids,
+            pad_token_id=self.processor.tokenizer.pad_token_id,
+        )
+        was_training = self.training
+        self.eval()
+        try:
+            embeds = self.embed(batch["input_ids"], batch.get("pixel_values"))
+            attention_mask = batch["attention_mask"].to(self.device)
+            output = self.llm.generate(
+                inputs_embeds=embeds, attention_mask=attention_mask, generation_config=generation
+            )
+        finally:
+            self.train(was_training)
+        texts = [t.strip() for t in self.processor.tokenizer.batch_decode(output, skip_special_tokens=True)]
+        return [texts[i : i + beams] for i in range(0, len(texts), beams)]

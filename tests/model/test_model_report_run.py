@@ -314,6 +314,26 @@ def test_a_rerun_with_another_checkpoint_or_length_limit_is_refused_but_batch_si
     assert f"resumed {GOOD_SCANS} already there" in capsys.readouterr().out
 
 
+def test_checked_reports_are_recorded_independent_of_the_batch_and_never_mixed_with_greedy_ones(
+    cohort, tmp_path, capsys
+):
+    scans, checkpoint, single = cohort
+    checked = tmp_path / "checked.jsonl"
+    assert main([*report_args(cohort, checked), "--check-answers", "2"]) == 1  # the two bad files are listed
+    rows = [json.loads(line) for line in checked.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [json.loads(line)["id"] for line in single.read_text().splitlines()]
+    assert json.loads((tmp_path / "checked.run.json").read_text())["check_answers"] == 2
+    assert "check_answers" not in json.loads(single.with_name("single.run.json").read_text())
+    other_batches = tmp_path / "other.jsonl"
+    assert main([*report_args(cohort, other_batches), "--check-answers", "2", "--batch-size", "3"]) == 1
+    assert other_batches.read_bytes() == checked.read_bytes()
+    capsys.readouterr()
+    assert main(report_args(cohort, checked)) == 2  # greedy reports are not appended to checked ones
+    assert "different check answers" in capsys.readouterr().err
+    assert main([*report_args(cohort, tmp_path / "bad.jsonl"), "--check-answers", "-1"]) == 2
+    assert "--check-answers must be 0 (greedy) or a number of candidate reports, got -1" in capsys.readouterr().err
+
+
 def test_a_scan_too_dark_to_read_is_listed_as_low_quality(tmp_path):
     from PIL import Image
 

@@ -1,0 +1,77 @@
+"""Reports checked against the model's own answers (`retinavlm report --check-answers N`).
+
+A report written token by token can leave out what the model knows: asked directly ("Is there intraretinal
+fluid in this scan?") the same model answers better than its report says (docs/TRAINING.md, thirteenth
+round). So the model first answers its closed questions about the scan (stage, referral, each biomarker's
+presence; greedy, as the closed-ended scores ask them), then writes its N best reports by beam search, and
+the report kept is the one whose stage, referral and findings, as the grader's extractor reads them, agree
+with the most of those answers; ties go to the better beam. No reference is read: the model is checked
+against itself, and with N = 1 the check changes nothing but the decoding (one beam is greedy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from retinavlm.evaluation.extract import FindingsExtractor
+from retinavlm.knowledge import KnowledgeBase
+from retinavlm.model.vlm import RetinaVLM
+from retinavlm.resources import curricula_dir
+from retinavlm.train.closed import UNPARSED, parse_answer
+from retinavlm.train.qa import Templates, load_templates, prompt_for
+
+ANSWER_TOKENS = 16  # a closed answer is a few words ("No.", "This is active late wet AMD.")
+
+
+@dataclass(frozen=True)
+class AnswerCheck:
+    """How many candidate reports to write per scan, and what reads the questions and the reports."""
+
+    candidates: int
+    kb: KnowledgeBase
+    templates: Templates
+    extractor: FindingsExtractor
+
+    @classmethod
+    def load(cls, candidates: int, kb: KnowledgeBase) -> AnswerCheck:
+        """The closed questions of curricula/templates/qa_findings.yaml, read with the default context rules."""
+        if candidates < 1:
+            raise ValueError(f"--check-answers needs at least 1 candidate report, got {candidates}")
+        templates = load_templates(curricula_dir() / "templates" / "qa_findings.yaml")
+        return cls(candidates, kb, templates, FindingsExtractor(kb))
+
+    def questions(self) -> list[tuple[str, str]]:
+        """(task, question) for the stage, the referral and every biomarker's presence."""
+        closed = self.templates.section("closed")
+        asked = [("stage", closed["stage"]), ("referral", closed["referral"])]
+        return asked + [
+            (f"presence:{bid}", closed["presence"].format(name=b.name)) for bid, b in self.kb.biomarkers.items()
+        ]
+
+    def agreement(self, report: str, answers: dict[str, str]) -> int:
+        """How many of the parsed answers the report states alike (an unparsed answer counts for none)."""
+        labels = self.extractor.extract(report).labels()
+        stated = {"stage": labels["stage"], "referral": labels["referral"]}
+        for bid in self.kb.biomarker_ids:
+            state = labels["biomarkers"].get(bid)
+            stated[f"presence:{bid}"] = {"present": "yes", "absent": "no"}.get(state)
+        return sum(answer != UNPARSED and stated.get(task) == answer for task, answer in answers.items())
+
+    def reports(self, model: RetinaVLM, pixels: torch.Tensor, prompts: list[str], max_new_tokens: int) -> list[str]:
+        """One checked report per scan of the batch `pixels` (B, 1, S, S)."""
+        asked = self.questions()
+        replies = model.generate(
+            pixels.repeat_interleave(len(asked), dim=0),
+            [prompt_for(question) for _ in range(len(pixels)) for _, question in asked],
+            max_new_tokens=ANSWER_TOKENS,
+        )
+        candidates = model.candidates(pixels, prompts, max_new_tokens, self.candidates)
+        chosen = []
+        for index, reports in enumerate(candidates):
+            mine = replies[index * len(asked) : (index + 1) * len(asked)]
+            answers = {task: parse_answer(task, reply, self.kb) for (task, _), reply in zip(asked, mine, strict=True)}
+            scores = [self.agreement(report, answers) for report in reports]
+            chosen.append(reports[scores.index(max(scores))])  # the first best: ties go to the better beam
+        return chosen

@@ -1,0 +1,92 @@
+"""Reports checked against the model's own answers: the candidate that agrees most is kept, ties go to the
+better beam, an unparsed answer counts for none, and a report written from the labels agrees with answers
+given from the same labels on every question."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retinavlm.data.cohorts.records import labels_from_mapping
+from retinavlm.knowledge import load_knowledge
+from retinavlm.model.answer_check import AnswerCheck
+from retinavlm.resources import curricula_dir
+from retinavlm.train.qa import load_templates
+from retinavlm.train.qa_builders.report_targets import write_report
+from retinavlm.train.records import ScanRecord
+
+KB = load_knowledge()
+CHECK = AnswerCheck.load(3, KB)
+REPORTS = load_templates(curricula_dir() / "templates" / "qa_reports.yaml")
+
+
+def answers_from(stage: str, referral: str, present: set[str]) -> dict[str, str]:
+    answers = {"stage": stage, "referral": referral}
+    answers.update({f"presence:{b}": "yes" if b in present else "no" for b in KB.biomarker_ids})
+    return answers
+
+
+class ScriptedModel:
+    """Closed answers and candidate reports given in advance, in the order AnswerCheck asks for them."""
+
+    def __init__(self, replies: list[str], candidates: list[list[str]]):
+        self.replies, self.candidates_given, self.prompts_seen = replies, candidates, []
+
+    def generate(self, pixels, prompts, max_new_tokens):
+        assert len(pixels) == len(prompts) == len(self.replies)
+        self.prompts_seen = prompts
+        return self.replies
+
+    def candidates(self, pixels, prompts, max_new_tokens, beams):
+        assert beams == CHECK.candidates and len(pixels) == len(prompts)
+        return self.candidates_given
+
+
+def closed_replies(stage_words: str, referral_words: str, present: set[str]) -> list[str]:
+    presence = ["Yes." if b in present else "No." for b in KB.biomarker_ids]
+    return [stage_words, referral_words, *presence]
+
+
+def test_the_candidate_agreeing_with_the_answers_is_kept_and_ties_go_to_the_better_beam():
+    wet = "Biomarkers: subretinal fluid. Stage: active late wet AMD. Referral: urgent referral."
+    wet_with_irf = (
+        "Biomarkers: subretinal fluid and intraretinal fluid. Stage: active late wet AMD. Referral: urgent referral."
+    )
+    replies = closed_replies("This is active late wet AMD.", "Urgent referral.", {"srf", "irf"})
+    model = ScriptedModel(replies, [[wet, wet_with_irf, wet]])
+    pixels = torch.zeros(1, 1, 8, 8)
+    assert CHECK.reports(model, pixels, ["<image>\nWrite the report."], 50) == [wet_with_irf]
+    assert len(model.prompts_seen) == len(CHECK.questions()) == 2 + len(KB.biomarker_ids)
+    # The same answers but IRF absent: the first and third candidates tie, the better beam is kept.
+    model = ScriptedModel(closed_replies("Active late wet AMD.", "Urgent.", {"srf"}), [[wet, wet_with_irf, wet + " "]])
+    assert CHECK.reports(model, pixels, ["<image>\nWrite the report."], 50) == [wet]
+
+
+def test_an_unparsed_answer_counts_for_none_and_an_unstated_finding_agrees_with_no_answer():
+    states = {b: "present" if b == "drusen" else "absent" for b in KB.biomarker_ids}
+    report = write_report(ScanRecord("s", "p", Path("s.png"), "early", "routine", states), REPORTS, KB)
+    answers = answers_from("early", "routine", {"drusen"})
+    assert CHECK.agreement(report, answers) == len(answers)
+    assert CHECK.agreement(report, {**answers, "stage": "unparsed"}) == len(answers) - 1
+    # A finding the report does not mention agrees with neither "yes" nor "no".
+    assert CHECK.agreement("Biomarkers: drusen. Stage: early AMD. Referral: routine referral.", answers) == 3
+
+
+def test_fewer_than_one_candidate_is_refused():
+    with pytest.raises(ValueError, match="at least 1 candidate"):
+        AnswerCheck.load(0, KB)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.sampled_from(KB.biomarker_ids)), st.sampled_from(KB.biomarker_ids))
+def test_a_report_from_the_labels_agrees_with_answers_from_the_same_labels(present, flipped):
+    states = {b: "present" if b in present else "absent" for b in KB.biomarker_ids}
+    labels = labels_from_mapping({"biomarkers": states}, KB)
+    record = ScanRecord("s", "p", Path("s.png"), labels.stage, labels.referral, states)
+    report = write_report(record, REPORTS, KB)
+    answers = answers_from(labels.stage, labels.referral, present)
+    assert CHECK.agreement(report, answers) == len(answers), report
+    wrong = {**answers, f"presence:{flipped}": "no" if flipped in present else "yes"}
+    assert CHECK.agreement(report, wrong) == len(answers) - 1, report
