@@ -287,21 +287,6 @@ def test_a_dictated_slash_is_the_mark(rule_out, case):
 
 @SETTINGS
 @given(
-    st.sampled_from(["OCTA booked for 3 months", "OCTA requested", "OCTA arranged at next visit", "OCTA planned"]),
-    st.sampled_from(["Probably intermediate AMD", "Likely intermediate AMD", "Intermediate AMD"]),
-    CASES,
-)
-def test_a_test_booked_leaves_a_stated_lean(test, stage, case):
-    """Class: a test booked or requested leaves the stage the writer states, alone or with a lean; the hedge beside it
-    decides ("Could be a non-exudative MNV - OCTA requested" stays open)."""
-    text = cased(f"OS: shallow PED, undulating RPE. No fluid. {stage}. {test}.", case)
-    assert labels(text)["stage"] == "intermediate", text
-    text = cased(f"OS: shallow PED, DLS. No fluid. Could be a non-exudative MNV - {test}.", case)
-    assert labels(text)["stage"] is None, text
-
-
-@SETTINGS
-@given(
     st.sampled_from(["Raises possibility of", "Raises the possibility of", "Raising the possibility of"]),
     st.sampled_from(["non-exudative MNV", "active nAMD", "geographic atrophy"]),
     CASES,
