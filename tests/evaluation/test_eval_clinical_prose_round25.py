@@ -297,3 +297,20 @@ def test_a_raised_possibility_is_no_stage(raises, stage, case):
         f"OCT RE: shallow irregular RPE elevation with double layer sign. {raises} {stage} — OCTA booked.", case
     )
     assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Recommend in-person review and treatment", "Book anti-VEGF", "Aflibercept"]),
+    st.sampled_from(["in 1 week", "within 5 days", "within the next week", "within 1 week"]),
+    CASES,
+)
+def test_a_treatment_within_the_urgent_time_frame_states_active_wet_amd(plan, frame, case):
+    """Class: treatment within a time frame (round 18: "Booked for injection within 5 working days"). A dose at an
+    interval ("Next loading dose in 4 weeks") stays no stage."""
+    text = cased(f"Teleretina (LE): SRF present subfoveally, new since last; PED enlarged. {plan} {frame}.", case)
+    assert labels(text)["stage"] == "late_wet_active", text
+    text = cased(
+        "OD Lucentis #3 of loading given. OCT: SRF reduced, small residual. Next loading dose in 4 weeks.", case
+    )
+    assert labels(text)["stage"] is None, text
