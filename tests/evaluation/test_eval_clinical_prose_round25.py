@@ -314,3 +314,22 @@ def test_a_treatment_within_the_urgent_time_frame_states_active_wet_amd(plan, fr
         "OD Lucentis #3 of loading given. OCT: SRF reduced, small residual. Next loading dose in 4 weeks.", case
     )
     assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "The scan is of insufficient quality to assess for",
+            "Image of insufficient quality to assess",
+            "Scan too poor to assess for",
+        ]
+    ),
+    CASES,
+)
+def test_a_scan_that_cannot_answer_leaves_the_fluid_open(cannot, case):
+    """Class: a scan that cannot answer ("insufficient quality to assess for fluid"): the fluid is uncertain (round 5's
+    hedged umbrella term hedges each)."""
+    text = cased(f"{cannot} fluid. Drusen appear present. Please repeat the acquisition.", case)
+    got = labels(text)["biomarkers"]
+    assert (got.get("srf"), got.get("irf")) == ("uncertain", "uncertain"), text
