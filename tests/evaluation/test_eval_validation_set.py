@@ -164,7 +164,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
 #   dev22 (the twenty-second writer's 150 general reports; blind through round 23; 1 stage label relabelled, round 24):
 #   0.90 / 0.94 / 0.9498 after round 24 (0.88 / 0.88 / 0.9319 before)
 #   dev23 (the twenty-third writer's 150 general reports; blind through round 24; 2 stage labels relabelled, round
-#   25): 0.9867 / 0.9867 / 0.9697 after round 25 (0.8733 / 0.9667 / 0.9524 before); round 25 also relabelled five
+#   25): 0.9867 / 0.9867 / 0.974 after round 25 (0.8733 / 0.9667 / 0.9524 before); round 25 also relabelled five
 #   earlier stage labels (dev10, dev12, dev14, dev15) to round 18's treatment convention and gained dev7 b6-069
 #   blind (scored once per round, what landed; no longer blind): 0.97 / 1.0 / 0.9914 after round 7 -- a floor, not a
 #   target
@@ -196,7 +196,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_dev20.jsonl", 150, (0.96, 0.99, 0.99)),
         ("styles_dev21.jsonl", 150, (0.98, 1.0, 0.975)),
         ("styles_dev22.jsonl", 150, (0.9, 0.94, 0.945)),
-        ("styles_dev23.jsonl", 150, (0.98, 0.98, 0.965)),
+        ("styles_dev23.jsonl", 150, (0.98, 0.98, 0.97)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
