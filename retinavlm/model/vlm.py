@@ -334,23 +334,35 @@ class RetinaVLM(nn.Module):
         temperature: float = 1.0,
         top_p: float = 1.0,
         streamer: Any = None,
+        num_beams: int = 1,
     ) -> list[str]:
-        """Write one answer per prompt (and scan), stopping at <|eot_id|>; greedy unless do_sample."""
-        batch = self._prompt_batch(prompts, pixel_values, max_new_tokens)
+        """Write one answer per prompt (and scan), stopping at <|eot_id|>; greedy unless do_sample. With
+        num_beams > 1, beam search and the num_beams best answers of each prompt in turn, best first."""
+        if num_beams < 1:
+            raise ValueError(f"num_beams must be at least 1, got {num_beams}")
+        batch = self.processor(prompts, images=pixel_values, padding_side="left")
+        length = batch["input_ids"].shape[1]
+        if length + max_new_tokens > self.processor.max_length:
+            raise ValueError(
+                f"prompt of {length} tokens + max_new_tokens={max_new_tokens} exceeds the model's context of "
+                f"{self.processor.max_length}"
+            )
         sampling = {"temperature": temperature, "top_p": top_p} if do_sample else {}
+        beams = {"num_beams": num_beams, "num_return_sequences": num_beams} if num_beams > 1 else {}
         generation = GenerationConfig(
             max_new_tokens=max_new_tokens,
             do_sample=do_sample,
             eos_token_id=self.stop_token_ids,
             pad_token_id=self.processor.tokenizer.pad_token_id,
             **sampling,
+            **beams,
         )
         was_training = self.training
         self.eval()
         try:
             embeds = self.embed(batch["input_ids"], batch.get("pixel_values"))
             attention_mask = batch["attention_mask"].to(self.device)
-            if self.fast.static_cache_generation and not do_sample and streamer is None:
+            if self.fast.static_cache_generation and not do_sample and streamer is None and num_beams == 1:
                 output = self.greedy_decoder()(
                     embeds, attention_mask, max_new_tokens, self.stop_token_ids, self.processor.tokenizer.pad_token_id
                 )
@@ -363,42 +375,9 @@ class RetinaVLM(nn.Module):
         texts = self.processor.tokenizer.batch_decode(output, skip_special_tokens=True)
         return [t.strip() for t in texts]
 
-    def _prompt_batch(self, prompts: list[str], pixel_values: torch.Tensor | None, max_new_tokens: int) -> dict:
-        """The left-padded prompt batch, refused when prompt and answer would not fit the context."""
-        batch = self.processor(prompts, images=pixel_values, padding_side="left")
-        length = batch["input_ids"].shape[1]
-        if length + max_new_tokens > self.processor.max_length:
-            raise ValueError(
-                f"prompt of {length} tokens + max_new_tokens={max_new_tokens} exceeds the model's context of "
-                f"{self.processor.max_length}"
-            )
-        return batch
-
-    @torch.no_grad()
     def candidates(
         self, pixel_values: torch.Tensor, prompts: list[str], max_new_tokens: int, beams: int
     ) -> list[list[str]]:
         """The `beams` best answers per prompt (and scan) by beam search, best first."""
-        if beams < 1:
-            raise ValueError(f"beams must be at least 1, got {beams}")
-        batch = self._prompt_batch(prompts, pixel_values, max_new_tokens)
-        generation = GenerationConfig(
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            num_beams=beams,
-            num_return_sequences=beams,
-            eos_token_id=self.stop_token_ids,
-            pad_token_id=self.processor.tokenizer.pad_token_id,
-        )
-        was_training = self.training
-        self.eval()
-        try:
-            embeds = self.embed(batch["input_ids"], batch.get("pixel_values"))
-            attention_mask = batch["attention_mask"].to(self.device)
-            output = self.llm.generate(
-                inputs_embeds=embeds, attention_mask=attention_mask, generation_config=generation
-            )
-        finally:
-            self.train(was_training)
-        texts = [t.strip() for t in self.processor.tokenizer.batch_decode(output, skip_special_tokens=True)]
+        texts = self.generate(pixel_values, prompts, max_new_tokens, num_beams=beams)
         return [texts[i : i + beams] for i in range(0, len(texts), beams)]
