@@ -3,10 +3,10 @@
 A report written token by token can leave out what the model knows: asked directly ("Is there intraretinal
 fluid in this scan?") the same model answers better than its report says (docs/TRAINING.md, thirteenth
 round). So the model first answers its closed questions about the scan (stage, referral, each biomarker's
-presence; greedy, as the closed-ended scores ask them), then writes its N best reports by beam search, and
-the report kept is the one whose stage, referral and findings, as the grader's extractor reads them, agree
-with the most of those answers; ties go to the better beam. No reference is read: the model is checked
-against itself, and with N = 1 the check changes nothing but the decoding (one beam is greedy).
+presence; greedy, as the closed-ended scores ask them) and writes its greedy report. A report that states
+every answer alike is kept; for the others it writes its N best reports by beam search and keeps the one
+whose stage, referral and findings, as the grader's extractor reads them, agree with the most of those
+answers; ties go to the better beam. No reference is read: the model is checked against itself.
 """
 
 from __future__ import annotations
@@ -60,18 +60,28 @@ class AnswerCheck:
         return sum(answer != UNPARSED and stated.get(task) == answer for task, answer in answers.items())
 
     def reports(self, model: RetinaVLM, pixels: torch.Tensor, prompts: list[str], max_new_tokens: int) -> list[str]:
-        """One checked report per scan of the batch `pixels` (B, 1, S, S)."""
+        """One checked report per scan of the batch `pixels` (B, 1, S, S).
+
+        The greedy report is kept when it already states every parsed answer alike (no candidate can agree
+        more); beam search runs only for the other scans of the batch.
+        """
         asked = self.questions()
         replies = model.generate(
             pixels.repeat_interleave(len(asked), dim=0),
             [prompt_for(question) for _ in range(len(pixels)) for _, question in asked],
             max_new_tokens=ANSWER_TOKENS,
         )
-        candidates = model.candidates(pixels, prompts, max_new_tokens, self.candidates)
-        chosen = []
-        for index, reports in enumerate(candidates):
-            mine = replies[index * len(asked) : (index + 1) * len(asked)]
-            answers = {task: parse_answer(task, reply, self.kb) for (task, _), reply in zip(asked, mine, strict=True)}
-            scores = [self.agreement(report, answers) for report in reports]
-            chosen.append(reports[scores.index(max(scores))])  # the first best: ties go to the better beam
+        per_scan = [replies[i * len(asked) : (i + 1) * len(asked)] for i in range(len(pixels))]
+        answers = [
+            {task: parse_answer(task, reply, self.kb) for (task, _), reply in zip(asked, mine, strict=True)}
+            for mine in per_scan
+        ]
+        chosen = model.generate(pixels, prompts, max_new_tokens=max_new_tokens)
+        full = [sum(answer != UNPARSED for answer in mine.values()) for mine in answers]
+        unsure = [i for i, report in enumerate(chosen) if self.agreement(report, answers[i]) < full[i]]
+        if unsure:
+            candidates = model.candidates(pixels[unsure], [prompts[i] for i in unsure], max_new_tokens, self.candidates)
+            for i, reports in zip(unsure, candidates, strict=True):
+                scores = [self.agreement(report, answers[i]) for report in reports]
+                chosen[i] = reports[scores.index(max(scores))]  # the first best: ties go to the better beam
         return chosen

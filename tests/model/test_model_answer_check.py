@@ -29,18 +29,22 @@ def answers_from(stage: str, referral: str, present: set[str]) -> dict[str, str]
 
 
 class ScriptedModel:
-    """Closed answers and candidate reports given in advance, in the order AnswerCheck asks for them."""
+    """Closed answers, greedy reports and candidate reports given in advance, in the order AnswerCheck asks."""
 
-    def __init__(self, replies: list[str], candidates: list[list[str]]):
-        self.replies, self.candidates_given, self.prompts_seen = replies, candidates, []
+    def __init__(self, replies: list[str], greedy: list[str], candidates: list[list[str]]):
+        self.replies, self.greedy, self.candidates_given = replies, greedy, candidates
+        self.questions_asked, self.beams_for = [], None
 
     def generate(self, pixels, prompts, max_new_tokens):
-        assert len(pixels) == len(prompts) == len(self.replies)
-        self.prompts_seen = prompts
-        return self.replies
+        assert len(pixels) == len(prompts)
+        if len(prompts) == len(self.replies):  # the closed questions, every scan's in turn
+            self.questions_asked = prompts
+            return self.replies
+        return self.greedy
 
     def candidates(self, pixels, prompts, max_new_tokens, beams):
         assert beams == CHECK.candidates and len(pixels) == len(prompts)
+        self.beams_for = len(prompts)
         return self.candidates_given
 
 
@@ -49,19 +53,56 @@ def closed_replies(stage_words: str, referral_words: str, present: set[str]) -> 
     return [stage_words, referral_words, *presence]
 
 
-def test_the_candidate_agreeing_with_the_answers_is_kept_and_ties_go_to_the_better_beam():
-    wet = "Biomarkers: subretinal fluid. Stage: active late wet AMD. Referral: urgent referral."
-    wet_with_irf = (
-        "Biomarkers: subretinal fluid and intraretinal fluid. Stage: active late wet AMD. Referral: urgent referral."
+WET = write_report(
+    ScanRecord(
+        "s",
+        "p",
+        Path("s.png"),
+        "late_wet_active",
+        "urgent",
+        {b: "present" if b == "srf" else "absent" for b in KB.biomarker_ids},
+    ),
+    REPORTS,
+    KB,
+)
+WET_WITH_IRF = write_report(
+    ScanRecord(
+        "s",
+        "p",
+        Path("s.png"),
+        "late_wet_active",
+        "urgent",
+        {b: "present" if b in ("srf", "irf") else "absent" for b in KB.biomarker_ids},
+    ),
+    REPORTS,
+    KB,
+)
+PROMPT = ["<image>\nWrite the report."]
+PIXELS = torch.zeros(1, 1, 8, 8)
+
+
+def test_a_greedy_report_that_disagrees_is_replaced_by_the_candidate_agreeing_most():
+    model = ScriptedModel(
+        closed_replies("This is active late wet AMD.", "Urgent referral.", {"srf", "irf"}),
+        [WET],
+        [[WET, WET_WITH_IRF, WET]],
     )
-    replies = closed_replies("This is active late wet AMD.", "Urgent referral.", {"srf", "irf"})
-    model = ScriptedModel(replies, [[wet, wet_with_irf, wet]])
-    pixels = torch.zeros(1, 1, 8, 8)
-    assert CHECK.reports(model, pixels, ["<image>\nWrite the report."], 50) == [wet_with_irf]
-    assert len(model.prompts_seen) == len(CHECK.questions()) == 2 + len(KB.biomarker_ids)
-    # The same answers but IRF absent: the first and third candidates tie, the better beam is kept.
-    model = ScriptedModel(closed_replies("Active late wet AMD.", "Urgent.", {"srf"}), [[wet, wet_with_irf, wet + " "]])
-    assert CHECK.reports(model, pixels, ["<image>\nWrite the report."], 50) == [wet]
+    assert CHECK.reports(model, PIXELS, PROMPT, 50) == [WET_WITH_IRF]
+    assert len(model.questions_asked) == len(CHECK.questions()) == 2 + len(KB.biomarker_ids)
+    assert model.beams_for == 1
+
+
+def test_a_greedy_report_stating_every_answer_is_kept_without_beam_search():
+    model = ScriptedModel(closed_replies("Active late wet AMD.", "Urgent.", {"srf"}), [WET], [[WET_WITH_IRF]])
+    assert CHECK.reports(model, PIXELS, PROMPT, 50) == [WET]
+    assert model.beams_for is None
+
+
+def test_ties_between_candidates_go_to_the_better_beam():
+    # Only IRF answered "yes" (SRF "no"): no candidate agrees fully; two tie, and the better beam is kept.
+    replies = closed_replies("Active late wet AMD.", "Urgent.", {"irf"})
+    model = ScriptedModel(replies, [WET], [[WET + " ", WET_WITH_IRF, WET_WITH_IRF + " "]])
+    assert CHECK.reports(model, PIXELS, PROMPT, 50) == [WET_WITH_IRF]
 
 
 def test_an_unparsed_answer_counts_for_none_and_an_unstated_finding_agrees_with_no_answer():
