@@ -29,12 +29,14 @@ def generate_batched(
     max_new_tokens: int,
     progress: str | None = None,
     total: int | None = None,
+    check: AnswerCheck | None = None,
 ) -> list[str]:
-    """Greedy answers for each image (1, S, S) with its prompt (or one prompt for all), in order.
+    """Greedy answers for each image (1, S, S) with its prompt (or one prompt for all), in order; checked
+    reports with `check` (answer_check.py).
 
     `progress` labels a progress bar over `total` pairs (shown on a terminal only).
     """
-    batches = generate_in_batches(model, images, prompts, batch_size, max_new_tokens, progress, total)
+    batches = generate_in_batches(model, images, prompts, batch_size, max_new_tokens, progress, total, check)
     return [answer for batch in batches for answer in batch]
 
 
