@@ -1177,6 +1177,8 @@ class FindingsExtractor:
     def _names_service(self, doc: _Document, found: Match, sentence, starts: set[int]) -> bool:
         """A stage word followed by a service word ("wet AMD clinic", "nAMD injection clinic"), across at most two
         service modifiers ("nAMD treatment clinic", "wet AMD fast-track protocol")."""
+        if found.end - found.start == 1 and doc.tokens[found.start].norm in self.rules.anatomy_guard_terms:
+            return False  # "Normal study": a radiologist's normal scan, no study the patient is in
         services = self.rules.service_words
         k = found.end
         if k < sentence[1] and k in starts and k + 1 < sentence[1]:

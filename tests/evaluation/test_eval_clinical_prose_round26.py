@@ -1,0 +1,124 @@
+"""Rules from the twenty-fourth writer's general set (round 26: styles_dev24.jsonl), as properties: a normal scan in
+a radiologist's words, a relative's disease in the possessive, a visit that was at a named service, the soonest slot
+with its noun, and a time frame's unit cut to one letter."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prose_testing import CASES, cased, labels
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+@SETTINGS
+@given(st.sampled_from(["Normal study.", "OCT OD: Normal study.", "Normal.", "Normal scan."]), CASES)
+def test_a_normal_study_is_healthy(sentence, case):
+    """Class: a normal scan in imaging words. "Normal study" is the scan read as normal, not a study the patient is
+    in (a service word after "normal" names no service)."""
+    text = cased(f"{sentence} No SRF/IRF. No drusen. Advised yearly eye examination.", case)
+    assert labels(text)["stage"] == "healthy", text
+
+
+@SETTINGS
+@given(st.sampled_from(["wet AMD", "nAMD", "geographic atrophy"]), CASES)
+def test_a_study_of_a_disease_is_still_no_stage(disease, case):
+    """The service rule stands for a disease named before its study ("GA complement study")."""
+    text = cased(f"Medium drusen, no fluid. She is enrolled in a {disease} study.", case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["mother's", "father's", "sister's", "brother's", "husband's", "wife's"]),
+    st.sampled_from(["wet AMD", "geographic atrophy", "nAMD"]),
+    CASES,
+)
+def test_a_relatives_disease_in_the_possessive_is_not_this_eyes(relative, disease, case):
+    """Class: whose disease. "Pt anxious re mother's wet AMD - reassured" speaks of the mother, not this scan."""
+    text = cased(f"Optom: OCT LE normal macula, no AMD. Pt anxious re {relative} {disease} - reassured.", case)
+    assert labels(text)["stage"] == "healthy", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["attended the", "attended our", "was seen at the"]),
+    st.sampled_from(["rapid-access macular clinic", "rapid access clinic", "urgent eye clinic"]),
+    CASES,
+)
+def test_a_visit_that_was_at_an_urgent_service_is_no_plan(verb, service, case):
+    """Class: a visit that was. "Mr Holt attended the rapid-access macular clinic today" tells where the visit was;
+    the first injection given today with its loading doses states no referral (eval/README.md, round 18)."""
+    text = cased(
+        f"Mr Holt {verb} {service} today with distortion. Active neovascular AMD. He received his first "
+        "injection of aflibercept today and will return for the loading doses at 4-weekly intervals.",
+        case,
+    )
+    assert labels(text)["referral"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Book face-to-face review in", "See in", "Appointment in", "Review in"]),
+    st.sampled_from(["next available", "first available"]),
+    st.sampled_from(["slot", "clinic", "appointment"]),
+    CASES,
+)
+def test_the_soonest_slot_with_its_noun_is_urgent(visit, soonest, noun, case):
+    """Class: the soonest slot ("the next available slot"), urgent by eval/README.md, also after "in the", where a
+    service word would otherwise make it the place a visit was."""
+    text = cased(f"RE: possible SRF, PED unchanged. {visit} the {soonest} {noun}.", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Next appt", "Review", "FU", "Follow-up", "Next visit"]),
+    st.sampled_from(["3m", "6m", "12m", "1y", "2y"]),
+    CASES,
+)
+def test_a_one_letter_unit_on_the_number_is_a_follow_up(visit, interval, case):
+    """Class: a time frame in any notation. "Next appt 6m", "Review 12m": a follow-up interval, routine."""
+    text = cased(f"LE - cRORA, fovea-sparing. No fluid. {visit} {interval}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Injected per protocol.", "Injected today.", "RE injected as planned.", "Injected uneventfully."]),
+    CASES,
+)
+def test_a_dose_told_in_the_passive_is_active_wet(dose, case):
+    """Class: treatment given (eval/README.md round 18). "Injected per protocol" is the dose given today, active wet
+    AMD when no stage is named, like "injection given"."""
+    text = cased(
+        f"Injection nurse note, RE: SRF resolved, residual intraretinal cysts, smaller. {dose} Next in 4/52.", case
+    )
+    assert labels(text)["stage"] == "late_wet_active", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Dry.", "Inactive.", "Quiescent."]),
+    st.sampled_from(["Injected per protocol.", "Injected today."]),
+    CASES,
+)
+def test_a_passive_dose_yields_to_an_activity_word(activity, dose, case):
+    """The passive dose yields like "given" (round 25): a treat-and-extend dose is given at every visit, so "Dry.
+    Injected today. Extend to 10/52" is inactive."""
+    text = cased(f"{activity} {dose} Extend to 10/52.", case)
+    assert labels(text)["stage"] == "late_wet_inactive", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["treat as", "manage as", "regarded as", "managed as"]),
+    st.sampled_from([("inactive", "late_wet_inactive"), ("active", "late_wet_active")]),
+    CASES,
+)
+def test_an_activity_word_as_a_management_decision_is_the_verdict(verb, activity, case):
+    """Class: activity words as a management decision. "Discussed with Mr K - treat as inactive, extend to 14/52":
+    the treating clinician's verdict, like "I'd call it inactive"."""
+    word, stage = activity
+    text = cased(
+        f"Injection clinic, R: ?IRF vs degenerative cysts over the scar. No SRF. Discussed - {verb} {word}.", case
+    )
+    assert labels(text)["stage"] == stage, text
