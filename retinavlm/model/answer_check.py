@@ -3,10 +3,14 @@
 A report written token by token can leave out what the model knows: asked directly ("Is there intraretinal
 fluid in this scan?") the same model answers better than its report says (docs/TRAINING.md, thirteenth
 round). So the model first answers its closed questions about the scan (stage, referral, each biomarker's
-presence; greedy, as the closed-ended scores ask them) and writes its greedy report. A report that states
-every answer alike is kept; for the others it writes its N best reports by beam search and keeps the one
-whose stage, referral and findings, as the grader's extractor reads them, agree with the most of those
-answers; ties go to the better beam. No reference is read: the model is checked against itself.
+presence; greedy, as the closed-ended scores ask them) and writes its greedy report. A report that
+contradicts none of the answers is kept; for the others it writes its N best reports by beam search and
+keeps the one whose stage, referral and findings, as the grader's extractor reads them, contradict the
+fewest; ties go to the better beam. No reference is read: the model is checked against itself.
+
+Only a contradiction counts, never a silence: a report that states no AMD stage (a diabetic macular oedema,
+a scan whose stage its cohort leaves unknown) is not pushed to state the stage the closed question, which
+always names one, was answered with.
 """
 
 from __future__ import annotations
@@ -50,20 +54,23 @@ class AnswerCheck:
             (f"presence:{bid}", closed["presence"].format(name=b.name)) for bid, b in self.kb.biomarkers.items()
         ]
 
-    def agreement(self, report: str, answers: dict[str, str]) -> int:
-        """How many of the parsed answers the report states alike (an unparsed answer counts for none)."""
+    def contradictions(self, report: str, answers: dict[str, str]) -> int:
+        """How many parsed answers the report states otherwise; what it leaves unsaid, or an unparsed answer, is none."""
         labels = self.extractor.extract(report).labels()
         stated = {"stage": labels["stage"], "referral": labels["referral"]}
         for bid in self.kb.biomarker_ids:
             state = labels["biomarkers"].get(bid)
             stated[f"presence:{bid}"] = {"present": "yes", "absent": "no"}.get(state)
-        return sum(answer != UNPARSED and stated.get(task) == answer for task, answer in answers.items())
+        return sum(
+            answer != UNPARSED and stated.get(task) is not None and stated[task] != answer
+            for task, answer in answers.items()
+        )
 
     def reports(self, model: RetinaVLM, pixels: torch.Tensor, prompts: list[str], max_new_tokens: int) -> list[str]:
         """One checked report per scan of the batch `pixels` (B, 1, S, S).
 
-        The greedy report is kept when it already states every parsed answer alike (no candidate can agree
-        more); beam search runs only for the other scans of the batch.
+        The greedy report is kept when it contradicts no answer (no candidate can do better); beam search
+        runs only for the other scans of the batch.
         """
         asked = self.questions()
         replies = model.generate(
@@ -77,11 +84,10 @@ class AnswerCheck:
             for mine in per_scan
         ]
         chosen = model.generate(pixels, prompts, max_new_tokens=max_new_tokens)
-        full = [sum(answer != UNPARSED for answer in mine.values()) for mine in answers]
-        unsure = [i for i, report in enumerate(chosen) if self.agreement(report, answers[i]) < full[i]]
+        unsure = [i for i, report in enumerate(chosen) if self.contradictions(report, answers[i])]
         if unsure:
             candidates = model.candidates(pixels[unsure], [prompts[i] for i in unsure], max_new_tokens, self.candidates)
             for i, reports in zip(unsure, candidates, strict=True):
-                scores = [self.agreement(report, answers[i]) for report in reports]
-                chosen[i] = reports[scores.index(max(scores))]  # the first best: ties go to the better beam
+                counts = [self.contradictions(report, answers[i]) for report in reports]
+                chosen[i] = reports[counts.index(min(counts))]  # the first best: ties go to the better beam
         return chosen

@@ -1,6 +1,6 @@
-"""Reports checked against the model's own answers: the candidate that agrees most is kept, ties go to the
-better beam, an unparsed answer counts for none, and a report written from the labels agrees with answers
-given from the same labels on every question."""
+"""Reports checked against the model's own answers: the candidate contradicting the fewest is kept, ties go
+to the better beam, neither an unparsed answer nor an unstated field is a contradiction, and a report written
+from the labels contradicts exactly the answers flipped from the same labels."""
 
 from pathlib import Path
 
@@ -81,7 +81,7 @@ PROMPT = ["<image>\nWrite the report."]
 PIXELS = torch.zeros(1, 1, 8, 8)
 
 
-def test_a_greedy_report_that_disagrees_is_replaced_by_the_candidate_agreeing_most():
+def test_a_greedy_report_that_contradicts_an_answer_is_replaced_by_the_candidate_contradicting_fewest():
     model = ScriptedModel(
         closed_replies("This is active late wet AMD.", "Urgent referral.", {"srf", "irf"}),
         [WET],
@@ -92,27 +92,38 @@ def test_a_greedy_report_that_disagrees_is_replaced_by_the_candidate_agreeing_mo
     assert model.beams_for == 1
 
 
-def test_a_greedy_report_stating_every_answer_is_kept_without_beam_search():
+def test_a_greedy_report_contradicting_no_answer_is_kept_without_beam_search():
     model = ScriptedModel(closed_replies("Active late wet AMD.", "Urgent.", {"srf"}), [WET], [[WET_WITH_IRF]])
     assert CHECK.reports(model, PIXELS, PROMPT, 50) == [WET]
     assert model.beams_for is None
 
 
 def test_ties_between_candidates_go_to_the_better_beam():
-    # Only IRF answered "yes" (SRF "no"): no candidate agrees fully; two tie, and the better beam is kept.
+    # Only IRF answered "yes" (SRF "no"): every candidate contradicts an answer; two tie, the better beam is kept.
     replies = closed_replies("Active late wet AMD.", "Urgent.", {"irf"})
     model = ScriptedModel(replies, [WET], [[WET + " ", WET_WITH_IRF, WET_WITH_IRF + " "]])
     assert CHECK.reports(model, PIXELS, PROMPT, 50) == [WET_WITH_IRF]
 
 
-def test_an_unparsed_answer_counts_for_none_and_an_unstated_finding_agrees_with_no_answer():
+def test_an_unparsed_answer_and_an_unstated_field_are_no_contradiction():
     states = {b: "present" if b == "drusen" else "absent" for b in KB.biomarker_ids}
     report = write_report(ScanRecord("s", "p", Path("s.png"), "early", "routine", states), REPORTS, KB)
     answers = answers_from("early", "routine", {"drusen"})
-    assert CHECK.agreement(report, answers) == len(answers)
-    assert CHECK.agreement(report, {**answers, "stage": "unparsed"}) == len(answers) - 1
-    # A finding the report does not mention agrees with neither "yes" nor "no".
-    assert CHECK.agreement("Biomarkers: drusen. Stage: early AMD. Referral: routine referral.", answers) == 3
+    assert CHECK.contradictions(report, answers) == 0
+    assert CHECK.contradictions(report, {**answers, "stage": "intermediate"}) == 1
+    assert CHECK.contradictions(report, {**answers, "stage": "unparsed"}) == 0
+    # Findings the report does not mention contradict neither "yes" nor "no".
+    assert CHECK.contradictions("Biomarkers: drusen. Stage: early AMD. Referral: routine referral.", answers) == 0
+
+
+def test_a_report_without_an_amd_stage_is_not_pushed_to_one():
+    """Regression: a real DME scan's report lost its diagnosis to a candidate stating the AMD stage the closed
+    question (which always names one) was answered with."""
+    dme = "Biomarkers: intraretinal fluid. Diagnosis: diabetic macular oedema. Referral: urgent referral."
+    wet = "Biomarkers: intraretinal fluid. Stage: active late wet AMD. Referral: urgent referral."
+    model = ScriptedModel(closed_replies("This is active late wet AMD.", "Urgent referral.", {"irf"}), [dme], [[wet]])
+    assert CHECK.reports(model, PIXELS, PROMPT, 50) == [dme]
+    assert model.beams_for is None
 
 
 def test_fewer_than_one_candidate_is_refused():
@@ -121,13 +132,13 @@ def test_fewer_than_one_candidate_is_refused():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sets(st.sampled_from(KB.biomarker_ids)), st.sampled_from(KB.biomarker_ids))
-def test_a_report_from_the_labels_agrees_with_answers_from_the_same_labels(present, flipped):
+@given(st.sets(st.sampled_from(KB.biomarker_ids)), st.sets(st.sampled_from(KB.biomarker_ids)))
+def test_a_report_from_the_labels_contradicts_exactly_the_flipped_answers(present, flipped):
     states = {b: "present" if b in present else "absent" for b in KB.biomarker_ids}
     labels = labels_from_mapping({"biomarkers": states}, KB)
     record = ScanRecord("s", "p", Path("s.png"), labels.stage, labels.referral, states)
     report = write_report(record, REPORTS, KB)
     answers = answers_from(labels.stage, labels.referral, present)
-    assert CHECK.agreement(report, answers) == len(answers), report
-    wrong = {**answers, f"presence:{flipped}": "no" if flipped in present else "yes"}
-    assert CHECK.agreement(report, wrong) == len(answers) - 1, report
+    assert CHECK.contradictions(report, answers) == 0, report
+    wrong = {**answers, **{f"presence:{b}": "no" if b in present else "yes" for b in flipped}}
+    assert CHECK.contradictions(report, wrong) == len(flipped), report
