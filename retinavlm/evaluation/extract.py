@@ -1576,10 +1576,11 @@ class FindingsExtractor:
                 intervals.add(len(mentions))
             if level_id == "none":
                 denied_end = found.end
+                # "... with his optometrist in the meantime" or "in the meantime ... with her optometrist": beside a review
                 if any(
-                    doc.tokens[k].norm in self.rules.interim_care for k in range(found.end, sentence[1])
+                    doc.tokens[k].norm in self.rules.interim_care for k in range(sentence[0], sentence[1])
                 ) or self._for_now(doc, found, sentence):
-                    standing.add(len(mentions))  # "... with his optometrist in the meantime": beside a review
+                    standing.add(len(mentions))
             mentions.append(
                 (self._mention(doc, "referral", level_id, assertion.state, found, assertion), kind != "level")
             )

@@ -122,3 +122,53 @@ def test_an_activity_word_as_a_management_decision_is_the_verdict(verb, activity
         f"Injection clinic, R: ?IRF vs degenerative cysts over the scar. No SRF. Discussed - {verb} {word}.", case
     )
     assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["annual checks", "yearly eye examinations", "usual sight tests"]),
+    st.sampled_from(["optometrist", "optician"]),
+    CASES,
+)
+def test_community_care_in_the_meantime_before_its_words_yields_to_the_review(checks, carer, case):
+    """Class: who acts and when (eval/README.md round 21). "In the meantime" before the community care ("we will see
+    her again in 12 months; in the meantime she should continue her annual checks with her optometrist") runs beside
+    the hospital's review, routine, as it does after it."""
+    text = cased(
+        "GA involving the fovea. We will see her again in the medical retina clinic in 12 months; in the meantime "
+        f"she should continue her {checks} with her {carer}.",
+        case,
+    )
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "Transfer to the GA monitoring clinic, 12 months.",
+            "Follow-up 12 months in GA clinic.",
+            "Move to the geographic atrophy clinic.",
+            "Continue in the AMD clinic.",
+        ]
+    ),
+    CASES,
+)
+def test_a_disease_clinic_is_the_hospitals_monitoring(plan, case):
+    """Class: who acts. A clinic named by the disease it monitors ("the GA monitoring clinic") is the hospital's
+    review, routine, like "MR clinic"."""
+    text = cased(f"Virtual clinic outcome LE: GA progression, no CNV, no fluid. {plan}", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["booked on", "booked for", "listed for"]),
+    st.sampled_from(["Monday's injection list", "Tuesday", "Thursday's list", "Friday"]),
+    CASES,
+)
+def test_a_booking_on_a_weekday_is_urgent(booked, day, case):
+    """Class: a weekday of this week. "He's booked on Monday's injection list" is within days, urgent (treatment
+    within a time frame, eval/README.md)."""
+    text = cased(f"Small pocket of SRF nasally. Consultant agrees it's active nAMD. He's {booked} {day}.", case)
+    assert labels(text)["referral"] == "urgent", text
