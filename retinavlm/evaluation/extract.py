@@ -1193,7 +1193,7 @@ class FindingsExtractor:
             return False
         words = tuple(t.norm for t in doc.tokens[cue.trigger.start : cue.trigger.end])
         # a stage set against something that is no stage, right next to it ("?DMO vs nAMD", "PCV vs nAMD")
-        return words in self._open_hedges or (cue.distance == 0 and words[0] in self._alternatives)
+        return words in self._open_hedges or (cue.distance <= 1 and words[0] in self._alternatives)
 
     def _set_against(self, doc: _Document, targets) -> set[int]:
         """Indices of stage statements set against another ("intermediate AMD vs non-exudative MNV",

@@ -172,3 +172,16 @@ def test_a_booking_on_a_weekday_is_urgent(booked, day, case):
     within a time frame, eval/README.md)."""
     text = cased(f"Small pocket of SRF nasally. Consultant agrees it's active nAMD. He's {booked} {day}.", case)
     assert labels(text)["referral"] == "urgent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Query PCV vs", "PCV vs", "suspected polypoidal choroidal vasculopathy vs", "CSC vs"]),
+    st.sampled_from(["typical nAMD", "classic CNV", "typical wet AMD", "occult MNV"]),
+    CASES,
+)
+def test_a_stage_set_against_a_condition_across_one_word_is_open(first, second, case):
+    """Class: two conditions set against each other ("Query PCV vs typical nAMD"): undecided (eval/README.md), also
+    with a kind word ("typical", "classic") between "vs" and the stage, as with none ("?PCV vs nAMD")."""
+    text = cased(f"OS: notched PED with SRF. {first} {second}. ICGA arranged within 1 week.", case)
+    assert labels(text)["stage"] is None, text
