@@ -824,6 +824,8 @@ class FindingsExtractor:
             decided[bid].state in ("present", "uncertain") for bid in self.rules.schedule_activity & decided.keys()
         )
         referrals = self._referral_mentions(doc, stops, stage, active) + self._heading_value_mentions(doc, "referral")
+        if not referrals:
+            referrals = self._plan_interval_mentions(doc, stops)
         return Extraction(
             stage=stage,
             referral=self._pick(referrals, "plan"),
@@ -1414,6 +1416,35 @@ class FindingsExtractor:
                 found = Match(start, end, ())
                 mentions.append((self._mention(doc, kind, level_id, "present", found, Assertion("present", ())), False))
         return mentions
+
+    def _plan_interval_mentions(self, doc: _Document, stops) -> list[tuple[Mention, bool]]:
+        """A plan field whose value is a bare interval ("Follow-up: 12 months in GA clinic", "Review: 6/12"): its
+        heading is the visit word, so the value is a follow-up read by its length; with no other referral statement,
+        no test named after it ("Plan: 6/12 OCT" is a repeat scan) and no treatment (the treatment's own review)."""
+        units = self.rules.interval_units
+        for start, end in doc.sentences:
+            section = self._section(doc, start)
+            if section is None or section.role != "plan" or (start, end) in doc.other_eye:
+                continue
+            number = _INTERVAL.fullmatch(doc.tokens[start].norm)
+            if number is None:
+                continue
+            rest = start + 1
+            unit = number.group(3)
+            if not unit and rest + 1 < end and doc.tokens[rest].raw == "/":
+                unit, rest = doc.tokens[rest + 1].raw, rest + 2
+            elif not unit and rest < end:
+                unit, rest = doc.tokens[rest].norm, rest + 1
+            days = units.get(unit.lower())
+            if days is None or any(doc.tokens[k].norm in self._visit_tests for k in range(rest, end)):
+                continue
+            if self._under_treatment(doc, stops):
+                return []
+            short = int(number.group(2) or number.group(1)) * days <= self.rules.interval_urgent_days
+            found = Match(start, rest, ())
+            level_id = "urgent" if short else "routine"
+            return [(self._mention(doc, "referral", level_id, "present", found, Assertion("present", ())), True)]
+        return []
 
     def _verdict_mentions(self, doc: _Document) -> list[tuple[Mention, bool]]:
         """A bare stage word after a verdict marker ("-> inactive", "I'd call it intermediate", "in my

@@ -185,3 +185,31 @@ def test_a_stage_set_against_a_condition_across_one_word_is_open(first, second, 
     with a kind word ("typical", "classic") between "vs" and the stage, as with none ("?PCV vs nAMD")."""
     text = cased(f"OS: notched PED with SRF. {first} {second}. ICGA arranged within 1 week.", case)
     assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Follow-up", "Follow up", "Plan", "Review", "FU", "F/U", "Next visit"]),
+    st.sampled_from([("12 months", "routine"), ("6/12", "routine"), ("6m", "routine"), ("1 week", "urgent")]),
+    CASES,
+)
+def test_a_plan_field_with_a_bare_interval_is_a_follow_up(field, interval, case):
+    """Class: a plan field with its interval ("Follow-up: 12 months in GA clinic", "Review: 6/12"): the field's name
+    is the visit word, so the value is a follow-up read by its length (eval/README.md: a bare follow-up interval is
+    routine, one under two weeks urgent)."""
+    value, level = interval
+    text = cased(f"RE: GA approx 2.5 mm2, no fluid. Stage: late dry AMD.\n{field}: {value}.", case)
+    assert labels(text)["referral"] == level, text
+
+
+@SETTINGS
+@given(st.sampled_from(["Follow-up: 4 weeks.", "Plan: 6/12 OCT.", "Follow-up: 3 months OCT."]), CASES)
+def test_a_plan_field_interval_is_no_referral_under_treatment_or_for_a_scan(plan, case):
+    """The treatment's own review ("Aflibercept given today. Follow-up: 4 weeks") and a repeat scan ("Plan: 6/12
+    OCT", eval/README.md round 14) state no referral."""
+    text = (
+        cased(f"Active nAMD, new SRF. Aflibercept given today.\n{plan}", case)
+        if "4 weeks" in plan
+        else cased(f"Medium drusen, no fluid.\n{plan}", case)
+    )
+    assert labels(text)["referral"] is None, text
