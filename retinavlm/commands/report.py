@@ -37,9 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="write N candidate reports per scan by beam search and keep the one that agrees most with the model's "
-        "own answers to its closed questions (docs/TRAINING.md: 8 raised biomarker F1 by 0.015-0.07); "
-        "default 0: greedy",
+        help="check each report against the model's own answers to its closed questions; where it contradicts one, "
+        "write N candidates by beam search and keep the one contradicting the fewest (docs/TRAINING.md: 8 raised "
+        "biomarker F1 by 0.02-0.08); default 0: greedy",
     )
     parser.add_argument("--references", help="references JSONL whose `image` fields give each file its id")
     parser.add_argument(
