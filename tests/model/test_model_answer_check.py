@@ -53,30 +53,12 @@ def closed_replies(stage_words: str, referral_words: str, present: set[str]) -> 
     return [stage_words, referral_words, *presence]
 
 
-WET = write_report(
-    ScanRecord(
-        "s",
-        "p",
-        Path("s.png"),
-        "late_wet_active",
-        "urgent",
-        {b: "present" if b == "srf" else "absent" for b in KB.biomarker_ids},
-    ),
-    REPORTS,
-    KB,
-)
-WET_WITH_IRF = write_report(
-    ScanRecord(
-        "s",
-        "p",
-        Path("s.png"),
-        "late_wet_active",
-        "urgent",
-        {b: "present" if b in ("srf", "irf") else "absent" for b in KB.biomarker_ids},
-    ),
-    REPORTS,
-    KB,
-)
+def wet_report(present: set[str]) -> str:
+    states = {b: "present" if b in present else "absent" for b in KB.biomarker_ids}
+    return write_report(ScanRecord("s", "p", Path("s.png"), "late_wet_active", "urgent", states), REPORTS, KB)
+
+
+WET, WET_WITH_IRF = wet_report({"srf"}), wet_report({"srf", "irf"})
 PROMPT = ["<image>\nWrite the report."]
 PIXELS = torch.zeros(1, 1, 8, 8)
 
