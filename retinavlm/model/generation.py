@@ -1,9 +1,9 @@
 """Batched generation: one answer per (image, prompt) pair, in fixed-size batches.
 
 The one loop behind `retinavlm report`, the demo's reports and the closed-ended scores, so that a
-report is written the same way everywhere: greedy (or, when asked, the candidate report that agrees most
-with the model's own answers: answer_check.py), `batch_size` pairs per call (left padding), in input
-order. Images are read lazily, so only one batch of pixels is held at a time.
+report is written the same way everywhere: greedy (or, when asked, checked against the model's own
+answers: answer_check.py), `batch_size` pairs per call (left padding), in input order. Images are read
+lazily, so only one batch of pixels is held at a time.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def generate_in_batches(
     """`generate_batched`, one list of answers per batch as soon as it is generated (for writers that stream).
 
     The images of the next batch are not read before this batch's answers are taken. With `check`, each
-    answer is the candidate report that agrees most with the model's own closed answers (answer_check.py).
+    answer is the report checked against the model's own closed answers (answer_check.py).
     """
     if batch_size < 1 or max_new_tokens < 1:
         raise ValueError(f"batch_size={batch_size} and max_new_tokens={max_new_tokens} must be at least 1")
