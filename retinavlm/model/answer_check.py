@@ -23,10 +23,8 @@ from retinavlm.evaluation.extract import FindingsExtractor
 from retinavlm.knowledge import KnowledgeBase
 from retinavlm.model.vlm import RetinaVLM
 from retinavlm.resources import curricula_dir
-from retinavlm.train.closed import UNPARSED, parse_answer
+from retinavlm.train.closed import ANSWER_TOKENS, UNPARSED, closed_tasks, parse_answer
 from retinavlm.train.qa import Templates, load_templates, prompt_for
-
-ANSWER_TOKENS = 16  # a closed answer is a few words ("No.", "This is active late wet AMD.")
 
 
 @dataclass(frozen=True)
@@ -48,11 +46,7 @@ class AnswerCheck:
 
     def questions(self) -> list[tuple[str, str]]:
         """(task, question) for the stage, the referral and every biomarker's presence."""
-        closed = self.templates.section("closed")
-        asked = [("stage", closed["stage"]), ("referral", closed["referral"])]
-        return asked + [
-            (f"presence:{bid}", closed["presence"].format(name=b.name)) for bid, b in self.kb.biomarkers.items()
-        ]
+        return closed_tasks(self.templates, self.kb)
 
     def contradictions(self, report: str, answers: dict[str, str]) -> int:
         """How many parsed answers the report states otherwise; what it leaves unsaid, or an unparsed answer, is none."""

@@ -19,6 +19,7 @@ from retinavlm.train.qa import Templates, prompt_for
 from retinavlm.train.records import ScanRecord
 
 UNPARSED = "unparsed"
+ANSWER_TOKENS = 16  # a closed answer is a few words ("No.", "This is active late wet AMD.")
 
 
 @dataclass(frozen=True)
@@ -28,20 +29,24 @@ class ClosedQuestion:
     expected: str  # stage id, referral id, or "yes"/"no"
 
 
+def closed_tasks(templates: Templates, kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """(task, question) for the stage, the referral and every biomarker's presence, in that order."""
+    closed = templates.section("closed")
+    presence = [(f"presence:{bid}", closed["presence"].format(name=b.name)) for bid, b in kb.biomarkers.items()]
+    return [("stage", closed["stage"]), ("referral", closed["referral"]), *presence]
+
+
 def closed_questions(record: ScanRecord, templates: Templates, kb: KnowledgeBase) -> list[ClosedQuestion]:
     """The questions whose answer is known for the scan: an unknown stage, referral or biomarker is not asked."""
-    closed = templates.section("closed")
-    questions = [
-        ClosedQuestion(task, closed[task], expected)
-        for task, expected in (("stage", record.stage), ("referral", record.referral))
-        if expected is not None
-    ]
-    for bid in kb.biomarker_ids:
-        if record.known(bid):
-            expected = "yes" if record.biomarkers[bid] == "present" else "no"
-            questions.append(
-                ClosedQuestion(f"presence:{bid}", closed["presence"].format(name=kb.biomarkers[bid].name), expected)
-            )
+    questions = []
+    for task, question in closed_tasks(templates, kb):
+        if task in ("stage", "referral"):
+            expected = getattr(record, task)
+        else:
+            bid = task.removeprefix("presence:")
+            expected = ("yes" if record.biomarkers[bid] == "present" else "no") if record.known(bid) else None
+        if expected is not None:
+            questions.append(ClosedQuestion(task, question, expected))
     return questions
 
 
@@ -120,7 +125,7 @@ def closed_ended_scores(
     kb: KnowledgeBase,
     batch_size: int = 32,
     image_order: list[int] | None = None,
-    max_new_tokens: int = 16,
+    max_new_tokens: int = ANSWER_TOKENS,
 ) -> tuple[dict[str, float], list[dict[str, str]]]:
     """Ask every closed question about every scan; scores and one row per answer.
 
