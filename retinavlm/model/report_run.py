@@ -321,6 +321,10 @@ def check_run_record(out: str | os.PathLike, expected: dict) -> None:
         recorded = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ReportRunError(f"{path}: unreadable run record ({exc}); delete it with {out} to start again") from None
+    if not isinstance(recorded, dict):
+        raise ReportRunError(
+            f"{path}: a run record is a JSON object, got {type(recorded).__name__}; delete it with {out} to start again"
+        )
     # Both ways: a setting only one of the two records has (an answer check) differs too.
     differing = sorted(key for key in expected.keys() | recorded.keys() if recorded.get(key) != expected.get(key))
     if differing and (Path(out).is_file() or shard_paths(out)):

@@ -334,6 +334,19 @@ def test_checked_reports_are_recorded_independent_of_the_batch_and_never_mixed_w
     assert "--check-answers must be 0 (greedy) or a number of candidate reports, got -1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [("{not json", "unreadable run record"), ('["a", "list"]', "a run record is a JSON object, got list")],
+)
+def test_a_broken_run_record_is_refused_in_one_line(cohort, tmp_path, capsys, record, message):
+    out = tmp_path / "p.jsonl"
+    (tmp_path / "p.run.json").write_text(record)
+    assert main(report_args(cohort, out)) == 2
+    err = capsys.readouterr().err
+    assert message in err and "p.run.json" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_a_scan_too_dark_to_read_is_listed_as_low_quality(tmp_path):
     from PIL import Image
 
