@@ -315,6 +315,9 @@ class SentenceContext:
         sep = label_end = seps[n]
         if any(self.tokens[k].raw in _ITEM_ENDS for k in range(end, sep)):
             return []  # the separator belongs to a later item's label ("Yes (SRF) | IRF: No")
+        brackets = [self.tokens[k].raw for k in range(end, sep) if self.tokens[k].raw in "()"]
+        if brackets.count("(") > brackets.count(")"):
+            return []  # a label inside a bracket opened after the target ("Drusen present (SRF: no)") is its own
         if self.tokens[sep].raw in ("?", "??") and n + 1 < len(seps) and seps[n + 1] == sep + 1:
             n += 1  # a dash after a question introduces its answer ("neurosensory detachment? - no")
             sep = seps[n]

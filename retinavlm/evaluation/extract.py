@@ -18,7 +18,7 @@ from retinavlm.evaluation.context_rules import ContextRules, Place, load_rules
 from retinavlm.evaluation.decisions import decision
 from retinavlm.evaluation.matcher import Match, PhraseTable
 from retinavlm.evaluation.normalize import Normalizer
-from retinavlm.evaluation.text import SEPARATORS, Token, clean_text, sentence_spans
+from retinavlm.evaluation.text import NO_SPLIT_AFTER, SEPARATORS, Token, clean_text, sentence_spans
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 
 _BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–", "|"})  # "|" opens a table row
@@ -515,9 +515,13 @@ class FindingsExtractor:
             frozenset(t.start for t in triggers if t.end - t.start == 1),
             _quoted_history(text, tokens, triggers),
             other_eye_clauses,
-            # over the whole text, so a field's heading joins its value ("Activity: uncertain")
+            # over the whole text, so a field's heading joins its value ("Activity: uncertain"); one denied right
+            # before it ("No adjudication needed") leaves nothing open
             self._undecided.may_match(norms, raws)
-            and next(self._undecided.scan(tokens, 0, len(tokens)), None) is not None,
+            and any(
+                not any(t.end == m.start and any(r.category == "negated" for r in t.rules) for t in triggers)
+                for m in self._undecided.scan(tokens, 0, len(tokens))
+            ),
             norms,
             raws,
             frozenset(raw.lower() for raw in raws) if caseless else raws,
@@ -1518,6 +1522,7 @@ class FindingsExtractor:
         mentions = []
         placed = []  # (sentence, found) of each mention
         standing = set()  # indices of new referrals declined: they yield to any other statement
+        already = set()  # indices of referrals declined beside care the patient already has: they yield to its visit
         intervals = set()  # indices of visits read from an interval apart: they yield to any other but those
         treated = None
         signature = self._signature_start(doc)
@@ -1568,6 +1573,8 @@ class FindingsExtractor:
                         found.start > sentence[0] and doc.tokens[found.start - 1].norm in self.rules.standing_care
                     ) or self._for_now(doc, found, sentence):
                         standing.add(len(mentions))  # "no new referral needed": the care the patient has stands
+                    if self._already_under(doc, sentence):
+                        already.add(len(mentions))
                     mentions.append((self._mention(doc, "referral", "none", "present", found, assertion), True))
                     placed.append((sentence, found))
                     denied_end = found.end
@@ -1607,6 +1614,8 @@ class FindingsExtractor:
                 intervals.add(len(mentions))
             if level_id == "none":
                 denied_end = found.end
+                if self._already_under(doc, sentence):
+                    already.add(len(mentions))
                 # "... with his optometrist in the meantime" or "in the meantime ... with her optometrist": beside a review
                 if any(
                     doc.tokens[k].norm in self.rules.interim_care for k in range(sentence[0], sentence[1])
@@ -1617,6 +1626,14 @@ class FindingsExtractor:
             )
             placed.append((sentence, found))
         undecided = self._referrals_set_against(doc, [m for m, _ in mentions], placed)
+        # "Already under MR clinic with appointment in March - no HES referral sent": beside a visit kept in the same
+        # sentence the decline stands like "no new referral" (round 15's booked-review case); alone, or beside a
+        # clinic named elsewhere, it is the plan
+        standing |= {
+            n
+            for n in already
+            if any(placed[m][0] == placed[n][0] and mentions[m][0].id != "none" for m in range(len(mentions)))
+        }
         # the weakest readings yield: a visit read from its interval to any other statement ("No need to send him in;
         # I'll see him in 2 years"), a new referral declined to any visit ("next visit in 3 months - no new referral
         # needed")
@@ -1631,6 +1648,11 @@ class FindingsExtractor:
         return any(
             doc.tokens[k].norm in self.rules.standing_now for k in range(found.end, min(sentence[1], found.end + 3))
         )
+
+    def _already_under(self, doc: _Document, sentence) -> bool:
+        """A sentence about care the patient already has ("Already under MR clinic with appointment in March - no HES
+        referral sent"): a referral declined in it stands, and a visit the report keeps is the plan."""
+        return any(doc.tokens[k].norm in self.rules.standing_already for k in range(*sentence))
 
     def _venue_of(self, doc: _Document, found: Match, sentence, denied_end: int | None) -> bool:
         """A clinic named right after a follow-up stated as none, with only place words between ("No follow-up
@@ -1686,6 +1708,8 @@ class FindingsExtractor:
         in 3 months" names a repeat scan)."""
         for k in range(found.start - 1, max(sentence[0], found.start - self.rules.visit_gap - 1) - 1, -1):
             token = doc.tokens[k]
+            if token.raw == "." and k > sentence[0] and doc.tokens[k - 1].norm in NO_SPLIT_AFTER:
+                continue  # a title's full stop ("return to see Dr. Cohen in 6 months") is inside the clause
             if not token.is_word or token.norm in self._visit_tests:
                 return False
             if token.norm in self._visit_words:

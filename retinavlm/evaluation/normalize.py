@@ -24,8 +24,9 @@ _LIST_MARKS = {"absent": "✗", "present": "✓"}  # check marks, read as the it
 # length, so the interval reads as weeks (`_dosing`)
 # a count after a finding's name in a row of pipe-separated cells ("SRF 0 | IRF 0 | PED 1"): 0 is none, 1 is one
 _COUNT_CELL = re.compile(r"(?<=[A-Za-z)])([ \t]+)([01])(?=[ \t]*(?:\||$))", re.MULTILINE)
-# a checklist's answer after its finding without a colon ("SRF no / IRF no / PED yes (flat)", "IRF yes, SRF no")
-_ANSWERED_ITEM = re.compile(r"(?<=[A-Za-z])[ \t](?=(?:yes|no)\b[ \t]*(?:[,;/|.(]|$))", re.IGNORECASE | re.MULTILINE)
+# a checklist's answer after its finding without a colon ("SRF no / IRF no / PED yes (flat)", "IRF yes, SRF no"),
+# also closing a bracket ("Fluid: none (SRF no / IRF no)")
+_ANSWERED_ITEM = re.compile(r"(?<=[A-Za-z])[ \t](?=(?:yes|no)\b[ \t]*(?:[,;/|.()\]]|$))", re.IGNORECASE | re.MULTILINE)
 _DOSING = re.compile(r"(?<![\w/])q(\d{1,2}) ?(w|wk|wks|week|weeks)\b", re.IGNORECASE)
 # an abbreviation dictated or typed letter by letter with full stops ("R.P.E.", "O.C.T.")
 _DOTTED_LETTERS = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}(?!\w)")

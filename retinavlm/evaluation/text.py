@@ -40,7 +40,7 @@ SENTENCE_END = frozenset({".", "!", ";"})
 SEPARATORS = frozenset({":", "-", "–", "—", "="})
 _WRAP_MIN_CHARS = 50  # shorter lines are items of a list or template, not wrapped prose
 # "Dr." or "e.g." do not end a sentence.
-_NO_SPLIT_AFTER = frozenset({"dr", "mr", "mrs", "ms", "prof", "approx", "vs", "fig", "ref", "eg", "ie", "cf", "st"})
+NO_SPLIT_AFTER = frozenset({"dr", "mr", "mrs", "ms", "prof", "approx", "vs", "fig", "ref", "eg", "ie", "cf", "st"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,4 +160,4 @@ def _is_inline_period(tokens: list[Token], i: int) -> bool:
         # a one-letter field value ends its sentence ("SRF: N. IRF: Y."), and so does an eye ("iAMD L/E. R/E GA"),
         # unlike an initial
         return False
-    return prev.is_word and (len(word) == 1 and word.isalpha() or word in _NO_SPLIT_AFTER) and nxt is not None
+    return prev.is_word and (len(word) == 1 and word.isalpha() or word in NO_SPLIT_AFTER) and nxt is not None

@@ -1,0 +1,126 @@
+"""Rules from the twenty-fifth writer's general set (round 27: styles_dev25.jsonl), as properties: who acts (a
+clinician named with a title, the optometrist's practice, the hospital's retina service, care the patient already
+has), a comparison with the last visit, an undecided stage denied, and checklist answers inside brackets."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prose_testing import CASES, cased, labels
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+TITLES = st.sampled_from(["Dr.", "Mr.", "Mrs.", "Ms.", "Prof."])
+MONTHS = st.integers(min_value=3, max_value=12)
+
+
+@SETTINGS
+@given(TITLES, st.sampled_from(["return to see", "come back to see", "review with"]), MONTHS, CASES)
+def test_a_visit_with_a_titled_clinician_is_a_follow_up(title, verb, months, case):
+    """Class: who acts and when. "return to see Dr. Cohen in 6 months": the title's full stop is inside the clause,
+    so the visit word still reaches its interval (routine)."""
+    text = cased(f"Large drusen, no fluid. Intermediate AMD. Please {verb} {title} Cohen in {months} months.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["Continue monitoring in practice.", "Monitor in practice.", "Continue monitoring in the practice."]
+    ),
+    CASES,
+)
+def test_monitoring_in_the_practice_is_community_care(plan, case):
+    """Class: who acts. Monitoring in the optometrist's practice is community care, no referral (none)."""
+    text = cased(f"RE known GA, discharged last year. OCT stable, no SRF. {plan}", case)
+    assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["medical retina service", "MR service", "retina service", "macular service"]),
+    MONTHS,
+    CASES,
+)
+def test_a_follow_up_in_the_retina_service_is_routine(service, months, case):
+    """Class: who acts. The hospital's retina service named as a service ("a follow-up visit in our medical retina
+    service in 6 months") is the hospital's review, like "MR clinic"."""
+    text = cased(f"GA, no SRF, no IRF. Please arrange a follow-up visit in our {service} in {months} months.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["with appointment in March", "with a review booked in 3 months", "with next visit in 4 months"]),
+    st.sampled_from(["no HES referral sent", "no HES referral needed", "no referral made"]),
+    CASES,
+)
+def test_a_declined_referral_beside_a_booked_visit_is_routine(visit, declined, case):
+    """Class: care the patient already has. The booked review kept in the same sentence is the plan (round 15's
+    booked-review case, eval/README.md)."""
+    text = cased(f"Inactive wet AMD, scar, no fluid. Already under MR clinic {visit} - {declined}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["No HES referral - already under MR.", "No HES referral needed - already under MR clinic."]), CASES
+)
+def test_a_declined_referral_alone_stays_none(plan, case):
+    """The same decline without a booked visit is none (u122, v045); a clinic the patient is known to, named in
+    another sentence, is no visit kept (w23-067)."""
+    text = cased(f"Known to MR clinic, under treatment. RE OCT: small PED, no SRF or IRF today. {plan}", case)
+    assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["stable vs last visit", "unchanged vs last visit", "stable vs previous", "stable versus last visit"]
+    ),
+    CASES,
+)
+def test_a_comparison_with_the_last_visit_is_todays_reading(comparison, case):
+    """Class: a comparison with an earlier visit. "few small IRCs, stable vs last visit, no SRF": the denial after
+    the comparison is today's, not history."""
+    text = cased(f"OD nAMD: few small IRCs, {comparison}, no SRF. Keep at 6/52 interval.", case)
+    assert labels(text)["biomarkers"].get("srf") == "absent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["No adjudication needed.", "Not for adjudication.", "No adjudication required."]),
+    CASES,
+)
+def test_an_undecided_cue_denied_leaves_the_stage(denial, case):
+    """Class: an undecided stage denied. A reading centre's "No adjudication needed" sends nothing to another
+    reader: the stage its grid names stands ("cRORA: present" is late dry AMD, eval/README.md round 10)."""
+    text = cased(f"Study eye: OS | cRORA: present, total area 7.2 mm2 | Hypertransmission: present | {denial}", case)
+    assert labels(text)["stage"] == "late_dry", text
+
+
+def test_an_undecided_cue_still_leaves_the_stage_open():
+    text = "Study eye: OS | cRORA: present | Adjudication needed."
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["no", "No", "NO"]), st.sampled_from(["Fluid at visit: none", "Dry macula"]), CASES)
+def test_checklist_answers_inside_brackets(answer, lead, case):
+    """Class: checklist answers without colons (round 25), also closing a bracket: "(SRF no / IRF no)"."""
+    text = cased(f"nAMD audit | Eye: R | {lead} (SRF {answer} / IRF {answer}) | Activity decision: inactive", case)
+    got = labels(text)
+    assert got["biomarkers"].get("srf") == "absent" and got["biomarkers"].get("irf") == "absent", text
+    assert got["stage"] == "late_wet_inactive", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Drusen present", "Large drusen", "Soft drusen"]),
+    st.sampled_from(["SRF: no / IRF: no", "SRF no / IRF no", "SRF: no, IRF: no"]),
+    CASES,
+)
+def test_a_field_inside_a_bracket_is_its_own(finding, field, case):
+    """A label inside a bracket opened after a finding ("Drusen present (SRF: no / IRF: no)") answers its own
+    finding, not the one before the bracket."""
+    text = cased(f"{finding} ({field}).", case)
+    got = labels(text)["biomarkers"]
+    assert got.get("drusen") == "present" and got.get("srf") == "absent", text
