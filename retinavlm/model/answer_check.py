@@ -67,20 +67,24 @@ class AnswerCheck:
         runs only for the other scans of the batch.
         """
         asked = self.questions()
+        features = model.inference_features(pixels)  # each scan encoded once for its questions, report and beams
         replies = model.generate(
-            pixels.repeat_interleave(len(asked), dim=0),
+            None,
             [prompt_for(question) for _ in range(len(pixels)) for _, question in asked],
             max_new_tokens=ANSWER_TOKENS,
+            image_features=features.repeat_interleave(len(asked), dim=0),
         )
         per_scan = [replies[i * len(asked) : (i + 1) * len(asked)] for i in range(len(pixels))]
         answers = [
             {task: parse_answer(task, reply, self.kb) for (task, _), reply in zip(asked, mine, strict=True)}
             for mine in per_scan
         ]
-        chosen = model.generate(pixels, prompts, max_new_tokens=max_new_tokens)
+        chosen = model.generate(None, prompts, max_new_tokens=max_new_tokens, image_features=features)
         unsure = [i for i, report in enumerate(chosen) if self.contradictions(report, answers[i])]
         if unsure:
-            candidates = model.candidates(pixels[unsure], [prompts[i] for i in unsure], max_new_tokens, self.candidates)
+            candidates = model.candidates(
+                None, [prompts[i] for i in unsure], max_new_tokens, self.candidates, image_features=features[unsure]
+            )
             for i, reports in zip(unsure, candidates, strict=True):
                 counts = [self.contradictions(report, answers[i]) for report in reports]
                 chosen[i] = reports[counts.index(min(counts))]  # the first best: ties go to the better beam

@@ -1,14 +1,15 @@
-"""Batched generation: one answer per (image, prompt) pair, in fixed-size batches.
+"""Batched generation, in input order, with left padding; images are read lazily, one batch at a time.
 
-The one loop behind `retinavlm report`, the demo's reports and the closed-ended scores, so that a
-report is written the same way everywhere: greedy (or, when asked, checked against the model's own
-answers: answer_check.py), `batch_size` pairs per call (left padding), in input order. Images are read
-lazily, so only one batch of pixels is held at a time.
+- `generate_batched`: one answer per (image, prompt) pair, `batch_size` pairs per call. The one loop behind
+  `retinavlm report` and the demo's reports, so that a report is written the same way everywhere: greedy,
+  or, when asked, checked against the model's own answers (answer_check.py).
+- `answer_each_scan`: several prompts per image, the image encoded once for all of them (the closed-ended
+  scores).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice, repeat
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,54 @@ def generate_batched(
     """
     batches = generate_in_batches(model, images, prompts, batch_size, max_new_tokens, progress, total, check)
     return [answer for batch in batches for answer in batch]
+
+
+def answer_each_scan(
+    model: RetinaVLM,
+    images: Iterable[torch.Tensor],
+    prompts: Iterable[Sequence[str]],
+    batch_size: int,
+    max_new_tokens: int,
+) -> list[list[str]]:
+    """Greedy answers to each image's (1, S, S) own prompts, in order, the image encoded once for all of them.
+
+    The closed-ended scores ask every scan 13 questions; encoding it 13 times cost more than the LM itself.
+    A batch holds whole scans, as many as keep its prompts within `batch_size` (always at least one scan).
+    """
+    if batch_size < 1 or max_new_tokens < 1:
+        raise ValueError(f"batch_size={batch_size} and max_new_tokens={max_new_tokens} must be at least 1")
+    answers: list[list[str]] = []
+    for group in _scan_groups(zip(images, prompts, strict=True), batch_size):
+        scan_of_prompt = [k for k, (_, mine) in enumerate(group) for _ in mine]
+        if not scan_of_prompt:
+            answers += [[] for _ in group]
+            continue
+        features = model.inference_features(torch.stack([image for image, _ in group]))
+        replies = iter(
+            model.generate(
+                None,
+                [prompt for _, mine in group for prompt in mine],
+                max_new_tokens=max_new_tokens,
+                image_features=features[scan_of_prompt],
+            )
+        )
+        answers += [[next(replies) for _ in mine] for _, mine in group]
+    return answers
+
+
+def _scan_groups(
+    scans: Iterator[tuple[torch.Tensor, Sequence[str]]], batch_size: int
+) -> Iterator[list[tuple[torch.Tensor, Sequence[str]]]]:
+    group: list[tuple[torch.Tensor, Sequence[str]]] = []
+    prompts = 0
+    for image, mine in scans:
+        if group and prompts + len(mine) > batch_size:
+            yield group
+            group, prompts = [], 0
+        group.append((image, mine))
+        prompts += len(mine)
+    if group:
+        yield group
 
 
 def generate_in_batches(

@@ -192,6 +192,17 @@ class RetinaVLM(nn.Module):
         """(B, 1, S, S) -> raw encoder tokens (B, num_encoder_tokens, encoder_dim), before the adapter."""
         return self.encoder(pixel_values.to(self.device, torch.float32))
 
+    @torch.no_grad()
+    def inference_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """`encode_images` in eval mode without gradients: what `generate(image_features=...)` takes, so that a
+        scan asked several questions is encoded once."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.encode_images(pixel_values)
+        finally:
+            self.train(was_training)
+
     def embed(
         self,
         input_ids: torch.Tensor,
@@ -335,12 +346,18 @@ class RetinaVLM(nn.Module):
         top_p: float = 1.0,
         streamer: Any = None,
         num_beams: int = 1,
+        image_features: torch.Tensor | None = None,
     ) -> list[str]:
         """Write one answer per prompt (and scan), stopping at <|eot_id|>; greedy unless do_sample. With
-        num_beams > 1, beam search and the num_beams best answers of each prompt in turn, best first."""
+        num_beams > 1, beam search and the num_beams best answers of each prompt in turn, best first.
+
+        `image_features` (from `encode_images`) stand in for `pixel_values`, so that a scan asked several
+        questions is encoded once: the encoder costs more than the tiny LM's prefill.
+        """
         if num_beams < 1:
             raise ValueError(f"num_beams must be at least 1, got {num_beams}")
-        batch = self.processor(prompts, images=pixel_values, padding_side="left")
+        with_image = pixel_values is not None or image_features is not None
+        batch = self.processor(prompts, images=pixel_values, padding_side="left", with_image=with_image)
         length = batch["input_ids"].shape[1]
         if length + max_new_tokens > self.processor.max_length:
             raise ValueError(
@@ -360,7 +377,7 @@ class RetinaVLM(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            embeds = self.embed(batch["input_ids"], batch.get("pixel_values"))
+            embeds = self.embed(batch["input_ids"], batch.get("pixel_values"), image_features)
             attention_mask = batch["attention_mask"].to(self.device)
             if self.fast.static_cache_generation and not do_sample and streamer is None and num_beams == 1:
                 output = self.greedy_decoder()(
@@ -376,8 +393,13 @@ class RetinaVLM(nn.Module):
         return [t.strip() for t in texts]
 
     def candidates(
-        self, pixel_values: torch.Tensor, prompts: list[str], max_new_tokens: int, beams: int
+        self,
+        pixel_values: torch.Tensor | None,
+        prompts: list[str],
+        max_new_tokens: int,
+        beams: int,
+        image_features: torch.Tensor | None = None,
     ) -> list[list[str]]:
         """The `beams` best answers per prompt (and scan) by beam search, best first."""
-        texts = self.generate(pixel_values, prompts, max_new_tokens, num_beams=beams)
+        texts = self.generate(pixel_values, prompts, max_new_tokens, num_beams=beams, image_features=image_features)
         return [texts[i : i + beams] for i in range(0, len(texts), beams)]

@@ -13,7 +13,7 @@ import torch
 from sklearn.metrics import f1_score
 
 from retinavlm.knowledge import KnowledgeBase, Level
-from retinavlm.model.generation import generate_batched
+from retinavlm.model.generation import answer_each_scan
 from retinavlm.train.images import ScanImages
 from retinavlm.train.qa import Templates, prompt_for
 from retinavlm.train.records import ScanRecord
@@ -132,14 +132,17 @@ def closed_ended_scores(
     `image_order[i]` is the scan whose pixels are shown for scan i's questions: a permutation gives
     the shuffled-image control (the answers should fall to chance if they come from the pixels).
     """
-    asked = [(i, q) for i, record in enumerate(images.records) for q in closed_questions(record, templates, kb)]
-    answers = generate_batched(
+    per_scan = [closed_questions(record, templates, kb) for record in images.records]
+    shown = image_order if image_order is not None else range(len(per_scan))
+    replies = answer_each_scan(
         model,
-        (images.tensor(image_order[i] if image_order is not None else i) for i, _ in asked),
-        [prompt_for(q.question) for _, q in asked],
+        (images.tensor(shown[i]) for i in range(len(per_scan))),
+        [[prompt_for(q.question) for q in mine] for mine in per_scan],
         batch_size,
         max_new_tokens,
     )
+    asked = [(i, q) for i, mine in enumerate(per_scan) for q in mine]
+    answers = [answer for mine in replies for answer in mine]
     questions = [q for _, q in asked]
     parsed = [parse_answer(q.task, a, kb) for q, a in zip(questions, answers)]
     rows = [

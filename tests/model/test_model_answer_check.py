@@ -35,16 +35,21 @@ class ScriptedModel:
         self.replies, self.greedy, self.candidates_given = replies, greedy, candidates
         self.questions_asked, self.beams_for = [], None
 
-    def generate(self, pixels, prompts, max_new_tokens):
-        assert len(pixels) == len(prompts)
+    def inference_features(self, pixels):
+        """Each scan's index as its features, so that a test sees which scan a prompt was shown."""
+        self.encoded = getattr(self, "encoded", 0) + 1
+        return torch.arange(len(pixels), dtype=torch.float32)[:, None]
+
+    def generate(self, pixels, prompts, max_new_tokens, image_features):
+        assert pixels is None and len(image_features) == len(prompts)
         if len(prompts) == len(self.replies):  # the closed questions, every scan's in turn
             self.questions_asked = prompts
             return self.replies
         return self.greedy
 
-    def candidates(self, pixels, prompts, max_new_tokens, beams):
-        assert beams == CHECK.candidates and len(pixels) == len(prompts)
-        self.beams_for = len(prompts)
+    def candidates(self, pixels, prompts, max_new_tokens, beams, image_features):
+        assert beams == CHECK.candidates and pixels is None and len(image_features) == len(prompts)
+        self.beams_for = image_features[:, 0].int().tolist()
         return self.candidates_given
 
 
@@ -71,7 +76,16 @@ def test_a_greedy_report_that_contradicts_an_answer_is_replaced_by_the_candidate
     )
     assert CHECK.reports(model, PIXELS, PROMPT, 50) == [WET_WITH_IRF]
     assert len(model.questions_asked) == len(CHECK.questions()) == 2 + len(KB.biomarker_ids)
-    assert model.beams_for == 1
+    assert model.beams_for == [0]
+    assert model.encoded == 1  # the scan is encoded once for its questions, its report and its candidates
+
+
+def test_beam_search_runs_on_the_features_of_the_contradicted_scan_only():
+    replies = closed_replies("Active late wet AMD.", "Urgent.", {"srf"})
+    replies += closed_replies("Active late wet AMD.", "Urgent.", {"srf", "irf"})
+    model = ScriptedModel(replies, [WET, WET], [[WET_WITH_IRF]])
+    assert CHECK.reports(model, torch.zeros(2, 1, 8, 8), PROMPT * 2, 50) == [WET, WET_WITH_IRF]
+    assert model.beams_for == [1]
 
 
 def test_a_greedy_report_contradicting_no_answer_is_kept_without_beam_search():

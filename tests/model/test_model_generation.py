@@ -1,11 +1,12 @@
-"""`generate_batched`: the one batched generation loop gives exactly what batch-by-batch `model.generate` gives."""
+"""`generate_batched`: the one batched generation loop gives exactly what batch-by-batch `model.generate` gives;
+`answer_each_scan`: several questions per scan, the scan encoded once, the same answers as one pair at a time."""
 
 import pytest
 import torch
 from model_testing import tiny_config
 
 from retinavlm.model.config import EncoderConfig
-from retinavlm.model.generation import generate_batched, generate_in_batches
+from retinavlm.model.generation import answer_each_scan, generate_batched, generate_in_batches
 from retinavlm.model.vlm import RetinaVLM
 
 
@@ -82,3 +83,52 @@ def test_refuses_empty_batches_or_answers(batch_size, max_new_tokens):
         generate_batched(RecordingModel(), [], "p", batch_size=batch_size, max_new_tokens=max_new_tokens)
     with pytest.raises(ValueError, match="at least 1"):  # when called, not at the first batch
         generate_in_batches(RecordingModel(), [], "p", batch_size=batch_size, max_new_tokens=max_new_tokens)
+
+
+QUESTIONS = [
+    ["<image> Stage?", "<image> Is there drusen?", "<image> Referral?"],
+    [],
+    ["<image> Stage?"],
+    ["<image> X?"] * 2,
+]
+
+
+def test_each_scans_questions_get_the_answers_of_asking_them_one_pair_at_a_time(model, images):
+    pairs = [(image, q) for image, mine in zip(images, QUESTIONS) for q in mine]
+    one_by_one = [model.generate(image[None], [q], max_new_tokens=5)[0] for image, q in pairs]
+    answers = answer_each_scan(model, iter(images[: len(QUESTIONS)]), QUESTIONS, batch_size=4, max_new_tokens=5)
+    assert [len(mine) for mine in answers] == [len(mine) for mine in QUESTIONS]
+    assert [a for mine in answers for a in mine] == one_by_one
+
+
+class EncodingCounter(RecordingModel):
+    def __init__(self):
+        super().__init__()
+        self.encoded: list[int] = []
+
+    def inference_features(self, pixels):
+        self.encoded.append(len(pixels))
+        return torch.zeros(len(pixels), 1)
+
+    def generate(self, pixels, prompts, max_new_tokens, image_features):
+        assert pixels is None and len(image_features) == len(prompts)
+        self.calls.append((len(prompts), prompts))
+        return [f"{p}:{max_new_tokens}" for p in prompts]
+
+
+def test_a_batch_holds_whole_scans_and_each_scan_is_encoded_once():
+    fake = EncodingCounter()
+    answers = answer_each_scan(fake, [torch.zeros(1, 4, 4)] * 4, QUESTIONS, batch_size=3, max_new_tokens=2)
+    assert answers == [[f"{q}:2" for q in mine] for mine in QUESTIONS]
+    # a scan with no question joins a full batch; the next scan's question would overfill it and opens the next
+    assert fake.encoded == [2, 2] and [size for size, _ in fake.calls] == [3, 3]
+    fake = EncodingCounter()
+    answer_each_scan(fake, [torch.zeros(1, 4, 4)] * 4, QUESTIONS, batch_size=1, max_new_tokens=2)
+    assert [size for size, _ in fake.calls] == [3, 1, 2]  # a scan with more questions than a batch is never split
+
+
+def test_answer_each_scan_refuses_empty_batches_and_mismatched_lists():
+    with pytest.raises(ValueError, match="at least 1"):
+        answer_each_scan(EncodingCounter(), [], [], batch_size=0, max_new_tokens=1)
+    with pytest.raises(ValueError):
+        answer_each_scan(EncodingCounter(), [torch.zeros(1, 4, 4)] * 2, [["q"]], batch_size=2, max_new_tokens=1)
