@@ -91,6 +91,8 @@ class CohortSpec:
 class Generation:
     max_new_tokens: int = 200
     batch_size: int = 32
+    # Candidate reports checked against the model's own closed answers (model/answer_check.py); 0: greedy.
+    check_answers: int = 0
 
 
 @dataclass
@@ -161,6 +163,10 @@ def load_demo_config(path: str | os.PathLike | None = None) -> DemoConfig:
             raise ConfigError("at least 8 scans are needed for three patient splits", f"{where}.cohort.n", path)
         if preset.generation.max_new_tokens < 1 or preset.generation.batch_size < 1:
             raise ConfigError("max_new_tokens and batch_size must be at least 1", f"{where}.generation", path)
+        if preset.generation.check_answers < 0:
+            raise ConfigError(
+                "must be 0 (greedy) or a number of candidate reports", f"{where}.generation.check_answers", path
+            )
         if preset.evaluation.bootstrap < 0:
             raise ConfigError("must be >= 0", f"{where}.evaluation.bootstrap", path)
         if preset.cohort.heldout_domain is not None and preset.real is not None:
@@ -461,6 +467,7 @@ def predictions_step(
 ) -> None:
     """FOLDER/predictions/<system>.jsonl for each system of `names` (each file is a step of its own); the CNN
     classifiers' files are written by classifiers_step."""
+    from retinavlm.model.answer_check import AnswerCheck
     from retinavlm.model.prompts import report_prompt
     from retinavlm.model.report_run import drop_torn_line, read_written, stream_reports
     from retinavlm.model.vlm import RetinaVLM
@@ -489,6 +496,8 @@ def predictions_step(
     if not any(system in todo for system in model_systems):
         log("predictions: reusing every model system's reports")
     prompt = report_prompt()
+    candidates = preset.generation.check_answers
+    check = AnswerCheck.load(candidates, kb) if candidates else None
     loaded: dict[Path, tuple[Any, Any]] = {}
     for system, (checkpoint, order) in model_systems.items():
         if system not in todo:
@@ -515,6 +524,7 @@ def predictions_step(
             system,
             progress=f"reports ({system})",
             total=len(pending),
+            check=check,
         )
         seconds = time.perf_counter() - started
         state.finish(scored.step(f"predictions:{system}"), seconds, reports=len(ids))

@@ -51,7 +51,8 @@ def tiny_presets(path: Path) -> Path:
             "stage1_introduction": [*SHORT, *QUIET_VALIDATION, "train.max_steps=16", "qa.per_scan=1"],
             "stage2_specialism": [*SHORT, *QUIET_VALIDATION, "train.max_steps=2", "qa.per_scan=1"],
         },
-        "generation": {"max_new_tokens": 8, "batch_size": 8},
+        # checked against its own answers, as the default is: the untrained model contradicts them everywhere
+        "generation": {"max_new_tokens": 8, "batch_size": 8, "check_answers": 2},
         "evaluation": {"bootstrap": 10, "seed": 0},
     }
     path.write_text(yaml.safe_dump(doc))
@@ -230,6 +231,15 @@ def test_bad_settings_get_one_line_errors(finished_run, tmp_path, capsys):
         (
             ["--config", str(tmp_path / "unknown.yaml"), "--preset", "tiny", "--out", str(tmp_path / "e")],
             "presets.tiny.cohort.heldout_domain: unknown scanner domain 'nowhere_like'",
+        )
+    )
+    negative = yaml.safe_load(presets.read_text())
+    negative["presets"]["tiny"]["generation"]["check_answers"] = -1
+    (tmp_path / "negative.yaml").write_text(yaml.safe_dump(negative))
+    cases.append(
+        (
+            ["--config", str(tmp_path / "negative.yaml"), "--preset", "tiny", "--out", str(tmp_path / "f")],
+            "presets.tiny.generation.check_answers: must be 0 (greedy) or a number of candidate reports",
         )
     )
     for argv, message in cases:
