@@ -203,6 +203,11 @@ class ContextRules:
     joined_fields: tuple[str, ...] = ()
     # "no SRF/IRF, PED flat": a word of these right after a finding makes its item a statement of its own
     item_predicates: frozenset[str] = frozenset()
+    # "persistent SRF since loading, stable height ... injected today": a stability word right after a present finding or
+    # before its measure describes the finding, not the disease's activity, so a treatment given still states active
+    finding_stability: frozenset[str] = frozenset()
+    finding_measures: frozenset[str] = frozenset()
+    finding_stability_reach: int = 0
     # "no fluid, and an atrophic patch": two words after a comma that open a new item of the list, a statement of its own
     item_openers: frozenset[tuple[str, str]] = frozenset()
     # "No SRF, IRF, double-layer sign or HRF is seen in the left eye": a finding joined by one of these is a member of
@@ -331,6 +336,7 @@ def _load_cached(path: Path) -> ContextRules:
         "standing_diagnosis",
         "joined_fields",
         "item_predicates",
+        "finding_stability",
         "item_openers",
         "disjunctions",
         "finding_list_keys",
@@ -449,6 +455,8 @@ def _load_cached(path: Path) -> ContextRules:
     _keys(schedule, {"level", "stages", "phrases", "treated", "activity"}, path, "treatment_schedule")
     guard = doc.get("stage_anatomy_guard") or {}
     _keys(guard, {"terms", "window", "anatomy", "partial"}, path, "stage_anatomy_guard")
+    stability = doc.get("finding_stability") or {}
+    _keys(stability, {"words", "measures", "reach"}, path, "finding_stability")
     visits = doc.get("visit_intervals") or {}
     _keys(visits, {"intervals", "visits", "tests", "gap"}, path, "visit_intervals")
     predicates = doc.get("referral_predicates") or {}
@@ -561,6 +569,13 @@ def _load_cached(path: Path) -> ContextRules:
         spoken_number_units=_strings(speech.get("number_units"), path, "speech number_units"),
         joined_fields=_strings(doc.get("joined_fields"), path, "joined_fields"),
         item_predicates=frozenset(w.lower() for w in _strings(doc.get("item_predicates"), path, "item_predicates")),
+        finding_stability=frozenset(
+            w.lower() for w in _strings(stability.get("words"), path, "finding_stability words")
+        ),
+        finding_measures=frozenset(
+            w.lower() for w in _strings(stability.get("measures"), path, "finding_stability measures")
+        ),
+        finding_stability_reach=_int(stability.get("reach", 0), path, "finding_stability reach"),
         item_openers=frozenset(
             tuple(w.lower().split())
             for w in _strings(doc.get("item_openers"), path, "item_openers")

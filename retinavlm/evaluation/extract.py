@@ -814,9 +814,12 @@ class FindingsExtractor:
                 stops[k] = True
         # a stage named by a finding word the report denies ("no iRORA or cRORA") is denied with it
         denied = {(m.span.start, m.span.end) for m in mentions if m.state in ("absent", None)}
+        present = frozenset(
+            k for m in mentions if m.state in ("present", "uncertain") for k in range(*self._token_range(doc, m.span))
+        )
         stages = [
             (m, weak)
-            for m, weak in self._stage_mentions(doc, stops, own_findings, denied)
+            for m, weak in self._stage_mentions(doc, stops, own_findings, denied, present)
             + self._heading_value_mentions(doc, "stage")
             + (self._verdict_mentions(doc) if not doc.leaves_stage_open else [])
             if not any(_overlaps(m.span, c.span) for c, _ in conditions)
@@ -1055,7 +1058,12 @@ class FindingsExtractor:
         return decided
 
     def _stage_mentions(
-        self, doc: _Document, stops: list[bool], own_findings, denied: set[tuple[int, int]]
+        self,
+        doc: _Document,
+        stops: list[bool],
+        own_findings,
+        denied: set[tuple[int, int]],
+        present: frozenset[int] = frozenset(),
     ) -> list[tuple[Mention, bool]]:
         """Stated stages, each with whether it is weak (a biomarker word like "geographic atrophy",
         or a bare "AMD") so that an explicit stage statement wins over it."""
@@ -1079,17 +1087,27 @@ class FindingsExtractor:
         queried: set[str] = set()  # stages left open by a query ("?wet AMD")
         set_aside: set[str] = set()  # stages the report denies ("intermediate AMD rather than neovascular disease")
         starts = {found.start for found, _ in targets}
+        nothing_found = not any(f["state"] == "present" for f in own_findings.values())
         for n, (found, sentence) in enumerate(targets):
             if n in alternatives or self._names_service(doc, found, sentence, starts):
                 continue
             words = [t.norm for t in doc.tokens[found.start : found.end]]
-            if len(words) == 1 and words[0] in guard and self._near_anatomy(doc, found, sentence):
+            # "otherwise" after findings all ruled out ("no SRF - a shadow artefact. Macula otherwise unremarkable"):
+            # the rest of a scan with no finding is the whole scan, healthy
+            partial = nothing_found and self._after_partial(doc, found, sentence)
+            if len(words) == 1 and words[0] in guard and self._near_anatomy(doc, found, sentence, partial):
                 continue
-            if (not guard.isdisjoint(words) or found.payloads[0] == ("level", "healthy")) and self._after_partial(
-                doc, found, sentence
+            if (
+                (not guard.isdisjoint(words) or found.payloads[0] == ("level", "healthy"))
+                and self._after_partial(doc, found, sentence)
+                and not partial
             ):
                 continue  # "small drusen, otherwise normal macula" or "otherwise nad": the rest of the scan, not healthy
-            if found.end < sentence[1] and doc.tokens[found.end].norm in self.rules.anatomy_guard_partial:
+            if (
+                found.end < sentence[1]
+                and doc.tokens[found.end].norm in self.rules.anatomy_guard_partial
+                and not nothing_found
+            ):
                 continue  # "Few hard drusen. NAD otherwise.": the same, the partial word after the statement
             assertion = self._assess(doc, ctx, found, sentence)
             if assertion.state == "absent" and self._own_denial(doc, found):
@@ -1127,7 +1145,7 @@ class FindingsExtractor:
                     level_id = self._activity_statement(doc, qualifiers, value)
                 if level_id is None:  # "Vabysmo given": a yielding qualifier, and no other activity stated
                     level_id = self._qualified(yielding, yielding_starts, value, found, sentence, past)[0]
-                    if level_id is not None and not self._yields(doc, qualifiers, value, level_id, past):
+                    if level_id is not None and not self._yields(doc, qualifiers, value, level_id, past, present):
                         level_id = None
                 if level_id is None and family.needs_qualifier:
                     continue  # "started anti-VEGF" names the care, not whether the disease is active
@@ -1269,18 +1287,38 @@ class FindingsExtractor:
                         return member, q.end
         return own, None
 
-    def _yields(self, doc: _Document, qualifiers: list[Match], family_index: int, member: str, past: set[int]) -> bool:
+    def _yields(
+        self,
+        doc: _Document,
+        qualifiers: list[Match],
+        family_index: int,
+        member: str,
+        past: set[int],
+        present: frozenset[int] = frozenset(),
+    ) -> bool:
         """A yielding qualifier ("Aflibercept given") counts only when the report names no other activity of the
         family today: no qualifier of another member ("given today. Active, stable."), none denied ("No active
-        exudation seen"); an earlier state ("new IRF (was dry)") does not count."""
+        exudation seen"); an earlier state ("new IRF (was dry)") does not count, nor a finding's own stability
+        ("trace SRF, stable x3 visits", "persistent SRF, stable height": `present` holds the present findings' tokens)."""
         denied = [(t.start, t.end) for t in doc.triggers if any(r.category == "negated" for r in t.rules)]
         for q in qualifiers:
             if any(k in past for k in range(q.start - 2, q.start + 1)):
+                continue
+            if self._finding_stability(doc, q, present):
                 continue
             for index, named in q.payloads:
                 if index == family_index and (named != member or any(a <= q.start <= b for a, b in denied)):
                     return False
         return True
+
+    def _finding_stability(self, doc: _Document, q: Match, present: frozenset[int]) -> bool:
+        """A stability word that describes a present finding: right after it ("trace SRF, stable x3 visits") or
+        before the finding's measure ("stable height"), not the disease's activity."""
+        if q.end - q.start != 1 or doc.tokens[q.start].norm not in self.rules.finding_stability:
+            return False
+        if q.end < len(doc.tokens) and doc.tokens[q.end].norm in self.rules.finding_measures:
+            return True
+        return any(k in present for k in range(max(0, q.start - self.rules.finding_stability_reach), q.start))
 
     def _activity_statement(self, doc: _Document, qualifiers: list[Match], family_index: int) -> str | None:
         """A sentence made only of one family's qualifiers ("Faricimab #12. Stable, inactive.") states
@@ -1301,10 +1339,16 @@ class FindingsExtractor:
         lo = max(sentence[0], found.start - self.rules.anatomy_guard_window)
         return any(doc.tokens[k].norm in self.rules.anatomy_guard_partial for k in range(lo, found.start))
 
-    def _near_anatomy(self, doc: _Document, found: Match, sentence) -> bool:
+    def _near_anatomy(self, doc: _Document, found: Match, sentence, partial_whole: bool = False) -> bool:
+        """An anatomy word next to a normal word ("normal foveal contour"); `partial_whole`: "otherwise" is no
+        anatomy word here (nothing else was found)."""
         window = self.rules.anatomy_guard_window
         lo, hi = max(sentence[0], found.start - window), min(sentence[1], found.end + window)
-        return any(doc.tokens[k].norm in self.rules.anatomy_guard_words for k in range(lo, hi))
+        return any(
+            doc.tokens[k].norm in self.rules.anatomy_guard_words
+            and not (partial_whole and doc.tokens[k].norm in self.rules.anatomy_guard_partial)
+            for k in range(lo, hi)
+        )
 
     def _placed(self, doc: _Document, targets) -> list[tuple[Match, tuple[int, int]]]:
         """An umbrella term followed by where it lies becomes the biomarkers of those places ("fluid under

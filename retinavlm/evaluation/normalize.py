@@ -17,8 +17,12 @@ _GLUED = re.compile(r"([a-z]{2,})([A-Z]{2,}s?)")  # "noSRF", "intermediateAMD", 
 # a JSON key and its list of strings ("biomarkers absent": ["drusen", "subretinal fluid"]), after clean_text
 _JSON_LIST = re.compile(r'"(?P<key>[^"\n]{1,60})"[ \t]*:[ \t]*\[(?P<items>[^\[\]\n]*)\]')
 _JSON_ITEM = re.compile(r'"([^"\n]+)"')
-# a JSON object's comma before a key ({"amd_stage": "intermediate", "referral": ...}): each pair is a field
-_JSON_KEY = re.compile(r',(?=[ \t]*"[^"\n]{1,60}"[ \t]*:)')
+# the same list written without quotes, as a model's loose JSON or YAML does ("{findings: [drusen], negatives: [SRF,
+# IRF]}")
+_BARE_LIST = re.compile(r"(?<![\w\"])(?P<key>[A-Za-z][A-Za-z _]{0,59}?)[ \t]*:[ \t]*\[(?P<items>[^\[\]\"\n]*)\]")
+# a JSON object's comma before a key ({"amd_stage": "intermediate", "referral": ...}), quoted or not ({findings: [...],
+# negatives: [...]}): each pair is a field
+_JSON_KEY = re.compile(r',(?=[ \t]*(?:"[^"\n]{1,60}"|[A-Za-z][A-Za-z_ ]{0,59})[ \t]*:)')
 _LIST_MARKS = {"absent": "✗", "present": "✓"}  # check marks, read as the item's value
 # a dosing interval ("q12w", "Q8WK", "q10 weeks"): the "q" (every) is dropped and the text kept to the same
 # length, so the interval reads as weeks (`_dosing`)
@@ -252,8 +256,10 @@ class Normalizer:
         for a finding is its value as a sign ("P(SRF)=0.04" -> "SRF: -,")."""
         if self._list_keys and '"' in text and "[" in text:
             text = _JSON_LIST.sub(self._finding_list, text)
-        if text.lstrip().startswith("{") and '"' in text:
+        if text.lstrip().startswith("{") and ":" in text:
             text = _json_fields(text)
+        if self._list_keys and ":" in text and "[" in text:  # after the fields, whose brackets it consumes
+            text = _BARE_LIST.sub(self._bare_finding_list, text)
         if self._zero is not None and "0" in text:
             text = self._zero.sub(lambda m: "-".ljust(len(m.group())), text)
         if ("q" in text or "Q" in text) and _DOSING.search(text):
@@ -294,17 +300,31 @@ class Normalizer:
     def _finding_list(self, m: re.Match) -> str:
         """A JSON list under a key that says absent or present ("biomarkers absent": ["drusen", "subretinal fluid"])
         reads as each item followed by that value's check mark, same length."""
-        key = " " + " ".join(m.group("key").lower().split()) + " "
-        # the first state whose words the key holds, absent first ("findings not detected" is not "detected")
-        state = next(
-            (s for s in ("absent", "present") if any(f" {w} " in key for w in self._list_keys.get(s, ()))), None
-        )
+        state = self._list_state(m.group("key"))
         if state is None:
             return m.group()
         mark = _LIST_MARKS[state]
         start = m.start("items") - m.start()
         items = _JSON_ITEM.sub(lambda item: f" {item.group(1)}{mark}", m.group("items"))
         return m.group()[:start] + items + m.group()[m.end("items") - m.start() :]
+
+    def _list_state(self, key: str) -> str | None:
+        """The state a list's key says its items are in ("biomarkers absent", "negatives"): the first whose words the
+        key holds, absent first ("findings not detected" is not "detected")."""
+        key = " " + " ".join(key.lower().split()) + " "
+        return next(
+            (s for s in ("absent", "present") if any(f" {w} " in key for w in self._list_keys.get(s, ()))), None
+        )
+
+    def _bare_finding_list(self, m: re.Match) -> str:
+        """An unquoted list under such a key ("negatives: [SRF, IRF]"): each item's comma, and the closing bracket,
+        become its check mark, same length ("negatives: [SRF✗ IRF✗")."""
+        state = self._list_state(m.group("key"))
+        if state is None or not m.group("items").strip():
+            return m.group()
+        mark = _LIST_MARKS[state]
+        start = m.start("items") - m.start()
+        return m.group()[:start] + m.group("items").replace(",", mark) + mark
 
     def _probability(self, m: re.Match) -> str:
         value = float(m.group("value")) / (100 if m.group("percent") else 1)
