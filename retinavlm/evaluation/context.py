@@ -70,6 +70,7 @@ class SentenceContext:
         item_predicates: frozenset[str] = frozenset(),
         disjunctions: frozenset[str] = frozenset(),
         item_openers: frozenset[tuple[str, str]] = frozenset(),
+        named_eye_clauses: frozenset[int] = frozenset(),
     ):
         self.tokens = tokens
         self.by_end = {t.end - 1: t for t in triggers}
@@ -86,6 +87,9 @@ class SentenceContext:
         self.item_predicates = item_predicates
         self.disjunctions = disjunctions
         self.item_openers = item_openers
+        # a target in a dash-set clause that names its eye ("OS new SRF - the fellow eye has GA"): a fellow-eye cue
+        # beyond the dash speaks of its own clause
+        self.named_eye_clauses = named_eye_clauses
         # another finding counts as one word of distance, however many words it has, and an item of a
         # list of findings ("no drusen, PED, SRF, IRF, SHRM, HRF or atrophy") as none
         self.target_counts = [
@@ -216,6 +220,9 @@ class SentenceContext:
         item_words = 0
         own_item = False
         terminated = False  # past a terminator only sentence-wide categories (other eye) still reach
+        # the target's own clause names its eye: past a clause dash, a fellow-eye cue speaks of its own clause
+        start_eye = (i + 1 if step < 0 else i - 1) in self.named_eye_clauses
+        crossed_dash = False
         # inside a parenthesis that annotates something else: "SRF (absent), IRF (present)"
         depth = 0
         opening, closing = ("(", ")") if step > 0 else (")", "(")
@@ -228,6 +235,8 @@ class SentenceContext:
                     if rule.direction not in directions or distance > rule.max_scope:
                         continue
                     if (terminated or depth > 0) and rule.category not in self.sentence_wide:
+                        continue
+                    if crossed_dash and rule.category == "other_eye":
                         continue
                     if crossed_stop and rule.category == "negated":
                         continue
@@ -259,6 +268,14 @@ class SentenceContext:
             if self.negation_stops is not None and self.negation_stops[i]:
                 crossed_stop = True
             token = self.tokens[i]
+            if (
+                start_eye
+                and token.raw in ("-", "–", "—")
+                and 0 < i < len(self.tokens) - 1
+                and self.tokens[i - 1].end < token.start
+                and token.end < self.tokens[i + 1].start
+            ):
+                crossed_dash = True
             if token.raw == "," and step > 0:
                 own_item = own_item or own_words  # "multiple large drusen, DLS absent"
                 crossed_comma = True

@@ -132,6 +132,7 @@ class _Document:
     norms: frozenset[str] = frozenset()  # every word, folded: PhraseTable.may_match
     raws: frozenset[str] = frozenset()  # every token as written
     written: frozenset[str] = frozenset()  # as targets match them: lower-cased when caseless
+    named_eye_clauses: frozenset[int] = frozenset()  # tokens of dash-set clauses that name an eye ("OS new SRF - ...")
 
 
 MAX_REPORT_CHARS = 100_000  # a specialist report is a few thousand characters
@@ -493,13 +494,21 @@ class FindingsExtractor:
                     # that label only: a whole item reaches back only, a spaced sign does not reach on
                     item = found.end >= e or tokens[found.end].raw in (",", "|")
                     if item or _stands_apart(tokens, found, e):
+                        # not a fellow-eye cue opening a clause of its own ("OS new SRF - the fellow eye has GA")
                         rules = tuple(
-                            replace(r, direction="backward") if item or r.direction == "bidirectional" else r
+                            replace(r, direction="backward")
+                            if item or (r.direction == "bidirectional" and r.category != "other_eye")
+                            else r
                             for r in rules
                         )
                 triggers.append(Trigger(found.start, found.end, rules, terminates))
+        named_eye_clauses = (
+            self._named_eye_clauses(tokens, sentences, triggers, named_heading)
+            if self._eyes.may_match(norms, raws)
+            else frozenset()
+        )
         other_eye, other_eye_clauses = (
-            self._other_eye(tokens, sentences, triggers, named_heading)
+            self._other_eye(tokens, sentences, triggers, named_heading, named_eye_clauses)
             if self._eyes.may_match(norms, raws)
             else (set(), frozenset())
         )
@@ -525,6 +534,7 @@ class FindingsExtractor:
             norms,
             raws,
             frozenset(raw.lower() for raw in raws) if caseless else raws,
+            named_eye_clauses,
         )
 
     def _dated_line(self, text: str, tokens: list[Token], j: int, caseless: bool) -> int | None:
@@ -624,7 +634,12 @@ class FindingsExtractor:
         return all(tokens[k].norm in self.rules.list_words for k in range(start, end))
 
     def _other_eye(
-        self, tokens: list[Token], sentences, triggers: list[Trigger], named_heading: list[bool]
+        self,
+        tokens: list[Token],
+        sentences,
+        triggers: list[Trigger],
+        named_heading: list[bool],
+        named_eye_clauses: frozenset[int] = frozenset(),
     ) -> tuple[set[tuple[int, int]], frozenset[int]]:
         """Sentences that name only the fellow eye, and the tokens of clauses about the fellow eye in a
         sentence that names both ("Left eye: large drusen, right eye: GA"; a clause naming no eye belongs to
@@ -648,7 +663,11 @@ class FindingsExtractor:
                 k = bisect.bisect_left(cue_starts, sentence[0])
                 if this:
                     declared = declared or min(eyes)
-                elif k < len(cue_starts) and cue_starts[k] < sentence[1]:
+                elif (
+                    k < len(cue_starts)
+                    and cue_starts[k] < sentence[1]
+                    and self._cue_names_eye(cue_starts, k, sentence, named_eye_clauses)
+                ):
                     fellow = fellow or min(eyes)
                 elif tokens[sentence[0]].raw != "(":  # a sentence in brackets is an aside ("(L eye: drusen only.)")
                     first = first or min(eyes)
@@ -661,6 +680,40 @@ class FindingsExtractor:
                 clauses.update(self._fellow_clauses(tokens, sentence, this_eye))
         other = {sentence for sentence, eyes in named if eyes and this_eye not in eyes and "both" not in eyes}
         return other, frozenset(clauses)
+
+    @staticmethod
+    def _cue_names_eye(cue_starts: list[int], k: int, sentence, named_eye_clauses: frozenset[int]) -> bool:
+        """A fellow-eye cue of the sentence stands in the clause that names the eye ("the right eye, not the subject
+        of this referral"), not in a clause of its own after a dash ("OS new SRF - the fellow eye has GA")."""
+        return any(c in named_eye_clauses for c in cue_starts[k:] if c < sentence[1])
+
+    def _named_eye_clauses(
+        self, tokens: list[Token], sentences, triggers: list[Trigger], named_heading: list[bool]
+    ) -> frozenset[int]:
+        """In a sentence with a fellow-eye cue, the tokens of each clause set off by a spaced dash that names an eye
+        ("OS new SRF - the fellow eye has GA"; the first clause also by the heading before it, "OS: drusen - fellow
+        eye has nAMD"): the cue of another clause does not reach them."""
+        cues = sorted(t.start for t in triggers if any(r.category == "other_eye" for r in t.rules))
+        out: set[int] = set()
+        for start, end in sentences:
+            k = bisect.bisect_left(cues, start)
+            if k == len(cues) or cues[k] >= end:
+                continue
+            head = start
+            while head > 0 and named_heading[head - 1]:
+                head -= 1
+            named = {m.start for m in self._eyes.scan(tokens, head, end) if m.payloads[0] not in _NO_EYE}
+            if any(k < start for k in named):
+                named.add(start)  # the heading's eye is the first clause's
+            clause: list[int] = []
+            for n in range(start, end + 1):
+                if n == end or _clause_dash(tokens, n):
+                    if named.intersection(clause):
+                        out.update(clause)
+                    clause = []
+                else:
+                    clause.append(n)
+        return frozenset(out)
 
     def _fellow_clauses(self, tokens: list[Token], sentence: tuple[int, int], this_eye: str) -> list[int]:
         """Tokens of the clauses (split at "," and dashes) that name the other eye, or follow one that does."""
@@ -743,6 +796,7 @@ class FindingsExtractor:
             self.rules.item_predicates,
             self.rules.disjunctions,
             self.rules.item_openers,
+            doc.named_eye_clauses,
         )
 
     def _span(self, doc: _Document, start: int, end: int) -> Span:
@@ -1835,6 +1889,16 @@ _SIZE = re.compile(r"\d+(?:[.,]\d+)?(\D*)")
 _YEAR = re.compile(r"(?:19|20)\d\d(?:[01]\d)?")
 _DAY_OR_MONTH = re.compile(r"\d{1,2}")
 _SHORT_YEAR = re.compile(r"\d\d|(?:19|20)\d\d")
+
+
+def _clause_dash(tokens: list[Token], k: int) -> bool:
+    """A dash with a space on both sides sets off a clause ("OS new SRF - the fellow eye has GA"), unlike a hyphen."""
+    return (
+        tokens[k].raw in ("-", "–", "—")
+        and 0 < k < len(tokens) - 1
+        and tokens[k - 1].end < tokens[k].start
+        and tokens[k].end < tokens[k + 1].start
+    )
 
 
 def _day_month_end(tokens: list[Token], j: int) -> int | None:

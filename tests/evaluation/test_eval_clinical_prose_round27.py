@@ -211,3 +211,30 @@ def test_a_forms_question_is_still_answered():
     text = "Grader 2 (OCT, R):\nRPE atrophy present? No\nFluid? No\nHRF? Yes"
     got = labels(text)["biomarkers"]
     assert got.get("rpe_atrophy") == "absent" and got.get("srf") == "absent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["OS", "LE", "Left eye", "RE", "OD"]),
+    st.sampled_from(["new SRF", "new subretinal fluid", "SRF ++"]),
+    st.sampled_from(["the fellow eye has GA", "fellow eye has geographic atrophy", "the other eye has GA"]),
+    CASES,
+)
+def test_a_fellow_eye_clause_after_a_dash_is_its_own(eye, finding, fellow, case):
+    """Class: eye scope. "OS new SRF - the fellow eye has GA": the fellow-eye cue speaks of its own clause; the
+    clause that names this eye keeps its finding, and the fellow eye's GA is not this scan's."""
+    text = cased(f"{eye} {finding} - {fellow}. Pt 2ww to nAMD clinic.", case)
+    got = labels(text)
+    assert got["biomarkers"].get("srf") == "present", text
+    assert "rpe_atrophy" not in got["biomarkers"] and got["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["The right eye, not the subject of this referral, has GA.", "Right eye (fellow eye): GA."]), CASES
+)
+def test_a_fellow_eye_named_in_its_clause_is_still_the_other_eye(fellow, case):
+    """The fellow-eye cue in the clause that names the eye still makes that eye the fellow one."""
+    text = cased(f"{fellow} LE: small drusen, no fluid. Early AMD.", case)
+    got = labels(text)
+    assert got["stage"] == "early" and "rpe_atrophy" not in got["biomarkers"], text
