@@ -238,3 +238,24 @@ def test_a_fellow_eye_named_in_its_clause_is_still_the_other_eye(fellow, case):
     text = cased(f"{fellow} LE: small drusen, no fluid. Early AMD.", case)
     got = labels(text)
     assert got["stage"] == "early" and "rpe_atrophy" not in got["biomarkers"], text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Repeat OCT", "Repeat scan", "OCT"]),
+    st.sampled_from(["at next visit in 6 months", "at the next visit in 12 months", "at next visit"]),
+    CASES,
+)
+def test_a_test_at_the_next_visit_names_no_referral(test, when, case):
+    """Class: a visit named as the occasion for something else (round 25). "Repeat OCT at next visit in 6 months"
+    says when the scan is taken; like "repeat OCT in 6 months" it names a test, no referral (eval/README.md round
+    14)."""
+    text = cased(f"L: drusen + RPE mottling. Dry AMD. Pt given leaflet. {test} {when}.", case)
+    assert labels(text)["referral"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["Review in 6 months", "RTC 6 months"]), CASES)
+def test_a_review_beside_a_test_at_the_next_visit_stays_routine(review, case):
+    text = cased(f"Drusen, no fluid. Intermediate AMD. {review}; repeat OCT at next visit.", case)
+    assert labels(text)["referral"] == "routine", text
