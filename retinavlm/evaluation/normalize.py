@@ -360,6 +360,7 @@ class Normalizer:
     def tokens(self, text: str) -> list[Token]:
         out = []
         cache = self._cache
+        loose_object = text.lstrip().startswith("{")  # a model's object, its keys perhaps unquoted
         raw = raw_tokens(text)
         n = len(raw)
         i = 0
@@ -381,7 +382,14 @@ class Normalizer:
                 continue
             word = is_word(surface)
             written = surface.replace("-", "") if word else surface
-            if word and start and text[start - 1] in _QUOTES and _json_key(text, start, end, surface):
+            if (
+                word
+                and start
+                and (
+                    (text[start - 1] in _QUOTES and _json_key(text, start, end, surface))
+                    or (loose_object and _bare_json_key(text, start, end, surface))
+                )
+            ):
                 written = surface.upper()  # a model's field name in lower case ("ga": "-") is still the abbreviation
             norm = cache.get(surface)  # most words were seen before: no call for them
             out.append(Token(start, end, written, self.word(surface) if norm is None else norm, word))
@@ -474,6 +482,18 @@ def _one_edit(word: str, other: str) -> bool:
 
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _bare_json_key(text: str, start: int, end: int, surface: str) -> bool:
+    """The same field name unquoted in a model's loose object ("{eye: OS, ga: present}"): after "{", "," or ";"."""
+    before = text[:start].rstrip()[-1:]
+    return (
+        before in ("{", ",", ";")
+        and surface.isalpha()
+        and surface.islower()
+        and len(surface) <= 5
+        and text[end : end + 2].lstrip()[:1] == ":"
+    )
 
 
 def _json_key(text: str, start: int, end: int, surface: str) -> bool:

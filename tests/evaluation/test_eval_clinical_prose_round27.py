@@ -259,3 +259,14 @@ def test_a_test_at_the_next_visit_names_no_referral(test, when, case):
 def test_a_review_beside_a_test_at_the_next_visit_stays_routine(review, case):
     text = cased(f"Drusen, no fluid. Intermediate AMD. {review}; repeat OCT at next visit.", case)
     assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from([("ga", "rpe_atrophy"), ("srf", "srf"), ("ped", "ped"), ("shrm", "shrm")]), CASES)
+def test_an_unquoted_lower_case_key_is_still_the_abbreviation(key_bid, case):
+    """Class: a model's loose JSON. A lower-case field name unquoted ("{eye: OS, ga: present}") is the abbreviation,
+    as the quoted '"ga": "present"' is (dev21 w21-081 read so too)."""
+    key, bid = key_bid
+    text = f"{{eye: OS, drusen: present, {key}: present, referral: routine}}"
+    text = text if case == "as written" else cased(text, case)
+    assert labels(text)["biomarkers"].get(bid) == "present", text
