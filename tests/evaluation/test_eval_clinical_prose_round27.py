@@ -270,3 +270,26 @@ def test_an_unquoted_lower_case_key_is_still_the_abbreviation(key_bid, case):
     text = f"{{eye: OS, drusen: present, {key}: present, referral: routine}}"
     text = text if case == "as written" else cased(text, case)
     assert labels(text)["biomarkers"].get(bid) == "present", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "Observation at place of residence by optometrist.",
+            "Observation by her optometrist.",
+            "Follow-up by the optometrist.",
+        ]
+    ),
+    CASES,
+)
+def test_observation_by_the_optometrist_is_community_care(plan, case):
+    """Class: who acts. Observation or follow-up by the optometrist, or near home, is community care (none); dev22
+    w22-050 read so too. "Referred by optometrist" names who referred, not who monitors."""
+    text = cased(f"OD: macula without pathology. No drusen, no fluid. Conclusion: healthy retina. {plan}", case)
+    assert labels(text)["referral"] == "none", text
+
+
+def test_referred_by_the_optometrist_is_no_community_care():
+    text = "New patient, LE. Referred by optometrist via fast-track. SRF, IRF. Active nAMD. Loading dose 1 given today."
+    assert labels(text)["referral"] is None, text
