@@ -184,6 +184,9 @@ class ContextRules:
     # "Already under MR clinic with appointment in March - no HES referral sent": a referral declined in a sentence
     # naming care the patient already has yields to a visit kept in that sentence (the booked visit is the plan)
     standing_already: frozenset[str] = frozenset()
+    # "Today LEFT eye imaged", "RE today: medium drusen": an eye named right next to one of these words is the eye
+    # examined today, this report's eye, after a history of the other eye ("Known GA right eye ...")
+    todays_eye: frozenset[str] = frozenset()
     # "review in 1 week": a follow-up interval's length in days, to tell an urgent one from a routine one
     interval_units: dict[str, int] = field(default_factory=dict)  # "weeks" -> 7, "52" (of "2/52") -> 7
     interval_numbers: dict[str, int] = field(default_factory=dict)  # "two" -> 2, "a" (week) -> 1
@@ -322,6 +325,7 @@ def _load_cached(path: Path) -> ContextRules:
         "standing_now",
         "interim_care",
         "standing_already",
+        "todays_eye",
         "verdict_sentences",
         "field_leaders",
         "table_label_words",
@@ -542,6 +546,7 @@ def _load_cached(path: Path) -> ContextRules:
         standing_now=frozenset(w.lower() for w in _strings(doc.get("standing_now"), path, "standing_now")),
         interim_care=frozenset(w.lower() for w in _strings(doc.get("interim_care"), path, "interim_care")),
         standing_already=frozenset(w.lower() for w in _strings(doc.get("standing_already"), path, "standing_already")),
+        todays_eye=frozenset(w.lower() for w in _strings(doc.get("todays_eye"), path, "todays_eye")),
         interval_units={
             str(k).lower(): _int(v, path, f"follow_up_intervals units {k}")
             for k, v in _mapping(intervals.get("units"), path, "follow_up_intervals units").items()

@@ -657,6 +657,10 @@ class FindingsExtractor:
             eyes = {m.payloads[0] for m in found}
             # "the left eye being assessed" names this eye; "the right eye (not being assessed)" does not
             this = any(m.payloads[0] == "this" and not (m.start and tokens[m.start - 1].norm == "not") for m in found)
+            # an eye named next to today's word ("Today LEFT eye imaged", "RE today:") is the eye examined today
+            this = this or any(
+                m.payloads[0] not in _NO_EYE and self._todays_eye(tokens, m, start, sentence[1]) for m in found
+            )
             eyes -= _NO_EYE
             named.append((sentence, eyes))
             if len(eyes) == 1 and "both" not in eyes:
@@ -680,6 +684,12 @@ class FindingsExtractor:
                 clauses.update(self._fellow_clauses(tokens, sentence, this_eye))
         other = {sentence for sentence, eyes in named if eyes and this_eye not in eyes and "both" not in eyes}
         return other, frozenset(clauses)
+
+    def _todays_eye(self, tokens: list[Token], m: Match, start: int, end: int) -> bool:
+        """The word right after the eye is one of today's ("RE today", "left eye imaged"), or opens the sentence right
+        before it ("Today LEFT eye"; not "referral sent today for the LEFT eye", which says when)."""
+        words = self.rules.todays_eye
+        return (m.start == start + 1 and tokens[start].norm in words) or (m.end < end and tokens[m.end].norm in words)
 
     @staticmethod
     def _cue_names_eye(cue_starts: list[int], k: int, sentence, named_eye_clauses: frozenset[int]) -> bool:
