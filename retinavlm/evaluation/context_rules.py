@@ -187,6 +187,8 @@ class ContextRules:
     # "Today LEFT eye imaged", "RE today: medium drusen": an eye named right next to one of these words is the eye
     # examined today, this report's eye, after a history of the other eye ("Known GA right eye ...")
     todays_eye: frozenset[str] = frozenset()
+    # "wet AMD, previously treated x14": treatment history after the disease names its care, not a disease of the past
+    treated_history: tuple[str, ...] = ()
     # "review in 1 week": a follow-up interval's length in days, to tell an urgent one from a routine one
     interval_units: dict[str, int] = field(default_factory=dict)  # "weeks" -> 7, "52" (of "2/52") -> 7
     interval_numbers: dict[str, int] = field(default_factory=dict)  # "two" -> 2, "a" (week) -> 1
@@ -326,6 +328,7 @@ def _load_cached(path: Path) -> ContextRules:
         "interim_care",
         "standing_already",
         "todays_eye",
+        "treated_history",
         "verdict_sentences",
         "field_leaders",
         "table_label_words",
@@ -547,6 +550,7 @@ def _load_cached(path: Path) -> ContextRules:
         interim_care=frozenset(w.lower() for w in _strings(doc.get("interim_care"), path, "interim_care")),
         standing_already=frozenset(w.lower() for w in _strings(doc.get("standing_already"), path, "standing_already")),
         todays_eye=frozenset(w.lower() for w in _strings(doc.get("todays_eye"), path, "todays_eye")),
+        treated_history=tuple(_strings(doc.get("treated_history"), path, "treated_history")),
         interval_units={
             str(k).lower(): _int(v, path, f"follow_up_intervals units {k}")
             for k, v in _mapping(intervals.get("units"), path, "follow_up_intervals units").items()

@@ -1174,6 +1174,8 @@ class FindingsExtractor:
             ):
                 continue  # "Few hard drusen. NAD otherwise.": the same, the partial word after the statement
             assertion = self._assess(doc, ctx, found, sentence)
+            if assertion.reason == "historical" and self._treated_before(doc, found, assertion):
+                assertion = Assertion("present", ())  # "wet AMD, previously treated x14": the eye's care, not the past
             if assertion.state == "absent" and self._own_denial(doc, found):
                 assertion = replace(assertion, state="present")  # "No DR, no AMD": the first "no" is DR's
             if assertion.state == "absent":
@@ -1246,6 +1248,18 @@ class FindingsExtractor:
             for m, weak, sentence in mentions
             if not (m.state == "uncertain" and (alternatives or len(hedged.get(sentence, ())) > 1))
         ]
+
+    def _treated_before(self, doc: _Document, found: Match, assertion: Assertion) -> bool:
+        """Every history cue of a wet-AMD name is a treatment history right after it ("wet AMD, previously treated")."""
+        kind, value = found.payloads[0]
+        if kind != "family" or "late_wet_inactive" not in self.rules.stage_families[value].members:
+            return False
+        return bool(assertion.cues) and all(
+            c.trigger is not None
+            and found.end <= c.trigger.start <= found.end + 2
+            and " ".join(t.norm for t in doc.tokens[c.trigger.start : c.trigger.end]) in self.rules.treated_history
+            for c in assertion.cues
+        )
 
     def _own_denial(self, doc: _Document, found: Match) -> bool:
         """A stage phrase that is a denial itself ("no AMD", "no signs of AMD"): a denial before it, of another item,

@@ -52,3 +52,58 @@ def test_today_saying_when_keeps_the_first_eye(sides, case):
         case,
     )
     assert labels(text)["biomarkers"].get("drusen") == "present", text
+
+
+WET_NAMES = st.sampled_from(["wet AMD", "nAMD", "neovascular AMD"])
+TREATED = st.sampled_from(["previously treated", "treated previously", "previously treated x14", "has been treated"])
+
+
+@SETTINGS
+@given(WET_NAMES, TREATED, st.booleans(), CASES)
+def test_a_treatment_history_after_the_disease_keeps_the_diagnosis(name, treated, fluid, case):
+    """Class: treatment history of a chronic disease. "wet AMD, previously treated x14" tells the eye's care, not a
+    disease of the past: wet AMD, its activity from today's findings (fluid: active, none: inactive)."""
+    today = "SRF present, no IRF" if fluid else "no SRF, no IRF"
+    text = cased(f"Left eye: {name}, {treated}. Today: {today}; fibrovascular PED unchanged.", case)
+    assert labels(text)["stage"] == ("late_wet_active" if fluid else "late_wet_inactive"), text
+
+
+@SETTINGS
+@given(TREATED, CASES)
+def test_a_finding_treated_before_stays_history(treated, case):
+    """Class: history. The treatment-history cue of a finding ("SRF, previously treated") keeps it history."""
+    text = cased(f"Right eye: SRF, {treated}. Today: medium drusen.", case)
+    assert labels(text)["biomarkers"].get("srf") is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Looks", "Appears", "Seems", "Likely", "Probably"]),
+    st.sampled_from(
+        [("quiescent", "late_wet_inactive"), ("inactive", "late_wet_inactive"), ("active", "late_wet_active")]
+    ),
+    CASES,
+)
+def test_an_activity_verdict_with_a_lean_states_the_stage(lean, activity, case):
+    """Class: activity words (a lean keeps the stage). "Looks quiescent." after the findings is the writer's verdict."""
+    word, stage = activity
+    text = cased(f"Right eye OCT shows an irregular fibrovascular PED with no fluid. {lean} {word}.", case)
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["We have therefore extended her", "We will extend his", "I have lengthened her", "Plan: extend the"]
+    ),
+    st.sampled_from(["treatment interval", "injection interval"]),
+    st.integers(min_value=8, max_value=16),
+    CASES,
+)
+def test_a_lengthened_treatment_interval_states_inactive(verb, noun, weeks, case):
+    """Class: treatment-response words. The treatment named by its interval with a verb that lengthens it is the
+    knowledge base's "treatment interval extended": inactive wet AMD (and the eye's scheduled review, routine)."""
+    text = cased(f"Left eye remains dry on OCT, no IRF or SRF. {verb} {noun} to {weeks} weeks.", case)
+    got = labels(text)
+    assert got["stage"] == "late_wet_inactive", text
+    assert got["referral"] == "routine", text
