@@ -30,6 +30,9 @@ _FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
 _HEADING_MARKS = (":", "-", "–", "—", "=")
 # eye phrases that name no eye themselves: "this" (the report's eye, named beside it), "not" ("referring OD")
 _NO_EYE = frozenset({"this", "not"})
+# an open hedge this many tokens before a stage word opens its clause ("could be SHRM from a new MNV")
+_HEDGED_CLAUSE_REACH = 6
+_CLAUSE_MARKS = frozenset({",", ";", ":", ".", "-", "–", "—", "(", ")"})
 # marks that end a list item for a verdict of its own; a dash too ("dry, no SRF/IRF, inactive – extend to q12w"), and an
 # opening bracket, whose aside grades the verdict ("Disease still active (low)")
 _VERDICT_ITEM_ENDS = frozenset({",", ";", "|", "–", "—", "-", "("})
@@ -1230,7 +1233,11 @@ class FindingsExtractor:
             if answer == "absent":
                 set_aside.update(self.rules.stage_families[value].members if kind == "family" else (value,))
                 continue
-            if asked or (assertion.state == "uncertain" and any(self._is_open_hedge(doc, c) for c in assertion.cues)):
+            if (
+                asked
+                or (assertion.state == "uncertain" and any(self._is_open_hedge(doc, c) for c in assertion.cues))
+                or (assertion.state == "present" and self._opened_by_hedge(doc, found, sentence))
+            ):
                 if not weak:  # a queried finding word ("?early GA") opens no stage the report names outright
                     queried.add(level_id)
                 continue
@@ -1248,6 +1255,20 @@ class FindingsExtractor:
             for m, weak, sentence in mentions
             if not (m.state == "uncertain" and (alternatives or len(hedged.get(sentence, ())) > 1))
         ]
+
+    def _opened_by_hedge(self, doc: _Document, found: Match, sentence) -> bool:
+        """The stage word's clause opens with an open hedge a few words before it ("could be SHRM from a new MNV or a
+        vitelliform deposit"): the possibility covers the whole clause, though a nearer word ("new") affirms it."""
+        k = found.start - 1
+        while k >= max(sentence[0], found.start - _HEDGED_CLAUSE_REACH):
+            if doc.tokens[k].raw in _CLAUSE_MARKS:
+                return False
+            for t in doc.triggers:
+                if t.end == k + 1 and any(r.category == "uncertain" for r in t.rules):
+                    if tuple(x.norm for x in doc.tokens[t.start : t.end]) in self._open_hedges:
+                        return True
+            k -= 1
+        return False
 
     def _treated_before(self, doc: _Document, found: Match, assertion: Assertion) -> bool:
         """Every history cue of a wet-AMD name is a treatment history right after it ("wet AMD, previously treated")."""

@@ -107,3 +107,58 @@ def test_a_lengthened_treatment_interval_states_inactive(verb, noun, weeks, case
     got = labels(text)
     assert got["stage"] == "late_wet_inactive", text
     assert got["referral"] == "routine", text
+
+
+OCTA_REQUESTS = st.sampled_from(
+    [
+        "OCTA requested.",
+        "OCTA advised.",
+        "Routine referral to MR clinic for OCTA.",
+        "OCTA booked for 3 months.",
+        "Bring to F2F clinic within 2 weeks for OCTA.",
+    ]
+)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("Probably intermediate AMD.", "intermediate"),
+            ("iAMD.", "intermediate"),
+            ("GA enlarged slightly.", "late_dry"),
+            ("Possible non-exudative MNV.", "late_wet_inactive"),
+        ]
+    ),
+    OCTA_REQUESTS,
+    CASES,
+)
+def test_a_stage_beside_an_octa_request_is_kept(stated, request, case):
+    """Class: a test requested beside a stage (eval/README.md, round 28: the lead's convention). A stated or leaned
+    stage keeps its stage when OCTA is requested; the test looks for more, the writer has committed."""
+    phrase, stage = stated
+    text = cased(f"LE: large drusen, shallow PED. ?DLS subfoveally. No fluid. {phrase} {request}", case)
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(st.sampled_from(["iAMD vs non-exudative MNV", "intermediate AMD or non-exudative MNV"]), OCTA_REQUESTS, CASES)
+def test_two_stages_set_against_each_other_stay_open_with_an_octa_request(against, request, case):
+    """Class: undecided stage. Two stages set against each other stay open, OCTA requested or not."""
+    text = cased(f"LE: large drusen, shallow PED, no fluid. {against}. {request}", case)
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["could be", "might be", "may be"]),
+    st.sampled_from(["SHRM from a new MNV", "material from a new CNV", "SHRM due to a new MNV"]),
+    CASES,
+)
+def test_a_stage_in_a_clause_opened_by_an_open_hedge_is_open(hedge, clause, case):
+    """Class: hedges. "could be SHRM from a new MNV or a vitelliform deposit": the possibility covers the clause,
+    though "new" nearer to the stage word affirms it; the stage stays open."""
+    text = cased(
+        f"LE: hyperreflective material under the fovea - {hedge} {clause} or a vitelliform deposit. No fluid.", case
+    )
+    assert labels(text)["stage"] is None, text
