@@ -162,3 +162,34 @@ def test_a_stage_in_a_clause_opened_by_an_open_hedge_is_open(hedge, clause, case
         f"LE: hyperreflective material under the fovea - {hedge} {clause} or a vitelliform deposit. No fluid.", case
     )
     assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Stage recorded", "Stage assigned", "Recorded stage", "Stage documented", "Grade recorded"]),
+    st.sampled_from([("intermediate", "intermediate"), ("early", "early"), ("late dry", "late_dry")]),
+    CASES,
+)
+def test_an_audit_stage_field_states_the_stage(field, value, case):
+    """Class: conclusion fields. An audit's or register's stage field with its participle ("Stage recorded:
+    intermediate.") is a stage field like "Stage:"."""
+    word, stage = value
+    text = cased(f"Audit - AMD referral pathway. Eye: R. OCT findings recorded: drusen, no SRF. {field}: {word}.", case)
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["can be a sign of", "could be a sign of", "may be a sign of", "can be due to"]),
+    st.sampled_from(["wet age-related macular degeneration", "wet AMD", "neovascular AMD"]),
+    CASES,
+)
+def test_a_stage_offered_as_what_a_finding_can_be_a_sign_of_is_open(verb, stage, case):
+    """Class: hedges (a stage offered, not concluded, as "suggestive of"). "fluid within the retina, which can be a sign
+    of wet AMD" leaves the stage open; the finding stays present."""
+    text = cased(
+        f"The scan of your left eye shows some swelling (fluid within the retina), which {verb} {stage}.", case
+    )
+    got = labels(text)
+    assert got["stage"] is None, text
+    assert got["biomarkers"].get("irf") == "present", text
