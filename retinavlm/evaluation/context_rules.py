@@ -85,6 +85,9 @@ class AnchoredTerms:
     window: int
     present: dict[str, tuple[str, ...]]  # biomarker id -> terms asserting it
     absent: dict[str, tuple[str, ...]]  # biomarker id -> terms denying it
+    # words right after the anchor that place it ("the RPE over the drusen is irregular"): a finding inside that
+    # phrase does not take the term from the anchor
+    places: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -431,11 +434,12 @@ def _load_cached(path: Path) -> ContextRules:
     anchored = []
     for i, spec in enumerate(doc.get("anchored_findings") or []):
         where = f"anchored_findings[{i}]"
-        _keys(spec, {"anchors", "window", "present", "absent"}, path, where)
+        _keys(spec, {"anchors", "window", "present", "absent", "places"}, path, where)
         anchored.append(
             AnchoredTerms(
                 anchors=frozenset(w.lower() for w in _strings(spec.get("anchors"), path, f"{where} anchors")),
                 window=_int(spec.get("window", 4), path, f"{where} window"),
+                places=frozenset(w.lower() for w in _strings(spec.get("places", []), path, f"{where} places")),
                 present={
                     str(k): _strings(v, path, f"{where} present {k}")
                     for k, v in _mapping(spec.get("present"), path, f"{where} present").items()

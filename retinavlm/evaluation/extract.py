@@ -1539,7 +1539,11 @@ class FindingsExtractor:
             if any(
                 doc.tokens[k].norm in group.anchors
                 and k not in covered
-                and covered.isdisjoint(range(min(k, found.end), max(k, found.start)))
+                and (
+                    covered.isdisjoint(range(min(k, found.end), max(k, found.start)))
+                    # "The RPE over the drusen is irregular": the finding only places the anchor
+                    or (k < found.start and k + 1 < found.start and doc.tokens[k + 1].norm in group.places)
+                )
                 for k in range(lo, hi)
             ):
                 payload = ("biomarker", (bid,)) if state == "present" else ("absence", (bid,), bid, "anchored")

@@ -193,3 +193,28 @@ def test_a_stage_offered_as_what_a_finding_can_be_a_sign_of_is_open(verb, stage,
     got = labels(text)
     assert got["stage"] is None, text
     assert got["biomarkers"].get("irf") == "present", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["over the drusen", "overlying the PED", "above the drusen", "over the drusenoid PED"]),
+    st.sampled_from(["is irregular in places", "is slightly irregular", "appears irregular"]),
+    CASES,
+)
+def test_the_rpe_placed_by_a_finding_keeps_its_irregularity(place, predicate, case):
+    """Class: anchored findings. "The RPE over the drusen is irregular": the finding places the RPE, the word after it
+    is still the RPE's."""
+    text = cased(f"Large soft drusen, no fluid. The RPE {place} {predicate}.", case)
+    assert labels(text)["biomarkers"].get("rpe_irregularity") == "present", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["RPE-Bruch complex", "RPE-Bruch's complex", "the RPE-Bruch complex"]),
+    st.sampled_from(["regular", "intact"]),
+    CASES,
+)
+def test_the_rpe_bruch_complex_named_regular_denies_irregularity(name, word, case):
+    """Class: the RPE named in other words. "RPE-Bruch complex regular" denies RPE irregularity like "RPE regular"."""
+    text = cased(f"Normal foveal contour, no SRF, no IRF. {name} {word}.", case)
+    assert labels(text)["biomarkers"].get("rpe_irregularity") == "absent", text
