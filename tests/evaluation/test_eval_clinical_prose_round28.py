@@ -218,3 +218,35 @@ def test_the_rpe_bruch_complex_named_regular_denies_irregularity(name, word, cas
     """Class: the RPE named in other words. "RPE-Bruch complex regular" denies RPE irregularity like "RPE regular"."""
     text = cased(f"Normal foveal contour, no SRF, no IRF. {name} {word}.", case)
     assert labels(text)["biomarkers"].get("rpe_irregularity") == "absent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Possible", "Equivocal", "Uncertain", "Possible findings"]),
+    st.sampled_from([("SRF", "srf"), ("IRF", "irf"), ("SHRM", "shrm")]),
+    CASES,
+)
+def test_a_possible_field_hedges_its_findings(heading, finding, case):
+    """Class: hedges as a field. An automated reader's "Possible: SRF (0.47)" after its "Detected:" list hedges the
+    finding; the detected ones stay present."""
+    name, bid = finding
+    text = cased(f"Prediction: nAMD vs iAMD.\nDetected: PED (0.88), drusen (0.91).\n{heading}: {name} (0.47).", case)
+    got = labels(text)["biomarkers"]
+    assert got.get(bid) == "uncertain", text
+    assert got.get("ped") == "present", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Consultant overread", "Clinician over-read", "Senior review", "Second read"]),
+    st.sampled_from([("SRF", "srf"), ("IRF", "irf")]),
+    CASES,
+)
+def test_a_second_readers_overread_corrects_the_grader(reader, finding, case):
+    """Class: a second reader's correction. The overread after a grader's fields supersedes the finding it speaks of
+    again ("Grader: SRF present. Consultant overread: on closer inspection no SRF - choroidal shadow")."""
+    name, bid = finding
+    text = cased(
+        f"Virtual clinic audit, LE. Grader: {name} present.\n{reader}: on closer inspection no {name} - shadow.", case
+    )
+    assert labels(text)["biomarkers"].get(bid) == "absent", text
