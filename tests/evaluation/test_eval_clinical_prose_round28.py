@@ -250,3 +250,59 @@ def test_a_second_readers_overread_corrects_the_grader(reader, finding, case):
         f"Virtual clinic audit, LE. Grader: {name} present.\n{reader}: on closer inspection no {name} - shadow.", case
     )
     assert labels(text)["biomarkers"].get(bid) == "absent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Extending to 10 wks.", "extend 2/52.", "Extend 3/52.", "Extending to 12 weeks."]),
+    st.sampled_from(["Disease inactive.", "disease quiescent.", "Inactive."]),
+    st.booleans(),
+    CASES,
+)
+def test_a_lengthened_schedule_of_an_inactive_eye_is_routine(plan, verdict, given_today, case):
+    """Class: schedules kept or lengthened (round 7's treat-and-extend convention). "Extending to 10 wks" and the step
+    "extend 2/52" (no eye is extended to two weeks: the step, not the urgent time frame) keep an inactive eye's
+    scheduled review: routine, with an injection given today or not."""
+    dose = " Eylea given." if given_today else ""
+    text = cased(f"R eye - aflibercept #5. OCT dry, no IRF or SRF. {verdict}{dose} {plan}", case)
+    got = labels(text)
+    assert got["stage"] == "late_wet_inactive", text
+    assert got["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["the activity is uncertain", "the activity is unclear", "activity is indeterminate"]),
+    st.sampled_from(["reassess at that visit", "review at that visit", "reassess at that time"]),
+    CASES,
+)
+def test_a_schedule_kept_with_its_activity_open_is_routine(open_activity, visit, case):
+    """Class: an open activity, and who acts and when. "Given this, the activity is uncertain. I have elected to keep
+    his aflibercept interval at 8 weeks and will reassess at that visit": no stage (open activity), and the schedule
+    kept is routine (round 8); "at that visit" after the plan's verb is the visit to come, not history."""
+    text = cased(
+        f"Fibrovascular PED, no IRF, equivocal SRF. Given this, {open_activity}. I have elected to keep his aflibercept "
+        f"interval at 8 weeks and will {visit}.",
+        case,
+    )
+    got = labels(text)
+    assert got["stage"] is None, text
+    assert got["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("LE", "RE"), ("RE", "LE")]),
+    st.sampled_from(["alongside {other} injections", "at {other} treatment visits"]),
+    st.just("as written"),  # mixed case, as "RE visits" (round 24) is written
+)
+def test_the_other_eyes_injections_as_the_occasion_name_when(sides, occasion, case):
+    """Class: whose visits. "Continue monitoring in MR clinic alongside RE injections" in a note about LE: the other
+    eye's injections say when, the plan is this eye's (routine)."""
+    eye, other = sides
+    text = cased(
+        f"Virtual clinic - {eye} (non-treated eye) OCT: large drusen, no fluid. Continue monitoring in MR clinic "
+        f"{occasion.format(other=other)}.",
+        case,
+    )
+    assert labels(text)["referral"] == "routine", text
