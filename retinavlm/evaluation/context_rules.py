@@ -192,6 +192,9 @@ class ContextRules:
     todays_eye: frozenset[str] = frozenset()
     # "wet AMD, previously treated x14": treatment history after the disease names its care, not a disease of the past
     treated_history: tuple[str, ...] = ()
+    # "discharged from our injection service; referral letter to the Glasgow MR service": a discharge beside a
+    # transfer of care yields to the transfer (routine), like a new referral declined beside a visit
+    transfer_of_care: tuple[str, ...] = ()
     # "review in 1 week": a follow-up interval's length in days, to tell an urgent one from a routine one
     interval_units: dict[str, int] = field(default_factory=dict)  # "weeks" -> 7, "52" (of "2/52") -> 7
     interval_numbers: dict[str, int] = field(default_factory=dict)  # "two" -> 2, "a" (week) -> 1
@@ -332,6 +335,7 @@ def _load_cached(path: Path) -> ContextRules:
         "standing_already",
         "todays_eye",
         "treated_history",
+        "transfer_of_care",
         "verdict_sentences",
         "field_leaders",
         "table_label_words",
@@ -555,6 +559,7 @@ def _load_cached(path: Path) -> ContextRules:
         standing_already=frozenset(w.lower() for w in _strings(doc.get("standing_already"), path, "standing_already")),
         todays_eye=frozenset(w.lower() for w in _strings(doc.get("todays_eye"), path, "todays_eye")),
         treated_history=tuple(_strings(doc.get("treated_history"), path, "treated_history")),
+        transfer_of_care=tuple(_strings(doc.get("transfer_of_care"), path, "transfer_of_care")),
         interval_units={
             str(k).lower(): _int(v, path, f"follow_up_intervals units {k}")
             for k, v in _mapping(intervals.get("units"), path, "follow_up_intervals units").items()

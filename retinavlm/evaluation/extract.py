@@ -198,6 +198,9 @@ class FindingsExtractor:
                     self._place_words.setdefault(norm.phrase(word)[0], []).append(place)
                 for term in place.structures:
                     self._structures.add(norm.phrase(term), term)
+        self._transfers = PhraseTable()
+        for term in rules.transfer_of_care:
+            self._transfers.add(norm.phrase(term), "transfer")
         self._undecided = PhraseTable()
         for term in _variants(rules.undecided_stage):
             self._undecided.add(norm.phrase(term), "undecided")
@@ -1773,6 +1776,11 @@ class FindingsExtractor:
             )
             placed.append((sentence, found))
         undecided = self._referrals_set_against(doc, [m for m, _ in mentions], placed)
+        # "discharged from our injection service; referral letter to the Glasgow MR service": a transfer of care
+        if self._transfers.may_match(doc.norms, doc.written, doc.caseless) and next(
+            self._transfers.scan(doc.tokens), None
+        ):
+            standing |= {n for n, (m, _) in enumerate(mentions) if m.id == "none"}
         # "Already under MR clinic with appointment in March - no HES referral sent": beside a visit kept in the same
         # sentence the decline stands like "no new referral" (round 15's booked-review case); alone, or beside a
         # clinic named elsewhere, it is the plan

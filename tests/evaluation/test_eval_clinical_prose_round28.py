@@ -306,3 +306,33 @@ def test_the_other_eyes_injections_as_the_occasion_name_when(sides, occasion, ca
         case,
     )
     assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "referral letter to the Glasgow MR service to continue treatment",
+            "care transferred to the Leeds retina service",
+            "transfer of care to the Cardiff macular service",
+        ]
+    ),
+    st.booleans(),
+    CASES,
+)
+def test_a_transfer_of_care_is_routine(transfer, discharge_first, case):
+    """Class: a transfer of care (eval/README.md, round 28: the lead's convention). Care handed to another hospital's
+    retina service is a routine referral, and the discharge from the writer's service beside it yields to it, in
+    either order."""
+    discharge = "discharged from our injection service"
+    plan = f"{discharge}; {transfer}" if discharge_first else f"{transfer}; {discharge}"
+    text = cased(f"Left eye: residual IRF, no SRF. Active nAMD, responding. Patient moving away - {plan}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from(["Discharged to optometrist.", "Discharged from our clinic to the optometrist."]), CASES)
+def test_a_discharge_to_the_community_stays_none(plan, case):
+    """Class: who acts. Without a transfer, a discharge to the optometrist is none."""
+    text = cased(f"Inactive nAMD, dry for 2 years. {plan}", case)
+    assert labels(text)["referral"] == "none", text
