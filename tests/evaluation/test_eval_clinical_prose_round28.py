@@ -336,3 +336,21 @@ def test_a_discharge_to_the_community_stays_none(plan, case):
     """Class: who acts. Without a transfer, a discharge to the optometrist is none."""
     text = cased(f"Inactive nAMD, dry for 2 years. {plan}", case)
     assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("left", "right"), ("right", "left")]),
+    st.sampled_from(["continues in GA clinic", "remains under the GA clinic"]),
+    CASES,
+)
+def test_the_side_alone_names_the_other_eyes_care(sides, care, case):
+    """Class: eyes. "No need for hospital review of the left; right continues in GA clinic" in a note about the left
+    eye: the side alone names the eye, so the other eye's clinic is not this eye's plan (none)."""
+    eye, other = sides
+    text = cased(
+        f"Known GA {other} eye under monitoring. Today {eye} eye imaged: no drusen, no fluid. "
+        f"No need for hospital review of the {eye}; {other} {care}.",
+        case,
+    )
+    assert labels(text)["referral"] == "none", text
