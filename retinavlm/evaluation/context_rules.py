@@ -195,6 +195,8 @@ class ContextRules:
     # "discharged from our injection service; referral letter to the Glasgow MR service": a discharge beside a
     # transfer of care yields to the transfer (routine), like a new referral declined beside a visit
     transfer_of_care: tuple[str, ...] = ()
+    # "Referral: routine, given fellow-eye nAMD": a fellow-eye cue right after one of these gives the referral's reason
+    reason_words: frozenset[str] = frozenset()
     # "review in 1 week": a follow-up interval's length in days, to tell an urgent one from a routine one
     interval_units: dict[str, int] = field(default_factory=dict)  # "weeks" -> 7, "52" (of "2/52") -> 7
     interval_numbers: dict[str, int] = field(default_factory=dict)  # "two" -> 2, "a" (week) -> 1
@@ -336,6 +338,7 @@ def _load_cached(path: Path) -> ContextRules:
         "todays_eye",
         "treated_history",
         "transfer_of_care",
+        "reason_words",
         "verdict_sentences",
         "field_leaders",
         "table_label_words",
@@ -560,6 +563,7 @@ def _load_cached(path: Path) -> ContextRules:
         todays_eye=frozenset(w.lower() for w in _strings(doc.get("todays_eye"), path, "todays_eye")),
         treated_history=tuple(_strings(doc.get("treated_history"), path, "treated_history")),
         transfer_of_care=tuple(_strings(doc.get("transfer_of_care"), path, "transfer_of_care")),
+        reason_words=frozenset(w.lower() for w in _strings(doc.get("reason_words"), path, "reason_words")),
         interval_units={
             str(k).lower(): _int(v, path, f"follow_up_intervals units {k}")
             for k, v in _mapping(intervals.get("units"), path, "follow_up_intervals units").items()

@@ -1681,6 +1681,8 @@ class FindingsExtractor:
         denied_end = None  # where the last follow-up stated as none ends: a venue right after it is its own
         for found, sentence in targets:
             assertion = self._assess(doc, ctx, found, sentence, plan=True)
+            if assertion.reason == "about the other eye" and self._other_eye_as_reason(doc, found, assertion):
+                assertion = Assertion("present", ())  # "Referral: routine, given fellow-eye nAMD": the reason
             kind, level_id = found.payloads[0]
             apart = kind == "interval"
             if apart:
@@ -1797,6 +1799,19 @@ class FindingsExtractor:
         elif len(standing) < len(mentions):
             undecided |= standing
         return [pair for n, pair in enumerate(mentions) if n not in undecided]
+
+    def _other_eye_as_reason(self, doc: _Document, found: Match, assertion: Assertion) -> bool:
+        """Every fellow-eye cue of a referral comes after it, right after a word giving the reason ("Referral: routine,
+        given fellow-eye nAMD", "because of the fellow eye's history"): the other eye is why, not whose plan."""
+        return bool(assertion.cues) and all(
+            c.trigger is not None
+            and c.trigger.start > found.end
+            and any(
+                doc.tokens[k].norm in self.rules.reason_words
+                for k in range(max(found.end, c.trigger.start - 3), c.trigger.start)
+            )
+            for c in assertion.cues
+        )
 
     def _for_now(self, doc: _Document, found: Match, sentence) -> bool:
         """A referral declined for now ("No retina referral at this time"): a visit the report keeps is the plan."""

@@ -354,3 +354,21 @@ def test_the_side_alone_names_the_other_eyes_care(sides, care, case):
         case,
     )
     assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["given fellow-eye nAMD", "because of the fellow eye's nAMD", "in view of the other eye's wet AMD"]
+    ),
+    st.sampled_from([("Referral: routine", "routine"), ("Refer urgently", "urgent")]),
+    CASES,
+)
+def test_the_other_eye_as_a_referrals_reason_keeps_the_referral(reason, referral, case):
+    """Class: who acts and why. "Referral: routine, given fellow-eye nAMD": the other eye is the reason, the referral is
+    this eye's; the other eye's disease is not this eye's stage."""
+    plan, level = referral
+    text = cased(f"Right eye: drusen of medium size; no fluid. Right eye stage: early AMD. {plan}, {reason}.", case)
+    got = labels(text)
+    assert got["referral"] == level, text
+    assert got["stage"] == "early", text
