@@ -2,11 +2,16 @@
 
 A report written token by token can leave out what the model knows: asked directly ("Is there intraretinal
 fluid in this scan?") the same model answers better than its report says (docs/TRAINING.md, thirteenth
-round). So the model first answers its closed questions about the scan (stage, referral, each biomarker's
-presence; greedy, as the closed-ended scores ask them) and writes its greedy report. A report that
-contradicts none of the answers is kept; for the others it writes its N best reports by beam search and
-keeps the one whose stage, referral and findings, as the grader's extractor reads them, contradict the
-fewest; ties go to the better beam. No reference is read: the model is checked against itself.
+round). So the model first answers its closed questions about the scan and writes its greedy report. A
+report that contradicts none of the answers is kept; for the others it writes its N best reports by beam
+search and keeps the one whose stage, referral and findings, as the grader's extractor reads them,
+contradict the fewest; ties go to the better beam. No reference is read: the model is checked against itself.
+
+The stage and the referral are answered in words (greedy, parsed as the closed-ended scores parse them).
+Each biomarker's presence is read from the first answer token, "Yes" against "No", with the log-odds
+averaged over the scan and its mirror image (a flip the model was trained on): on the validation patients
+and a selection cohort the mirrored answers were right more often than one view's, and the checked reports
+with them too (docs/TRAINING.md).
 
 Only a contradiction counts, never a silence: a report that states no AMD stage (a diabetic macular oedema,
 a scan whose stage its cohort leaves unknown) is not pushed to state the stage the closed question, which
@@ -25,6 +30,9 @@ from retinavlm.model.vlm import RetinaVLM
 from retinavlm.resources import curricula_dir
 from retinavlm.train.closed import ANSWER_TOKENS, UNPARSED, closed_tasks, parse_answer
 from retinavlm.train.qa import Templates, load_templates, prompt_for
+
+# In the report run record, so that reports checked by another rule are never continued by this one.
+CHECK_RULE = "fewest contradictions; presence by Yes/No log-odds of the scan and its mirror image"
 
 
 @dataclass(frozen=True)
@@ -60,25 +68,41 @@ class AnswerCheck:
             for task, answer in answers.items()
         )
 
+    def answers(self, model: RetinaVLM, pixels: torch.Tensor, features: torch.Tensor) -> list[dict[str, str]]:
+        """Each scan's closed answers (task -> stage id, referral id, "yes" or "no"; UNPARSED for words that name
+        no level). `features` are the scans' encoder tokens (`inference_features(pixels)`)."""
+        worded = [(task, q) for task, q in self.questions() if not task.startswith("presence:")]
+        presence = [(task, q) for task, q in self.questions() if task.startswith("presence:")]
+        scans = len(pixels)
+        replies = model.generate(
+            None,
+            [prompt_for(question) for _ in range(scans) for _, question in worded],
+            max_new_tokens=ANSWER_TOKENS,
+            image_features=features.repeat_interleave(len(worded), dim=0),
+        )
+        yes, no = (model.processor.tokenizer.encode(word, add_special_tokens=False)[0] for word in ("Yes", "No"))
+        questions = [prompt_for(question) for _ in range(scans) for _, question in presence]
+        log_odds = torch.zeros(scans * len(presence))
+        for view in (features, model.inference_features(pixels.flip(-1))):
+            logits = model.next_token_logits(questions, view.repeat_interleave(len(presence), dim=0)).cpu()
+            log_odds += logits[:, yes] - logits[:, no]
+        log_odds = log_odds.view(scans, len(presence))
+        answers = []
+        for i in range(scans):
+            mine = replies[i * len(worded) : (i + 1) * len(worded)]
+            scan = {task: parse_answer(task, reply, self.kb) for (task, _), reply in zip(worded, mine, strict=True)}
+            scan.update({task: "yes" if log_odds[i, j] > 0 else "no" for j, (task, _) in enumerate(presence)})
+            answers.append(scan)
+        return answers
+
     def reports(self, model: RetinaVLM, pixels: torch.Tensor, prompts: list[str], max_new_tokens: int) -> list[str]:
         """One checked report per scan of the batch `pixels` (B, 1, S, S).
 
         The greedy report is kept when it contradicts no answer (no candidate can do better); beam search
         runs only for the other scans of the batch.
         """
-        asked = self.questions()
         features = model.inference_features(pixels)  # each scan encoded once for its questions, report and beams
-        replies = model.generate(
-            None,
-            [prompt_for(question) for _ in range(len(pixels)) for _, question in asked],
-            max_new_tokens=ANSWER_TOKENS,
-            image_features=features.repeat_interleave(len(asked), dim=0),
-        )
-        per_scan = [replies[i * len(asked) : (i + 1) * len(asked)] for i in range(len(pixels))]
-        answers = [
-            {task: parse_answer(task, reply, self.kb) for (task, _), reply in zip(asked, mine, strict=True)}
-            for mine in per_scan
-        ]
+        answers = self.answers(model, pixels, features)
         chosen = model.generate(None, prompts, max_new_tokens=max_new_tokens, image_features=features)
         unsure = [i for i, report in enumerate(chosen) if self.contradictions(report, answers[i])]
         if unsure:

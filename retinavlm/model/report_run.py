@@ -33,7 +33,7 @@ import torch
 from retinavlm.atomic import append_jsonl, write_json, write_jsonl
 from retinavlm.errors import RetinaVLMError
 from retinavlm.jsonl import iter_jsonl, read_jsonl
-from retinavlm.model.answer_check import AnswerCheck
+from retinavlm.model.answer_check import CHECK_RULE, AnswerCheck
 from retinavlm.model.generation import generate_in_batches
 from retinavlm.model.vlm import RetinaVLM
 
@@ -299,7 +299,7 @@ def run_record(
     checkpoint: str | os.PathLike, prompt: str, max_new_tokens: int, model_name: str, check_answers: int = 0
 ) -> dict:
     """What decides a report's text: the checkpoint's files (their sha256 from its manifest), the prompt, the
-    length limit and the answer check's candidates (when on). The batch size and the number of processes do
+    length limit and the answer check's candidates and rule (when on). The batch size and the number of processes do
     not (greedy decoding; beam search keeps each scan's beams apart)."""
     manifest = json.loads((Path(checkpoint) / "checkpoint.json").read_text())
     files = json.dumps(manifest.get("files", {}), sort_keys=True).encode()
@@ -308,7 +308,7 @@ def run_record(
         "checkpoint_files_sha256": hashlib.sha256(files).hexdigest(),
         "prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest(),
         "max_new_tokens": max_new_tokens,
-        **({"check_answers": check_answers} if check_answers else {}),
+        **({"check_answers": check_answers, "check_rule": CHECK_RULE} if check_answers else {}),
     }
 
 

@@ -392,6 +392,19 @@ class RetinaVLM(nn.Module):
         texts = self.processor.tokenizer.batch_decode(output, skip_special_tokens=True)
         return [t.strip() for t in texts]
 
+    @torch.no_grad()
+    def next_token_logits(self, prompts: list[str], image_features: torch.Tensor) -> torch.Tensor:
+        """(B, vocab) float logits of the first answer token of each prompt, in eval mode: how a closed question
+        weighs "Yes" against "No". The LM head runs at the last position only (a large vocabulary stays cheap)."""
+        batch = self.processor(prompts, padding_side="left", with_image=True)
+        was_training = self.training
+        self.eval()
+        try:
+            hidden = self._hidden_states(batch["input_ids"], batch["attention_mask"], None, image_features)
+            return self._lm_head()(hidden[:, -1]).float()
+        finally:
+            self.train(was_training)
+
     def candidates(
         self,
         pixel_values: torch.Tensor | None,

@@ -13,6 +13,7 @@ from retinavlm.data.cohorts.records import labels_from_mapping
 from retinavlm.knowledge import load_knowledge
 from retinavlm.model.answer_check import AnswerCheck
 from retinavlm.resources import curricula_dir
+from retinavlm.train.closed import ANSWER_TOKENS
 from retinavlm.train.qa import load_templates
 from retinavlm.train.qa_builders.report_targets import write_report
 from retinavlm.train.records import ScanRecord
@@ -28,24 +29,60 @@ def answers_from(stage: str, referral: str, present: set[str]) -> dict[str, str]
     return answers
 
 
-class ScriptedModel:
-    """Closed answers, greedy reports and candidate reports given in advance, in the order AnswerCheck asks."""
+class Words:
+    """A tokenizer with just the two first answer tokens the check weighs."""
 
-    def __init__(self, replies: list[str], greedy: list[str], candidates: list[list[str]]):
+    ids = {"Yes": [1, 9], "No": [2]}  # "Yes" in two pieces, as the tiny tokenizer splits it
+
+    def encode(self, word, add_special_tokens):
+        assert not add_special_tokens
+        return self.ids[word]
+
+
+class ScriptedModel:
+    """Closed answers, greedy reports and candidate reports given in advance, in the order AnswerCheck asks.
+
+    `replies` hold each scan's 13 closed answers in turn (closed_replies): the stage's and referral's words are
+    generated; each presence answer sets its question's log-odds, Yes against No, to +1 or -1 in the scan itself
+    and to `mirrored` (the same by default) in its mirror image.
+    """
+
+    def __init__(self, replies: list[str], greedy: list[str], candidates: list[list[str]], mirrored=None):
         self.replies, self.greedy, self.candidates_given = replies, greedy, candidates
-        self.questions_asked, self.beams_for = [], None
+        self.mirrored = mirrored
+        self.questions_asked, self.beams_for, self.encoded, self.shown = [], None, [], None
+        self.processor = type("Processor", (), {"tokenizer": Words()})()
 
     def inference_features(self, pixels):
-        """Each scan's index as its features, so that a test sees which scan a prompt was shown."""
-        self.encoded = getattr(self, "encoded", 0) + 1
-        return torch.arange(len(pixels), dtype=torch.float32)[:, None]
+        """Each scan's index as its features (negative for a mirror image), so a test sees which scan was shown."""
+        index = torch.arange(len(pixels), dtype=torch.float32)[:, None]
+        mirror = self.shown is not None and torch.equal(pixels, self.shown.flip(-1))
+        if not mirror:
+            self.shown = pixels
+        self.encoded.append("mirror" if mirror else "scan")
+        return -index - 1 if mirror else index
+
+    def answer(self, scan: int, task_index: int) -> str:
+        return self.replies[scan * (2 + len(KB.biomarker_ids)) + task_index]
 
     def generate(self, pixels, prompts, max_new_tokens, image_features):
         assert pixels is None and len(image_features) == len(prompts)
-        if len(prompts) == len(self.replies):  # the closed questions, every scan's in turn
-            self.questions_asked = prompts
-            return self.replies
+        if max_new_tokens == ANSWER_TOKENS:  # the stage and referral questions, every scan's in turn
+            self.questions_asked += prompts
+            return [self.answer(int(f), k % 2) for k, f in enumerate(image_features[:, 0])]
         return self.greedy
+
+    def next_token_logits(self, prompts, image_features):
+        self.questions_asked += prompts
+        logits = torch.zeros(len(prompts), 10)
+        for k, f in enumerate(image_features[:, 0].tolist()):
+            scan, task = (int(f), k % len(KB.biomarker_ids))
+            if f < 0 and self.mirrored is not None:
+                logits[k, 1] = self.mirrored[task]
+                continue
+            scan = scan if f >= 0 else -scan - 1
+            logits[k, 1] = 1.0 if self.answer(scan, 2 + task) == "Yes." else -1.0
+        return logits
 
     def candidates(self, pixels, prompts, max_new_tokens, beams, image_features):
         assert beams == CHECK.candidates and pixels is None and len(image_features) == len(prompts)
@@ -65,7 +102,7 @@ def wet_report(present: set[str]) -> str:
 
 WET, WET_WITH_IRF = wet_report({"srf"}), wet_report({"srf", "irf"})
 PROMPT = ["<image>\nWrite the report."]
-PIXELS = torch.zeros(1, 1, 8, 8)
+PIXELS = torch.arange(64.0).view(1, 1, 8, 8)  # not mirror-symmetric, so its mirror image is another
 
 
 def test_a_greedy_report_that_contradicts_an_answer_is_replaced_by_the_candidate_contradicting_fewest():
@@ -75,16 +112,16 @@ def test_a_greedy_report_that_contradicts_an_answer_is_replaced_by_the_candidate
         [[WET, WET_WITH_IRF, WET]],
     )
     assert CHECK.reports(model, PIXELS, PROMPT, 50) == [WET_WITH_IRF]
-    assert len(model.questions_asked) == len(CHECK.questions()) == 2 + len(KB.biomarker_ids)
+    assert len(model.questions_asked) == len(CHECK.questions()) * 2 - 2  # presence asked of the scan and its mirror
     assert model.beams_for == [0]
-    assert model.encoded == 1  # the scan is encoded once for its questions, its report and its candidates
+    assert model.encoded == ["scan", "mirror"]  # encoded once for its questions, report and candidates; mirrored once
 
 
 def test_beam_search_runs_on_the_features_of_the_contradicted_scan_only():
     replies = closed_replies("Active late wet AMD.", "Urgent.", {"srf"})
     replies += closed_replies("Active late wet AMD.", "Urgent.", {"srf", "irf"})
     model = ScriptedModel(replies, [WET, WET], [[WET_WITH_IRF]])
-    assert CHECK.reports(model, torch.zeros(2, 1, 8, 8), PROMPT * 2, 50) == [WET, WET_WITH_IRF]
+    assert CHECK.reports(model, torch.arange(128.0).view(2, 1, 8, 8), PROMPT * 2, 50) == [WET, WET_WITH_IRF]
     assert model.beams_for == [1]
 
 
@@ -92,6 +129,18 @@ def test_a_greedy_report_contradicting_no_answer_is_kept_without_beam_search():
     model = ScriptedModel(closed_replies("Active late wet AMD.", "Urgent.", {"srf"}), [WET], [[WET_WITH_IRF]])
     assert CHECK.reports(model, PIXELS, PROMPT, 50) == [WET]
     assert model.beams_for is None
+
+
+def test_presence_answers_weigh_the_scan_and_its_mirror_image_together():
+    # The scan says IRF (+1) and SRF (+1); its mirror image doubts IRF strongly (-3) and agrees on SRF (+1).
+    mirrored = [{"irf": -3.0, "srf": 1.0}.get(b, -1.0) for b in KB.biomarker_ids]
+    model = ScriptedModel(
+        closed_replies("Active late wet AMD.", "Urgent.", {"srf", "irf"}), [WET], [[WET_WITH_IRF]], mirrored
+    )
+    [answers] = CHECK.answers(model, PIXELS, model.inference_features(PIXELS))
+    assert answers["presence:srf"] == "yes" and answers["presence:irf"] == "no"
+    assert answers["stage"] == "late_wet_active" and answers["referral"] == "urgent"
+    assert CHECK.reports(model, PIXELS, PROMPT, 50) == [WET]  # the report without IRF agrees with the pair
 
 
 def test_ties_between_candidates_go_to_the_better_beam():

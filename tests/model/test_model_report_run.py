@@ -19,6 +19,7 @@ import torch
 from model_testing import kermany_scans, tiny_config
 
 from retinavlm.cli import main
+from retinavlm.model.answer_check import CHECK_RULE
 from retinavlm.model.config import EncoderConfig
 from retinavlm.model.report_run import (
     ReportRunError,
@@ -322,7 +323,8 @@ def test_checked_reports_are_recorded_independent_of_the_batch_and_never_mixed_w
     assert main([*report_args(cohort, checked), "--check-answers", "2"]) == 1  # the two bad files are listed
     rows = [json.loads(line) for line in checked.read_text().splitlines()]
     assert [r["id"] for r in rows] == [json.loads(line)["id"] for line in single.read_text().splitlines()]
-    assert json.loads((tmp_path / "checked.run.json").read_text())["check_answers"] == 2
+    recorded = json.loads((tmp_path / "checked.run.json").read_text())
+    assert recorded["check_answers"] == 2 and recorded["check_rule"] == CHECK_RULE
     assert "check_answers" not in json.loads(single.with_name("single.run.json").read_text())
     other_batches = tmp_path / "other.jsonl"
     assert main([*report_args(cohort, other_batches), "--check-answers", "2", "--batch-size", "3"]) == 1
@@ -330,6 +332,11 @@ def test_checked_reports_are_recorded_independent_of_the_batch_and_never_mixed_w
     capsys.readouterr()
     assert main(report_args(cohort, checked)) == 2  # greedy reports are not appended to checked ones
     assert "different check answers" in capsys.readouterr().err
+    record = tmp_path / "checked.run.json"
+    earlier_rule = {k: v for k, v in json.loads(record.read_text()).items() if k != "check_rule"}
+    record.write_text(json.dumps(earlier_rule))  # checked before the rule was recorded
+    assert main([*report_args(cohort, checked), "--check-answers", "2"]) == 2
+    assert "different check rule" in capsys.readouterr().err
     assert main([*report_args(cohort, tmp_path / "bad.jsonl"), "--check-answers", "-1"]) == 2
     assert "--check-answers must be 0 (greedy) or a number of candidate reports, got -1" in capsys.readouterr().err
 

@@ -215,3 +215,22 @@ def test_other_encoders_and_adapters(encoder, adapter, tokens):
     out = model(**batch)
     out.loss.backward()
     assert torch.isfinite(out.loss)
+
+
+def test_next_token_logits_are_the_first_step_of_greedy_decoding_from_encoder_features():
+    model = small()
+    model.train()  # the call evaluates in eval mode and gives the mode back
+    scans = two_scans()
+    prompts = [PROMPT, "<image>\nA much longer question about this scan, with more words?"]
+    features = model.inference_features(scans)
+    logits = model.next_token_logits(prompts, features)
+    assert model.training and logits.shape == (2, model.llm.config.vocab_size)
+    batch = model.processor(prompts, images=scans, padding_side="left")
+    with torch.no_grad():
+        model.eval()
+        full = model(**batch).logits[:, -1].float()
+    torch.testing.assert_close(logits, full)
+    # features stand in for pixels: the same answers either way
+    assert model.generate(None, prompts, max_new_tokens=5, image_features=features) == model.generate(
+        scans, prompts, max_new_tokens=5
+    )
