@@ -32,6 +32,7 @@ _HEADING_MARKS = (":", "-", "–", "—", "=")
 _NO_EYE = frozenset({"this", "not"})
 # an open hedge this many tokens before a stage word opens its clause ("could be SHRM from a new MNV")
 _HEDGED_CLAUSE_REACH = 6
+_KIND_PRONOUNS = frozenset({"one", "ones", "type", "kind"})  # "a drusenoid PED than a fibrovascular one"
 _CLAUSE_MARKS = frozenset({",", ";", ":", ".", "-", "–", "—", "(", ")"})
 # marks that end a list item for a verdict of its own; a dash too ("dry, no SRF/IRF, inactive – extend to q12w"), and an
 # opening bracket, whose aside grades the verdict ("Disease still active (low)")
@@ -221,6 +222,7 @@ class FindingsExtractor:
                 else:
                     self._eyes.add(norm.as_written(term), eye, case_sensitive=True)
         self._alternatives = frozenset(norm.phrase(w)[0] for w in rules.stage_alternatives)
+        self._kind_joiners = self._alternatives | {"than"}
         self._correlatives = frozenset(norm.phrase(w)[0] for w in rules.stage_correlatives)
         self._open_hedges = frozenset(norm.phrase(w) for w in rules.open_stage_hedges)
         self._queries = frozenset(norm.phrase(w) for w in rules.queries)
@@ -945,7 +947,9 @@ class FindingsExtractor:
                 continue
             assertion = self._assess(doc, ctx, found, sentence)
             state = assertion.state
-            if state == "uncertain" and self._alternative_kinds(doc, targets, n):
+            if state == "uncertain" and (
+                self._alternative_kinds(doc, targets, n) or self._kind_set_against(doc, found, sentence)
+            ):
                 state = "present"  # "drusenoid PED vs serous PED": the hedge is about the kind, not the PED
             if kind == "absence":
                 # an anchored denial denied in its own item asserts the finding ("the RPE is by no means
@@ -999,6 +1003,25 @@ class FindingsExtractor:
                     )
                 )
         return mentions, queried
+
+    def _kind_set_against(self, doc: _Document, found: Match, sentence) -> bool:
+        """The finding set against another kind of itself named by the kind alone ("more likely drusenoid PED than
+        fibrovascular", "drusenoid PED or serous"): the hedge is about the kind, the finding is there either way."""
+        k = found.end
+        if k + 1 >= sentence[1] or doc.tokens[k].norm not in self._kind_joiners:
+            return False
+        bid = found.payloads[0][1][0] if found.payloads[0][0] == "biomarker" else None
+        k += doc.tokens[k + 1].norm in ("a", "an")
+        other = self._attributes.match_at(doc.tokens, k + 1, sentence[1])
+        if bid is None or other is None or not any(p[0] == bid for p in other.payloads):
+            return False
+        # the kind alone ("than fibrovascular", "than a serous one"), not the attribute of a finding named after it
+        # ("than a small PED")
+        return (
+            other.end >= sentence[1]
+            or not doc.tokens[other.end].is_word
+            or doc.tokens[other.end].norm in _KIND_PRONOUNS
+        )
 
     def _alternative_kinds(self, doc: _Document, targets, n: int) -> bool:
         """The finding is set against itself in another kind ("drusenoid PED vs serous PED", "either a

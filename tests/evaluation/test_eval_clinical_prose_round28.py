@@ -372,3 +372,25 @@ def test_the_other_eye_as_a_referrals_reason_keeps_the_referral(reason, referral
     got = labels(text)
     assert got["referral"] == level, text
     assert got["stage"] == "early", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["drusenoid", "serous", "fibrovascular"]),
+    st.sampled_from(["drusenoid", "serous", "fibrovascular"]),
+    st.sampled_from(["more likely a {a} PED than {b}", "more likely a {a} PED than a {b} one", "{a} PED vs {b}"]),
+    CASES,
+)
+def test_a_ped_set_against_another_kind_is_present(a, b, form, case):
+    """Class: hedges about the kind. "more likely drusenoid PED than fibrovascular": the PED is there either way, the
+    hedge is about its kind; a PED set against another finding ("a large druse than a small PED") stays uncertain."""
+    text = cased(f"OD: sub-RPE material lifting the RPE; {form.format(a=a, b=b)}. No fluid.", case)
+    assert labels(text)["biomarkers"].get("ped") == "present", text
+
+
+@SETTINGS
+@given(st.sampled_from(["more likely a large druse than a small PED", "drusen vs small drusenoid PED"]), CASES)
+def test_a_finding_set_against_another_finding_stays_uncertain(form, case):
+    """Class: hedges. Two findings set against each other stay uncertain (dev12 b12-088, dev9 b9-065)."""
+    text = cased(f"OD: dome-shaped elevation, {form}. No fluid.", case)
+    assert labels(text)["biomarkers"].get("ped") == "uncertain", text
