@@ -735,8 +735,10 @@ def test_a_bare_stage_word_set_against_a_stage_leaves_it_open(bare, stage, data)
         [
             "size borderline between early and intermediate",
             "stage candidates: intermediate, late dry",
-            "OCTA requested",
-            "OCTA advised",
+            # a test ordered to settle it; a test merely requested ("OCTA requested") keeps a stated stage since round
+            # 28 (the lead's convention, eval/README.md; test_eval_clinical_prose_round28.py)
+            "OCTA to differentiate",
+            "OCTA to confirm",
         ]
     ),
     st.sampled_from(sorted(STAGES)),
@@ -1758,7 +1760,8 @@ def test_a_question_its_item_leaves_open_hedges_until_answered(name, before, pla
             "Await OCTA before calling this {}.",
             "Possibly transitioning to {} - to be confirmed on FAF.",
             "Looks like {}, but I cannot confidently call it.",
-            "Impression: {}. Please see within 2 weeks for OCTA.",
+            # a test merely requested beside a stated stage keeps it since round 28 (the lead's convention)
+            "Impression: {}. Please see within 2 weeks for OCTA to differentiate.",
         ]
     ),
 )

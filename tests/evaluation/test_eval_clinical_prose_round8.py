@@ -145,8 +145,9 @@ def test_a_schedule_kept_for_a_treated_eye_of_open_activity_is_routine(plan, ope
         [
             "type not determinable on this scan",
             "stage cannot be determined",
-            "OCTA ordered",
-            "OCTA booked",
+            # a test merely ordered or booked beside a stated stage keeps it since round 28 (the lead's convention)
+            "OCTA to differentiate",
+            "OCTA to confirm",
             "Differential: (1) {term}, (2) CSC, (3) vitelliform lesion",
         ]
     ),

@@ -171,6 +171,9 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
 #   dev25 (the twenty-fifth writer's 150 general reports; blind through round 26; 1 biomarker label relabelled, round
 #   27): 0.9933 / 0.9867 / 0.9906 after round 27 (0.96 / 0.9467 / 0.9742 before on the same labels); round 27 also
 #   gained dev24 w24-097 stage
+#   dev26 (the twenty-sixth writer's 150 general reports; blind through round 27; no label relabelled, round 28):
+#   0.9933 / 1.0 / 0.9859 after round 28 (0.94 / 0.96 / 0.9578 before); round 28 also gained stage in dev19, dev21,
+#   dev23, dev25 and ref_d, referral in dev25 and biomarker states in dev4, dev13, dev17, dev21 and dev24 (+1 each)
 #   blind (scored once per round, what landed; no longer blind): 0.97 / 1.0 / 0.9914 after round 7 -- a floor, not a
 #   target
 @pytest.mark.parametrize(
@@ -204,6 +207,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_dev23.jsonl", 150, (0.98, 0.98, 0.97)),
         ("styles_dev24.jsonl", 150, (0.97, 1.0, 0.975)),
         ("styles_dev25.jsonl", 150, (0.99, 0.98, 0.99)),
+        ("styles_dev26.jsonl", 150, (0.99, 1.0, 0.985)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
