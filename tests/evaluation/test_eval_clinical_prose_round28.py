@@ -1,5 +1,7 @@
 """Rules from the twenty-sixth writer's general set (round 28: styles_dev26.jsonl), as properties: the eye examined
-today after a history of the other eye, ..."""
+today, treatment history and treatment-response words, a stage beside an OCTA request, hedges (a clause opened by one,
+a "Possible:" field, a kind set against another), the RPE's anchors, a second reader's overread, schedules lengthened,
+a transfer of care and the other eye as a referral's reason."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
