@@ -7,9 +7,10 @@ A trained checkpoint is needed: how many scans get a beam search depends on how 
 disagrees with the model's own answers (an untrained model disagrees everywhere). Greedy and checked runs
 alternate (`--repeats`), so a change in the machine's load touches both; the ratio of medians is recorded.
 
-Also the closed answers alone, each scan encoded once for its 13 questions (`answer_each_scan`, what the
-check and the closed-ended scores use) against each (scan, question) pair encoded on its own
-(`generate_batched`, the way they were asked before), alternating in the same way; the answers must be equal.
+Also the closed-ended answers alone, each scan encoded once for its 13 questions (`answer_each_scan`, what
+the closed-ended scores use; the check encodes each scan once the same way) against each (scan, question)
+pair encoded on its own (`generate_batched`, the way they were asked before), alternating in the same way;
+the answers must be equal.
 """
 
 from __future__ import annotations
