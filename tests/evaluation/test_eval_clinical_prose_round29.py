@@ -1,0 +1,89 @@
+"""Rules from the twenty-seventh writer's general set (round 29: styles_dev27.jsonl), as properties: a follow-up
+interval written before its visit word, a dose held or deferred, and the community sight test called a check-up."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prose_testing import CASES, cased, labels
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+FINDINGS = st.sampled_from(["Large drusen, no fluid.", "OCT: drusen and RPE elevation. No SRF.", "medium drusen only."])
+# (visit word, how a hospital writes it): a review or follow-up, with or without the clinic
+VISITS = st.sampled_from(["review", "MR review", "follow-up", "f/u", "visit", "appointment"])
+LONG = st.sampled_from(["{n}-month", "{n} month", "{n}/12"]).flatmap(
+    lambda form: st.integers(min_value=2, max_value=12).map(lambda n: form.format(n=n))
+)
+SHORT = st.sampled_from(["1-week", "1 week", "1/52", "2/52", "2-week"])
+
+
+@SETTINGS
+@given(FINDINGS, LONG, VISITS, CASES)
+def test_an_interval_before_its_visit_word_is_a_routine_review(findings, interval, visit, case):
+    """Class: a time frame in any notation. The interval may stand before its visit word as an adjective or a
+    fraction ("6-month review", "6/12 MR review", "12-month follow-up"): a review at months' length is routine, as
+    "review in 6 months" is."""
+    text = cased(f"{findings} {interval} {visit}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(FINDINGS, SHORT, st.sampled_from(["review", "follow-up", "visit"]), CASES)
+def test_a_short_interval_before_its_visit_word_is_urgent(findings, interval, visit, case):
+    """Class: a time frame in any notation. Read by its length like the interval after the visit word: two weeks or
+    less is urgent."""
+    text = cased(f"{findings} {interval} {visit}.", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+@SETTINGS
+@given(FINDINGS, st.sampled_from(["6/12", "12/12", "6-month", "12 month", "1 year"]), st.sampled_from(["", " with me"]))
+def test_a_recall_before_its_interval_or_after_it_is_the_optometrists(findings, interval, who):
+    """Class: who acts. A recall is the optometrist's sight-test recall (eval/README.md, round 16), written before or
+    after its interval ("6/12 recall with me"): none."""
+    text = f"{findings} {interval} recall{who}, sooner if symptoms."
+    assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "hold injection",
+            "hold the injection",
+            "defer injection",
+            "defer the injection",
+            "pause injections",
+            "withhold injection",
+            "suspend injections",
+        ]
+    ),
+    st.sampled_from(["review in 6 weeks", "review in 3 months", "review 8 weeks"]),
+    CASES,
+)
+def test_a_dose_held_is_no_treatment_given(hold, review, case):
+    """Class: treatment withheld in any words. A dose held, deferred or paused is none given, so the review is a
+    referral again (routine), not the treatment's own review (no referral, round 7)."""
+    text = cased(f"OCT: no fluid, stable. Plan: {hold}; {review}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from(["Inject today", "Injection given", "Eylea today"]), CASES)
+def test_a_treatment_given_still_keeps_its_own_review(treated, case):
+    """The held-dose words leave a treatment given alone: "Inject today, review 4 weeks" states no referral."""
+    text = cased(f"Active nAMD with new SRF. {treated}, review 4 weeks.", case)
+    assert labels(text)["referral"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["yearly", "annual"]),
+    st.sampled_from(["eye check-up", "eye checkup", "eye check", "eye test"]),
+    st.sampled_from(["", " at vision centre", " at the vision center"]),
+    CASES,
+)
+def test_an_eye_check_up_is_community_care(rhythm, check, place, case):
+    """Class: community sight test in plain words. A yearly eye check-up, at a vision centre or not, is the
+    optometrist's (primary eye care): none, like an annual eye examination."""
+    text = cased(f"Impression: early ARMD, hard drusen few.\nAdvice: {rhythm} {check}{place}.", case)
+    assert labels(text)["referral"] == "none", text
