@@ -87,3 +87,24 @@ def test_an_eye_check_up_is_community_care(rhythm, check, place, case):
     optometrist's (primary eye care): none, like an annual eye examination."""
     text = cased(f"Impression: early ARMD, hard drusen few.\nAdvice: {rhythm} {check}{place}.", case)
     assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["bring injection forward", "bring the next injection forward", "bring her injection forward"]),
+    st.sampled_from(["", " to next week", " by 2 weeks"]),
+    CASES,
+)
+def test_a_dose_brought_forward_states_active_wet_amd(bring, when, case):
+    """Class: treatment brought forward in any word order (eval/README.md round 18: a treatment needed now states
+    active wet AMD when no stage is named), the object between the verb and "forward"."""
+    text = cased(f"Virtual clinic. OCT: new IRF, SRF nil.\nOutcome: {bring}{when}.", case)
+    assert labels(text)["stage"] == "late_wet_active", text
+
+
+@SETTINGS
+@given(CASES)
+def test_looking_forward_to_an_injection_states_no_stage(case):
+    """A letter's courtesy ("We look forward to seeing her at her next injection") brings nothing forward."""
+    text = cased("Medium drusen. We look forward to seeing her at her next injection.", case)
+    assert labels(text)["stage"] is None, text
