@@ -108,3 +108,18 @@ def test_looking_forward_to_an_injection_states_no_stage(case):
     """A letter's courtesy ("We look forward to seeing her at her next injection") brings nothing forward."""
     text = cased("Medium drusen. We look forward to seeing her at her next injection.", case)
     assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Tx today", "Tx given", "Tx given today", "Tx done"]),
+    st.sampled_from(["RTC 5 wk", "RTC 4/52", "review 6 weeks"]),
+    CASES,
+)
+def test_tx_shorthand_is_the_treatment_with_its_own_review(tx, review, case):
+    """Class: treatment-clinic shorthand. "Tx" with its verb is the treatment given ("Dx: active MNV. Tx today; RTC 5
+    wk"), so the review at its interval is the treatment's own: no referral (round 7), and the stage active."""
+    text = cased(f"OCT L: trace SRF, no IRF. Dx: active MNV. {tx}; {review}.", case)
+    got = labels(text)
+    assert got["referral"] is None, text
+    assert got["stage"] == "late_wet_active", text
