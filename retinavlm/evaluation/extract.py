@@ -1669,6 +1669,8 @@ class FindingsExtractor:
                 for stop in range(end, start, -1):
                     level_id = values.get(tuple(t.norm for t in doc.tokens[start:stop]))
                     if level_id in self.kb.stage_ids:
+                        if stop < sentence[1] and doc.tokens[stop].norm in self._alternatives:
+                            break  # "the stage is intermediate or late dry": set against another, left open
                         found = Match(start, stop, ())
                         assertion = Assertion("present", ())
                         mentions.append((self._mention(doc, "stage", level_id, "present", found, assertion), False))

@@ -123,3 +123,43 @@ def test_tx_shorthand_is_the_treatment_with_its_own_review(tx, review, case):
     got = labels(text)
     assert got["referral"] is None, text
     assert got["stage"] == "late_wet_active", text
+
+
+STAGE_WORDS = st.sampled_from(
+    [("early", "early"), ("intermediate", "intermediate"), ("late dry", "late_dry"), ("inactive", "late_wet_inactive")]
+)
+
+
+@SETTINGS
+@given(
+    STAGE_WORDS,
+    st.sampled_from(
+        [
+            "The AMD stage is {w}.",
+            "The AMD stage is probably {w}.",
+            "Stage at visit: {w}",
+            "AMD stage at presentation: {w}.",
+            "Stage today: {w}",
+        ]
+    ),
+    CASES,
+)
+def test_a_stage_named_as_the_subject_states_it(word_id, form, case):
+    """Class: a stage named as the subject. The stage word after "stage" and its copula or a field's qualifier states
+    that stage; a lean ("probably") keeps it (eval/README.md)."""
+    word, stage_id = word_id
+    text = cased(f"Drusen: Y\n{form.format(w=word)}\nReferral outcome: routine 6 months", case)
+    assert labels(text)["stage"] == stage_id, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["The stage is", "I would say", "The AMD stage is probably"]),
+    st.sampled_from(["or", "vs", "versus"]),
+    CASES,
+)
+def test_a_verdict_set_against_another_stage_is_left_open(marker, joiner, case):
+    """Two stages set against each other after a verdict marker ("The stage is intermediate or late dry") leave the
+    stage undecided, as they do anywhere else."""
+    text = cased(f"Drusen and RPE change. {marker} intermediate {joiner} late dry.", case)
+    assert labels(text)["stage"] is None, text

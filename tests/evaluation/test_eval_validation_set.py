@@ -175,7 +175,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
 #   0.9933 / 1.0 / 0.9859 after round 28 (0.94 / 0.96 / 0.9578 before); round 28 also gained stage in dev19, dev21,
 #   dev23, dev25 and ref_d, referral in dev25 and biomarker states in dev4, dev13, dev17, dev21 and dev24 (+1 each)
 #   dev27 (the twenty-seventh writer's 150 general reports; blind through round 28; 1 referral label relabelled,
-#   round 29): 0.94 / 0.9667 / 0.9831 after round 29 (0.9333 / 0.9267 / 0.9831 before)
+#   round 29): 0.9533 / 0.9667 / 0.9831 after round 29 (0.9333 / 0.9267 / 0.9831 before)
 #   blind (scored once per round, what landed; no longer blind): 0.97 / 1.0 / 0.9914 after round 7 -- a floor, not a
 #   target
 @pytest.mark.parametrize(
@@ -210,7 +210,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_dev24.jsonl", 150, (0.97, 1.0, 0.975)),
         ("styles_dev25.jsonl", 150, (0.99, 0.98, 0.99)),
         ("styles_dev26.jsonl", 150, (0.99, 1.0, 0.985)),
-        ("styles_dev27.jsonl", 150, (0.94, 0.965, 0.98)),
+        ("styles_dev27.jsonl", 150, (0.95, 0.965, 0.98)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
