@@ -71,8 +71,9 @@ class AnswerCheck:
     def answers(self, model: RetinaVLM, pixels: torch.Tensor, features: torch.Tensor) -> list[dict[str, str]]:
         """Each scan's closed answers (task -> stage id, referral id, "yes" or "no"; UNPARSED for words that name
         no level). `features` are the scans' encoder tokens (`inference_features(pixels)`)."""
-        worded = [(task, q) for task, q in self.questions() if not task.startswith("presence:")]
-        presence = [(task, q) for task, q in self.questions() if task.startswith("presence:")]
+        asked = self.questions()
+        worded = [(task, q) for task, q in asked if not task.startswith("presence:")]
+        presence = [(task, q) for task, q in asked if task.startswith("presence:")]
         scans = len(pixels)
         replies = model.generate(
             None,

@@ -351,7 +351,7 @@ class RetinaVLM(nn.Module):
         """Write one answer per prompt (and scan), stopping at <|eot_id|>; greedy unless do_sample. With
         num_beams > 1, beam search and the num_beams best answers of each prompt in turn, best first.
 
-        `image_features` (from `encode_images`) stand in for `pixel_values`, so that a scan asked several
+        `image_features` (from `inference_features`) stand in for `pixel_values`, so that a scan asked several
         questions is encoded once: the encoder costs more than the tiny LM's prefill.
         """
         if num_beams < 1:

@@ -136,7 +136,7 @@ def closed_ended_scores(
     shown = image_order if image_order is not None else range(len(per_scan))
     replies = answer_each_scan(
         model,
-        (images.tensor(shown[i]) for i in range(len(per_scan))),
+        (images.tensor(i) for i in shown),
         [[prompt_for(q.question) for q in mine] for mine in per_scan],
         batch_size,
         max_new_tokens,
