@@ -240,6 +240,8 @@ class ContextRules:
     # stage is one of `schedule_stages`
     schedule_level: str | None = None
     schedule_stages: frozenset[str] = frozenset()
+    # stages whose schedule counts only while the eye is under treatment ("GA ... Continue injections every 60 days")
+    schedule_treated_stages: frozenset[str] = frozenset()
     # a treated eye with no stage named whose report holds none of these present or hedged keeps its schedule too
     schedule_activity: frozenset[str] = frozenset()
     schedule_phrases: tuple[str, ...] = ()
@@ -470,7 +472,7 @@ def _load_cached(path: Path) -> ContextRules:
     schedule = doc.get("treatment_schedule") or {}
     sizes = doc.get("size_thresholds") or {}
     _keys(sizes, {"words", "units"}, path, "size_thresholds")
-    _keys(schedule, {"level", "stages", "phrases", "treated", "activity"}, path, "treatment_schedule")
+    _keys(schedule, {"level", "stages", "treated_stages", "phrases", "treated", "activity"}, path, "treatment_schedule")
     guard = doc.get("stage_anatomy_guard") or {}
     _keys(guard, {"terms", "window", "anatomy", "partial"}, path, "stage_anatomy_guard")
     stability = doc.get("finding_stability") or {}
@@ -615,6 +617,9 @@ def _load_cached(path: Path) -> ContextRules:
         schedule_level=str(schedule["level"]) if schedule.get("level") is not None else None,
         schedule_stages=frozenset(_strings(schedule.get("stages"), path, "treatment_schedule stages")),
         schedule_activity=frozenset(_strings(schedule.get("activity"), path, "treatment_schedule activity")),
+        schedule_treated_stages=frozenset(
+            _strings(schedule.get("treated_stages"), path, "treatment_schedule treated_stages")
+        ),
         schedule_phrases=_strings(schedule.get("phrases"), path, "treatment_schedule phrases"),
         schedule_treated=_strings(schedule.get("treated"), path, "treatment_schedule treated"),
         field_leaders=_strings(doc.get("field_leaders"), path, "field_leaders"),

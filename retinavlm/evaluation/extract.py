@@ -137,6 +137,7 @@ class _Document:
     raws: frozenset[str] = frozenset()  # every token as written
     written: frozenset[str] = frozenset()  # as targets match them: lower-cased when caseless
     named_eye_clauses: frozenset[int] = frozenset()  # tokens of dash-set clauses that name an eye ("OS new SRF - ...")
+    stages_set_against: bool = False  # two stages set against each other ("Inactive vs early reactivation")
 
 
 MAX_REPORT_CHARS = 100_000  # a specialist report is a few thousand characters
@@ -284,7 +285,9 @@ class FindingsExtractor:
         self._service_modifiers = _single_words(norm, rules.service_modifiers, "service_modifiers")
         self._venue_links = frozenset(w for place in rules.visit_places for w in norm.phrase(place))
         if rules.schedule_phrases:
-            if rules.schedule_level not in kb.referral_ids or not rules.schedule_stages <= set(kb.stage_ids):
+            if rules.schedule_level not in kb.referral_ids or not (
+                rules.schedule_stages | rules.schedule_treated_stages
+            ) <= set(kb.stage_ids):
                 raise ValueError("context rules: treatment_schedule names an unknown referral level or stage")
             for term in _variants(rules.schedule_phrases):
                 self._referrals.add(norm.phrase(term), ("schedule", rules.schedule_level))
@@ -1175,6 +1178,7 @@ class FindingsExtractor:
         own_stage = decision(self.kb, "stage", own_findings).id
         guard = self.rules.anatomy_guard_terms
         alternatives = self._set_against(doc, targets)
+        doc.stages_set_against = bool(alternatives)
         mentions = []
         hedged: dict[tuple[int, int], set[str]] = {}  # sentence -> the stages it hedges
         queried: set[str] = set()  # stages left open by a query ("?wet AMD")
@@ -1731,10 +1735,13 @@ class FindingsExtractor:
                 continue
             if kind == "schedule" and not (
                 stage.id in self.rules.schedule_stages
+                or (stage.id in self.rules.schedule_treated_stages and self._under_treatment(doc, stops))
                 if stage is not None
-                else (doc.leaves_stage_open or not active) and self._under_treatment(doc, stops)
+                else (doc.leaves_stage_open or doc.stages_set_against or not active)
+                and self._under_treatment(doc, stops)
             ):
-                continue  # kept for an inactive eye, or one whose activity the writer leaves open
+                continue  # kept for an inactive eye, or one whose activity the writer leaves open ("Activity uncertain",
+                # "Inactive vs early reactivation. Keep interval at 8 weeks")
             if kind == "weak" and level_id == "routine" and self._venue_of(doc, found, sentence, denied_end):
                 continue  # "No follow-up needed in our clinic": where the follow-up denied would have been
             if kind == "weak" and level_id == "routine" and assertion.state == "absent":
@@ -1959,8 +1966,11 @@ class FindingsExtractor:
         return out
 
     def _under_treatment(self, doc: _Document, stops) -> bool:
-        """The report names a treatment given or planned ("Eylea 2 mg given today"), not denied."""
+        """The report names a treatment given or planned ("Eylea 2 mg given today"), not denied, nor a service
+        named by it ("Injection clinic, right eye", "discharge from injection service": a place, no dose)."""
         targets = [t for t in self._targets(doc, self._treatments) if "treatment" in t[0].payloads]
+        starts = {found.start for found, _ in targets}
+        targets = [t for t in targets if not self._names_service(doc, t[0], t[1], starts)]
         if not targets:
             return False
         ctx = self._context(doc, targets, stops)

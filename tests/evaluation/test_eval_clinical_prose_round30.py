@@ -1,0 +1,185 @@
+"""Rules from the twenty-eighth writer's general set (round 30: styles_dev28.jsonl), as properties: who acts (the
+letter's reader, the optometrist as the route, a discharge from the treating service), referral words of a
+code-switched plan, schedules kept while the activity is open or for a treated GA eye, and the stage named by an
+activity in a negated word, by a grading scale's equivalent or by a treatment given now."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prose_testing import CASES, cased, labels
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+WET_FINDINGS = st.sampled_from(["new subretinal fluid", "new SRF at the fovea", "fresh IRF and SRF"])
+TIME_FRAMES = st.sampled_from(["within a week", "within 1 week", "within 5 days", "in the next few days"])
+READER_NEEDS_NOTHING = st.sampled_from(
+    [
+        "No action required from you.",
+        "No action is required from you.",
+        "No action needed on your part.",
+        "Nothing required from you.",
+        "No further action needed from you.",
+    ]
+)
+
+
+@SETTINGS
+@given(WET_FINDINGS, TIME_FRAMES, READER_NEEDS_NOTHING, CASES)
+def test_what_the_letters_reader_need_not_do_is_no_plan(finding, when, nothing, case):
+    """Class: who acts. What the letter's reader need not do ("No action required from you", to the GP) is no plan of
+    the eye's, like "No action required from your office": the clinic's own time frame stands (urgent)."""
+    text = cased(
+        f"To GP: She has reactivated wet AMD ({finding}). She will receive injections in our clinic, the first {when}. "
+        f"{nothing}",
+        case,
+    )
+    assert labels(text)["referral"] == "urgent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["follow-up", "monitoring", "review"]),
+    st.sampled_from(["via", "through"]),
+    st.sampled_from(["the optometrist", "her optometrist", "his optometrist"]),
+    CASES,
+)
+def test_the_optometrist_as_the_route_of_follow_up_is_none(visit, route, who, case):
+    """Class: who monitors. The optometrist named as the route of the follow-up ("follow-up via the optometrist") is
+    community care, none, as "follow-up by the optometrist" is."""
+    if (visit, route) == ("review", "through"):
+        visit = "follow-up"
+    text = cased(
+        f"OCT right eye: geographic atrophy, no fluid. No further treatment options; {visit} {route} {who}.", case
+    )
+    assert labels(text)["referral"] == "none", text
+
+
+def test_a_referral_via_the_optometrist_is_no_follow_up():
+    """The route of a referral received ("referred via the optometrist") is history, not community care."""
+    assert labels("Referred via the optometrist. OCT: large drusen. Review in MR clinic 6 months.")["referral"] == (
+        "routine"
+    )
+
+
+DISCHARGES = st.sampled_from(
+    [
+        "discharge from injection service",
+        "discharged from the injection clinic",
+        "discharge from treatment",
+        "discharged from the injection programme",
+    ]
+)
+
+
+@SETTINGS
+@given(DISCHARGES, st.sampled_from(["review in MR clinic 6 months", "review in the macular clinic in 6 months"]), CASES)
+def test_a_discharge_from_the_treating_service_leaves_the_hospital_review(discharge, review, case):
+    """Class: a discharge from the treating service. It says which care ends, not where the patient goes: a review in
+    the hospital's monitoring clinic after it is routine."""
+    text = cased(
+        f"OCT right: macula dry, fibrosis subfoveal. Stable. Plan: stop injections, {discharge}; {review}.", case
+    )
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    DISCHARGES,
+    st.sampled_from(["to see local optometrist yearly", "return to her optometrist", "follow-up by the optometrist"]),
+    CASES,
+)
+def test_a_discharge_from_the_treating_service_to_the_optometrist_is_none(discharge, onward, case):
+    """The same discharge with the community named as the destination stays none."""
+    text = cased(f"LE: disciform scar, no activity for 18 months. {discharge}; {onward}.", case)
+    assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(st.sampled_from(["no urgente", "non urgente", "não urgente"]), CASES)
+def test_a_code_switched_non_urgent_referral_is_routine(urgency, case):
+    """Class: referral words of a code-switched plan. "Derivación a retina no urgente (non-urgent referral to
+    retina)": the writer's first-language urgency reads like "not urgent", routine, and its gloss is not negated."""
+    text = cased(f"OD: drusas blandas grandes. Sin líquido. Derivación a retina {urgency} (non-urgent referral).", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Inactive vs early reactivation.", "Quiescent vs active?", "Activity: inactive vs active."]),
+    st.sampled_from(["Keep interval at 8 weeks.", "Keep interval at 10 weeks.", "Maintain 8/52."]),
+    CASES,
+)
+def test_a_schedule_kept_while_activity_is_set_against_itself_is_routine(open_activity, keep, case):
+    """Class: schedules kept while the activity is open (eval/README.md round 8: "Activity uncertain. Keep interval at
+    8 weeks" is routine): two activities set against each other leave it open in words, whatever the hedged fluid."""
+    text = cased(f"LE: questionable small cyst parafoveal, SRF absent. {open_activity} {keep}", case)
+    assert labels(text)["stage"] is None, text
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["pegcetacoplan", "avacincaptad", "complement inhibitor"]),
+    st.sampled_from(["Continue injections every 60 days.", "Continue injections every 8 weeks.", "Keep at 8 weeks."]),
+    CASES,
+)
+def test_a_treated_ga_eyes_schedule_kept_is_routine(drug, keep, case):
+    """Class: schedules kept for a treated non-neovascular eye. GA under complement-inhibitor injections keeps its
+    treating clinic's review (routine), as "pegcetacoplan inj today. rtc 2 months" is labelled."""
+    text = cased(f"Virtual GA clinic ({drug} pathway): RE GA area 6.1 mm2, no exudation, no DLS. {keep}", case)
+    assert labels(text) == {**labels(text), "stage": "late_dry", "referral": "routine"}, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "Continue to see your optician in between.",
+            "Atrophy extended since last year.",
+            "No treatment available; continue glasses.",
+        ]
+    ),
+    CASES,
+)
+def test_an_untreated_ga_eye_has_no_schedule(words, case):
+    """The GA schedule counts only under treatment: "continue" or "extended" in an untreated GA eye is no review."""
+    text = cased(f"OS: geographic atrophy, no fluid. {words}", case)
+    assert labels(text)["referral"] != "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["non exudative", "non-exudative", "nonexudative"]),
+    st.sampled_from(["Probably", "Likely", ""]),
+    st.sampled_from(["Cannot exclude a thin layer of SRF at the edge.", "?trace SRF.", "SRF equivocal."]),
+    CASES,
+)
+def test_an_activity_named_in_a_negated_word_is_inactive(word, lean, hedged, case):
+    """Class: activity named in a negated word. Non-exudative MNV is inactive wet AMD (eval/README.md round 16), which
+    a hedged fluid elsewhere does not overrule; "exudative" inside the word is not the active qualifier."""
+    text = cased(f"L macula: irregular RPE elevation (SIRE). {hedged} {lean} {word} MNV.".replace("  ", " "), case)
+    assert labels(text)["stage"] == "late_wet_inactive", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["AREDS-equivalent: category 3", "AREDS-equivalent category 3", "AREDS-like: category 3"]),
+    CASES,
+)
+def test_a_grading_scales_equivalent_names_the_scale(grade, case):
+    """Class: grading scales. A reading centre's "AREDS-equivalent: category 3" is AREDS category 3, intermediate."""
+    text = cased(f"Reading Centre Report (eye: L)\n| Drusen | Present |\n| SRF | Absent |\nOverall {grade}.", case)
+    assert labels(text)["stage"] == "intermediate", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Treat today", "Treated today"]),
+    st.sampled_from(["extend not possible", "unable to extend", "cannot extend"]),
+    CASES,
+)
+def test_a_treatment_given_now_with_its_extension_denied_is_active(treat, denied, case):
+    """Class: treatment given now in the plain verb (eval/README.md round 18) and a schedule step denied: "Improving
+    but still active. Treat today, extend not possible" states active wet AMD and no referral."""
+    text = cased(f"R eye: intraretinal cysts resolved, minimal SRF remains. Improving. {treat}, {denied}.", case)
+    assert labels(text)["stage"] == "late_wet_active", text
+    assert labels(text)["referral"] is None, text
