@@ -234,7 +234,9 @@ class SentenceContext:
                 for rule in trigger.rules:
                     if rule.direction not in directions or distance > rule.max_scope:
                         continue
-                    if (terminated or depth > 0) and rule.category not in self.sentence_wide:
+                    if depth > 0 and rule.category not in self.sentence_wide:
+                        continue
+                    if terminated and rule.category not in self.sentence_wide and not rule.across_terminators:
                         continue
                     if crossed_dash and rule.category == "other_eye":
                         continue

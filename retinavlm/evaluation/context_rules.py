@@ -40,6 +40,8 @@ class ModifierRule:
     direction: str
     max_scope: int
     within_item: bool = False  # the cue does not cross punctuation ("?shallow PED", not "?, PED")
+    # the cue reaches past terminators to the end of its sentence ("Thank you for referring Mrs G with ?wet AMD")
+    across_terminators: bool = False
 
 
 @dataclass(frozen=True)
@@ -365,7 +367,7 @@ def _load_cached(path: Path) -> ContextRules:
     default_scope = _int(doc.get("max_scope", 6), path, "max_scope")
     for i, rule in enumerate(doc.get("rules") or []):
         where = f"rules[{i}]"
-        _keys(rule, {"category", "direction", "terms", "max_scope", "within_item"}, path, where)
+        _keys(rule, {"category", "direction", "terms", "max_scope", "within_item", "across_terminators"}, path, where)
         category, direction = rule.get("category"), rule.get("direction")
         if category not in CATEGORIES:
             raise RulesError(f"{path}: {where} category {category!r} is not one of {', '.join(CATEGORIES)}")
@@ -373,10 +375,11 @@ def _load_cached(path: Path) -> ContextRules:
             raise RulesError(f"{path}: {where} direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
         scope = _int(rule.get("max_scope", default_scope), path, f"{where} max_scope")
         within_item = rule.get("within_item", scope == 0)
-        if not isinstance(within_item, bool):
-            raise RulesError(f"{path}: {where} within_item must be true or false, got {within_item!r}")
+        across = rule.get("across_terminators", False)
+        if not isinstance(within_item, bool) or not isinstance(across, bool):
+            raise RulesError(f"{path}: {where} within_item and across_terminators must be true or false")
         for term in _strings(rule.get("terms"), path, f"{where} terms"):
-            modifiers.setdefault(term, []).append(ModifierRule(category, direction, scope, within_item))
+            modifiers.setdefault(term, []).append(ModifierRule(category, direction, scope, within_item, across))
     sections = []
     for sid, spec in (doc.get("sections") or {}).items():
         _keys(spec, {"headings", "category", "role"}, path, f"section {sid!r}")

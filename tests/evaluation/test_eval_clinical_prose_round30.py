@@ -183,3 +183,28 @@ def test_a_treatment_given_now_with_its_extension_denied_is_active(treat, denied
     text = cased(f"R eye: intraretinal cysts resolved, minimal SRF remains. Improving. {treat}, {denied}.", case)
     assert labels(text)["stage"] == "late_wet_active", text
     assert labels(text)["referral"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["Thank you for your referral of Mrs Grant", "Thank you for referring Mr K", "Many thanks for referring Mrs L"]
+    ),
+    st.sampled_from(["?wet AMD", "suspected wet AMD", "query nAMD", "possible CNV"]),
+    CASES,
+)
+def test_the_referrals_reason_after_with_is_the_letters_history(opener, query, case):
+    """Class: the referral a letter answers. Its reason after "with", past the terminator ("Thank you for your referral
+    of Mrs Grant with ?wet AMD in the right eye"), is the referrer's question, which the writer's own stage answers."""
+    text = cased(
+        f"Dear Optometrist,\n{opener} with {query} in the right eye. On OCT today there is no subretinal fluid and no "
+        "intraretinal fluid. The changes you noted are large drusen. I would class this as intermediate AMD.",
+        case,
+    )
+    assert labels(text)["stage"] == "intermediate", text
+
+
+def test_a_finding_after_the_letters_opener_in_a_new_statement_stays_current():
+    """The opener's reach is short (seven words): a finding the writer reports after it stays today's."""
+    text = "Thank you for referring Mr S. OCT LE shows multiple large drusen with a drusenoid PED; no SRF or IRF."
+    assert labels(text)["biomarkers"]["ped"] == "present", text
