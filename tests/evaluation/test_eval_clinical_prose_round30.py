@@ -208,3 +208,35 @@ def test_a_finding_after_the_letters_opener_in_a_new_statement_stays_current():
     """The opener's reach is short (seven words): a finding the writer reports after it stays today's."""
     text = "Thank you for referring Mr S. OCT LE shows multiple large drusen with a drusenoid PED; no SRF or IRF."
     assert labels(text)["biomarkers"]["ped"] == "present", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["no definite", "No definite", "without definite", "no definitive"]),
+    st.sampled_from([("srf", "subretinal fluid"), ("srf", "SRF"), ("irf", "cysts"), ("hyperreflective_foci", "HRF")]),
+    st.sampled_from(["", " but I cannot exclude a small amount", " seen"]),
+    CASES,
+)
+def test_a_denial_of_certainty_hedges_the_finding(denial, finding, tail, case):
+    """Class: a denial of certainty (settled in round 30, eval/README.md). "no definite SRF" denies the certainty, not
+    the finding: uncertain, as eight writers label it (b7-090, w16-022, w16-140, w20-133, w24-046, w28-010 ...)."""
+    bid, name = finding
+    text = cased(f"Left eye: shallow irregular PED; {denial} {name}{tail}. Review 1 week.", case)
+    assert labels(text)["biomarkers"][bid] == "uncertain", text
+
+
+@SETTINGS
+@given(st.sampled_from(["no definite fluid", "No definite fluid", "without definite fluid"]), CASES)
+def test_a_denial_of_certainty_of_fluid_hedges_both(denial, case):
+    """A hedged umbrella term hedges each of its findings (round 5): "no definite fluid" leaves SRF and IRF uncertain."""
+    text = cased(f"Findings include a shallow PED and irregular RPE. {denial}.", case)
+    got = labels(text)["biomarkers"]
+    assert (got["srf"], got["irf"]) == ("uncertain", "uncertain"), text
+
+
+@SETTINGS
+@given(st.sampled_from(["no obvious SRF", "no clear SRF", "no significant SRF", "no SRF"]), CASES)
+def test_other_denials_still_deny(denial, case):
+    """Only certainty denied hedges: "no obvious", "no clear" and "no significant" still rule the finding out."""
+    text = cased(f"Left eye: drusen; {denial}. Review 6 months.", case)
+    assert labels(text)["biomarkers"]["srf"] == "absent", text
