@@ -110,7 +110,10 @@ class SentenceContext:
             or (bool(self.item_predicates) and self._first_word(end, sentence[1]) in self.item_predicates)
         ) and not disjunct
         cues = self._scan(start - 1, sentence[0] - 1, -1, ("forward", "bidirectional"), own_words, disjunct)
-        after = self._scan(end, sentence[1], 1, ("backward", "bidirectional"), words_before > 0)
+        # findings joined in an item that ends in their predicate ("SRF and serous PED persisting, IRF nil") are a
+        # statement of their own: a denial after the comma does not reach back into it
+        stated = bool(self.item_predicates) and self._joined_predicate(end, sentence[1]) in self.item_predicates
+        after = self._scan(end, sentence[1], 1, ("backward", "bidirectional"), words_before > 0 or stated)
         value = self._tail_cues(start, end, sentence)
         if not any(c.category in _EXISTENCE for c in value):
             value += self._open_question(end, sentence)
@@ -140,6 +143,21 @@ class SentenceContext:
                 return None
             if self.tokens[k].is_word:
                 return self.tokens[k].norm
+        return None
+
+    def _joined_predicate(self, end: int, stop: int) -> str | None:
+        """The last word of the target's item when another finding is joined to it and a comma ends the item ("SRF and
+        serous PED persisting, ..."), else None."""
+        last, joined = None, False
+        for k in range(end, stop):
+            if self.tokens[k].raw == ",":
+                return last if joined else None
+            if self.tokens[k].raw in _ITEM_ENDS or k in self._separator_set:
+                return None
+            if self.target_mask[k]:
+                joined, last = True, None
+            elif self.tokens[k].is_word:
+                last = self.tokens[k].norm
         return None
 
     def _disjunct(self, start: int, end: int, sentence: tuple[int, int]) -> bool:

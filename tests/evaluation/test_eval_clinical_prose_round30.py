@@ -240,3 +240,26 @@ def test_other_denials_still_deny(denial, case):
     """Only certainty denied hedges: "no obvious", "no clear" and "no significant" still rule the finding out."""
     text = cased(f"Left eye: drusen; {denial}. Review 6 months.", case)
     assert labels(text)["biomarkers"]["srf"] == "absent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["persisting", "persistent", "unchanged", "enlarging"]),
+    st.sampled_from(["nil", "none", "absent"]),
+    CASES,
+)
+def test_findings_joined_before_their_predicate_are_not_denied_by_the_next_item(predicate, denial, case):
+    """Class: list scope. Findings joined in an item that ends in their predicate ("SRF and serous PED persisting, IRF
+    nil") are a statement of their own: the denial after the comma is the next item's."""
+    text = cased(f"RE nAMD: SRF and serous PED {predicate}, IRF {denial}. Active.", case)
+    got = labels(text)["biomarkers"]
+    assert (got["srf"], got["ped"], got["irf"]) == ("present", "present", "absent"), text
+
+
+@SETTINGS
+@given(st.sampled_from(["new", "recurrent"]), st.sampled_from(["none", "nil", "absent"]), CASES)
+def test_a_findings_onset_after_it_beats_the_next_items_denial(onset, denial, case):
+    """Class: list scope. "intraretinal fluid new, subretinal fluid none": the onset word is the IRF's own item."""
+    text = cased(f"Left eye: intraretinal fluid {onset}, subretinal fluid {denial}. Active CNV.", case)
+    got = labels(text)["biomarkers"]
+    assert (got["irf"], got["srf"]) == ("present", "absent"), text
