@@ -25,6 +25,8 @@ _ITEM_JOINERS = frozenset({"/", "&"})  # findings joined inside one item ("SRF/I
 # a question mark hedges the finding of its own item ("Minimal SRF at the scar edge?"), up to this many words back
 _QUESTION = ModifierRule("uncertain", "backward", 4, within_item=True)
 _QUESTION_REACH = 4
+_CLOSING_MARKS = frozenset({".", "!", ";"})
+_VERDICT = ModifierRule("uncertain", "backward", 0)  # "..., equivocal.": a hedge that is a list item of its own
 _ALTERNATIVES = frozenset({"vs", "versus", "or"})  # "SRF? vs schisis": the question is left open
 
 
@@ -71,6 +73,7 @@ class SentenceContext:
         disjunctions: frozenset[str] = frozenset(),
         item_openers: frozenset[tuple[str, str]] = frozenset(),
         named_eye_clauses: frozenset[int] = frozenset(),
+        item_verdicts: tuple[tuple[str, ...], ...] = (),
     ):
         self.tokens = tokens
         self.by_end = {t.end - 1: t for t in triggers}
@@ -90,6 +93,7 @@ class SentenceContext:
         # a target in a dash-set clause that names its eye ("OS new SRF - the fellow eye has GA"): a fellow-eye cue
         # beyond the dash speaks of its own clause
         self.named_eye_clauses = named_eye_clauses
+        self.item_verdicts = frozenset(item_verdicts)
         # another finding counts as one word of distance, however many words it has, and an item of a
         # list of findings ("no drusen, PED, SRF, IRF, SHRM, HRF or atrophy") as none
         self.target_counts = [
@@ -132,9 +136,28 @@ class SentenceContext:
             if len(across) < len(existence):
                 cues = [c for c in cues if c.category == "uncertain" or not any(c is a for a in across)]
             cues = [replace(c, distance=c.distance + 0.5) if any(c is a for a in across) else c for c in cues]
+        verdict = self._item_verdict(end, sentence) if self.item_verdicts else None
+        if verdict is not None:  # "a few cystic spaces in the inner nuclear layer, equivocal": the item's own verdict
+            cues = [c for c in cues if c.category not in _EXISTENCE] + [verdict]
         if section_category is not None:
             cues.append(Cue(section_category, None, _FAR))
         return _decide(cues)
+
+    def _item_verdict(self, end: int, sentence: tuple[int, int]) -> Cue | None:
+        """A hedge that is the whole next list item ("..., equivocal.", "IRF: small, questionable."): the writer's
+        verdict on the item the target ends, past its place words and terminators."""
+        comma = next(
+            (k for k in range(end, sentence[1]) if self.tokens[k].raw in _ITEM_ENDS or self.tokens[k].raw == ";"), None
+        )
+        if comma is None or self.tokens[comma].raw != ",":
+            return None
+        stop = next((k for k in range(comma + 1, sentence[1]) if self.tokens[k].raw in _ITEM_ENDS), sentence[1])
+        while stop > comma + 1 and self.tokens[stop - 1].raw in _CLOSING_MARKS:
+            stop -= 1  # the sentence's own full stop
+        words = tuple(self.tokens[k].norm for k in range(comma + 1, stop) if self.tokens[k].is_word)
+        if not words or words not in self.item_verdicts or stop - comma - 1 != len(words):
+            return None
+        return Cue("uncertain", Trigger(comma + 1, stop, (_VERDICT,), False), 0)
 
     def _first_word(self, end: int, stop: int) -> str | None:
         """The first word after the target, in its item."""

@@ -218,6 +218,8 @@ class ContextRules:
     joined_fields: tuple[str, ...] = ()
     # "no SRF/IRF, PED flat": a word of these right after a finding makes its item a statement of its own
     item_predicates: frozenset[str] = frozenset()
+    # a hedge that is a whole list item after a comma ("cystic spaces in the INL, equivocal") hedges the item before it
+    item_verdicts: tuple[tuple[str, ...], ...] = ()
     # "persistent SRF since loading, stable height ... injected today": a stability word right after a present finding or
     # before its measure describes the finding, not the disease's activity, so a treatment given still states active
     finding_stability: frozenset[str] = frozenset()
@@ -357,6 +359,7 @@ def _load_cached(path: Path) -> ContextRules:
         "standing_diagnosis",
         "joined_fields",
         "item_predicates",
+        "item_verdicts",
         "finding_stability",
         "item_openers",
         "disjunctions",
@@ -596,6 +599,9 @@ def _load_cached(path: Path) -> ContextRules:
         spoken_number_units=_strings(speech.get("number_units"), path, "speech number_units"),
         joined_fields=_strings(doc.get("joined_fields"), path, "joined_fields"),
         item_predicates=frozenset(w.lower() for w in _strings(doc.get("item_predicates"), path, "item_predicates")),
+        item_verdicts=tuple(
+            tuple(v.lower().split()) for v in _strings(doc.get("item_verdicts"), path, "item_verdicts")
+        ),
         finding_stability=frozenset(
             w.lower() for w in _strings(stability.get("words"), path, "finding_stability words")
         ),

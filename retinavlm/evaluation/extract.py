@@ -818,6 +818,7 @@ class FindingsExtractor:
             self.rules.disjunctions,
             self.rules.item_openers,
             doc.named_eye_clauses,
+            self.rules.item_verdicts,
         )
 
     def _span(self, doc: _Document, start: int, end: int) -> Span:

@@ -263,3 +263,31 @@ def test_a_findings_onset_after_it_beats_the_next_items_denial(onset, denial, ca
     text = cased(f"Left eye: intraretinal fluid {onset}, subretinal fluid {denial}. Active CNV.", case)
     got = labels(text)["biomarkers"]
     assert (got["irf"], got["srf"]) == ("present", "absent"), text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("irf", "a few cystic spaces in the inner nuclear layer"),
+            ("srf", "a thin hyporeflective band of subretinal fluid under the fovea"),
+            ("irf", "IRF: small"),
+            ("ped", "shallow PED nasal to the fovea"),
+        ]
+    ),
+    st.sampled_from(["equivocal", "questionable", "uncertain", "doubtful", "not convincing"]),
+    CASES,
+)
+def test_a_hedge_as_a_list_item_of_its_own_hedges_the_item_before(finding, hedge, case):
+    """Class: a hedge as a list item of its own. "..., equivocal." after a comma is the writer's verdict on the item
+    before it, however long its place words: the finding is uncertain, and the next sentence's findings are not."""
+    bid, words = finding
+    text = cased(f"LE: {words}, {hedge}. Drusen medium.", case)
+    got = labels(text)["biomarkers"]
+    assert (got[bid], got["drusen"]) == ("uncertain", "present"), text
+
+
+def test_a_hedge_with_words_of_its_own_is_no_verdict_on_the_item_before():
+    """Only a hedge that is the whole item counts: "IRF present, SRF questionable" hedges the SRF alone."""
+    got = labels("RE: IRF present, SRF questionable.")["biomarkers"]
+    assert (got["irf"], got["srf"]) == ("present", "uncertain")
