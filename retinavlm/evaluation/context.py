@@ -222,9 +222,20 @@ class SentenceContext:
         return nxt < sentence[1] and self.tokens[after].is_word and self.target_mask[nxt]
 
     def _across_items(self, trigger: Trigger, start: int, end: int) -> bool:
-        """An item end (",", "|") stands between the trigger and the target."""
+        """An item end (",", "|", or a slash spaced on both sides: "SRF absent / IRF absent / PED present") stands
+        between the trigger and the target."""
         lo, hi = (trigger.end, start) if trigger.end <= start else (end, trigger.start)
-        return any(self.tokens[k].raw in _ITEM_ENDS for k in range(lo, hi))
+        return any(self.tokens[k].raw in _ITEM_ENDS or self._spaced_slash(k) for k in range(lo, hi))
+
+    def _spaced_slash(self, k: int) -> bool:
+        """A slash with a space on both sides separates items; "SRF/IRF" joins findings inside one."""
+        tokens = self.tokens
+        return (
+            tokens[k].raw == "/"
+            and 0 < k < len(tokens) - 1
+            and tokens[k - 1].end < tokens[k].start
+            and tokens[k].end < tokens[k + 1].start
+        )
 
     def _queries(self, cue: Cue) -> bool:
         """The cue is a question mark."""

@@ -104,6 +104,13 @@ class Normalizer:
         )
         self._leader_marks = rules.field_leaders
         self._table_label_words = rules.table_label_words
+        # an eye as a table's first column ("| RE | IRF | absent |"): the row's heading, the label is the next cell
+        self._row_eyes = frozenset(
+            phrase.lower()
+            for side in ("right", "left", "both")
+            for phrase in rules.eyes.get(side, ())
+            if ":" not in phrase
+        )
         # a measured zero ("Drusen volume: 0.00 mm³", "IRF 0.00 mm³") is the finding's "-": none was found
         self._zero = (
             re.compile(
@@ -338,6 +345,9 @@ class Normalizer:
         cell already holds a field ("SRF: N | IRF: Y") or is longer than a label is left alone."""
         cells = line.split("|")
         first = 1 if not cells[0].strip() and len(cells) > 2 else 0
+        row = cells[first:-1] if not cells[-1].strip() else cells[first:]
+        if len(row) == 3 and row[0].strip().lower() in self._row_eyes:
+            first += 1  # "| RE | IRF | absent |": the eye heads an eye-finding-state row (not a wide row of fields)
         label = cells[first]
         if len(cells) - first < 2 or ":" in label or not 0 < len(label.split()) <= self._table_label_words:
             return line

@@ -291,3 +291,35 @@ def test_a_hedge_with_words_of_its_own_is_no_verdict_on_the_item_before():
     """Only a hedge that is the whole item counts: "IRF present, SRF questionable" hedges the SRF alone."""
     got = labels("RE: IRF present, SRF questionable.")["biomarkers"]
     assert (got["irf"], got["srf"]) == ("present", "uncertain")
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["RE", "OD", "Right eye"]),
+    st.permutations([("SRF", "present"), ("IRF", "absent"), ("PED", "present"), ("SHRM", "absent")]),
+    CASES,
+)
+def test_an_eye_column_heads_its_table_row(eye, rows, case):
+    """Class: structured outputs. In an eye | finding | state table the eye heads the row and the finding is the
+    label ("| RE | IRF | absent |"), so each state reaches its own finding."""
+    body = "\n".join(f"| {eye} | {name} | {state} |" for name, state in rows)
+    text = cased(f"| Eye | Finding | State |\n|---|---|---|\n{body}\nDx: RE active nAMD.", case)
+    got = labels(text)["biomarkers"]
+    assert all(got[name.lower()] == state for name, state in rows), text
+
+
+def test_a_wide_table_row_after_its_eye_keeps_its_columns():
+    """A wide row of fields after the eye ("| OS | iAMD | - | - | routine MR |") is not an eye | finding | state row."""
+    text = "| Eye | Stage | SRF | IRF | Plan |\n| OS | iAMD | - | - | routine MR |"
+    assert labels(text)["stage"] == "intermediate"
+
+
+@SETTINGS
+@given(st.permutations([("SRF", "absent"), ("IRF", "absent"), ("PED", "present")]), CASES)
+def test_a_spaced_slash_separates_stated_items(items, case):
+    """Class: list scope. "SRF absent / IRF absent / PED present": a slash with a space on each side separates items,
+    so each state is its own finding's, while "SRF/IRF absent" and "no SRF / IRF" still join."""
+    text = cased("OCT at visit: " + " / ".join(f"{name} {state}" for name, state in items), case)
+    got = labels(text)["biomarkers"]
+    assert all(got[name.lower()] == state for name, state in items), text
+    assert labels(cased("OCT: no SRF / IRF.", case))["biomarkers"] == {"srf": "absent", "irf": "absent"}
