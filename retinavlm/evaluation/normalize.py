@@ -239,6 +239,10 @@ class Normalizer:
         known = sorted(w for w in _swaps(word[:2]) if w + word[2:] in self._clinical)
         if known:
             return known[0] + word[2:]
+        # a letter typed two places late or early, only into a clinical word ("fuild" -> "fluid")
+        known = sorted(w for w in _shifts(word, 1) if w in self._clinical)
+        if known:
+            return known[0]
         candidates: set[str] = set()
         for variant in (word, *_deletes(word)):
             if variant in self._vocabulary:
@@ -480,6 +484,15 @@ def _spoken_pattern(marks: dict[str, str]) -> re.Pattern | None:
 def _swaps(word: str, first: int = 0) -> set[str]:
     """The word with two neighbouring letters swapped, from position `first` on."""
     return {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(first, len(word) - 1)}
+
+
+def _shifts(word: str, first: int = 0) -> set[str]:
+    """The word with one letter moved two places, from position `first` on (three neighbouring letters rotated)."""
+    out = set()
+    for i in range(first, len(word) - 2):
+        a, b, c = word[i : i + 3]
+        out.update((word[:i] + b + c + a + word[i + 3 :], word[:i] + c + a + b + word[i + 3 :]))
+    return out
 
 
 def _one_edit(word: str, other: str) -> bool:

@@ -323,3 +323,40 @@ def test_a_spaced_slash_separates_stated_items(items, case):
     got = labels(text)["biomarkers"]
     assert all(got[name.lower()] == state for name, state in items), text
     assert labels(cased("OCT: no SRF / IRF.", case))["biomarkers"] == {"srf": "absent", "irf": "absent"}
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("srf", "subretinal fuild"),
+            ("drusen", "drseun"),
+            ("irf", "intraretinal fuild"),
+        ]
+    ),
+    CASES,
+)
+def test_a_letter_typed_two_places_out_is_read_as_the_clinical_word(finding, case):
+    """Class: typos. A letter typed two places late or early ("subretinal fuild") is one slip, read as the clinical
+    word it leaves (only into a clinical word, like the first two letters swapped)."""
+    bid, words = finding
+    text = cased(f"L eye: {words} present. Review 4 weeks.", case)
+    assert labels(text)["biomarkers"].get(bid) == "present", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Initial automated flag", "AI flag", "Automated flag", "Software flag"]),
+    st.sampled_from(
+        [
+            "On review by the grader, the hyporeflective area is a choroidal shadow artefact; no SRF, no IRF.",
+            "No SRF on review.",
+        ]
+    ),
+    CASES,
+)
+def test_an_automated_flag_is_the_machines_call(flag, review, case):
+    """Class: another reader's call. An automated reading named as a flag ("Initial automated flag: SRF") is the
+    machine's call, to be checked (history, as "flagged by the device as"): the grader's own reading decides."""
+    text = cased(f"{flag}: SRF. {review} Drusen medium. Final: early AMD, no referral.", case)
+    assert labels(text)["biomarkers"]["srf"] == "absent", text
