@@ -136,12 +136,33 @@ class SentenceContext:
             if len(across) < len(existence):
                 cues = [c for c in cues if c.category == "uncertain" or not any(c is a for a in across)]
             cues = [replace(c, distance=c.distance + 0.5) if any(c is a for a in across) else c for c in cues]
+        cues = self._suspicion_denied(cues, start, end)
         verdict = self._item_verdict(end, sentence) if self.item_verdicts else None
         if verdict is not None:  # "a few cystic spaces in the inner nuclear layer, equivocal": the item's own verdict
             cues = [c for c in cues if c.category not in _EXISTENCE] + [verdict]
         if section_category is not None:
             cues.append(Cue(section_category, None, _FAR))
         return _decide(cues)
+
+    def _suspicion_denied(self, cues: list[Cue], start: int, end: int) -> list[Cue]:
+        """A denial right before the finding and a hedging word right after it ("No CNV suspected", "no SRF
+        suspected or seen"): the denial governs the clause, suspicion included, so the hedge drops out."""
+        denied = any(
+            c.category == "negated" and c.trigger is not None and c.trigger.end == start and c.distance == 0
+            for c in cues
+        )
+        if not denied:
+            return cues
+        return [
+            c
+            for c in cues
+            if not (
+                c.category == "uncertain"
+                and c.trigger is not None
+                and c.trigger.start == end
+                and all(self.tokens[k].is_word for k in range(c.trigger.start, c.trigger.end))  # not "seen ??"
+            )
+        ]
 
     def _item_verdict(self, end: int, sentence: tuple[int, int]) -> Cue | None:
         """A hedge that is the whole next list item ("..., equivocal.", "IRF: small, questionable."): the writer's

@@ -360,3 +360,19 @@ def test_an_automated_flag_is_the_machines_call(flag, review, case):
     machine's call, to be checked (history, as "flagged by the device as"): the grader's own reading decides."""
     text = cased(f"{flag}: SRF. {review} Drusen medium. Final: early AMD, no referral.", case)
     assert labels(text)["biomarkers"]["srf"] == "absent", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["no CNV suspected", "No MNV suspected", "no SRF suspected", "no CNV suspected or seen"]),
+    CASES,
+)
+def test_a_suspicion_denied_is_a_denial(denied, case):
+    """Class: negation scope. A denial before the finding governs the hedging word after it ("no CNV suspected"):
+    the finding is ruled out, so it opens no second stage beside the stated one; a question ("No SRF?", "NO FLUID
+    SEEN ??") stays a hedge."""
+    text = cased(
+        f"LE OCT: geographic atrophy temporal to fovea, fovea spared. No SRF/IRF. {denied}. Review 12 months.", case
+    )
+    assert labels(text)["stage"] == "late_dry", text
+    assert labels(cased("LE: large drusen. No SRF?", case))["biomarkers"]["srf"] == "uncertain"
