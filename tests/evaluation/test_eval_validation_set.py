@@ -176,6 +176,10 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
 #   dev23, dev25 and ref_d, referral in dev25 and biomarker states in dev4, dev13, dev17, dev21 and dev24 (+1 each)
 #   dev27 (the twenty-seventh writer's 150 general reports; blind through round 28; 1 referral label relabelled,
 #   round 29): 0.9533 / 0.9667 / 0.9831 after round 29 (0.9333 / 0.9267 / 0.9831 before)
+#   dev28 (the twenty-eighth writer's 150 general reports; blind through round 29; 2 stage labels and 1 report's two
+#   biomarker labels relabelled, round 30): 1.0 / 0.9933 / 0.9959 after round 30 (0.9533 / 0.9533 / 0.9792 before on
+#   the original labels, 0.9667 / 0.9533 / 0.9752 on the corrected ones); round 30 also gained dev27 referral, stage in
+#   dev20-dev22 and biomarker states in dev8, dev11, dev16, dev20 and dev24
 #   blind (scored once per round, what landed; no longer blind): 0.97 / 1.0 / 0.9914 after round 7 -- a floor, not a
 #   target
 @pytest.mark.parametrize(
@@ -211,6 +215,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_dev25.jsonl", 150, (0.99, 0.98, 0.99)),
         ("styles_dev26.jsonl", 150, (0.99, 1.0, 0.985)),
         ("styles_dev27.jsonl", 150, (0.95, 0.965, 0.98)),
+        ("styles_dev28.jsonl", 150, (0.99, 0.99, 0.99)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
