@@ -116,8 +116,10 @@ class SentenceContext:
         cues = self._scan(start - 1, sentence[0] - 1, -1, ("forward", "bidirectional"), own_words, disjunct)
         # findings joined in an item that ends in their predicate ("SRF and serous PED persisting, IRF nil") are a
         # statement of their own: a denial after the comma does not reach back into it
-        stated = bool(self.item_predicates) and self._joined_predicate(end, sentence[1]) in self.item_predicates
-        after = self._scan(end, sentence[1], 1, ("backward", "bidirectional"), words_before > 0 or stated)
+        own_item = words_before > 0 or (
+            bool(self.item_predicates) and self._joined_predicate(end, sentence[1]) in self.item_predicates
+        )
+        after = self._scan(end, sentence[1], 1, ("backward", "bidirectional"), own_item)
         value = self._tail_cues(start, end, sentence)
         if not any(c.category in _EXISTENCE for c in value):
             value += self._open_question(end, sentence)
