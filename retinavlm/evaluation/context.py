@@ -149,11 +149,10 @@ class SentenceContext:
     def _suspicion_denied(self, cues: list[Cue], start: int, end: int) -> list[Cue]:
         """A denial right before the finding and a hedging word right after it ("No CNV suspected", "no SRF
         suspected or seen"): the denial governs the clause, suspicion included, so the hedge drops out."""
-        denied = any(
-            c.category == "negated" and c.trigger is not None and c.trigger.end == start and c.distance == 0
-            for c in cues
-        )
-        if not denied:
+        for c in cues:
+            if c.category == "negated" and c.distance == 0 and c.trigger is not None and c.trigger.end == start:
+                break
+        else:
             return cues
         return [
             c
@@ -169,12 +168,20 @@ class SentenceContext:
     def _item_verdict(self, end: int, sentence: tuple[int, int]) -> Cue | None:
         """A hedge that is the whole next list item ("..., equivocal.", "IRF: small, questionable."): the writer's
         verdict on the item the target ends, past its place words and terminators."""
-        comma = next(
-            (k for k in range(end, sentence[1]) if self.tokens[k].raw in _ITEM_ENDS or self.tokens[k].raw == ";"), None
-        )
-        if comma is None or self.tokens[comma].raw != ",":
+        tokens = self.tokens
+        for comma in range(end, sentence[1]):
+            raw = tokens[comma].raw
+            if raw == ",":
+                break
+            if raw in _ITEM_ENDS or raw == ";":
+                return None
+        else:
             return None
-        stop = next((k for k in range(comma + 1, sentence[1]) if self.tokens[k].raw in _ITEM_ENDS), sentence[1])
+        stop = sentence[1]
+        for k in range(comma + 1, sentence[1]):
+            if tokens[k].raw in _ITEM_ENDS:
+                stop = k
+                break
         while stop > comma + 1 and self.tokens[stop - 1].raw in _CLOSING_MARKS:
             stop -= 1  # the sentence's own full stop
         words = tuple(self.tokens[k].norm for k in range(comma + 1, stop) if self.tokens[k].is_word)
