@@ -85,12 +85,13 @@ class Normalizer:
             if rules.spoken_numbers and rules.spoken_number_units
             else None
         )
-        # a field whose value completes its name ("AREDS category: 3" is "AREDS category 3")
+        # a field whose value completes its name ("AREDS category: 3" is "AREDS category 3"), a table's cell too
+        # ("AREDS category | 3", round 31)
         self._joined_field = (
             re.compile(
                 r"(?i)(?<!\w)(?:"
                 + "|".join(re.escape(f) for f in rules.joined_fields)
-                + r")[ \t]*(?P<mark>[:=])(?=[ \t]*\w)"
+                + r")[ \t]*(?P<mark>[:=|])(?=[ \t]*\w)"
             )
             if rules.joined_fields
             else None

@@ -97,3 +97,209 @@ def test_the_next_dose_for_an_active_eye_stays_the_treatment(dose, case):
 def test_a_next_injection_without_an_interval_keeps_nothing():
     text = "Rt eye: nAMD under treatment, activity uncertain. Repeat OCT in 4 weeks before deciding on next injection."
     assert labels(text)["referral"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["disciform scar", "disciform scarring", "old disciform scar"]),
+    st.sampled_from(["with no activity on OCT", ", no activity", ". No activity."]),
+    CASES,
+)
+def test_no_activity_beside_a_scar_names_no_stage(scar, activity, case):
+    """Class: activity words. "No activity" beside a scar describes the lesion; with no stage word the report states
+    no stage (four writers label it so)."""
+    text = cased(f"Her left eye shows a {scar} {activity} VA CF. Discharged to her own optometrist.", case)
+    text = text.replace(" ,", ",").replace(" .", ".")
+    assert labels(text)["stage"] is None, text
+
+
+@SETTINGS
+@given(st.sampled_from(["inactive", "quiescent", "end-stage"]), CASES)
+def test_a_scar_with_a_stage_word_stays_inactive_wet(word, case):
+    text = cased(f"LE: {word} disciform scar, no fluid. Discharge.", case)
+    assert labels(text)["stage"] == "late_wet_inactive", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["Extend to 12/52.", "Extend to 14 weeks.", "Happy to extend her to 16 weeks.", "Extended to 10 wks."]
+    ),
+    st.sampled_from(["Faricimab #6. SRF resolved. IRF resolved.", "L eye looks good today - no new fluid. Dry."]),
+    CASES,
+)
+def test_a_treat_and_extend_lengthening_states_inactive_wet_amd(extend, before, case):
+    """Class: treatment-response words. A lengthening to an interval is made only for an eye judged inactive: it
+    states inactive wet AMD (weak) and keeps the eye's review, routine."""
+    got = labels(cased(f"{before} {extend}", case))
+    assert (got["stage"], got["referral"]) == ("late_wet_inactive", "routine"), (before, extend)
+
+
+def test_a_stated_stage_wins_over_the_lengthening():
+    assert labels("Intermediate AMD, no fluid. Extend to 12 weeks.")["stage"] == "intermediate"
+
+
+def test_a_lesion_that_extends_is_no_lengthening():
+    assert labels("GA extended to the fovea. Review 6 months.")["stage"] == "late_dry"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["switch her to", "switch him to", "switched her to", "switching him to"]),
+    st.sampled_from(["faricimab", "aflibercept 8 mg", "Vabysmo"]),
+    CASES,
+)
+def test_a_drug_switched_with_the_patient_named_states_active_wet_amd(switch, drug, case):
+    """Class: treatment now for activity. "switch her to faricimab today" is "switch to faricimab": a drug switched
+    for activity (eval/README.md round 18)."""
+    text = cased(
+        f"Today's OCT shows persistent subretinal fluid despite monthly injections. We will {switch} {drug} today.",
+        case,
+    )
+    assert labels(text)["stage"] == "late_wet_active", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["worth watching for", "we will be watching for", "observe for", "keep an eye out for"]),
+    st.sampled_from(["a quiescent MNV", "non-exudative MNV", "conversion to wet AMD"]),
+    CASES,
+)
+def test_what_the_writer_watches_for_is_not_stated(watch, stage, case):
+    """Class: vigilance words. What the writer will watch for is a possibility to be checked, like "watch for":
+    the stated geographic atrophy stands."""
+    text = cased(f"Impression: geographic atrophy. The double-layer sign is {watch} {stage}; OCTA requested.", case)
+    text = text.replace("is we will", "means we will")
+    assert labels(text)["stage"] == "late_dry", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("Clearly active.", "late_wet_active"),
+            ("Definitely active.", "late_wet_active"),
+            ("Disease was active.", "late_wet_active"),
+            ("Clearly inactive.", "late_wet_inactive"),
+            ("Disease was inactive.", "late_wet_inactive"),
+        ]
+    ),
+    CASES,
+)
+def test_an_activity_verdict_with_an_intensifier_or_in_the_past_tense(verdict, case):
+    """Class: activity words. A verdict sentence with an intensifier ("Clearly active.") or in an audit's past tense
+    ("Disease was active.") is the activity verdict, as "Active." is."""
+    sentence, stage = verdict
+    text = cased(f"L eye: IRF present, SRF absent. {sentence}", case)
+    assert labels(text)["stage"] == stage, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("2", "early"), ("3", "intermediate")]),
+    st.sampled_from(["AREDS category", "AREDS grade", "AREDS level"]),
+    st.booleans(),
+    CASES,
+)
+def test_a_grading_scale_in_a_table_cell_is_the_scale(grade, scale, markdown, case):
+    """Class: grading scales. A scale's value in the next table cell ("AREDS category | 3") completes its name, as
+    "AREDS category: 3" does."""
+    value, stage = grade
+    rows = ["Parameter | Grade", "Drusen | Large (>125 µm)", "SRF | Absent", f"{scale} | {value}"]
+    if markdown:
+        rows = [f"| {row} |" for row in rows]
+    text = cased("\n".join(rows), case)
+    assert labels(text)["stage"] == stage, text
+
+
+def test_an_extension_beside_new_fluid_stays_the_active_treatment():
+    """The lengthening names the treated wet disease, read by the report's own fluid like "wet AMD"."""
+    got = labels("RE: new SRF and IRF. Inject today, extend to q12w.")
+    assert (got["stage"], got["referral"]) == ("late_wet_active", None)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "should return urgently via eye casualty",
+            "should attend eye casualty the same day",
+            "should seek review within 48 hours",
+        ]
+    ),
+    st.sampled_from(
+        [
+            "if he notices new distortion",
+            "if she develops new distortion",
+            "should he notice any change",
+            "if his vision worsens",
+        ]
+    ),
+    CASES,
+)
+def test_a_return_conditional_on_symptoms_is_no_plan_for_today(advice, condition, case):
+    """Class: safety-netting advice. A time frame made conditional on symptoms after it is a plan for then, as a
+    sentence opened by "if" is: the community care the writer arranges stands (none)."""
+    text = cased(
+        f"OCT shows complete RPE and outer retinal atrophy involving the fovea, no SRF. No further hospital follow-up; "
+        f"he will continue to see his optometrist and {advice} {condition}.",
+        case,
+    )
+    assert labels(text)["referral"] == "none", text
+
+
+def test_a_review_before_a_safety_net_in_its_own_item_stands():
+    text = "Intermediate AMD. Please come back to see us in 6 months, or call right away if your vision changes."
+    assert labels(text)["referral"] == "routine"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "No action needed from us today.",
+            "No action required from us.",
+            "Nothing needed from us.",
+            "No action needed on our part.",
+        ]
+    ),
+    CASES,
+)
+def test_what_the_writers_service_need_not_do_leaves_the_booked_review(nothing, case):
+    """Class: who acts. What the writer's own service need not do beside the hospital's booked review is no plan of
+    the eye's: the review stands, routine (round 15's booked-review case)."""
+    text = cased(f"L eye: established scar, no new SRF or IRF. Under HES, next appt in 4 months. {nothing}", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("OS", "Review in MR clinic with OD appointments."),
+            ("OD", "Review in MR clinic with OS appointments."),
+            ("L eye", "Continue routine follow-up in MR clinic alongside R eye visits."),
+            ("OD", "Will be reviewed in clinic at OS injection visits."),
+        ]
+    ),
+    CASES,
+)
+def test_this_eyes_review_at_the_fellow_eyes_visits_is_routine(eye_plan, case):
+    """Convention (round 31): this eye reviewed at the fellow eye's hospital visits is routine, whatever eye notation
+    names the visits."""
+    eye, plan = eye_plan
+    text = cased(f"Impression {eye}: geographic atrophy, no fluid. Plan {eye}: monitoring only. {plan}", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+def test_the_fellow_eyes_care_by_the_optometrist_stays_none():
+    text = (
+        "OCT right eye: geographic atrophy. The left eye shows active CNV, for which treatment was started. "
+        "Regarding the right eye, no further treatment options; follow-up via the optometrist."
+    )
+    assert labels(text)["referral"] == "none"
+
+
+def test_further_appointments_denied_in_the_plural_are_none():
+    text = "The scan of your left eye was normal. You do not need any further appointments with the eye clinic."
+    assert labels(text)["referral"] == "none"
