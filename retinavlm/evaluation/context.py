@@ -115,9 +115,15 @@ class SentenceContext:
         ) and not disjunct
         cues = self._scan(start - 1, sentence[0] - 1, -1, ("forward", "bidirectional"), own_words, disjunct)
         # findings joined in an item that ends in their predicate ("SRF and serous PED persisting, IRF nil") are a
-        # statement of their own: a denial after the comma does not reach back into it
+        # statement of their own: a denial after the comma does not reach back into it; so is one finding with its
+        # course right after it ("SRF reducing, IRF gone", round 31), outside a history section, whose dated lines
+        # ("11/03: SRF reduced, IRF resolved") the course word would otherwise make today's
         own_item = words_before > 0 or (
-            bool(self.item_predicates) and self._joined_predicate(end, sentence[1]) in self.item_predicates
+            bool(self.item_predicates)
+            and (
+                self._joined_predicate(end, sentence[1]) in self.item_predicates
+                or (section_category != "historical" and self._first_word(end, sentence[1]) in self.item_predicates)
+            )
         )
         after = self._scan(end, sentence[1], 1, ("backward", "bidirectional"), own_item)
         value = self._tail_cues(start, end, sentence)
@@ -333,6 +339,13 @@ class SentenceContext:
                         and self._opens_finding(trigger.end)
                     ):
                         continue  # "quiescent MNV, nil fluid": the denial opens its own item's finding
+                    if (
+                        rule.direction == "backward"
+                        and rule.category == "uncertain"
+                        and rule.max_scope == 0
+                        and self._opens_finding(trigger.end)
+                    ):
+                        continue  # "subretinal fluid and possible intraretinal fluid": the hedge is the next finding's
                     if own_item and (
                         (rule.direction == "forward" and rule.category in ("negated", "uncertain"))
                         # a hedge after a comma may comment on the item before ("RPE loss, more likely iRORA")

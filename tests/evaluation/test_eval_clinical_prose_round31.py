@@ -303,3 +303,116 @@ def test_the_fellow_eyes_care_by_the_optometrist_stays_none():
 def test_further_appointments_denied_in_the_plural_are_none():
     text = "The scan of your left eye was normal. You do not need any further appointments with the eye clinic."
     assert labels(text)["referral"] == "none"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["GA", "geographic atrophy"]),
+    st.sampled_from(["larger than last year", "bigger than a year ago", "enlarged compared with last year"]),
+    CASES,
+)
+def test_a_comparison_with_a_year_ago_is_todays_finding(ga, comparison, case):
+    """Class: a comparison with an earlier time. The finding measured against last year is today's, as "than last
+    visit" is: the past time is the comparison's, no history of the finding."""
+    text = cased(f"LE: {ga}, lesion {comparison}. No fluid seen. Review 6 months.", case)
+    assert labels(text)["biomarkers"].get("rpe_atrophy") == "present", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["SRF", "subretinal fluid"]),
+    st.sampled_from(["reducing", "reduced", "decreasing", "improving", "smaller"]),
+    st.sampled_from(["IRF gone", "IRF resolved", "no IRF"]),
+    CASES,
+)
+def test_a_finding_with_its_course_is_not_reached_by_the_next_items_denial(srf, course, irf, case):
+    """Class: list scope. One finding with its course right after it ("SRF reducing, IRF gone") is a statement of
+    its own: the next item's denial does not reach back into it."""
+    got = labels(cased(f"R) eye - inj #3 of loading. OCT: {srf} {course}, {irf}. Next 4/52.", case))["biomarkers"]
+    assert (got["srf"], got["irf"]) == ("present", "absent"), (srf, course, irf)
+
+
+def test_a_dated_history_line_keeps_its_resolution():
+    """The earlier visit's line stays history ("11/03: SRF reduced, IRF resolved"): today's denial decides."""
+    text = (
+        "14/01: SRF subfoveal, IRF +. Aflibercept x3.\n11/03: SRF reduced, IRF resolved.\nTODAY 06/05: No SRF, no IRF."
+    )
+    assert labels(text)["biomarkers"]["srf"] == "absent"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("RPE: mottled", "present"),
+            ("RPE - mottling", "present"),
+            ("RPE - unremarkable", "absent"),
+            ("RPE: unremarkable", "absent"),
+            ("Pigment: no abnormality", "absent"),
+            ("Pigment: abnormality present", "present"),
+        ]
+    ),
+    CASES,
+)
+def test_a_form_field_of_the_rpe_or_pigment_states_rpe_irregularity(field, case):
+    """Class: RPE field values. A form's RPE or pigment field with its value ("RPE: mottled", "RPE - unremarkable",
+    "Pigment: no abnormality") states RPE irregularity or denies it, as "RPE: regular" does."""
+    line, state = field
+    text = cased(f"Findings, left eye:\nDrusen - small only\n{line}\nFluid - none", case)
+    assert labels(text)["biomarkers"].get("rpe_irregularity") == state, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "more likely a vitelliform-type deposit over a druse",
+            "more likely a deposit",
+            "more likely a shadow artefact",
+        ]
+    ),
+    st.sampled_from(["true subretinal fluid", "genuine SRF", "real subretinal fluid"]),
+    CASES,
+)
+def test_a_finding_ranked_below_a_likelier_reading_is_uncertain(likelier, finding, case):
+    """Class: hedges. "more likely X than true SRF": the finding set below a likelier reading is hedged
+    (eval/README.md: "more likely ... than")."""
+    text = cased(f"Right eye OCT: small hyporeflective pocket under the fovea, {likelier} than {finding}.", case)
+    assert labels(text)["biomarkers"]["srf"] == "uncertain", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["possible", "probable", "likely", "suspected"]),
+    st.sampled_from(
+        [
+            ("subretinal fluid", "intraretinal fluid", "srf", "irf"),
+            ("SRF", "IRF", "srf", "irf"),
+            ("IRF", "SHRM", "irf", "shrm"),
+        ]
+    ),
+    CASES,
+)
+def test_a_hedge_before_the_second_finding_is_that_findings(hedge, pair, case):
+    """Class: hedges. "SRF and possible IRF": a hedge word in front of a finding is that finding's, not a trailing
+    hedge of the one before ("SHRM possible" still hedges the SHRM)."""
+    first, second, a, b = pair
+    got = labels(cased(f"OCT OS shows a PED with overlying {first} and {hedge} {second}.", case))["biomarkers"]
+    assert (got[a], got[b]) == ("present", "uncertain"), (first, hedge, second)
+
+
+def test_a_trailing_hedge_still_hedges_the_finding_before():
+    assert labels("OCT: large drusen. SHRM possible.")["biomarkers"]["shrm"] == "uncertain"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["scar", "fibrotic scar", "disciform scar"]),
+    st.sampled_from(["previously treated", "treated"]),
+    CASES,
+)
+def test_a_scar_from_treated_disease_is_todays(scar, treated, case):
+    """Class: history. A lesion's origin in a treated disease ("established scar from previously treated wet AMD")
+    is today's lesion; the treatment is its history."""
+    text = cased(f"L eye: established {scar} from {treated} wet AMD; no new SRF or IRF.", case)
+    assert labels(text)["biomarkers"].get("fibrosis") == "present", text
