@@ -727,10 +727,17 @@ class FindingsExtractor:
             if any(k < start for k in named):
                 named.add(start)  # the heading's eye is the first clause's
             clause: list[int] = []
+            before_named = False  # the clause before names the eye
             for n in range(start, end + 1):
                 if n == end or _clause_dash(tokens, n):
-                    if named.intersection(clause):
+                    # a clause that names no eye and states the eye's status ("R eye: wet AMD under treatment - not
+                    # assessed today") is the named clause's, unlike one that names the fellow eye ("- the fellow eye
+                    # has GA")
+                    if named.intersection(clause) or (before_named and clause and tokens[clause[0]].norm == "not"):
                         out.update(clause)
+                        before_named = True
+                    else:
+                        before_named = False
                     clause = []
                 else:
                     clause.append(n)

@@ -416,3 +416,27 @@ def test_a_scar_from_treated_disease_is_todays(scar, treated, case):
     is today's lesion; the treatment is its history."""
     text = cased(f"L eye: established {scar} from {treated} wet AMD; no new SRF or IRF.", case)
     assert labels(text)["biomarkers"].get("fibrosis") == "present", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("R eye", "L eye"), ("Right eye", "Left eye")]),
+    st.sampled_from(["not assessed today", "not imaged today", "not scanned"]),
+    CASES,
+)
+def test_an_eye_whose_status_clause_says_it_was_not_seen_is_the_fellow_eye(eyes, status, case):
+    """Class: eye scope. A clause after a dash that names no eye and states the eye's status ("R eye: wet AMD under
+    treatment - not assessed today") is the named eye's: the other eye is the report's."""
+    fellow, this = eyes
+    text = cased(
+        f"{fellow}: known wet AMD under treatment at hospital (injections) - {status}.\n"
+        f"{this}: small drusen only, stable. Early AMD. Recall 12 months.",
+        case,
+    )
+    got = labels(text)
+    assert (got["stage"], got["referral"], got["biomarkers"].get("drusen")) == ("early", "none", "present"), text
+
+
+def test_a_fellow_eye_named_after_a_dash_is_still_the_fellow_eye():
+    got = labels("OS new SRF - the fellow eye has GA. Urgent referral.")
+    assert got["biomarkers"].get("srf") == "present" and "rpe_atrophy" not in got["biomarkers"]
