@@ -32,7 +32,13 @@ CLOSED_SCORES = (
     "biomarker_mean_f1",
     "unparsed_fraction",
 )
-HEAD_SCORES = ("heads_macro_f1", "heads_stage_macro_f1", "heads_referral_macro_f1", "heads_biomarker_mean_f1")
+HEAD_SCORES = (
+    "heads_macro_f1",
+    "heads_stage_macro_f1",
+    "heads_referral_macro_f1",
+    "heads_condition_macro_f1",
+    "heads_biomarker_mean_f1",
+)
 
 
 @dataclass

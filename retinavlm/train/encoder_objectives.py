@@ -5,7 +5,8 @@ are synchronised) and trained by the shared stage lifecycle (`retinavlm.train.tr
 
 - `SupervisedWarmUp`: biomarker presence, stage and referral from the scan's labels; unknown labels are
   masked out of the loss, never read as absent. Optionally a biomarker head on every token (`mil`,
-  `masks`).
+  `masks`), and a condition head (no other condition, or a non-AMD condition such as DME) when the
+  training scans tell conditions apart.
 - `SimCLR`: NT-Xent on two augmented views (Chen et al. 2020).
 - `MaskedReconstruction`: MAE-style, each token predicts the pixels of its blanked grid cell.
 - `BYOL`: an online network with a predictor regresses an EMA target network's projection of the other
@@ -26,7 +27,7 @@ from torch import nn
 from retinavlm.model.encoder import OCTEncoder, pool_tokens
 from retinavlm.train.config import SSL
 
-UNKNOWN = -100  # class target of an unknown stage or referral: cross-entropy's ignore_index
+UNKNOWN = -100  # class target of an unknown stage, referral or condition: cross-entropy's ignore_index
 
 
 class EncoderObjective(nn.Module):
@@ -43,7 +44,11 @@ class EncoderObjective(nn.Module):
 
 
 class SupervisedWarmUp(EncoderObjective):
-    """Scan-level heads on the pooled tokens; `token_head` adds a biomarker head on every token."""
+    """Scan-level heads on the pooled tokens; `token_head` adds a biomarker head on every token.
+
+    With `conditions` > 0 a condition head is added: in a real cohort a diagnosis such as DME often leaves
+    the AMD stage unknown and shares its referral and fluid with active wet AMD, so without it nothing in
+    the encoder's objective tells the two apart."""
 
     def __init__(
         self,
@@ -52,6 +57,7 @@ class SupervisedWarmUp(EncoderObjective):
         token_head: str,
         positive_weight: torch.Tensor,
         token_positive_weight: torch.Tensor | None = None,
+        conditions: int = 0,
     ):
         super().__init__(encoder)
         self.sizes = sizes
@@ -59,24 +65,34 @@ class SupervisedWarmUp(EncoderObjective):
         self.head = nn.Linear(2 * encoder.dim, sum(sizes))
         if token_head != "none":
             self.token_head = nn.Linear(encoder.dim, sizes[0])
+        # Created last, and only when asked for, so that a stage without it initialises as before.
+        self.condition_head = nn.Linear(2 * encoder.dim, conditions) if conditions else None
         self.register_buffer("positive_weight", positive_weight, persistent=False)
         self.register_buffer("token_positive_weight", token_positive_weight, persistent=False)
 
     def scan_logits(self, pixels: torch.Tensor) -> torch.Tensor:
-        """(B, nb + ns + nr): the scan-level heads' biomarker, stage and referral logits (for validation)."""
-        return self.head(pool_tokens(self.encoder(pixels))).float()
+        """(B, nb + ns + nr [+ nc]): the scan-level heads' biomarker, stage, referral (and condition) logits."""
+        return self._scan_logits(pool_tokens(self.encoder(pixels)))
+
+    def _scan_logits(self, pooled: torch.Tensor) -> torch.Tensor:
+        logits = self.head(pooled)
+        if self.condition_head is not None:
+            logits = torch.cat([logits, self.condition_head(pooled)], dim=1)
+        return logits.float()
 
     def forward(self, views: list[torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
-        """`targets`: biomarkers (B, nb) 0/1 with `known` (B, nb); stage, referral (B,) with UNKNOWN."""
+        """`targets`: biomarkers (B, nb) 0/1 with `known` (B, nb); stage, referral, condition (B,) with UNKNOWN."""
         tokens = self.encoder(views[0])
-        logits = self.head(pool_tokens(tokens)).float()
-        nb, ns, _ = self.sizes
+        logits = self._scan_logits(pool_tokens(tokens))
+        nb, ns, nr = self.sizes
         known = targets["known"]
         loss = (
             masked_bce(logits[:, :nb], targets["biomarkers"], known, self.positive_weight)
             + known_cross_entropy(logits[:, nb : nb + ns], targets["stage"])
-            + known_cross_entropy(logits[:, nb + ns :], targets["referral"])
+            + known_cross_entropy(logits[:, nb + ns : nb + ns + nr], targets["referral"])
         )
+        if self.condition_head is not None:
+            loss = loss + known_cross_entropy(logits[:, nb + ns + nr :], targets["condition"])
         if self.token_head_kind == "none":
             return loss
         token_logits = self.token_head(tokens).float()
@@ -235,8 +251,10 @@ def build_objective(
     sizes: tuple[int, int, int],
     positive_weight: torch.Tensor | None = None,
     token_positive_weight: torch.Tensor | None = None,
+    conditions: int = 0,
 ) -> EncoderObjective:
-    """The objective `ssl.method` names, with its settings from the stage's `ssl` block."""
+    """The objective `ssl.method` names, with its settings from the stage's `ssl` block (`conditions`: classes
+    of the supervised warm-up's condition head, 0 for none)."""
     if ssl.method == "simclr":
         return SimCLR(encoder, ssl.projection_dim, ssl.temperature)
     if ssl.method == "mae":
@@ -245,4 +263,4 @@ def build_objective(
         return BYOL(encoder, ssl.projection_dim, ssl.hidden_dim, ssl.momentum)
     if ssl.method == "barlow_twins":
         return BarlowTwins(encoder, ssl.projection_dim, ssl.hidden_dim, ssl.redundancy_weight)
-    return SupervisedWarmUp(encoder, sizes, ssl.token_head, positive_weight, token_positive_weight)
+    return SupervisedWarmUp(encoder, sizes, ssl.token_head, positive_weight, token_positive_weight, conditions)

@@ -5,8 +5,9 @@ it reads the scans, draws each step's batch (by the cohorts' weights when `data.
 and views from (seed, step), and hands them to the objective module `ssl.method` names (`retinavlm.train.encoder_objectives`):
 - `simclr`, `byol`, `barlow_twins`: two augmented views of each scan, no labels;
 - `mae`: masked-patch reconstruction on the encoder's token grid, no labels;
-- `supervised`: a warm-up on the training split's labels (biomarker presence, stage, referral), for
-  when self-supervision cannot learn enough on a small CPU budget; unknown labels are masked out.
+- `supervised`: a warm-up on the training split's labels (biomarker presence, stage, referral, and the
+  condition where the training scans tell conditions apart), for when self-supervision cannot learn
+  enough on a small CPU budget; unknown labels are masked out.
   `ssl.token_head` adds a biomarker head on every token (`mil`; `masks` also uses lesion masks).
 Every readable scan trains, labelled or not; only the supervised terms need labels.
 
@@ -46,9 +47,25 @@ from retinavlm.train.features import pooled_features
 from retinavlm.train.images import ScanImages, augment_config
 from retinavlm.train.records import CohortSplits, ScanRecord
 
+NO_CONDITION = "none"  # the condition head's class for a scan whose diagnosis is AMD or a healthy macula
+
+
+def condition_classes(kb: KnowledgeBase) -> tuple[str, ...]:
+    """The condition head's classes: no other condition, then the knowledge base's conditions."""
+    return (NO_CONDITION, *kb.conditions)
+
+
+def condition_target(record: ScanRecord, kb: KnowledgeBase) -> int:
+    """A scan's condition class: its named condition; none when its AMD stage (healthy included) is known,
+    since a scan with a condition has no AMD stage (DESIGN.md); UNKNOWN when it says neither."""
+    if record.condition is not None:
+        return condition_classes(kb).index(record.condition)
+    return 0 if record.stage is not None else UNKNOWN
+
 
 def label_targets(records: list[ScanRecord], kb: KnowledgeBase) -> dict[str, torch.Tensor]:
-    """Supervised targets: biomarker presence with a `known` mask, stage and referral indices (UNKNOWN if not known)."""
+    """Supervised targets: biomarker presence with a `known` mask, stage, referral and condition indices
+    (UNKNOWN if not known)."""
     return {
         "biomarkers": torch.tensor(
             [[r.biomarkers.get(b) == "present" for b in kb.biomarker_ids] for r in records], dtype=torch.float32
@@ -58,20 +75,31 @@ def label_targets(records: list[ScanRecord], kb: KnowledgeBase) -> dict[str, tor
         "referral": torch.tensor(
             [UNKNOWN if r.referral is None else kb.referral_ids.index(r.referral) for r in records]
         ),
+        "condition": torch.tensor([condition_target(r, kb) for r in records], dtype=torch.long),
     }
+
+
+def conditions_told_apart(records: list[ScanRecord], kb: KnowledgeBase) -> bool:
+    """Whether the known conditions of `records` hold two classes or more: only then does a condition head learn
+    anything (a synthetic cohort, all AMD, trains none)."""
+    return len({condition_target(r, kb) for r in records} - {UNKNOWN}) > 1
 
 
 # The supervised heads' validation scores; heads_macro_f1 is the mean of the stage and referral macro-F1.
 def head_scores(logits: torch.Tensor, records: list[ScanRecord], kb: KnowledgeBase) -> dict[str, float]:
     """Scores of the heads' `logits` (`SupervisedWarmUp.scan_logits`) over the known labels of `records`.
 
-    Stage and referral: macro-F1 over the classes the known labels hold (as `closed_metrics` scores the
-    answers); biomarkers: F1 of present (logit > 0) for each biomarker with a known positive, and their mean.
+    Stage, referral (and condition, when the logits hold a condition head's): macro-F1 over the classes the
+    known labels hold (as `closed_metrics` scores the answers); biomarkers: F1 of present (logit > 0) for each
+    biomarker with a known positive, and their mean.
     """
     targets = label_targets(records, kb)
-    nb, ns = len(kb.biomarker_ids), len(kb.stage_ids)
+    nb, ns, nr = len(kb.biomarker_ids), len(kb.stage_ids), len(kb.referral_ids)
     scores: dict[str, float] = {}
-    for kind, part in (("stage", logits[:, nb : nb + ns]), ("referral", logits[:, nb + ns :])):
+    parts = [("stage", logits[:, nb : nb + ns]), ("referral", logits[:, nb + ns : nb + ns + nr])]
+    if logits.shape[1] > nb + ns + nr:
+        parts.append(("condition", logits[:, nb + ns + nr :]))
+    for kind, part in parts:
         known = targets[kind] != UNKNOWN
         if known.any():
             truth, predicted = targets[kind][known].tolist(), part[known].argmax(1).tolist()
@@ -250,8 +278,12 @@ class EncoderPretraining:
             else None
         )
         sizes = (len(kb.biomarker_ids), len(kb.stage_ids), len(kb.referral_ids))
+        conditions = 0
+        if supervised and conditions_told_apart(self.train_images.records, kb):
+            conditions = len(condition_classes(kb))
+            log(f"condition head: {', '.join(condition_classes(kb))} (their training scans tell them apart)")
         self.module: EncoderObjective = build_objective(
-            cfg.ssl, model.encoder, model.processor.image_size, sizes, weights, token_weights
+            cfg.ssl, model.encoder, model.processor.image_size, sizes, weights, token_weights, conditions
         )
         self.weights = splits.sampling_weights(self.train_images.records)  # each cohort's share of the draws
         self.steps_per_epoch = max(1, len(self.train_images) // cfg.train.batch_size)

@@ -14,7 +14,13 @@ from retinavlm.knowledge import load_knowledge
 from retinavlm.model.encoder import create_encoder
 from retinavlm.train.config import SSL
 from retinavlm.train.encoder_objectives import UNKNOWN, build_objective
-from retinavlm.train.encoder_pretraining import epoch_draws, label_targets
+from retinavlm.train.encoder_pretraining import (
+    condition_classes,
+    conditions_told_apart,
+    epoch_draws,
+    head_scores,
+    label_targets,
+)
 from retinavlm.train.records import CohortSplits, ScanRecord
 from retinavlm.train.trainer import train_stage
 
@@ -100,6 +106,64 @@ def test_unknown_labels_are_masked_not_read_as_absent():
     nothing = label_targets([unknown], kb)
     nothing["known"][:] = 0
     assert objective([pixels[1:]], nothing).item() == 0.0
+
+
+def _real_like_records(kb) -> list[ScanRecord]:
+    """Kermany-like partial labels: CNV (stage known), DME (a condition, no AMD stage), DRUSEN (neither)."""
+    cnv = ScanRecord("cnv", "p1", Path("cnv.png"), "late_wet_active", "urgent", {})
+    dme = ScanRecord("dme", "p2", Path("dme.png"), None, "urgent", {"irf": "present"}, condition="dme")
+    drusen = ScanRecord("drusen", "p3", Path("drusen.png"), None, "routine", {"drusen": "present"})
+    return [cnv, dme, drusen]
+
+
+def test_condition_targets_are_known_only_where_the_labels_say_so():
+    kb = load_knowledge()
+    assert condition_classes(kb)[0] == "none" and "dme" in condition_classes(kb)
+    targets = label_targets(_real_like_records(kb), kb)
+    # A known AMD stage means no other condition; DME names its condition; drusen of unknown stage say neither.
+    assert targets["condition"].tolist() == [0, condition_classes(kb).index("dme"), UNKNOWN]
+    assert conditions_told_apart(_real_like_records(kb), kb)
+    synthetic = [
+        ScanRecord(str(i), str(i), Path(f"{i}.png"), stage, "none", {}) for i, stage in enumerate(kb.stage_ids)
+    ]
+    assert not conditions_told_apart(synthetic, kb)  # all AMD (or healthy): a condition head would learn nothing
+
+
+def test_the_condition_head_learns_dme_from_active_wet_amd_and_masks_unknown_conditions():
+    kb = load_knowledge()
+    nb, ns, nr = len(kb.biomarker_ids), len(kb.stage_ids), len(kb.referral_ids)
+    sizes, nc = (nb, ns, nr), len(condition_classes(kb))
+    encoder = create_encoder("resnet_tiny", 32)
+    torch.manual_seed(0)
+    plain = build_objective(SSL(method="supervised"), encoder, 32, sizes, torch.ones(nb))
+    torch.manual_seed(0)
+    with_head = build_objective(SSL(method="supervised"), encoder, 32, sizes, torch.ones(nb), conditions=nc)
+    # Without a condition head nothing changes: the same parameters, initialised the same.
+    assert "condition_head.weight" not in plain.state_dict()
+    assert torch.equal(plain.head.weight, with_head.head.weight)
+
+    records = _real_like_records(kb)
+    targets = label_targets(records, kb)
+    pixels = torch.randn(3, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    with_head.eval()
+    assert with_head.scan_logits(pixels).shape == (3, nb + ns + nr + nc)
+    loss = with_head([pixels], targets)
+    assert not torch.equal(plain.eval()([pixels], targets), loss)  # the condition is in the loss
+    other = {**targets, "condition": targets["condition"].clone()}
+    other["condition"][1] = 0  # DME read as no condition: a different loss
+    assert not torch.equal(with_head([pixels], other), loss)
+
+    # Trained on these three scans alone, the head tells DME from active wet AMD; drusen (unknown) count nowhere.
+    optimizer = torch.optim.AdamW(with_head.parameters(), lr=3e-3)
+    with_head.train()
+    for _ in range(30):
+        with_head([pixels], targets).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    with_head.eval()
+    scores = head_scores(with_head.scan_logits(pixels).detach(), records, kb)
+    assert scores["heads_condition_macro_f1"] == 1.0
+    assert scores["heads_macro_f1"] == np.mean([scores["heads_stage_macro_f1"], scores["heads_referral_macro_f1"]])
 
 
 def test_supervised_warm_up_trains_on_partially_known_labels():
