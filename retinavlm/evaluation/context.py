@@ -364,6 +364,11 @@ class SentenceContext:
                 break  # a cue before a field boundary belongs to the field before ("IRF: No | PED: Yes")
             if self.negation_stops is not None and self.negation_stops[i]:
                 crossed_stop = True
+            # "and" with an indefinite article opens a finding of its own ("no subretinal or intraretinal fluid and a
+            # stable fibrotic scar"): a denial before it does not reach past it, a hedge still does ("There may be
+            # subtle RPE irregularity and a few small hyperreflective foci")
+            if step < 0 and i > 0 and (self.tokens[i - 1].norm, self.tokens[i].norm) in self.item_openers:
+                crossed_stop = True
             token = self.tokens[i]
             if (
                 start_eye

@@ -440,3 +440,29 @@ def test_an_eye_whose_status_clause_says_it_was_not_seen_is_the_fellow_eye(eyes,
 def test_a_fellow_eye_named_after_a_dash_is_still_the_fellow_eye():
     got = labels("OS new SRF - the fellow eye has GA. Urgent referral.")
     assert got["biomarkers"].get("srf") == "present" and "rpe_atrophy" not in got["biomarkers"]
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["no subretinal or intraretinal fluid", "no SRF or IRF", "no fluid"]),
+    st.sampled_from(
+        [
+            ("a stable fibrotic scar", "fibrosis"),
+            ("a small drusenoid PED", "ped"),
+            ("an area of subretinal fibrosis", "fibrosis"),
+        ]
+    ),
+    CASES,
+)
+def test_and_with_an_indefinite_article_ends_a_denial(denied, finding, case):
+    """Class: negation scope. "and a" opens a finding of its own ("no subretinal or intraretinal fluid and a stable
+    fibrotic scar"): the denial before it does not reach it, as "and the" does not."""
+    words, bid = finding
+    text = cased(f"Today's OCT of the right eye shows {denied} and {words}.", case)
+    got = labels(text)["biomarkers"]
+    assert got[bid] == "present" and got["srf"] == "absent", text
+
+
+def test_a_hedge_still_reaches_past_and_a():
+    text = "There may be subtle irregularity of the RPE and a few small hyperreflective foci, but no clear drusen."
+    assert labels(text)["biomarkers"]["hyperreflective_foci"] == "uncertain"
