@@ -763,23 +763,24 @@ def system_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def stage_agreement(samples_path: Path) -> dict[str, dict[str, Any]]:
-    """Per system and reference stage: the share of reports that state that stage (how often a CNV scan is read
-    as active wet AMD, a normal one as healthy); reference stages left unknown are not counted."""
+def label_agreement(samples_path: Path, field: str) -> dict[str, dict[str, Any]]:
+    """Per system and reference value of `field` ("stage" or "condition"): the share of reports that state that
+    value (how often a CNV scan is read as active wet AMD, a normal one as healthy, a DME one as DME); references
+    that leave the field unknown are not counted."""
     from retinavlm.jsonl import read_jsonl
 
     counts: dict[str, dict[str, list[int]]] = {}
     rows, _ = read_jsonl(samples_path)
     for row in rows:
-        stage = (row.get("reference") or {}).get("stage")
-        if stage is None:
+        value = (row.get("reference") or {}).get(field)
+        if value is None:
             continue
-        tally = counts.setdefault(row["system"], {}).setdefault(stage, [0, 0])
-        tally[0] += (row.get("extracted") or {}).get("stage") == stage
+        tally = counts.setdefault(row["system"], {}).setdefault(value, [0, 0])
+        tally[0] += (row.get("extracted") or {}).get(field) == value
         tally[1] += 1
     return {
-        system: {stage: {"agreement": round(hit / n, 4), "n": n} for stage, (hit, n) in sorted(by_stage.items())}
-        for system, by_stage in counts.items()
+        system: {value: {"agreement": round(hit / n, 4), "n": n} for value, (hit, n) in sorted(by_value.items())}
+        for system, by_value in counts.items()
     }
 
 
@@ -1018,7 +1019,8 @@ def run_demo(
         },
         "closed_ended": closed_ended,
         "systems": system_rows(results),
-        "stage_agreement": stage_agreement(scored.folder / "evaluation" / "samples.jsonl"),
+        "stage_agreement": label_agreement(scored.folder / "evaluation" / "samples.jsonl", "stage"),
+        "condition_agreement": label_agreement(scored.folder / "evaluation" / "samples.jsonl", "condition"),
     }
     if heldout_results is not None:
         summary["heldout_domain"] = heldout_domain

@@ -361,6 +361,12 @@ def test_tiny_real_preset_grades_held_out_real_patients_with_every_control(tmp_p
     # SRF is never known on these references, so the template's "no SRF" is never scored
     assert healthy["biomarkers"]["srf"]["n"] < len(references) - cnv + 1
     assert set(summary["stage_agreement"]["retinavlm"]) <= {"healthy", "late_wet_active"}
+    dme = sum(label_of[r["image"]] == "DME" for r in references)
+    # Every system is counted on every DME reference; the template never names DME.
+    assert {system: counts["dme"]["n"] for system, counts in summary["condition_agreement"].items()} == dict.fromkeys(
+        REAL_SYSTEMS, dme
+    )
+    assert summary["condition_agreement"]["always_healthy"]["dme"]["agreement"] == 0.0
     assert load_run(run).systems == REAL_SYSTEMS
 
     # The validation split of the same run folder reuses the classifiers instead of training them again.
