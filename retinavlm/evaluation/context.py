@@ -90,6 +90,7 @@ class SentenceContext:
         self.item_predicates = item_predicates
         self.disjunctions = disjunctions
         self.item_openers = item_openers
+        self._opener_words = frozenset(second for _, second in item_openers)  # a cheap first check ("a", "an")
         # a target in a dash-set clause that names its eye ("OS new SRF - the fellow eye has GA"): a fellow-eye cue
         # beyond the dash speaks of its own clause
         self.named_eye_clauses = named_eye_clauses
@@ -367,7 +368,12 @@ class SentenceContext:
             # "and" with an indefinite article opens a finding of its own ("no subretinal or intraretinal fluid and a
             # stable fibrotic scar"): a denial before it does not reach past it, a hedge still does ("There may be
             # subtle RPE irregularity and a few small hyperreflective foci")
-            if step < 0 and i > 0 and (self.tokens[i - 1].norm, self.tokens[i].norm) in self.item_openers:
+            if (
+                step < 0
+                and self.tokens[i].norm in self._opener_words
+                and i > 0
+                and (self.tokens[i - 1].norm, self.tokens[i].norm) in self.item_openers
+            ):
                 crossed_stop = True
             token = self.tokens[i]
             if (
