@@ -251,6 +251,8 @@ class ContextRules:
     schedule_phrases: tuple[str, ...] = ()
     # "keep interval at 8 weeks": a treatment interval shows the eye is under treatment, naming no stage
     schedule_treated: tuple[str, ...] = ()
+    # "Next injection in 8 weeks": the next dose at an interval is a kept schedule only for a stage of `schedule_stages`
+    schedule_next_doses: tuple[str, ...] = ()
     service_words: frozenset[str] = frozenset()  # "wet AMD clinic": a stage word naming a service is no stage
     service_modifiers: frozenset[str] = frozenset()  # "nAMD treatment clinic": may stand before the service word
     visit_places: frozenset[str] = frozenset()  # "seen in the rapid access clinic": where a visit was, no referral
@@ -478,7 +480,12 @@ def _load_cached(path: Path) -> ContextRules:
     schedule = doc.get("treatment_schedule") or {}
     sizes = doc.get("size_thresholds") or {}
     _keys(sizes, {"words", "units"}, path, "size_thresholds")
-    _keys(schedule, {"level", "stages", "treated_stages", "phrases", "treated", "activity"}, path, "treatment_schedule")
+    _keys(
+        schedule,
+        {"level", "stages", "treated_stages", "phrases", "treated", "activity", "next_doses"},
+        path,
+        "treatment_schedule",
+    )
     guard = doc.get("stage_anatomy_guard") or {}
     _keys(guard, {"terms", "window", "anatomy", "partial"}, path, "stage_anatomy_guard")
     stability = doc.get("finding_stability") or {}
@@ -631,6 +638,7 @@ def _load_cached(path: Path) -> ContextRules:
         ),
         schedule_phrases=_strings(schedule.get("phrases"), path, "treatment_schedule phrases"),
         schedule_treated=_strings(schedule.get("treated"), path, "treatment_schedule treated"),
+        schedule_next_doses=_strings(schedule.get("next_doses"), path, "treatment_schedule next_doses"),
         field_leaders=_strings(doc.get("field_leaders"), path, "field_leaders"),
         table_label_words=_int(doc.get("table_label_words", 0), path, "table_label_words"),
         zero_units=_strings(doc.get("zero_units"), path, "zero_units"),

@@ -291,6 +291,8 @@ class FindingsExtractor:
                 raise ValueError("context rules: treatment_schedule names an unknown referral level or stage")
             for term in _variants(rules.schedule_phrases):
                 self._referrals.add(norm.phrase(term), ("schedule", rules.schedule_level))
+            for term in _variants(rules.schedule_next_doses):
+                self._referrals.add(norm.phrase(term), ("next_dose", rules.schedule_level))
         self._referral_predicates = frozenset(norm.phrase(term) for term in rules.referral_predicates)
         self._referral_predicate_starts = frozenset(phrase[0] for phrase in self._referral_predicates)
         self._treatments = PhraseTable()
@@ -1741,6 +1743,11 @@ class FindingsExtractor:
                 )
             ):
                 continue
+            if kind == "next_dose":
+                if stage is None or stage.id not in self.rules.schedule_stages:
+                    continue  # the next dose is the kept schedule of a stated inactive eye only ("Eylea today. Next
+                    # injection in 8 weeks" names the treatment's own review, no referral)
+                kind = "schedule"
             if kind == "schedule" and not (
                 stage.id in self.rules.schedule_stages
                 or (stage.id in self.rules.schedule_treated_stages and self._under_treatment(doc, stops))

@@ -94,6 +94,15 @@ def test_the_next_dose_for_an_active_eye_stays_the_treatment(dose, case):
     assert labels(text)["referral"] is None, text
 
 
+@SETTINGS
+@given(st.sampled_from(["Eylea 2 mg OD today.", "Aflibercept given today.", "Faricimab OS today."]), CASES)
+def test_the_next_dose_with_no_stage_stated_stays_the_treatments_review(dose, case):
+    """Only a stated inactive eye keeps its schedule by its next dose: treatment given today with the next at an
+    interval and no stage stated is the treatment's own review, no referral (eval/README.md round 18)."""
+    text = cased(f"{dose} Next injection in 8 weeks.", case)
+    assert labels(text)["referral"] is None, text
+
+
 def test_a_next_injection_without_an_interval_keeps_nothing():
     text = "Rt eye: nAMD under treatment, activity uncertain. Repeat OCT in 4 weeks before deciding on next injection."
     assert labels(text)["referral"] is None
