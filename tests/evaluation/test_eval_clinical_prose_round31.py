@@ -374,6 +374,18 @@ def test_a_form_field_of_the_rpe_or_pigment_states_rpe_irregularity(field, case)
 @SETTINGS
 @given(
     st.sampled_from(
+        ["Large drusen beneath the RPE, otherwise unremarkable.", "Drusen under the RPE; otherwise unremarkable."]
+    ),
+    CASES,
+)
+def test_otherwise_unremarkable_near_the_rpe_denies_no_irregularity(text, case):
+    """Only the RPE field's own "unremarkable" denies RPE irregularity, not the scan's "otherwise unremarkable"."""
+    assert "rpe_irregularity" not in labels(cased(text, case))["biomarkers"], text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
         [
             "more likely a vitelliform-type deposit over a druse",
             "more likely a deposit",
