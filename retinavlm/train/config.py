@@ -187,6 +187,10 @@ class SSL:
     token_head: Literal["none", "mil", "masks"] = "none"
     # masks only: a lesion covers few tokens, so positive tokens weigh (negatives / positives), capped here.
     max_token_positive_weight: float = 30.0
+    # supervised only: a condition head (no other condition, or a knowledge-base condition such as DME), trained
+    # where the training scans tell conditions apart. Off by default: on real Kermany patients it named DME in
+    # two thirds of DME reports instead of two fifths, but cost referral (docs/TRAINING.md, "four patient folds").
+    condition_head: bool = False
 
 
 @dataclass
@@ -353,6 +357,8 @@ def _ssl_problems(cfg: StageConfig) -> list[str]:
             f"train.batch_size: {ssl.method} compares scans within a micro-batch; "
             f"batch_size / grad_accum must be at least 2, got {cfg.train.batch_size} / {cfg.train.grad_accum}"
         )
+    if ssl.condition_head and ssl.method != "supervised":
+        problems.append(f"ssl.condition_head learns from labels; it needs ssl.method=supervised, got {ssl.method!r}")
     if problems or ssl.token_head == "none":
         return problems
     if cfg.ssl.method != "supervised":

@@ -5,8 +5,8 @@ are synchronised) and trained by the shared stage lifecycle (`retinavlm.train.tr
 
 - `SupervisedWarmUp`: biomarker presence, stage and referral from the scan's labels; unknown labels are
   masked out of the loss, never read as absent. Optionally a biomarker head on every token (`mil`,
-  `masks`), and a condition head (no other condition, or a non-AMD condition such as DME) when the
-  training scans tell conditions apart.
+  `masks`), and a condition head (no other condition, or a non-AMD condition such as DME) with
+  `ssl.condition_head`.
 - `SimCLR`: NT-Xent on two augmented views (Chen et al. 2020).
 - `MaskedReconstruction`: MAE-style, each token predicts the pixels of its blanked grid cell.
 - `BYOL`: an online network with a predictor regresses an EMA target network's projection of the other

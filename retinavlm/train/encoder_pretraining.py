@@ -5,9 +5,9 @@ it reads the scans, draws each step's batch (by the cohorts' weights when `data.
 and views from (seed, step), and hands them to the objective module `ssl.method` names (`retinavlm.train.encoder_objectives`):
 - `simclr`, `byol`, `barlow_twins`: two augmented views of each scan, no labels;
 - `mae`: masked-patch reconstruction on the encoder's token grid, no labels;
-- `supervised`: a warm-up on the training split's labels (biomarker presence, stage, referral, and the
-  condition where the training scans tell conditions apart), for when self-supervision cannot learn
-  enough on a small CPU budget; unknown labels are masked out.
+- `supervised`: a warm-up on the training split's labels (biomarker presence, stage, referral, and with
+  `ssl.condition_head` the condition where the training scans tell conditions apart), for when
+  self-supervision cannot learn enough on a small CPU budget; unknown labels are masked out.
   `ssl.token_head` adds a biomarker head on every token (`mil`; `masks` also uses lesion masks).
 Every readable scan trains, labelled or not; only the supervised terms need labels.
 
@@ -279,9 +279,11 @@ class EncoderPretraining:
         )
         sizes = (len(kb.biomarker_ids), len(kb.stage_ids), len(kb.referral_ids))
         conditions = 0
-        if supervised and conditions_told_apart(self.train_images.records, kb):
+        if cfg.ssl.condition_head and conditions_told_apart(self.train_images.records, kb):
             conditions = len(condition_classes(kb))
-            log(f"condition head: {', '.join(condition_classes(kb))} (their training scans tell them apart)")
+            log(f"condition head: {', '.join(condition_classes(kb))}")
+        elif cfg.ssl.condition_head:
+            log("condition head: not trained (the training scans name no condition, or only one)")
         self.module: EncoderObjective = build_objective(
             cfg.ssl, model.encoder, model.processor.image_size, sizes, weights, token_weights, conditions
         )

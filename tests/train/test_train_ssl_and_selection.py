@@ -169,6 +169,8 @@ def test_token_head_needs_labels_and_masks_before_training(tmp_path, small_cohor
     ]
     assert main([*base, f"data.cohort={small_cohort}", "ssl.method=simclr", "ssl.token_head=masks"]) == 2
     assert "ssl.token_head" in capsys.readouterr().err
+    assert main([*base, f"data.cohort={small_cohort}", "ssl.method=byol", "ssl.condition_head=true"]) == 2
+    assert "ssl.condition_head" in capsys.readouterr().err
     unmasked = tmp_path / "unmasked"
     shutil.copytree(small_cohort, unmasked)
     manifest = json.loads((unmasked / "manifest.json").read_text())
