@@ -124,10 +124,12 @@ class Normalizer:
         self._probability_present = rules.probability_present
         self._probability_absent = rules.probability_absent
         # a score between a field's colon, or its name, and the state word it explains ("SRF: 0.02 absent", "srf:
-        # 0.05 (absent)", "SRF 0.03 (absent)")
+        # 0.05 (absent)", "SRF 0.03 (absent)"), also with its own name ("IRF p=0.12 (not detected)", "SRF score 0.4
+        # (uncertain)", round 32)
         self._score = (
             re.compile(
-                r"(?<=[:\w])(?P<score>[ \t]*(?:\d*\.\d+|\d+(?:\.\d+)?[ \t]*%))(?=[ \t]+\(?(?:"
+                r"(?<=[:\w])(?P<score>[ \t]*(?:(?:p|prob|probability|score|conf|confidence)[ \t]*[=:]?[ \t]*)?"
+                r"(?:\d*\.\d+|\d+(?:\.\d+)?[ \t]*%))(?=[ \t]+\(?(?:"
                 + _longest_first(rules.probability_words)
                 + r")\b)",
                 re.IGNORECASE,

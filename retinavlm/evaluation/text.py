@@ -13,12 +13,15 @@ from dataclasses import dataclass
 # A sign or "?" alone in parentheses ("IRF (-)", "DLS (?)"); "+ve"/"-ve"; a prefix left hanging
 # before a conjunction ("sub- or intraretinal"); words (hyphenated and apostrophe'd parts kept
 # together); a sign after a finding, stuck to it or one space away, that ends its item ("SRF+",
-# "IRF -,", "GA ++ (", "SRF +/-", "srf - / irf -"); a sign as the value of a field ("SRF: -", "PED=+ |"); any other
-# single non-space character. A quoted sign is a JSON field's value ("srf": "-"). The minus sign (U+2212) is a
+# "IRF -,", "GA ++ (", "SRF +/-", "srf - / irf -") or comes before the next finding's sign ("irf - shrm +"); a sign
+# as the value of a field ("SRF: -", "PED=+ |"); any other single non-space character. A quoted sign is a JSON field's value ("srf": "-"). The minus sign (U+2212) is a
 # "-"; a sign stuck before a finding after a comma or colon ("OS: +drusen, +SIRE, -SRF") reads forward like
 # "(+) drusen"; a bracketed answer is a sign ("subretinal fluid (no)"); a check box ("[x]", "[ ]", "[?]") is one token, "[x]", "[ ]" or "[?]".
 _SIGN = r"\+/-|±|\+{1,3}|-|−"
 _ITEM_END = r"(?=[ \t]*(?:[,.;)(|/\n]|$))"  # "/" too: "srf - / irf - / shrm -"
+# a spaced sign before the next finding's own sign, in a run of pairs with no punctuation ("srf ++ irf - shrm +")
+_ENDS_ITEM = re.compile(_ITEM_END)
+_NEXT_SIGNED = r"(?=[ \t]+[^\W\d_][\w-]*[ \t]*(?:\+{1,3}|-|−)(?:[ \t,.;)(|/\n]|$))"
 _TOKEN_RE = re.compile(
     rf"\((?P<enclosed>[+-]ve|{_SIGN}|\?{{1,2}})\)"
     r"|\((?P<answered>(?i:yes|no))\)"
@@ -26,7 +29,7 @@ _TOKEN_RE = re.compile(
     r"|\w+-(?=[ \t]+(?i:or|and|nor|&)\b)"
     r"|\w+(?:[-'’]\w+)*"
     rf"|(?<=\w)(?P<stuck>{_SIGN})(?=[\s,.;:)(/|]|$)"
-    rf"|(?<=\w[ \t])(?P<spaced>{_SIGN}){_ITEM_END}"
+    rf"|(?<=\w[ \t])(?P<spaced>{_SIGN})(?:{_ITEM_END}|{_NEXT_SIGNED})"
     rf"|(?:(?<=[:=])|(?<=[:=][ \t]))(?P<valued>{_SIGN}){_ITEM_END}"
     rf"|(?:(?<=[:=][\"'])|(?<=[:=][ \t][\"']))(?P<quoted>{_SIGN})(?=[\"']|[ \t]*[,;)(|\n]|$)"
     r"|(?:(?<=[,;:])|(?<=[,;:][ \t]))(?P<prefixed>\+{1,3}|-|−)(?=[^\W\d_])"
@@ -85,10 +88,23 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
         elif sign == "enclosed":
             inner = m.group("enclosed")
             surface = "?" if inner.startswith("?") else inner if inner.endswith("ve") else _SIGN_WORDS.get(inner, "+ve")
+        elif sign == "spaced" and not _ENDS_ITEM.match(text, m.end()) and not _in_sign_run(text, out):
+            pass  # "active nAMD - SRF +": a dash before a signed finding, unless the run of signs began before it
         else:  # stuck, spaced, valued, quoted or prefixed
             surface = _SIGN_WORDS.get(surface, "+ve")
         out.append((m.start(), m.end(), surface))
     return out
+
+
+_RUN_MARKS = frozenset({"+ve", "-ve", "+/-", ":", "+", "++", "+++", "-", "−"})  # a sign read or left as written
+
+
+def _in_sign_run(text: str, out: list[tuple[int, int, str]]) -> bool:
+    """The finding before a spaced sign opens the note or a line or follows a sign or a heading's colon ("srf ++ irf
+    - shrm +", "le: irf - shrm +", "OD srf ++ irf - shrm +"): the sign continues a run of finding-sign pairs."""
+    if len(out) == 1:
+        return True
+    return len(out) >= 2 and (out[-2][2] in _RUN_MARKS or "\n" in text[out[-2][1] : out[-1][0]])
 
 
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

@@ -1,0 +1,178 @@
+"""Rules from the thirtieth writer's general set (round 32: styles_dev30.jsonl), as properties: a treatment interval
+with its value and no preposition, an appointment dated to a month, a specialist's practice, the patient's usual eye
+care, a software model named by its disease, and a scan normal but for a finding."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prose_testing import CASES, cased, labels
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["keep interval", "Interval", "maintain interval"]),
+    st.sampled_from(["8 wk", "10 wks", "12 weeks", "8/52"]),
+    st.sampled_from(["nAMD, activity uncertain -", "RE: quiescent MNV, dry macula."]),
+    CASES,
+)
+def test_an_interval_with_its_value_and_no_preposition_is_a_kept_schedule(verb, interval, finding, case):
+    """Class: a time frame in any notation. "keep interval 8 wk" is "keep interval at 8 weeks": a schedule kept for
+    an inactive eye or one whose activity is left open, routine (eval/README.md rounds 7 and 8)."""
+    text = cased(f"{finding} {verb} {interval}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(st.sampled_from(["8 wk", "6 weeks"]), CASES)
+def test_an_active_eye_treated_today_keeps_no_referral(interval, case):
+    """The treatment is the plan for an active eye, whatever the interval's notation (round 7)."""
+    text = cased(f"nAMD active, new SRF. Inject today, keep interval {interval}.", case)
+    assert labels(text)["referral"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["her appointment", "his appointment", "the appointment", "that appointment"]),
+    st.sampled_from(["March", "September", "Jan", "December"]),
+    CASES,
+)
+def test_an_appointment_dated_to_a_month_is_booked_not_history(appointment, month, case):
+    """Class: a time frame in any notation. The month dates the visit to come: keeping it is routine (round 15)."""
+    text = cased(
+        f"Already followed by the retina service - no new referral sent, advised to keep {appointment} in {month}.",
+        case,
+    )
+    assert labels(text)["referral"] == "routine", text
+
+
+def test_a_finding_dated_to_a_month_stays_history():
+    text = "The SRF present in March has resolved. Dry macula. Appointment in 3 months."
+    got = labels(text)
+    assert got["biomarkers"]["srf"] == "absent" and got["referral"] == "routine"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["ophthalmology", "retina", "ophthalmologist's"]),
+    st.sampled_from(["control at the", "review at the", "follow-up at the"]),
+    st.sampled_from(["12 months", "6 months"]),
+    CASES,
+)
+def test_a_specialists_practice_is_no_community_care(specialty, visit, interval, case):
+    """Class: whose practice. An ophthalmologist's practice is the specialist, routine like "control at the
+    ophthalmologist"; only the optometrist's or a private practice is community care."""
+    text = cased(f"Medium drusen, no PED. Early AMD. Recommend {visit} {specialty} practice in {interval}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+def test_a_private_practice_stays_community_care():
+    assert labels("Early AMD. Control in private practice in 12 months.")["referral"] == "none"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["regular", "usual"]),
+    st.sampled_from(["eye doctor for annual exam", "eye doctor in 1 year", "eye doctor in 2 years"]),
+    st.sampled_from(["Return to", "Back to", "Review with"]),
+    CASES,
+)
+def test_the_patients_usual_eye_care_is_none(usual, care, verb, case):
+    """Class: who monitors. The patient's regular or usual eye care is the community's, none, like "usual
+    optometrist" and "usual checks"."""
+    text = cased(f"OS: no drusen, no SRF. WNL. {verb} {usual} {care}.", case)
+    assert labels(text)["referral"] == "none", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Late AMD", "nAMD", "Wet AMD", "GA"]),
+    st.sampled_from(["screening model v2.3", "detection algorithm", "classifier", "triage model", "detector v1"]),
+    CASES,
+)
+def test_a_software_model_named_by_its_disease_is_no_stage(disease, tool, case):
+    """Class: AI and reading-centre outputs. The tool's name says what it looks for, not what it found: a model
+    whose disease outputs are negative states no stage."""
+    text = cased(f"{disease} {tool} - OD\nGA: negative\nNeovascular AMD: negative\nDrusen load: moderate", case)
+    assert labels(text)["stage"] is None, text
+
+
+def test_a_stage_before_a_clinic_still_reads_without_a_model():
+    assert labels("Intermediate AMD. Refer to injection clinic.")["stage"] == "intermediate"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["macula normal", "Normal macula", "scan normal"]),
+    st.sampled_from(["apart from", "except for", "aside from"]),
+    st.sampled_from(["a few hard drusen", "small drusen", "a small PED"]),
+    CASES,
+)
+def test_a_scan_normal_but_for_a_finding_is_no_healthy_stage(normal, exception, finding, case):
+    """Class: a scan normal but for a finding. The exception reads as "otherwise normal" after a finding: the rest of
+    the scan, no stage (eval/README.md: no stage is inferred from findings)."""
+    text = cased(f"OCT: no SRF, no IRF; {normal} {exception} {finding}.", case)
+    assert labels(text)["stage"] is None, text
+
+
+def test_normal_but_for_no_finding_stays_healthy():
+    assert labels("No SRF. Macula normal apart from a floater.")["stage"] == "healthy"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["srf ++", "SRF +", "srf -"]),
+    st.sampled_from([("irf -", "irf", "absent"), ("IRF -", "irf", "absent"), ("ped +", "ped", "present")]),
+    st.sampled_from(["shrm +", "fibrosis -", "SHRM -"]),
+    st.sampled_from(["le:", "RE:", "OD"]),
+    CASES,
+)
+def test_a_run_of_signed_findings_without_punctuation_reads_each_sign(first, middle, last, eye, case):
+    """Class: sign notation. In "srf ++ irf - shrm +" each sign is its finding's, though no comma ends the item."""
+    sign, bid, state = middle
+    text = cased(f"{eye} {first} {sign} {last}. first inj today.", case)
+    assert labels(text)["biomarkers"][bid] == state, text
+
+
+def test_a_dash_after_a_stage_before_a_signed_finding_is_no_sign():
+    """ "active nAMD - SRF +": the dash separates the diagnosis from its findings; no run of signs precedes it."""
+    got = labels("RE: active nAMD - SRF + IRF on OCT, PED+.")
+    assert got["stage"] == "late_wet_active" and got["biomarkers"]["srf"] == "present"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["p=", "p =", "prob ", "score "]),
+    st.sampled_from(
+        [("0.12", "(not detected)", "absent"), ("0.91", "(detected)", "present"), ("0.5", "(uncertain)", "uncertain")]
+    ),
+    st.sampled_from(["IRF", "SRF", "PED"]),
+    CASES,
+)
+def test_a_named_score_before_its_state_word_is_read_by_the_word(name, scored, finding, case):
+    """Class: AI and reading-centre outputs. "IRF p=0.12 (not detected)": the model's own word states the finding,
+    as "srf: 0.05 (absent)" does; the score's name does not make it present."""
+    value, word, state = scored
+    text = cased(f"Fluid detector: {finding} {name}{value} {word}.", case)
+    assert labels(text)["biomarkers"][finding.lower()] == state, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["could be artefact", "may be an artefact", "possibly artefact", "might be artifact"]),
+    st.sampled_from(
+        [("RPE irregular", "rpe_irregularity"), ("Small IRF cyst nasally", "irf"), ("Thin SRF band", "srf")]
+    ),
+    st.sampled_from([", ", " - "]),
+    CASES,
+)
+def test_an_artefact_offered_after_a_finding_hedges_it(artefact, finding, mark, case):
+    """Class: hedges. An artefact offered as another reading of the finding leaves it uncertain; "is artefact"
+    still denies it."""
+    words, bid = finding
+    text = cased(f"{words}{mark}{artefact}.", case)
+    assert labels(text)["biomarkers"][bid] == "uncertain", text
+
+
+def test_an_artefact_stated_still_denies():
+    assert labels("What looked like SRF is artefact.")["biomarkers"].get("srf") in (None, "absent")
