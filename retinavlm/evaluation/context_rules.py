@@ -76,6 +76,9 @@ class StageFamily:
     # qualifiers that pick a member only when no other qualifier stands next to the word: "Aflibercept given,
     # stable" is inactive (a treat-and-extend dose is given at every visit), "Vabysmo given" alone active
     yielding: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # a treatment of its own that the generic treatment words of its report then name ("Eligible for pegcetacoplan
+    # ... Book first injection": the injection is the complement inhibitor's, no anti-VEGF for wet AMD)
+    owns_treatment: bool = False
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,7 @@ class ContextRules:
     table_label_words: int = 0  # "SRF | no | +": a table row's first cell of up to this many words is a label
     zero_units: tuple[str, ...] = ()  # "Drusen volume: 0.00 mm³": a measured zero in one of these units is "-"
     verdict_sentences: tuple[tuple[str, str], ...] = ()  # (stage id, phrase): "Inactive." alone states it
+    verdict_spans: frozenset[str] = frozenset()  # "Inactive for 3 consecutive visits": the verdict with its duration
     not_referrals: tuple[str, ...] = ()  # "urgent reconsideration of this claim": urgency of paperwork, not care
     # a treatment schedule kept or lengthened ("extend to 12 weeks") is this referral level, in a report whose
     # stage is one of `schedule_stages`
@@ -348,6 +352,7 @@ def _load_cached(path: Path) -> ContextRules:
         "transfer_of_care",
         "reason_words",
         "verdict_sentences",
+        "verdict_spans",
         "field_leaders",
         "table_label_words",
         "zero_units",
@@ -416,7 +421,17 @@ def _load_cached(path: Path) -> ContextRules:
         where = f"stage_families[{i}]"
         _keys(
             spec,
-            {"terms", "members", "qualifiers", "conclusion_only", "weak", "needs_qualifier", "treatment", "yielding"},
+            {
+                "terms",
+                "members",
+                "qualifiers",
+                "conclusion_only",
+                "weak",
+                "needs_qualifier",
+                "treatment",
+                "yielding",
+                "owns_treatment",
+            },
             path,
             where,
         )
@@ -432,6 +447,7 @@ def _load_cached(path: Path) -> ContextRules:
                 needs_qualifier=bool(spec.get("needs_qualifier", False)),
                 treatment=bool(spec.get("treatment", False)),
                 yielding={str(k): _strings(v, path, f"{where} yielding {k}") for k, v in yielding.items()},
+                owns_treatment=bool(spec.get("owns_treatment", False)),
             )
         )
     sentence_wide = _strings(doc.get("sentence_wide"), path, "sentence_wide")
@@ -658,6 +674,7 @@ def _load_cached(path: Path) -> ContextRules:
         size_thresholds=_strings(sizes.get("words"), path, "size_thresholds words"),
         size_units=frozenset(w.lower() for w in _strings(sizes.get("units"), path, "size_thresholds units")),
         standing_diagnosis=_strings(doc.get("standing_diagnosis"), path, "standing_diagnosis"),
+        verdict_spans=frozenset(w.lower() for w in _strings(doc.get("verdict_spans"), path, "verdict_spans")),
         verdict_sentences=tuple(
             (str(level), term)
             for level, terms in _mapping(doc.get("verdict_sentences"), path, "verdict_sentences").items()

@@ -1195,8 +1195,13 @@ class FindingsExtractor:
         set_aside: set[str] = set()  # stages the report denies ("intermediate AMD rather than neovascular disease")
         starts = {found.start for found, _ in targets}
         nothing_found = not any(f["state"] == "present" for f in own_findings.values())
+        families = self.rules.stage_families
+        # "Eligible for pegcetacoplan ... Book first injection": the report's injections are the GA treatment's
+        owned = any(f.payloads[0][0] == "family" and families[f.payloads[0][1]].owns_treatment for f, _ in targets)
         for n, (found, sentence) in enumerate(targets):
             if n in alternatives or self._names_service(doc, found, sentence, starts):
+                continue
+            if owned and found.payloads[0][0] == "family" and families[found.payloads[0][1]].treatment:
                 continue
             words = [t.norm for t in doc.tokens[found.start : found.end]]
             # "otherwise" after findings all ruled out ("no SRF - a shadow artefact. Macula otherwise unremarkable"):
@@ -1655,10 +1660,19 @@ class FindingsExtractor:
                     continue
                 # an item longer than any verdict phrase (with a mark between each word) is none
                 too_long = k - item_start > 2 * self._verdict_words
-                words = () if too_long else tuple(t.norm for t in doc.tokens[item_start:k] if t.is_word)
-                if len(words) > 1 and words[0] in self._eye_marks:
-                    words = words[1:]  # "LE quiescent, no SRF/IRF": the eye's verdict
+                head = tuple(
+                    t.norm
+                    for t in doc.tokens[item_start : min(k, item_start + 2 * self._verdict_words + 1)]
+                    if t.is_word
+                )
+                if len(head) > 1 and head[0] in self._eye_marks:
+                    head = head[1:]  # "LE quiescent, no SRF/IRF": the eye's verdict
+                words = () if too_long else head
                 level_id = self._verdict_sentences.get(words)
+                if level_id is None and self.rules.verdict_spans.intersection(head[1:]):
+                    # "Inactive for 3 consecutive visits at 16 weeks": the verdict before the time it has held
+                    cut = next(j for j in range(1, len(head)) if head[j] in self.rules.verdict_spans)
+                    level_id = self._verdict_sentences.get(head[:cut])
                 asked = k > item_start and doc.tokens[k - 1].raw == "?"  # "wet AMD, active?": a question, no verdict
                 if (
                     level_id is not None
