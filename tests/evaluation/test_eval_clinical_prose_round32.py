@@ -250,3 +250,16 @@ def test_a_request_to_assess_for_a_diagnosis_keeps_its_plan(request, diagnosis, 
     text = cased(f"OCT: soft drusen, no fluid. {request} {diagnosis} {where}.", case)
     got = labels(text)
     assert got["referral"] == level and got["stage"] is None, text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["RTN", "Rtn", "Review", "Return"]),
+    st.sampled_from(["2 yrs", "12 mos", "6 mths", "1 mth"]),
+    CASES,
+)
+def test_a_review_or_return_with_a_plural_abbreviated_unit_is_routine(visit, interval, case):
+    """Class: a time frame in any notation. "RTN 2 YRS" is "Rtn 2 years", a bare return interval, routine
+    (eval/README.md round 9)."""
+    text = cased(f"RE: macula flat, no fluid, no drusen. Healthy macula. {visit} {interval}.", case)
+    assert labels(text)["referral"] == "routine", text
