@@ -31,7 +31,7 @@ _HEADING_MARKS = (":", "-", "–", "—", "=")
 # eye phrases that name no eye themselves: "this" (the report's eye, named beside it), "not" ("referring OD")
 _NO_EYE = frozenset({"this", "not"})
 # an open hedge this many tokens before a stage word opens its clause ("could be SHRM from a new MNV")
-_HEDGED_CLAUSE_REACH = 6
+_HEDGED_CLAUSE_REACH = 8
 _KIND_PRONOUNS = frozenset({"one", "ones", "type", "kind"})  # "a drusenoid PED than a fibrovascular one"
 _CLAUSE_MARKS = frozenset({",", ";", ":", ".", "-", "–", "—", "(", ")"})
 # marks that end a list item for a verdict of its own; a dash too ("dry, no SRF/IRF, inactive – extend to q12w"), and an
@@ -347,6 +347,10 @@ class FindingsExtractor:
         if bad := sorted({level_id for level_id, _ in rules.verdict_sentences} - set(kb.stage_ids)):
             raise ValueError(f"context rules: verdict_sentences names unknown stage(s) {bad}")
         self._verdict_sentences = {norm.phrase(term): level_id for level_id, term in rules.verdict_sentences}
+        # one-word conclusion headings ("impression"), which open a new clause in unpunctuated dictation
+        self._conclusion_words = frozenset(
+            h for section in rules.sections if section.role == "conclusion" for h in section.headings if " " not in h
+        )
         self._verdict_words = max((len(phrase) for phrase in self._verdict_sentences), default=0)
         # a single eye's abbreviation written as such ("LE", "OD"): before a verdict it names whose it is ("LE
         # quiescent")
@@ -1306,8 +1310,8 @@ class FindingsExtractor:
         vitelliform deposit"): the possibility covers the whole clause, though a nearer word ("new") affirms it."""
         k = found.start - 1
         while k >= max(sentence[0], found.start - _HEDGED_CLAUSE_REACH):
-            if doc.tokens[k].raw in _CLAUSE_MARKS:
-                return False
+            if doc.tokens[k].raw in _CLAUSE_MARKS or doc.tokens[k].norm in self._conclusion_words:
+                return False  # "... could be a type one membrane impression active wet AMD": a dictated heading
             for t in doc.triggers:
                 if t.end == k + 1 and any(r.category == "uncertain" for r in t.rules):
                     if tuple(x.norm for x in doc.tokens[t.start : t.end]) in self._open_hedges:

@@ -263,3 +263,28 @@ def test_a_review_or_return_with_a_plural_abbreviated_unit_is_routine(visit, int
     (eval/README.md round 9)."""
     text = cased(f"RE: macula flat, no fluid, no drusen. Healthy macula. {visit} {interval}.", case)
     assert labels(text)["referral"] == "routine", text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["could represent", "might be", "may represent", "could be"]),
+    st.sampled_from(["a double-layer sign of a", "the double-layer sign of a", "an early sign of a"]),
+    st.sampled_from(["non-exudative MNV", "quiescent type 1 MNV"]),
+    CASES,
+)
+def test_a_second_stage_offered_further_into_its_clause_opens_the_stage(hedge, words, stage, case):
+    """Class: a stage left open (eval/README.md round 30). "Most likely intermediate AMD, though the band could
+    represent a double-layer sign of a non-exudative MNV": the possibility opens the whole clause, however many
+    words describe the sign before the second stage."""
+    text = cased(f"Most likely intermediate AMD, though the band {hedge} {words} {stage}. No fluid.", case)
+    assert labels(text)["stage"] is None, text
+
+
+def test_a_dictated_heading_ends_the_hedged_clause():
+    """Unpunctuated dictation: "could be a type one membrane impression active wet macular degeneration" states
+    the impression, which the hedge before the heading does not reach."""
+    text = (
+        "the R P E is irregular with a flat irregular elevation which could be a type one membrane impression active "
+        "wet macular degeneration I've referred him urgently"
+    )
+    assert labels(text)["stage"] == "late_wet_active"
