@@ -197,12 +197,14 @@ class SentenceContext:
         return Cue("uncertain", Trigger(comma + 1, stop, (_VERDICT,), False), 0)
 
     def _first_word(self, end: int, stop: int) -> str | None:
-        """The first word after the target, in its item."""
+        """The first word after the target, in its item; "#" for a number other than zero ("Soft drusen >125 um"; "IRF
+        0" counts none)."""
         for k in range(end, stop):
             if self.tokens[k].raw in _ITEM_ENDS or k in self._separator_set:
                 return None
             if self.tokens[k].is_word:
-                return self.tokens[k].norm
+                word = self.tokens[k].norm
+                return "#" if word.isdigit() and word.strip("0") else word
         return None
 
     def _joined_predicate(self, end: int, stop: int) -> str | None:

@@ -288,3 +288,23 @@ def test_a_dictated_heading_ends_the_hedged_clause():
         "wet macular degeneration I've referred him urgently"
     )
     assert labels(text)["stage"] == "late_wet_active"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Soft drusen >125 um", "drusen < 63 um x2", "PED 350 microns"]),
+    st.sampled_from(["double layer sign absent", "SRF absent", "nil else"]),
+    CASES,
+)
+def test_a_measured_finding_is_its_own_item(measured, denial, case):
+    """Class: list and negation scope. A finding with its measurement is asserted; the next item's denial is its
+    own ("Soft drusen >125 um, double layer sign absent")."""
+    text = cased(f"OCT left. {measured}, {denial}, IRF absent.", case)
+    bid = "ped" if "PED" in measured else "drusen"
+    assert labels(text)["biomarkers"][bid] == "present", text
+
+
+def test_a_count_of_zero_is_no_measurement():
+    """ "No (SRF 0, IRF 0)": a zero counts none, so the denial still reaches both."""
+    got = labels("Activity on OCT: No (SRF 0, IRF 0)")["biomarkers"]
+    assert got["srf"] == "absent" and got["irf"] == "absent"
