@@ -763,14 +763,11 @@ def system_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def label_agreement(samples_path: Path, field: str) -> dict[str, dict[str, Any]]:
-    """Per system and reference value of `field` ("stage" or "condition"): the share of reports that state that
-    value (how often a CNV scan is read as active wet AMD, a normal one as healthy, a DME one as DME); references
-    that leave the field unknown are not counted."""
-    from retinavlm.jsonl import read_jsonl
-
+def label_agreement(rows: list[dict[str, Any]], field: str) -> dict[str, dict[str, Any]]:
+    """Per system and reference value of `field` ("stage" or "condition") over the graded `rows` (samples.jsonl):
+    the share of reports that state that value (how often a CNV scan is read as active wet AMD, a normal one as
+    healthy, a DME one as DME); references that leave the field unknown are not counted."""
     counts: dict[str, dict[str, list[int]]] = {}
-    rows, _ = read_jsonl(samples_path)
     for row in rows:
         value = (row.get("reference") or {}).get(field)
         if value is None:
@@ -898,6 +895,7 @@ def run_demo(
     folder (RUN for test, RUN/validation for validation)."""
     import yaml
 
+    from retinavlm.jsonl import read_jsonl
     from retinavlm.knowledge import load_knowledge
 
     started = time.perf_counter()
@@ -1003,6 +1001,7 @@ def run_demo(
     announce(steps, "run folder")
     title = f"demo ({preset_name} preset)" if split == "test" else f"demo ({preset_name} preset, {split} patients)"
     write_run_json(scored.folder, title, names, checkpoint, kb)
+    samples, _ = read_jsonl(scored.folder / "evaluation" / "samples.jsonl")
     summary = {
         "preset": preset_name,
         "split": split,
@@ -1019,8 +1018,8 @@ def run_demo(
         },
         "closed_ended": closed_ended,
         "systems": system_rows(results),
-        "stage_agreement": label_agreement(scored.folder / "evaluation" / "samples.jsonl", "stage"),
-        "condition_agreement": label_agreement(scored.folder / "evaluation" / "samples.jsonl", "condition"),
+        "stage_agreement": label_agreement(samples, "stage"),
+        "condition_agreement": label_agreement(samples, "condition"),
     }
     if heldout_results is not None:
         summary["heldout_domain"] = heldout_domain

@@ -65,7 +65,7 @@ class SupervisedWarmUp(EncoderObjective):
         self.head = nn.Linear(2 * encoder.dim, sum(sizes))
         if token_head != "none":
             self.token_head = nn.Linear(encoder.dim, sizes[0])
-        # Created last, and only when asked for, so that a stage without it initialises as before.
+        # Created last, and only when asked for, so the other heads' initialisation does not depend on it.
         self.condition_head = nn.Linear(2 * encoder.dim, conditions) if conditions else None
         self.register_buffer("positive_weight", positive_weight, persistent=False)
         self.register_buffer("token_positive_weight", token_positive_weight, persistent=False)
