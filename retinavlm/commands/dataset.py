@@ -26,6 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--val", type=float, default=0.15, help="fraction of scans for validation (default 0.15)")
     build.add_argument("--test", type=float, default=0.15, help="fraction of scans for test (default 0.15)")
     build.add_argument("--seed", type=int, default=0, help="seed of the patient shuffle (default 0)")
+    build.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        help="K-fold cross-validation: validation is part --fold of K of the patients outside the test split, "
+        "which stays the one --val/--test make (default 0: no folds)",
+    )
+    build.add_argument("--fold", type=int, default=0, help="which of the --folds parts is validation (0..K-1)")
     add_knowledge_arguments(build)
 
 
@@ -37,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     rows = SourceRows()
     try:
-        split = SplitConfig(val=args.val, test=args.test, seed=args.seed)
+        split = SplitConfig(val=args.val, test=args.test, seed=args.seed, folds=args.folds, fold=args.fold)
         kb = load_knowledge(args.knowledge)
         kind, rows, label_map = read_cohort_source(args.source, kb, args.kind, args.label_map)
         report = write_cohort(rows, args.out, kind=kind, source=args.source, kb=kb, split=split, label_map=label_map)

@@ -118,6 +118,10 @@ class Data:
     # Patient-level split shares, as `retinavlm.data.cohorts.splits.SplitConfig` (val, test).
     validation_fraction: float = 0.15
     test_fraction: float = 0.15
+    # K-fold cross-validation on a small cohort: with folds K >= 2 the validation split is part `fold` (0..K-1) of
+    # the patients outside the test split, which stays the one the fractions make (retinavlm.data.cohorts.splits).
+    folds: int = 0
+    fold: int = 0
     max_train_scans: int | None = None
     augment: dict[str, Any] = field(default_factory=dict)
     # Augmented views per scan cached when the encoder is frozen (the feature cache).
@@ -274,6 +278,11 @@ def stage_problems(cfg: StageConfig, produced: frozenset[str] = frozenset()) -> 
         problems.append(f"train.max_steps: must be at least 1, got {t.max_steps}")
     if t.epochs is not None and t.epochs <= 0:
         problems.append(f"train.epochs: must be positive, got {t.epochs}")
+    from retinavlm.data.cohorts.splits import fold_problem  # the cohort package imports `datasets`: only when checked
+
+    fold = fold_problem(cfg.data.folds, cfg.data.fold)
+    if fold:
+        problems.append(f"data.{fold}")
     if not 0 < cfg.data.selection.keep_fraction <= 1:
         problems.append(f"data.selection.keep_fraction: must be in (0, 1], got {cfg.data.selection.keep_fraction}")
     unknown_parts = sorted(set(t.optimizer.lr_scale) - set(PART_NAMES))

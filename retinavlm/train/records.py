@@ -162,7 +162,7 @@ def load_splits(cohort: str | os.PathLike, kb: KnowledgeBase, split: SplitConfig
 
 def load_cohorts(data: Data, kb: KnowledgeBase) -> CohortSplits:
     """The splits a stage trains on: each cohort of `data.cohort` split by patient on its own (the same
-    SplitConfig), capped at `data.max_train_scans` training scans per cohort, and merged with its weight.
+    SplitConfig, folds included), capped at `data.max_train_scans` training scans per cohort, and merged with its weight.
 
     A later cohort whose scan ids clash with an earlier one's gets its ids (and patient ids) prefixed
     with its name ("kermany:CNV-1-1"), so every id stays unique.
@@ -170,7 +170,7 @@ def load_cohorts(data: Data, kb: KnowledgeBase) -> CohortSplits:
     entries = cohort_entries(data)
     if not entries:
         raise CohortError("data.cohort: no cohort folder given")
-    split = SplitConfig(data.validation_fraction, data.test_fraction, data.split_seed)
+    split = SplitConfig(data.validation_fraction, data.test_fraction, data.split_seed, data.folds, data.fold)
     merged = CohortSplits([], [], [], [])
     for entry, name in zip(entries, cohort_names(entries)):
         part = load_splits(entry.path, kb, split)

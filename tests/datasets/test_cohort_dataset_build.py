@@ -132,6 +132,23 @@ def test_same_seed_same_split_and_rebuild_replaces_the_folder(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
 
 
+def test_folds_validate_every_patient_outside_the_test_split_once(tmp_path, capsys):
+    rows = write_synthetic_cohort(tmp_path / "cohort", n_patients=16)
+    build(capsys, tmp_path / "cohort", "--out", tmp_path / "plain", "--seed", 5)
+    test_ids = set(load_from_disk(str(tmp_path / "plain"))["test"]["id"])
+    validated = []
+    for fold in range(4):
+        out = tmp_path / f"fold{fold}"
+        code, _, err = build(capsys, tmp_path / "cohort", "--out", out, "--seed", 5, "--folds", 4, "--fold", fold)
+        assert code == 0, err
+        dd = load_from_disk(str(out))
+        assert set(dd["test"]["id"]) == test_ids
+        assert all(len(splits) == 1 for splits in patients_by_split(dd).values())
+        validated += dd["validation"]["id"]
+        assert json.loads((out / "cohort.json").read_text())["split"].items() >= {"folds": 4, "fold": fold}.items()
+    assert sorted(validated) == sorted(r["id"] for r in rows if r["id"] not in test_ids)
+
+
 def test_bad_rows_are_skipped_and_named_by_line(tmp_path, capsys):
     root = tmp_path / "cohort"
     rows = write_synthetic_cohort(root, n_patients=4)
@@ -240,6 +257,8 @@ def test_refuses_to_overwrite_the_source_or_an_unrelated_folder(tmp_path, capsys
         (["{tmp}", "--kind", "synthetic"], "not a synthetic cohort folder"),
         (["{tmp}", "--kind", "kermany", "--label-map", "{tmp}/none.yaml"], "label map not found"),
         (["{tmp}/m.txt", "--val", "0.6", "--test", "0.5"], "leaves no scans for training"),
+        (["{tmp}/m.txt", "--folds", "1"], "--folds: must be 0 (no folds) or at least 2"),
+        (["{tmp}/m.txt", "--folds", "4", "--fold", "4"], "--fold: must be in [0, 4)"),
     ],
 )
 def test_fatal_problems_are_one_line_errors(tmp_path, capsys, args, message):

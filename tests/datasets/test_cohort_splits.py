@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retinavlm.data.cohorts import SplitConfig, split_by_patient
+from retinavlm.errors import RetinaVLMError
 
 STAGES = [None, "healthy", "early", "intermediate", "late_wet_active"]
 
@@ -89,3 +90,50 @@ def test_seed_changes_the_split_and_zero_fraction_drops_the_split():
 def test_impossible_fractions_are_refused(val, test):
     with pytest.raises(ValueError, match="val|test"):
         SplitConfig(val=val, test=test)
+
+
+fold_counts = st.integers(2, 5)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(cohorts(), configs, fold_counts)
+def test_folds_keep_the_test_split_and_share_out_every_other_patient_once(cohort, config, folds):
+    """Each patient outside the test split is validated in exactly one of the K folds and trained on in the others;
+    the test patients are those of the split without folds, in every fold."""
+    groups, strata = cohort
+    patients_outside_test = {g for g, n in zip(groups, split_by_patient(groups, strata, config)) if n != "test"}
+    if len(patients_outside_test) < folds:
+        with pytest.raises(RetinaVLMError, match=f"{folds} folds need"):
+            split_by_patient(groups, strata, SplitConfig(config.val, config.test, config.seed, folds, 0))
+        return
+    unfolded = split_by_patient(groups, strata, config)
+    validated_in: dict[str, list[int]] = defaultdict(list)
+    for fold in range(folds):
+        names = split_by_patient(groups, strata, SplitConfig(config.val, config.test, config.seed, folds, fold))
+        assert [n == "test" for n in names] == [n == "test" for n in unfolded]
+        for group in {g for g, n in zip(groups, names) if n == "validation"}:
+            validated_in[group].append(fold)
+        assert {g for g, n in zip(groups, names) if n == "validation"}, f"fold {fold} validates no patient"
+    assert set(validated_in) == patients_outside_test
+    assert all(len(folds_of) == 1 for folds_of in validated_in.values()), "a patient is validated twice"
+
+
+def test_folds_are_stratified_and_balanced():
+    groups, strata = [], []
+    for patient in range(400):
+        stage = STAGES[1 + patient % 4]
+        for _ in range(1 + patient % 2):
+            groups.append(f"p{patient}")
+            strata.append(stage)
+    for fold in range(4):
+        names = split_by_patient(groups, strata, SplitConfig(val=0.15, test=0.15, seed=1, folds=4, fold=fold))
+        for stage in STAGES[1:]:
+            in_stage = Counter(n for n, s in zip(names, strata) if s == stage)
+            total = sum(in_stage.values())
+            assert abs(in_stage["validation"] / total - 0.85 / 4) < 0.03, (fold, stage, in_stage)
+
+
+@pytest.mark.parametrize(("folds", "fold"), [(1, 0), (-2, 0), (4, 4), (4, -1), (0, 1)])
+def test_impossible_folds_are_refused(folds, fold):
+    with pytest.raises(RetinaVLMError, match="--folds|--fold"):
+        SplitConfig(folds=folds, fold=fold)

@@ -54,6 +54,8 @@ def test_shipped_stage_configs_are_valid(small_cohort):
         ("train.optimizer.lr=abc", r"stage\.yaml: train\.optimizer\.lr: expected a number, got 'abc'"),
         ("train.max_steps=10", r"train: give exactly one of max_steps or epochs"),
         ("checkpoint.keep_last=0", r"checkpoint\.keep_last: must be at least 1"),
+        ("data.folds=1", r"data\.folds: must be 0 \(no folds\) or at least 2, got 1"),
+        ("data.fold=3", r"data\.fold: must be in \[0, 1\) for 0 folds, got 3"),
         ("init_from=/nowhere/final", r"init_from: checkpoint folder /nowhere/final not found"),
     ],
 )

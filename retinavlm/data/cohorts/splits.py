@@ -4,6 +4,10 @@ A patient's scans (both eyes, every visit) always land in one split, or a model 
 on the eye it was trained on. Patients are ordered by stratum (their most frequent label), shuffled
 within it by the seed, and dealt one by one to the split furthest below its share of scans so far:
 every stratum, being a contiguous run of that order, is shared out in the same proportions.
+
+K folds (`SplitConfig.folds`) cross-validate on a small cohort without touching its test patients: the test split
+is exactly the one made without folds, and the other patients are dealt the same way into K parts, of which
+`fold` is the validation split and the rest train.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 from retinavlm.errors import RetinaVLMError
@@ -20,11 +25,17 @@ SPLIT_NAMES = ("train", "validation", "test")
 
 @dataclass(frozen=True)
 class SplitConfig:
-    """Fractions of scans for validation and test (train takes the rest), and the shuffle seed."""
+    """Fractions of scans for validation and test (train takes the rest), and the shuffle seed.
+
+    With `folds` K >= 2, the validation split is part `fold` of K of the patients outside the test split, which
+    is the one `val` and `test` make without folds.
+    """
 
     val: float = 0.15
     test: float = 0.15
     seed: int = 0
+    folds: int = 0
+    fold: int = 0
 
     def __post_init__(self) -> None:
         for name, value in (("val", self.val), ("test", self.test)):
@@ -32,40 +43,64 @@ class SplitConfig:
                 raise RetinaVLMError(f"--{name} must be a fraction in [0, 1), got {value}")
         if self.val + self.test >= 1.0:
             raise RetinaVLMError(f"--val {self.val} + --test {self.test} leaves no scans for training")
+        problem = fold_problem(self.folds, self.fold)
+        if problem:
+            raise RetinaVLMError(f"--{problem}")
 
     @property
     def fractions(self) -> dict[str, float]:
         """The splits asked for, with their share of scans (a split of share 0 is left out)."""
-        shares = dict(zip(SPLIT_NAMES, (1.0 - self.val - self.test, self.val, self.test)))
+        if self.folds:
+            rest = 1.0 - self.test
+            shares = dict(zip(SPLIT_NAMES, (rest * (self.folds - 1) / self.folds, rest / self.folds, self.test)))
+        else:
+            shares = self.shares_without_folds
         return {name: share for name, share in shares.items() if share > 0}
+
+    @property
+    def shares_without_folds(self) -> dict[str, float]:
+        """train / validation / test shares as `val` and `test` set them; with folds they still fix the test split."""
+        return dict(zip(SPLIT_NAMES, (1.0 - self.val - self.test, self.val, self.test)))
+
+
+def fold_problem(folds: int, fold: int) -> str | None:
+    """What is wrong with a fold setting ("folds: ..." or "fold: ..."), or None."""
+    if folds == 1 or folds < 0:
+        return f"folds: must be 0 (no folds) or at least 2, got {folds}"
+    if not 0 <= fold < max(folds, 1):
+        return f"fold: must be in [0, {max(folds, 1)}) for {folds} folds, got {fold}"
+    return None
 
 
 def split_by_patient(groups: Sequence[str], strata: Sequence[Hashable], config: SplitConfig) -> list[str]:
     """The split name of each row; rows with the same group (patient) always share a split."""
     if len(groups) != len(strata):
         raise ValueError(f"{len(groups)} groups but {len(strata)} strata")
-    fractions = config.fractions
     rows_of: dict[str, list[int]] = defaultdict(list)
     for index, group in enumerate(groups):
         rows_of[group].append(index)
     stratum_of = {group: _most_common(strata[i] for i in rows) for group, rows in rows_of.items()}
 
-    rng = random.Random(config.seed)
-    order: list[str] = []
-    for stratum in sorted({*stratum_of.values()}, key=repr):
-        members = sorted(g for g in rows_of if stratum_of[g] == stratum)
-        rng.shuffle(members)
-        order.extend(members)
-
-    assigned: dict[str, list[str]] = {name: [] for name in fractions}
-    scans = dict.fromkeys(fractions, 0)
-    dealt = 0
-    for group in order:
-        dealt += len(rows_of[group])
-        name = max(fractions, key=lambda n: fractions[n] * dealt - scans[n])  # ties: first split
-        assigned[name].append(group)
-        scans[name] += len(rows_of[group])
-    _fill_empty_splits(assigned, rows_of)
+    unfolded = {name: share for name, share in config.shares_without_folds.items() if share > 0}
+    assigned = _deal(rows_of, stratum_of, unfolded, random.Random(config.seed))
+    if config.folds:
+        outside_test = {g: rows_of[g] for name in ("train", "validation") for g in assigned.get(name, [])}
+        if len(outside_test) < config.folds:
+            raise RetinaVLMError(
+                f"{config.folds} folds need at least {config.folds} patients outside the test split; "
+                f"there are {len(outside_test)}"
+            )
+        parts = _deal(
+            outside_test,
+            stratum_of,
+            dict.fromkeys(range(config.folds), 1.0 / config.folds),
+            random.Random(f"folds-{config.seed}"),  # its own stream: the folds do not depend on val
+        )
+        assigned = {
+            "train": [g for k, members in parts.items() if k != config.fold for g in members],
+            "validation": parts[config.fold],
+            "test": assigned.get("test", []),
+        }
 
     split_of_row = [""] * len(groups)
     for name, members in assigned.items():
@@ -73,6 +108,28 @@ def split_by_patient(groups: Sequence[str], strata: Sequence[Hashable], config: 
             for index in rows_of[group]:
                 split_of_row[index] = name
     return split_of_row
+
+
+def _deal(
+    rows_of: dict[str, list[int]], stratum_of: dict[str, Hashable], fractions: dict[Any, float], rng: random.Random
+) -> dict[Any, list[str]]:
+    """Patients ordered by stratum, shuffled within it, each dealt to the part furthest below its share of scans."""
+    order: list[str] = []
+    for stratum in sorted({stratum_of[g] for g in rows_of}, key=repr):
+        members = sorted(g for g in rows_of if stratum_of[g] == stratum)
+        rng.shuffle(members)
+        order.extend(members)
+
+    assigned: dict[Any, list[str]] = {name: [] for name in fractions}
+    scans = dict.fromkeys(fractions, 0)
+    dealt = 0
+    for group in order:
+        dealt += len(rows_of[group])
+        name = max(fractions, key=lambda n: fractions[n] * dealt - scans[n])  # ties: first part
+        assigned[name].append(group)
+        scans[name] += len(rows_of[group])
+    _fill_empty_splits(assigned, rows_of)
+    return assigned
 
 
 def _most_common(values) -> Hashable:
