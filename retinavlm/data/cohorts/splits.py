@@ -15,8 +15,8 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from retinavlm.errors import RetinaVLMError
 
