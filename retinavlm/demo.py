@@ -140,6 +140,15 @@ class Preset:
     controls: Controls = field(default_factory=Controls)
 
 
+@dataclass(frozen=True)
+class Fold:
+    """One of `count` patient folds (retinavlm.data.cohorts.splits): the run trains without part `index` of the
+    patients outside the test split and scores it as its test split; the real test patients are set aside."""
+
+    index: int
+    count: int
+
+
 @dataclass
 class DemoConfig:
     always_healthy_report: str
@@ -323,8 +332,11 @@ def _read_manifest(cohort: Path) -> dict[str, Any]:
     return manifest if isinstance(manifest, dict) else {}
 
 
-def derive_curriculum(run_dir: Path, config: DemoConfig, preset: Preset) -> tuple[dict[str, Any], list[Path]]:
-    """The preset's curriculum with its per-stage overrides, on RUN's cohort; and the files it reads."""
+def derive_curriculum(
+    run_dir: Path, config: DemoConfig, preset: Preset, fold: Fold | None = None
+) -> tuple[dict[str, Any], list[Path]]:
+    """The preset's curriculum with its per-stage overrides (and the fold, for every stage), on RUN's cohort; and
+    the files it reads."""
     from retinavlm.train.config import read_yaml
     from retinavlm.train.curriculum import CurriculumConfig
 
@@ -337,6 +349,8 @@ def derive_curriculum(run_dir: Path, config: DemoConfig, preset: Preset) -> tupl
         files.append(stage_path)
         entry.config = str(stage_path)
         entry.overrides = [*entry.overrides, *preset.stage_overrides.get(names[-1], [])]
+        if fold is not None:
+            entry.overrides += [f"data.folds={fold.count}", f"data.fold={fold.index}"]
     where = f"{config.source}: presets"
     unknown = sorted(set(preset.stage_overrides) - set(names))
     if unknown:
@@ -811,42 +825,49 @@ def versions() -> dict[str, str]:
     return out
 
 
-def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
-    from rich.console import Console
+def cell(metric: dict[str, Any] | float | None) -> str:
+    """A metric for a table: its value, and its 95% CI below when it has one."""
+    if metric is None or isinstance(metric, (int, float)):
+        return "n/a" if metric is None else f"{metric:.3f}"
+    if metric.get("value") is None:
+        return "n/a"
+    low, high = metric.get("ci95") or (None, None)
+    return f"{metric['value']:.3f}" + (f"\n[{low:.2f}, {high:.2f}]" if low is not None else "")
+
+
+def systems_table(title: str, rows: list[dict[str, Any]]):
+    """The systems' graded figures (system_rows) as a rich table."""
     from rich.table import Table
 
-    def cell(metric: dict[str, Any] | float | None) -> str:
-        if metric is None or isinstance(metric, (int, float)):
-            return "n/a" if metric is None else f"{metric:.3f}"
-        if metric.get("value") is None:
-            return "n/a"
-        low, high = metric.get("ci95") or (None, None)
-        return f"{metric['value']:.3f}" + (f"\n[{low:.2f}, {high:.2f}]" if low is not None else "")
-
-    def table(title: str, rows: list[dict[str, Any]]) -> Table:
-        n, patients = (rows[0]["n"], rows[0]["patients"]) if rows else (0, 0)
-        out = Table(
-            title=f"{title}, {n} scans of {patients} patients (95% CI, patient bootstrap)", title_justify="left"
+    n, patients = (rows[0]["n"], rows[0]["patients"]) if rows else (0, 0)
+    out = Table(title=f"{title}, {n} scans of {patients} patients (95% CI, patient bootstrap)", title_justify="left")
+    out.add_column("system", no_wrap=True)
+    for column in ("stage macro-F1", "referral macro-F1", "biomarker F1 (mean)", "rubric score"):
+        out.add_column(column, justify="right")
+    for row in rows:
+        out.add_row(
+            row["system"],
+            cell(row["stage_f1_macro"]),
+            cell(row["referral_f1_macro"]),
+            cell(row["biomarker_f1_mean"]),
+            cell(row["score"]),
         )
-        out.add_column("system", no_wrap=True)
-        for column in ("stage macro-F1", "referral macro-F1", "biomarker F1 (mean)", "rubric score"):
-            out.add_column(column, justify="right")
-        for row in rows:
-            out.add_row(
-                row["system"],
-                cell(row["stage_f1_macro"]),
-                cell(row["referral_f1_macro"]),
-                cell(row["biomarker_f1_mean"]),
-                cell(row["score"]),
-            )
-        return out
+    return out
+
+
+def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
+    from rich.console import Console
 
     console = Console()
     split = summary["split"]
-    console.print(table(f"Graded free-text reports of the held-out {split} patients", summary["systems"]))
+    fold = summary.get("fold")
+    of_fold = f" of fold {fold['index'] + 1} of {fold['count']}" if fold else ""
+    console.print(
+        systems_table(f"Graded free-text reports of the held-out {split} patients{of_fold}", summary["systems"])
+    )
     if "systems_heldout_domain" in summary:
         console.print(
-            table(
+            systems_table(
                 f"The same patients on the held-out scanner {summary['heldout_domain']} (never seen in training)",
                 summary["systems_heldout_domain"],
             )
@@ -889,10 +910,12 @@ def run_demo(
     knowledge: str | os.PathLike | None = None,
     force_knowledge: bool = False,
     split: str = "test",
+    fold: Fold | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the demo into `run_dir` under the knowledge base `knowledge` (default: curricula/knowledge),
     grading the held-out patients of `split`; returns the summary also written to demo_summary.json in the split's
-    folder (RUN for test, RUN/validation for validation)."""
+    folder (RUN for test, RUN/validation for validation). With a `fold`, every stage trains on that fold's patients
+    and the scored test split is its held-out part (retinavlm.cross_validation runs all of them)."""
     import yaml
 
     from retinavlm.jsonl import read_jsonl
@@ -913,10 +936,12 @@ def run_demo(
     prepare_run_dir(run_dir, restart)
     # Editing the curriculum or a stage YAML changes the settings too: finished stages would be stale.
     # The scored split is not a setting: each split has steps of its own, on the same training.
-    curriculum_doc, curriculum_files = derive_curriculum(run_dir, config, preset)
+    curriculum_doc, curriculum_files = derive_curriculum(run_dir, config, preset, fold)
     settings = asdict(preset)
     if preset.cohort.heldout_domain is None:  # run folders without one keep the settings digest they were made with
         del settings["cohort"]["heldout_domain"]
+    if fold is not None:
+        settings["fold"] = asdict(fold)
     state = DemoState(
         run_dir,
         preset_name,
@@ -1000,6 +1025,8 @@ def run_demo(
 
     announce(steps, "run folder")
     title = f"demo ({preset_name} preset)" if split == "test" else f"demo ({preset_name} preset, {split} patients)"
+    if fold is not None:
+        title = f"demo ({preset_name} preset, fold {fold.index + 1} of {fold.count}, {split} patients)"
     write_run_json(scored.folder, title, names, checkpoint, kb)
     samples, _ = read_jsonl(scored.folder / "evaluation" / "samples.jsonl")
     summary = {
@@ -1021,6 +1048,8 @@ def run_demo(
         "stage_agreement": label_agreement(samples, "stage"),
         "condition_agreement": label_agreement(samples, "condition"),
     }
+    if fold is not None:
+        summary["fold"] = asdict(fold)
     if heldout_results is not None:
         summary["heldout_domain"] = heldout_domain
         summary["systems_heldout_domain"] = system_rows(heldout_results)

@@ -30,10 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--folds",
         type=int,
         default=0,
-        help="K-fold cross-validation: validation is part --fold of K of the patients outside the test split, "
-        "which stays the one --val/--test make (default 0: no folds)",
+        help="K-fold cross-validation: the test split is part --fold of K of the patients outside the test split "
+        "--val/--test make, which are left out (default 0: no folds)",
     )
-    build.add_argument("--fold", type=int, default=0, help="which of the --folds parts is validation (0..K-1)")
+    build.add_argument("--fold", type=int, default=0, help="which of the --folds parts is the test split (0..K-1)")
     add_knowledge_arguments(build)
 
 

@@ -5,7 +5,8 @@ held-out test patients, grades them and two controls (shuffled images, an always
 with the default rubric, and writes a run folder for `retinavlm view`. `--split validation` grades the
 validation patients instead (under RUN/validation/), on the same training: settings are chosen there. `--real` goes on to the real
 Kermany sample (synthetic first, then real) and grades its held-out real patients, with the
-synthetic-only model and two plain CNN classifiers as further controls. Presets are data
+synthetic-only model and two plain CNN classifiers as further controls. `--folds K` cross-validates a preset over
+the patients outside the test split (retinavlm/cross_validation.py). Presets are data
 (curricula/demo.yaml). Re-running reuses finished steps; a killed run resumes.
 Exit status: 0 done, 2 bad settings or input (one line on stderr).
 """
@@ -36,12 +37,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="presets YAML (default: curricula/demo.yaml)")
     parser.add_argument("--out", help="run folder (default: runs/demo, or runs/demo-PRESET for other presets)")
     parser.add_argument("--restart", action="store_true", help="discard what an earlier demo wrote into the run folder")
-    parser.add_argument(
+    held_out = parser.add_mutually_exclusive_group()
+    held_out.add_argument(
         "--split",
         choices=("test", "validation"),
         default="test",
         help="the held-out patients to grade (default: test). Choose settings on validation (-> RUN/validation/); "
         "score test once, at the end. Training is shared: a second split reuses it",
+    )
+    held_out.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="cross-validate instead: train K times, each without one K-th of the patients outside the test split, "
+        "grade each fold's held-out patients and pool them (-> RUN/fold-k/, RUN/pooled/, RUN/folds_summary.json); "
+        "the test patients are set aside. K trainings: for choosing settings on a small cohort",
     )
     add_knowledge_arguments(parser, checkpoints=True)
 
@@ -53,6 +63,21 @@ def run(args: argparse.Namespace) -> int:
 
     preset = args.preset or "default"
     out = Path(args.out or ("runs/demo" if preset == "default" else f"runs/demo-{preset}"))
+    if args.folds is not None:
+        from retinavlm.cross_validation import print_folds_summary, run_folds
+
+        out = Path(args.out or f"{out}-folds{args.folds}")
+        summary = run_folds(
+            preset,
+            out,
+            args.folds,
+            load_demo_config(args.config),
+            restart=args.restart,
+            knowledge=args.knowledge,
+            force_knowledge=args.force_knowledge,
+        )
+        print_folds_summary(summary, out)
+        return 0
     summary = run_demo(
         preset,
         out,

@@ -118,8 +118,8 @@ class Data:
     # Patient-level split shares, as `retinavlm.data.cohorts.splits.SplitConfig` (val, test).
     validation_fraction: float = 0.15
     test_fraction: float = 0.15
-    # K-fold cross-validation on a small cohort: with folds K >= 2 the validation split is part `fold` (0..K-1) of
-    # the patients outside the test split, which stays the one the fractions make (retinavlm.data.cohorts.splits).
+    # K-fold cross-validation on a small cohort: with folds K >= 2 the test split is part `fold` (0..K-1) of the
+    # patients outside the test split the fractions make, which are set aside (retinavlm.data.cohorts.splits).
     folds: int = 0
     fold: int = 0
     max_train_scans: int | None = None

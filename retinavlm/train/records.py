@@ -156,7 +156,8 @@ def load_splits(cohort: str | os.PathLike, kb: KnowledgeBase, split: SplitConfig
     names = split_by_patient(groups, strata, split)
     by_name: dict[str, list[ScanRecord]] = {"train": [], "validation": [], "test": []}  # an empty share stays empty
     for record, name in zip(records, names):
-        by_name[name].append(record)
+        if name in by_name:  # with folds, the real test patients are set aside
+            by_name[name].append(record)
     return CohortSplits(by_name["train"], by_name["validation"], by_name["test"], refused)
 
 

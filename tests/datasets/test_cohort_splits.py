@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retinavlm.data.cohorts import SplitConfig, split_by_patient
+from retinavlm.data.cohorts.splits import SET_ASIDE
 from retinavlm.errors import RetinaVLMError
 
 STAGES = [None, "healthy", "early", "intermediate", "late_wet_active"]
@@ -97,40 +98,46 @@ fold_counts = st.integers(2, 5)
 
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(cohorts(), configs, fold_counts)
-def test_folds_keep_the_test_split_and_share_out_every_other_patient_once(cohort, config, folds):
-    """Each patient outside the test split is validated in exactly one of the K folds and trained on in the others;
-    the test patients are those of the split without folds, in every fold."""
+def test_folds_set_the_test_patients_aside_and_hold_out_every_other_patient_once(cohort, config, folds):
+    """Over K folds each patient outside the real test split is held out (the fold's `test`) exactly once, and
+    trained or validated on in the others; the real test patients are in no split of any fold."""
     groups, strata = cohort
-    patients_outside_test = {g for g, n in zip(groups, split_by_patient(groups, strata, config)) if n != "test"}
-    if len(patients_outside_test) < folds:
+    unfolded = split_by_patient(groups, strata, config)
+    outside_test = {g for g, n in zip(groups, unfolded) if n != "test"}
+    if len(outside_test) < folds:
         with pytest.raises(RetinaVLMError, match=f"{folds} folds need"):
             split_by_patient(groups, strata, SplitConfig(config.val, config.test, config.seed, folds, 0))
         return
-    unfolded = split_by_patient(groups, strata, config)
-    validated_in: dict[str, list[int]] = defaultdict(list)
+    held_out_in: dict[str, list[int]] = defaultdict(list)
     for fold in range(folds):
         names = split_by_patient(groups, strata, SplitConfig(config.val, config.test, config.seed, folds, fold))
-        assert [n == "test" for n in names] == [n == "test" for n in unfolded]
-        for group in {g for g, n in zip(groups, names) if n == "validation"}:
-            validated_in[group].append(fold)
-        assert {g for g, n in zip(groups, names) if n == "validation"}, f"fold {fold} validates no patient"
-    assert set(validated_in) == patients_outside_test
-    assert all(len(folds_of) == 1 for folds_of in validated_in.values()), "a patient is validated twice"
+        assert [n == SET_ASIDE for n in names] == [n == "test" for n in unfolded]
+        splits_of_patient = defaultdict(set)
+        for group, name in zip(groups, names):
+            splits_of_patient[group].add(name)
+        assert all(len(s) == 1 for s in splits_of_patient.values()), "a patient is in two splits"
+        for group in {g for g, n in zip(groups, names) if n == "test"}:
+            held_out_in[group].append(fold)
+    assert set(held_out_in) == outside_test
+    assert all(len(folds_of) == 1 for folds_of in held_out_in.values()), "a patient is held out twice"
 
 
-def test_folds_are_stratified_and_balanced():
+def test_folds_are_stratified_and_keep_the_validation_share():
     groups, strata = [], []
     for patient in range(400):
         stage = STAGES[1 + patient % 4]
         for _ in range(1 + patient % 2):
             groups.append(f"p{patient}")
             strata.append(stage)
+    config = SplitConfig(val=0.15, test=0.15, seed=1, folds=4, fold=0)
     for fold in range(4):
         names = split_by_patient(groups, strata, SplitConfig(val=0.15, test=0.15, seed=1, folds=4, fold=fold))
         for stage in STAGES[1:]:
             in_stage = Counter(n for n, s in zip(names, strata) if s == stage)
             total = sum(in_stage.values())
-            assert abs(in_stage["validation"] / total - 0.85 / 4) < 0.03, (fold, stage, in_stage)
+            for name, share in config.fractions.items():
+                assert abs(in_stage[name] / total - share) < 0.03, (fold, stage, in_stage)
+    assert config.fractions["validation"] / (1 - 0.15) == pytest.approx(0.15 * 3 / 4 / 0.85)
 
 
 @pytest.mark.parametrize(("folds", "fold"), [(1, 0), (-2, 0), (4, 4), (4, -1), (0, 1)])

@@ -199,6 +199,63 @@ def test_validation_split_reuses_the_training_and_grades_other_patients(finished
     )
 
 
+def test_folds_hold_out_every_patient_outside_the_test_split_once_and_pool_them(finished_run, tmp_path, capsys):
+    """`--folds 2`: two trainings, each scoring the patients the other trained on; the plain run's test patients are
+    in neither; the pooled grades cover each fold's held-out scans once; a second run trains nothing."""
+    plain, presets, _ = finished_run
+    run = tmp_path / "cv"
+    argv = ["demo", "--config", str(presets), "--preset", "tiny", "--out", str(run), "--folds", "2"]
+    assert main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Pooled over 2 folds" in out and "fold 1: retinavlm" in out and "fold 2: retinavlm" in out
+
+    everyone = {r["id"] for r in read_jsonl(plain / "cohort" / "references.jsonl")[0]}
+    test_ids = {r["id"] for r in read_jsonl(plain / "references.jsonl")[0]}
+    held_out = [{r["id"] for r in read_jsonl(run / f"fold-{k}" / "references.jsonl")[0]} for k in (0, 1)]
+    assert held_out[0] and held_out[1] and not held_out[0] & held_out[1]
+    assert held_out[0] | held_out[1] == everyone - test_ids
+    for k in (0, 1):
+        stages = yaml.safe_load((run / f"fold-{k}" / "curriculum.yaml").read_text())["stages"]
+        assert all({"data.folds=2", f"data.fold={k}"} <= set(stage["overrides"]) for stage in stages)
+        assert json.loads((run / f"fold-{k}" / "demo_summary.json").read_text())["fold"] == {"index": k, "count": 2}
+
+    summary = json.loads((run / "folds_summary.json").read_text())
+    pooled = {r["id"] for r in read_jsonl(run / "pooled" / "references.jsonl")[0]}
+    assert pooled == {f"fold-{k}:{i}" for k in (0, 1) for i in held_out[k]}
+    assert [row["system"] for row in summary["systems"]] == list(SYSTEMS)
+    assert all(row["n"] == len(pooled) for row in summary["systems"])
+    assert [row["fold"] for row in summary["per_fold"]] == [0, 1]
+    results = json.loads((run / "pooled" / "evaluation" / "results.json").read_text())
+    assert results["inputs"]["problems"] == []
+
+    before = {p: p.stat().st_mtime_ns for p in run.glob("fold-*/curriculum/stage*/final/*")}
+    assert before and main(argv) == 0
+    assert "curriculum: done earlier" in capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--folds", "1"], "--folds 1: cross-validation needs at least 2 folds")],
+)
+def test_bad_fold_settings_get_one_line_errors(finished_run, tmp_path, capsys, extra, message):
+    _, presets, _ = finished_run
+    assert main(["demo", "--config", str(presets), "--preset", "tiny", "--out", str(tmp_path / "cv"), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_a_folder_with_other_files_is_not_taken_for_folds(finished_run, tmp_path, capsys):
+    _, presets, _ = finished_run
+    (tmp_path / "cv").mkdir()
+    (tmp_path / "cv" / "notes.txt").write_text("mine")
+    assert (
+        main(["demo", "--config", str(presets), "--preset", "tiny", "--out", str(tmp_path / "cv"), "--folds", "2"]) == 2
+    )
+    assert "holds 'notes.txt', which is not a fold of 2" in capsys.readouterr().err
+    assert (tmp_path / "cv" / "notes.txt").read_text() == "mine"
+
+
 def test_bad_settings_get_one_line_errors(finished_run, tmp_path, capsys):
     run, presets, _ = finished_run
     cases = [

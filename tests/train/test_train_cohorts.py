@@ -75,15 +75,18 @@ def test_two_cohorts_merge_with_unique_ids_split_by_patient_on_their_own(small_c
     assert shares["synth"] / shares["again"] == pytest.approx(3.0)
 
 
-def test_a_stage_trains_on_its_fold_and_validates_on_the_rest(small_cohort, kb):
-    """data.folds / data.fold reach the split of every cohort; the test patients stay those of the plain split."""
+def test_a_stage_holds_out_its_fold_and_never_sees_the_test_patients(small_cohort, kb):
+    """data.folds / data.fold reach the split of every cohort: fold k scores part k, and the real test patients are
+    in no split."""
     plain = load_cohorts(Data(str(small_cohort)), kb)
     folds = [load_cohorts(Data(str(small_cohort), folds=3, fold=k), kb) for k in range(3)]
-    assert all({r.id for r in f.test} == {r.id for r in plain.test} for f in folds)
-    validated = sorted(r.id for f in folds for r in f.validation)
-    assert validated == sorted(r.id for r in plain.train + plain.validation)
+    test_ids = {r.id for r in plain.test}
     for f in folds:
-        assert not {r.patient_id for r in f.train} & {r.patient_id for r in f.validation}
+        seen = [r for split in ("train", "validation", "test") for r in f.split(split)]
+        assert not {r.id for r in seen} & test_ids
+        assert len(seen) == len(plain.train) + len(plain.validation)
+        assert not {r.patient_id for r in f.train + f.validation} & {r.patient_id for r in f.test}
+    assert sorted(r.id for f in folds for r in f.test) == sorted(r.id for r in plain.train + plain.validation)
 
 
 def test_max_train_scans_caps_each_cohort(small_cohort, kb):

@@ -5,9 +5,11 @@ on the eye it was trained on. Patients are ordered by stratum (their most freque
 within it by the seed, and dealt one by one to the split furthest below its share of scans so far:
 every stratum, being a contiguous run of that order, is shared out in the same proportions.
 
-K folds (`SplitConfig.folds`) cross-validate on a small cohort without touching its test patients: the test split
-is exactly the one made without folds, and the other patients are dealt the same way into K parts, of which
-`fold` is the validation split and the rest train.
+K folds (`SplitConfig.folds`) cross-validate on a small cohort without touching its test patients. The test
+patients of the split made without folds are set aside (in no split of any fold); the others are dealt the same
+way into K parts. Fold k holds out part k as its `test` split (scored, never trained or chosen on) and splits the
+rest into train and validation as usual, so a setting chosen on validation is scored on patients it never saw, and
+over the K folds every patient outside the real test split is scored exactly once.
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ from typing import Any
 from retinavlm.errors import RetinaVLMError
 
 SPLIT_NAMES = ("train", "validation", "test")
+# With folds: the real test patients, in no split of any fold.
+SET_ASIDE = "set_aside"
 
 
 @dataclass(frozen=True)
 class SplitConfig:
     """Fractions of scans for validation and test (train takes the rest), and the shuffle seed.
 
-    With `folds` K >= 2, the validation split is part `fold` of K of the patients outside the test split, which
-    is the one `val` and `test` make without folds.
+    With `folds` K >= 2, the test split is part `fold` of K of the patients outside the test split that `val` and
+    `test` make without folds (those are set aside), and validation takes `val` of the scans of the other parts.
     """
 
     val: float = 0.15
@@ -52,14 +56,16 @@ class SplitConfig:
         """The splits asked for, with their share of scans (a split of share 0 is left out)."""
         if self.folds:
             rest = 1.0 - self.test
-            shares = dict(zip(SPLIT_NAMES, (rest * (self.folds - 1) / self.folds, rest / self.folds, self.test)))
+            kept = rest * (self.folds - 1) / self.folds
+            val = kept * self.val / rest
+            shares = dict(zip(SPLIT_NAMES, (kept - val, val, rest / self.folds)))
         else:
             shares = self.shares_without_folds
         return {name: share for name, share in shares.items() if share > 0}
 
     @property
     def shares_without_folds(self) -> dict[str, float]:
-        """train / validation / test shares as `val` and `test` set them; with folds they still fix the test split."""
+        """train / validation / test shares as `val` and `test` set them; with folds, they set the test patients aside."""
         return dict(zip(SPLIT_NAMES, (1.0 - self.val - self.test, self.val, self.test)))
 
 
@@ -73,7 +79,8 @@ def fold_problem(folds: int, fold: int) -> str | None:
 
 
 def split_by_patient(groups: Sequence[str], strata: Sequence[Hashable], config: SplitConfig) -> list[str]:
-    """The split name of each row; rows with the same group (patient) always share a split."""
+    """The split name of each row; rows with the same group (patient) always share a split. With folds, the real
+    test patients' rows are named SET_ASIDE."""
     if len(groups) != len(strata):
         raise ValueError(f"{len(groups)} groups but {len(strata)} strata")
     rows_of: dict[str, list[int]] = defaultdict(list)
@@ -90,17 +97,12 @@ def split_by_patient(groups: Sequence[str], strata: Sequence[Hashable], config: 
                 f"{config.folds} folds need at least {config.folds} patients outside the test split; "
                 f"there are {len(outside_test)}"
             )
-        parts = _deal(
-            outside_test,
-            stratum_of,
-            dict.fromkeys(range(config.folds), 1.0 / config.folds),
-            random.Random(f"folds-{config.seed}"),  # its own stream: the folds do not depend on val
-        )
-        assigned = {
-            "train": [g for k, members in parts.items() if k != config.fold for g in members],
-            "validation": parts[config.fold],
-            "test": assigned.get("test", []),
-        }
+        rng = random.Random(f"folds-{config.seed}")  # its own stream, so the parts do not depend on val
+        parts = _deal(outside_test, stratum_of, dict.fromkeys(range(config.folds), 1.0 / config.folds), rng)
+        kept = {g: rows_of[g] for k, members in parts.items() if k != config.fold for g in members}
+        val = config.val / (1.0 - config.test)
+        inner = _deal(kept, stratum_of, {name: s for name, s in (("train", 1.0 - val), ("validation", val)) if s}, rng)
+        assigned = {**inner, "test": parts[config.fold], SET_ASIDE: assigned.get("test", [])}
 
     split_of_row = [""] * len(groups)
     for name, members in assigned.items():
