@@ -63,13 +63,18 @@ def test_split_properties(cohort, config):
         assert abs(scans[name] - share * len(groups)) <= 2 * largest
 
 
-def test_each_stratum_is_shared_in_the_asked_proportions():
+def stratified_patients(n: int, stages: int) -> tuple[list[str], list[str]]:
+    """n patients with one or two scans, their stages taking turns over the first `stages` known stages."""
     groups, strata = [], []
-    for patient in range(300):
-        stage = STAGES[1 + patient % 3]
+    for patient in range(n):
         for _ in range(1 + patient % 2):
             groups.append(f"p{patient}")
-            strata.append(stage)
+            strata.append(STAGES[1 + patient % stages])
+    return groups, strata
+
+
+def test_each_stratum_is_shared_in_the_asked_proportions():
+    groups, strata = stratified_patients(300, 3)
     names = split_by_patient(groups, strata, SplitConfig(val=0.15, test=0.15, seed=3))
     for stage in STAGES[1:4]:
         in_stage = Counter(n for n, s in zip(names, strata) if s == stage)
@@ -123,12 +128,7 @@ def test_folds_set_the_test_patients_aside_and_hold_out_every_other_patient_once
 
 
 def test_folds_are_stratified_and_keep_the_validation_share():
-    groups, strata = [], []
-    for patient in range(400):
-        stage = STAGES[1 + patient % 4]
-        for _ in range(1 + patient % 2):
-            groups.append(f"p{patient}")
-            strata.append(stage)
+    groups, strata = stratified_patients(400, 4)
     config = SplitConfig(val=0.15, test=0.15, seed=1, folds=4, fold=0)
     for fold in range(4):
         names = split_by_patient(groups, strata, SplitConfig(val=0.15, test=0.15, seed=1, folds=4, fold=fold))
