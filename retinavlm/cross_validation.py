@@ -8,7 +8,8 @@ reports are then pooled and graded together, so every such patient is scored onc
 in every fold and stay for the one final score.
 
 RUN/fold-K/ is a demo run folder of its own (it resumes and opens in the viewer like any other); RUN/pooled/ holds
-the pooled references, predictions and grades; RUN/folds_summary.json the pooled and per-fold figures.
+the pooled references, predictions and grades (a run folder without a checkpoint: `retinavlm view RUN/pooled
+--data-root RUN`); RUN/folds_summary.json the pooled and per-fold figures.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from retinavlm.demo import (
     system_rows,
     systems_table,
     versions,
+    write_run_json,
 )
 from retinavlm.jsonl import read_jsonl
 
@@ -110,6 +112,7 @@ def run_folds(
     """Run (or resume) the preset once per fold into RUN/fold-K, pool their graded held-out patients into
     RUN/pooled and return the summary also written to RUN/folds_summary.json."""
     from retinavlm.evaluation.evaluate import evaluate_systems
+    from retinavlm.knowledge import load_knowledge
 
     if folds < 2:
         raise DemoError(f"--folds {folds}: cross-validation needs at least 2 folds")
@@ -145,6 +148,8 @@ def run_folds(
         bootstrap=preset.evaluation.bootstrap,
         seed=preset.evaluation.seed,
     )
+    title = f"demo ({preset_name} preset, {folds} folds' held-out patients pooled)"
+    write_run_json(run_dir / POOLED_DIR, title, names, None, load_knowledge(knowledge))
     samples, _ = read_jsonl(run_dir / POOLED_DIR / "evaluation" / "samples.jsonl")
     summary = {
         "preset": preset_name,
@@ -199,4 +204,4 @@ def print_folds_summary(summary: dict[str, Any], run_dir: Path) -> None:
         highlight=False,
     )
     console.print(f"run folder: {run_dir}   (summary: {run_dir / FOLDS_SUMMARY_FILE})", highlight=False)
-    console.print(f"next: retinavlm view {fold_dir(run_dir, 0)}", style="bold", highlight=False)
+    console.print(f"next: retinavlm view {run_dir / POOLED_DIR} --data-root {run_dir}", style="bold", highlight=False)

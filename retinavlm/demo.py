@@ -735,7 +735,8 @@ def heldout_domain_step(
     return where, evaluation_step(where, names, preset, state, log, kb)
 
 
-def write_run_json(folder: Path, name: str, names: list[str], checkpoint: Path, kb: KnowledgeBase) -> None:
+def write_run_json(folder: Path, name: str, names: list[str], checkpoint: Path | None, kb: KnowledgeBase) -> None:
+    """FOLDER/run.json for the viewer (docs/RUN_FOLDER.md); no checkpoint: no live reports (pooled folds)."""
     from retinavlm import __version__
 
     write_json(
@@ -745,7 +746,7 @@ def write_run_json(folder: Path, name: str, names: list[str], checkpoint: Path, 
             "toolkit_version": __version__,
             "knowledge_version": kb.version_tag,
             "knowledge": str(kb.path),
-            "checkpoint": os.path.relpath(checkpoint, folder),
+            "checkpoint": None if checkpoint is None else os.path.relpath(checkpoint, folder),
             "systems": names,
             "references": "references.jsonl",
             "evaluation": "evaluation",

@@ -227,6 +227,9 @@ def test_folds_hold_out_every_patient_outside_the_test_split_once_and_pool_them(
     assert [row["fold"] for row in summary["per_fold"]] == [0, 1]
     results = json.loads((run / "pooled" / "evaluation" / "results.json").read_text())
     assert results["inputs"]["problems"] == []
+    loaded = load_run(run / "pooled", data_roots=[run])
+    assert loaded.problems == [] and loaded.checkpoint is None and set(loaded.case_ids) == pooled
+    assert f"retinavlm view {run / 'pooled'} --data-root {run}" in out
 
     before = {p: p.stat().st_mtime_ns for p in run.glob("fold-*/curriculum/stage*/final/*")}
     assert before and main(argv) == 0
