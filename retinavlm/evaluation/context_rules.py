@@ -50,6 +50,8 @@ class Section:
     headings: tuple[str, ...]
     category: str | None
     role: str | None
+    # a heading with its value on its own line ends there ("Fellow eye: GA, stable." then this eye's plan)
+    line_field: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class PlacedFindings:
     places: tuple[Place, ...]
     prefixes: frozenset[str]  # place words that stand alone after the term ("fluid sub & intra")
     shapes: frozenset[str] = frozenset()  # nouns between the term and its place ("fluid pockets under the retina")
+    additives: frozenset[str] = frozenset()  # words after "and" before a second place ("and also in the retina")
 
 
 @dataclass(frozen=True)
@@ -392,14 +395,19 @@ def _load_cached(path: Path) -> ContextRules:
             modifiers.setdefault(term, []).append(ModifierRule(category, direction, scope, within_item, across))
     sections = []
     for sid, spec in (doc.get("sections") or {}).items():
-        _keys(spec, {"headings", "category", "role"}, path, f"section {sid!r}")
+        _keys(spec, {"headings", "category", "role", "line_field"}, path, f"section {sid!r}")
         category, role = spec.get("category"), spec.get("role")
+        line_field = spec.get("line_field", False)
+        if not isinstance(line_field, bool):
+            raise RulesError(f"{path}: section {sid!r} line_field must be true or false")
         if category is not None and category not in CATEGORIES:
             raise RulesError(f"{path}: section {sid!r} category {category!r} is not one of {', '.join(CATEGORIES)}")
         if role is not None and role not in SECTION_ROLES:
             raise RulesError(f"{path}: section {sid!r} role {role!r} is not one of {', '.join(SECTION_ROLES)}")
         sections.append(
-            Section(str(sid), _strings(spec.get("headings"), path, f"section {sid!r} headings"), category, role)
+            Section(
+                str(sid), _strings(spec.get("headings"), path, f"section {sid!r} headings"), category, role, line_field
+            )
         )
     spelling = []
     for pair in doc.get("spelling") or []:
@@ -710,7 +718,7 @@ def _sound_pairs(value: Any, path: Path) -> tuple[tuple[str, str], ...]:
 def _placed(spec: Any, path: Path) -> PlacedFindings | None:
     if spec is None:
         return None
-    _keys(spec, {"group", "window", "places", "prefixes", "shapes"}, path, "placed_findings")
+    _keys(spec, {"group", "window", "places", "prefixes", "shapes", "additives"}, path, "placed_findings")
     places = []
     for i, place in enumerate(spec.get("places") or []):
         _keys(place, {"biomarker", "words", "structures"}, path, f"placed_findings places[{i}]")
@@ -727,6 +735,7 @@ def _placed(spec: Any, path: Path) -> PlacedFindings | None:
         tuple(places),
         frozenset(w.lower() for w in _strings(spec.get("prefixes"), path, "placed_findings prefixes")),
         frozenset(w.lower() for w in _strings(spec.get("shapes"), path, "placed_findings shapes")),
+        frozenset(w.lower() for w in _strings(spec.get("additives"), path, "placed_findings additives")),
     )
 
 

@@ -427,6 +427,8 @@ class FindingsExtractor:
             after = self._heading_end(tokens, found.end, caseless)
             if after < len(tokens) and tokens[after].raw in _HEADING_MARKS:
                 headings.append((i, after + 1, found.payloads[0]))
+                if self.rules.sections[found.payloads[0]].line_field:
+                    self._end_with_line(text, tokens, after + 1, headings)
             elif tokens[after - 1].raw == "?" and after < len(tokens):
                 headings.append((i, after, found.payloads[0]))  # a heading asked as a question ("Refer? No.")
             elif line_start and (after == len(tokens) or "\n" in text[tokens[after - 1].end : tokens[after].start]):
@@ -553,6 +555,17 @@ class FindingsExtractor:
             frozenset(raw.lower() for raw in raws) if caseless else raws,
             named_eye_clauses,
         )
+
+    @staticmethod
+    def _end_with_line(text: str, tokens: list[Token], value: int, headings: list[tuple[int, int, int | None]]) -> None:
+        """A field whose value stands on the heading's line ("Fellow eye: GA, stable.") ends with that line: the next
+        line is no longer the field's. A heading alone on its line keeps the lines under it."""
+        if value >= len(tokens) or "\n" in text[tokens[value - 1].end : tokens[value].start]:
+            return
+        line_end = text.find("\n", tokens[value].start)
+        following = next((n for n in range(value, len(tokens)) if tokens[n].start > line_end), None)
+        if line_end >= 0 and following is not None:
+            headings.append((following, following, None))
 
     def _dated_line(self, text: str, tokens: list[Token], j: int, caseless: bool) -> int | None:
         """The end of a date heading a line ("2022-05:", "01/2023 -", "2018:"), or None; a line that says it is
@@ -1556,9 +1569,14 @@ class FindingsExtractor:
         """A second place joined to the first ("within the retina and under the retina"): where it ends and its
         biomarkers, or None."""
         tokens = doc.tokens
-        if not (k + 1 < sentence[1] and tokens[k].norm in _COORDINATORS and tokens[k + 1].norm in self._place_words):
+        if not (k < sentence[1] and tokens[k].norm in _COORDINATORS):
             return None
-        place, j, words = self._place_words[tokens[k + 1].norm], k + 2, 0
+        k += 1
+        while k < sentence[1] and tokens[k].norm in placed.additives:  # "under the retina and also in the retina"
+            k += 1
+        if not (k < sentence[1] and tokens[k].norm in self._place_words):
+            return None
+        place, j, words = self._place_words[tokens[k].norm], k + 1, 0
         while j < sentence[1] and words <= placed.window and tokens[j].is_word:
             structure = self._structures.match_at(tokens, j)
             if structure is not None:
@@ -1945,6 +1963,8 @@ class FindingsExtractor:
             token = doc.tokens[k]
             if token.raw == "." and k > sentence[0] and doc.tokens[k - 1].norm in NO_SPLIT_AFTER:
                 continue  # a title's full stop ("return to see Dr. Cohen in 6 months") is inside the clause
+            if token.raw == "/" and k > sentence[0] and doc.tokens[k - 1].is_word:
+                continue  # a slash between words joins alternatives of the visit ("Review SOS / after 6 months")
             if not token.is_word or token.norm in self._visit_tests:
                 return False
             if token.norm in self._visit_words:
