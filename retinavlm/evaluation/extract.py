@@ -548,6 +548,7 @@ class FindingsExtractor:
             self._undecided.may_match(norms, raws)
             and any(
                 not any(t.end == m.start and any(r.category == "negated" for r in t.rules) for t in triggers)
+                and not self._finding_field(tokens, m.start)
                 for m in self._undecided.scan(tokens, 0, len(tokens))
             ),
             norms,
@@ -555,6 +556,19 @@ class FindingsExtractor:
             frozenset(raw.lower() for raw in raws) if caseless else raws,
             named_eye_clauses,
         )
+
+    def _finding_field(self, tokens: list[Token], start: int) -> bool:
+        """Whether token `start` is the value of a finding's field ("Fluid: cannot be determined (motion artefact)"):
+        the doubt is that finding's, not the stage left open. A label that also qualifies a stage ("Activity: inactive
+        vs active", activity being fluid's group word too) stays the stage's."""
+        colon = start - 1
+        if colon < 1 or tokens[colon].raw != ":":
+            return False
+        for j in range(max(0, colon - 4), colon):
+            found = self._biomarkers.match_at(tokens, j, colon)
+            if found is not None and found.end == colon and found.payloads[0][0] in ("biomarker", "group"):
+                return self._qualifiers.match_at(tokens, j, colon) is None
+        return False
 
     @staticmethod
     def _end_with_line(text: str, tokens: list[Token], value: int, headings: list[tuple[int, int, int | None]]) -> None:

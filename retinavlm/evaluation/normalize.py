@@ -40,6 +40,11 @@ _PROBABILITY = re.compile(
 )
 
 
+# a finding's nested answer object ('"shrm": {"detected": false}', '"srf": {"present": true, "volume_nl": 42}'): the
+# detection key is blanked, so its boolean answers the finding's own key as '"shrm": false' does
+_NESTED_ANSWER = re.compile(r'(?<=\{)[ \t]*"(?:detected|present)"[ \t]*:(?=[ \t]*(?:true|false)\b)')
+
+
 def _json_fields(text: str) -> str:
     """A JSON object read as fields, same length: each top-level pair after a ";" ('{"eye": "OS", "amd_stage":
     "intermediate"}' -> '{"eye": "OS"; "amd_stage": "intermediate"}'), so a key that is a heading ("stage") heads its
@@ -271,6 +276,8 @@ class Normalizer:
         if self._list_keys and '"' in text and "[" in text:
             text = _JSON_LIST.sub(self._finding_list, text)
         if text.lstrip().startswith("{") and ":" in text:
+            if '"detected"' in text or '"present"' in text:
+                text = _NESTED_ANSWER.sub(lambda m: " " * len(m.group()), text)
             text = _json_fields(text)
         if self._list_keys and ":" in text and "[" in text:  # after the fields, whose brackets it consumes
             text = _BARE_LIST.sub(self._bare_finding_list, text)
