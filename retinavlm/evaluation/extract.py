@@ -1640,6 +1640,16 @@ class FindingsExtractor:
             values = self._heading_values.get(section.role) if section else None
             if not values:
                 continue
+            # a grading scheme's code with its stage in brackets ("Grade: R2 (intermediate)", "AMD grade: E (early)"):
+            # the bracket holds the value
+            if (
+                section.role == "conclusion"
+                and start + 2 < end
+                and doc.tokens[start + 1].raw == "("
+                and _GRADE_CODE.fullmatch(doc.tokens[start].raw)
+            ):
+                start += 2
+                end = next((k for k in range(start, end) if doc.tokens[k].raw == ")"), end)
             # a parenthesis after the value comments on it ("Activity: inactive (dry since last visit)")
             end = next((k for k in range(start + 1, end) if doc.tokens[k].raw == "("), end)
             words = tuple(t.norm for t in doc.tokens[start:end] if t.is_word or t.raw == "-")
@@ -2058,6 +2068,8 @@ class FindingsExtractor:
 
 
 # a size: a number with its unit attached ("63µm") or apart ("63 µm")
+# a grading scheme's code for a stage ("R2", "E", "G3"), one letter and up to two digits
+_GRADE_CODE = re.compile(r"[A-Za-z]\d{0,2}")
 _SIZE = re.compile(r"\d+(?:[.,]\d+)?(\D*)")
 # a year heading a line ("2018", "2022-05" read as "202205"), or a date's year after a slash ("01/2023")
 _YEAR = re.compile(r"(?:19|20)\d\d(?:[01]\d)?")

@@ -1,7 +1,9 @@
 """Rules from the thirty-third writer's general set (round 34: styles_dev33.jsonl), as properties: the follow-up handed
 to the letter's reader, no treatment to offer beside a discharge, this eye seen at the other eye's visit, the
-intravitreal dose by its abbreviation, a finding's field the scan cannot answer, a finding's nested answer object in a
-model's JSON, and vocabulary (intraretinal fluid dictated as "inter retinal", "initial AMD", "no sign of AMD")."""
+intravitreal dose by its abbreviation, a finding's field the scan cannot answer, an automated reader's suggested stage
+as a field, a grading scheme's code with its stage in brackets, a finding's nested answer object in a model's JSON, and
+vocabulary (intraretinal fluid dictated as "inter retinal", drusen in a patient's words, "initial AMD", "no sign of
+AMD")."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -132,6 +134,45 @@ def test_the_stage_that_cannot_be_determined_stays_open():
 
 
 @SETTINGS
+@given(
+    st.sampled_from(["SRF, IRF, PED, GA", "GA", "SRF"]),
+    st.sampled_from(["Suggested stage", "Suggested grade", "Suggested AMD stage"]),
+    st.sampled_from([("early AMD", "early"), ("intermediate AMD", "intermediate")]),
+    CASES,
+)
+def test_a_suggested_stage_field_ends_the_absent_list_above_it(denied, field, stage, case):
+    """Class: conclusion fields. An automated reader's "Suggested stage:" is the stage it reports (eval/README.md round
+    31) and a heading, so a "Not detected:" list on the line above ends there instead of denying the stage."""
+    text = cased(
+        f"Automated OCT analysis - Right eye\nDetected: drusen (medium). Not detected: {denied}.\n{field}: {stage[0]}.",
+        case,
+    )
+    assert labels(text)["stage"] == stage[1], text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["AMD SCREEN GRADE", "Grade", "AMD grade", "Screening grade"]),
+    st.sampled_from(["R2", "E", "G3", "r1"]),
+    st.sampled_from([("early", "early"), ("INTERMEDIATE", "intermediate")]),
+    CASES,
+)
+def test_a_grading_codes_stage_in_brackets_is_the_fields_value(field, code, stage, case):
+    """Class: conclusion fields. A grading scheme's code with its stage in brackets ("AMD SCREEN GRADE: R2
+    (INTERMEDIATE)") is the field's value, the bracketed stage (engine, `_heading_value_mentions`)."""
+    text = cased(f"{field}: {code} ({stage[0]}). Drusen OD. No SRF.", case)
+    assert labels(text)["stage"] == stage[1], text
+
+
+def test_a_grading_code_with_another_word_in_brackets_names_no_stage():
+    """Negative: a code whose bracket names no stage ("R2 (pre-proliferative)", a retinopathy grade) states none, and a
+    bracket after the value still comments on it."""
+    assert labels("Grade: R2 (pre-proliferative). Drusen.")["stage"] is None
+    assert labels("Grade: M1 (maculopathy). Drusen.")["stage"] is None
+    assert labels("Activity: inactive (dry since last visit). Scar.")["stage"] == "late_wet_inactive"
+
+
+@SETTINGS
 @given(st.sampled_from(["initial AMD", "initial age-related macular degeneration"]), CASES)
 def test_initial_amd_is_early(term, case):
     """Vocabulary (knowledge base): "initial AMD", a second-language writer's early AMD (DMAE inicial)."""
@@ -187,3 +228,21 @@ def test_intraretinal_fluid_dictated_as_inter_retinal(term, amount, case):
     """Vocabulary (knowledge base): "inter retinal fluid", the dictated or misspelt intraretinal fluid."""
     text = cased(f"Left eye OCT shows a sub retinal fluid pocket with {amount} {term}.", case)
     assert labels(text)["biomarkers"].get("irf") == ("absent" if amount == "no" else "present"), text
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["deposits under the retina", "deposits beneath the retina", "yellow deposits under the retina"]),
+    st.sampled_from(["a few small", "some", "larger"]),
+    CASES,
+)
+def test_deposits_under_the_retina_are_drusen(term, amount, case):
+    """Vocabulary (knowledge base): a patient letter's "deposits under the retina" for drusen, as six letters of four
+    writers explain them ("small yellow deposits under the retina called drusen")."""
+    text = cased(f"Your recent eye scan showed early signs of AMD in your left eye: {amount} {term}.", case)
+    assert labels(text)["biomarkers"].get("drusen") == "present", text
+
+
+def test_deposits_denied_are_no_drusen():
+    """Negative: the same words denied rule drusen out; they are not read as present."""
+    assert labels("Your scan shows no deposits under the retina.")["biomarkers"].get("drusen") == "absent"
