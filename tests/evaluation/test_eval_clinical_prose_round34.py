@@ -42,7 +42,10 @@ def test_the_follow_up_handed_to_the_reader_is_none(plan, before, case):
 def test_the_follow_up_with_us_stays_the_writers_clinic():
     """The rule must not read the writer's own clinic as the reader's: "with us" is no hand-back."""
     text = "OCT of the right eye shows geographic atrophy. Follow-up with you is not needed; review in our clinic in 6 months."
-    assert labels("OCT of the right eye shows geographic atrophy. Review in our clinic in 6 months.")["referral"] == "routine"
+    assert (
+        labels("OCT of the right eye shows geographic atrophy. Review in our clinic in 6 months.")["referral"]
+        == "routine"
+    )
     assert labels(text)["referral"] != "urgent"
 
 
