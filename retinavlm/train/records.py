@@ -153,7 +153,10 @@ def load_splits(cohort: str | os.PathLike, kb: KnowledgeBase, split: SplitConfig
     if not records:
         raise CohortError(f"{cohort}: no usable scans" + (f" ({refused[0]})" if refused else ""))
     # The same grouping and strata as the cohort layer's DatasetDict, so both agree on held-out patients.
-    names = split_by_patient(groups, strata, split)
+    try:
+        names = split_by_patient(groups, strata, split)
+    except RetinaVLMError as exc:  # too few patients for the folds asked for
+        raise CohortError(f"{cohort}: {exc}") from None
     by_name: dict[str, list[ScanRecord]] = {"train": [], "validation": [], "test": []}  # an empty share stays empty
     for record, name in zip(records, names):
         if name in by_name:  # with folds, the real test patients are set aside

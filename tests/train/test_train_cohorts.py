@@ -15,7 +15,7 @@ from retinavlm.resources import curricula_dir, shared_data_dir
 from retinavlm.train.config import CohortEntry, ConfigError, Data
 from retinavlm.train.data import epoch_examples
 from retinavlm.train.qa import load_templates
-from retinavlm.train.records import CohortSplits, ScanRecord, count_known, load_cohorts, load_splits
+from retinavlm.train.records import CohortError, CohortSplits, ScanRecord, count_known, load_cohorts, load_splits
 from retinavlm.train.stage_loading import load_stage
 
 KB = load_knowledge()
@@ -87,6 +87,11 @@ def test_a_stage_holds_out_its_fold_and_never_sees_the_test_patients(small_cohor
         assert len(seen) == len(plain.train) + len(plain.validation)
         assert not {r.patient_id for r in f.train + f.validation} & {r.patient_id for r in f.test}
     assert sorted(r.id for f in folds for r in f.test) == sorted(r.id for r in plain.train + plain.validation)
+
+
+def test_too_many_folds_name_the_cohort(small_cohort, kb):
+    with pytest.raises(CohortError, match=f"{small_cohort}: 200 folds need at least 200 patients"):
+        load_cohorts(Data(str(small_cohort), folds=200), kb)
 
 
 def test_max_train_scans_caps_each_cohort(small_cohort, kb):

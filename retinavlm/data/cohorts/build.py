@@ -44,6 +44,7 @@ from retinavlm.data.cohorts.sources import (
 from retinavlm.data.cohorts.splits import SplitConfig, split_by_patient
 from retinavlm.data.io import read_scan, sniff_format
 from retinavlm.data.scan import Scan, ScanReadError
+from retinavlm.errors import RetinaVLMError
 from retinavlm.knowledge import KnowledgeBase
 
 BUILD_RECORD = "cohort.json"
@@ -154,11 +155,14 @@ def write_cohort(
                 raise CohortSourceError(f"{source}: none of the {len(rows.records)} images could be read") from None
             raise
         labels = full.select_columns(["split_group", "stage", "referral", "condition"]).to_list()
-        names = split_by_patient(
-            [row["split_group"] for row in labels],
-            [(row["stage"], row["referral"], row["condition"]) for row in labels],
-            split,
-        )
+        try:
+            names = split_by_patient(
+                [row["split_group"] for row in labels],
+                [(row["stage"], row["referral"], row["condition"]) for row in labels],
+                split,
+            )
+        except RetinaVLMError as exc:  # too few patients for the folds asked for
+            raise CohortSourceError(f"{source}: {exc}") from None
         splits = DatasetDict(
             {name: full.select([i for i, n in enumerate(names) if n == name]) for name in split.fractions}
         )
