@@ -28,6 +28,8 @@ _QUESTION_REACH = 4
 _CLOSING_MARKS = frozenset({".", "!", ";"})
 _VERDICT = ModifierRule("uncertain", "backward", 0)  # "..., equivocal.": a hedge that is a list item of its own
 _ALTERNATIVES = frozenset({"vs", "versus", "or"})  # "SRF? vs schisis": the question is left open
+# "fluid? and reduced VA": the list goes on after the question, which nothing answers
+_LIST_GOES_ON = frozenset({"and", "&", "plus"})
 
 
 @dataclass(frozen=True)
@@ -238,9 +240,9 @@ class SentenceContext:
         )
 
     def _open_question(self, end: int, sentence: tuple[int, int]) -> list[Cue]:
-        """A question about the target's item followed by no answer — another finding or an alternative ("SRF?
-        vs schisis", "SRF? PED") — leaves it hedged, as a query the report may answer later; words after it
-        answer it ("Drusen? Few small ones")."""
+        """A question about the target's item followed by no answer — another finding, an alternative ("SRF?
+        vs schisis", "SRF? PED") or the list going on ("underlying fluid? and reduced VA") — leaves it hedged, as a
+        query the report may answer later; words after it answer it ("Drusen? Few small ones")."""
         n = bisect.bisect_left(self.separators, end)
         if n == len(self.separators) or self.separators[n] >= sentence[1]:
             return []
@@ -249,7 +251,10 @@ class SentenceContext:
             return []
         after = sep + 1
         if after < sentence[1] and not (
-            self.target_mask[after] or self.tokens[after].norm in _ALTERNATIVES or self._finding_next(after, sentence)
+            self.target_mask[after]
+            or self.tokens[after].norm in _ALTERNATIVES
+            or self.tokens[after].raw in _LIST_GOES_ON  # lower case: the same sentence goes on
+            or self._finding_next(after, sentence)
         ):
             return []
         words = self._own_words(end, sep)

@@ -25,7 +25,9 @@ _BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–", "|"})  # "|" 
 # a JSON key's quotes and its object's brace around a heading ('{"amd_stage": "intermediate"')
 _KEY_QUOTES = frozenset({'"', "{"})
 # a heading may follow these as well as a line break ("Model output -> stage: early; referral: none")
-_FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→"})
+# "|" between a form's fields on one line ("Drusen: yes, large | GA: questionable | Severity: intermediate"): each
+# field opens after it, as after a full stop
+_FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→", "|"})
 # "=" as a key's ("stage=early; referral=none")
 _HEADING_MARKS = (":", "-", "–", "—", "=")
 # eye phrases that name no eye themselves: "this" (the report's eye, named beside it), "not" ("referring OD")
@@ -690,7 +692,10 @@ class FindingsExtractor:
         the one before it). This report's eye is the one named with a this-eye phrase ("Study eye OS"), else
         the opposite of one named next to a fellow-eye cue ("the right eye, not the subject of this
         referral"), else the first single eye it names."""
-        cue_starts = sorted(t.start for t in triggers if any(r.category == "other_eye" for r in t.rules))
+        # a forward-only cue ("OD (fellow eye of OS nAMD)") says the eye it names is the fellow of another: this eye
+        cue_starts = sorted(
+            t.start for t in triggers if any(r.category == "other_eye" and r.direction != "forward" for r in t.rules)
+        )
         named, fellow, first, declared = [], None, None, None
         for sentence in sentences:
             # the heading right before a sentence names its eye too ("RE OCT:- Large drusenoid PED")

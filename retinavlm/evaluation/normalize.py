@@ -142,6 +142,19 @@ class Normalizer:
             if rules.probability_words
             else None
         )
+        # the same score first in a bracket, the state word after a comma and closing it ("IRF (p=0.41, uncertain)",
+        # "PED (0.12, absent)"): the score and its comma are left out, as "IRF (uncertain)" reads
+        self._bracket_score = (
+            re.compile(
+                r"(?<=\()(?P<score>[ \t]*(?:(?:p|prob|probability|score|conf|confidence)[ \t]*[=:]?[ \t]*)?"
+                r"(?:\d*\.\d+|\d+(?:\.\d+)?[ \t]*%)[ \t]*,)(?=[ \t]*(?:"
+                + _longest_first(rules.probability_words)
+                + r")[ \t]*\))",
+                re.IGNORECASE,
+            )
+            if rules.probability_words
+            else None
+        )
         self._speech_min = rules.speech_min_length
         self._sounds = rules.speech_sounds
         self._clinical: set[str] = set()  # single words of clinical terms, which a dictation slip may mean
@@ -293,6 +306,8 @@ class Normalizer:
             text = _PROBABILITY.sub(self._probability, text)
         if self._score is not None and ("." in text or "%" in text):
             text = self._score.sub(lambda m: " " * len(m.group()), text)
+            if "(" in text and "," in text:
+                text = self._bracket_score.sub(lambda m: " " * len(m.group()), text)
         if text.count("|") >= 2:
             text = "".join(_counted_cells(line) for line in text.splitlines(keepends=True))
         if _ANSWERED_ITEM.search(text):
