@@ -2,8 +2,8 @@
 back to the letter's reader by a pronoun or by the checks held with them, a review already booked, "follow" without
 "up" and a document that will follow, "as early as possible", the reason an audit says a referral gave, a form's fields
 between "|", a query mark with the list going on after it, the eye named as another eye's fellow, resolution in other
-words, a finding's forming or its place after it in a denied list, and a model's score in a bracket before its state
-word."""
+words, a finding's forming or its place after it in a denied list, a model's score in a bracket before its state word, a
+repeat scan after a week, a treatment today handed on for consent, and a plural written with an apostrophe."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -266,3 +266,61 @@ def test_a_score_before_a_denial_of_the_next_finding_is_kept():
     got = labels("SRF: 0.95, no IRF")
     assert got["biomarkers"].get("srf") == "present"
     assert got["biomarkers"].get("irf") == "absent"
+
+
+# -- added with the second part of the round ----------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["To repeat OCT after 1 week", "Repeat OCT after a week", "Repeat scan after 10 days"]),
+    CASES,
+)
+def test_a_repeat_scan_after_a_week_is_urgent(plan, case):
+    """Class: a repeat scan with an urgent time frame (eval/README.md round 14). The scan repeated "after" a week is
+    "Repeat OCT in 1 week": urgent."""
+    text = cased(f"RE: doubtful subretinal fluid near fovea, may be artefact. Drusen. {plan} for confirmation.", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+def test_a_repeat_scan_after_months_or_a_course_after_a_week_is_no_referral():
+    """Negative: a repeat scan after months names a test (null, round 14), and a finding's course after two weeks is
+    no plan."""
+    assert labels("Drusen. Repeat OCT after 3 months.")["referral"] is None
+    assert labels("Repeat OCT after 30 days.")["referral"] is None
+    assert labels("The SRF resolved after 2 weeks of treatment. Inactive nAMD.")["referral"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "pls ask reg to consent for inj today",
+            "please ask the registrar to consent him for injection today",
+            "needs inj today",
+        ]
+    ),
+    CASES,
+)
+def test_a_treatment_today_handed_on_is_urgent(plan, case):
+    """Class: same-day dispositions (eval/README.md round 21). The injection today handed on for consent, or needed in
+    shorthand ("needs inj today"), asks another team to act within the day: urgent."""
+    text = cased(f"pt in cubicle 3 - LE oct done, SRF+ IRF-, looks like active wet. {plan}", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+def test_the_writers_own_injection_today_is_no_referral():
+    """Negative: the writer's own treatment today ("Consented for inj today. Given.", "Inj today") stays no referral
+    (round 7)."""
+    assert labels("SRF+. Consented for inj today. Given.")["referral"] is None
+    assert labels("Active nAMD. Inj today.")["referral"] is None
+
+
+@SETTINGS
+@given(st.sampled_from(["intra retinal cyst's", "intraretinal cyst's", "cyst's"]), CASES)
+def test_a_plural_with_an_apostrophe_is_the_finding(finding, case):
+    """Vocabulary (eval/context_rules.yaml token aliases): a plural written with an apostrophe ("intra retinal
+    cyst's") is the finding; denied, it is absent."""
+    text = cased(f"OCT shows subretinal fluid and {finding} in keeping with active wet AMD.", case)
+    assert labels(text)["biomarkers"].get("irf") == "present", text
+    assert labels(cased(f"No {finding}.", case))["biomarkers"].get("irf") == "absent"

@@ -194,7 +194,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
 #   referral label relabelled, round 34): 0.96 / 0.98 / 0.9796 after round 34 (0.9267 / 0.9467 / 0.9734 before on the
 #   corrected labels, 0.9267 / 0.94 / 0.9734 on the original ones); round 34 gained no other set
 #   dev34 (the thirty-fourth writer's 150 general reports; blind through round 34, scored before and after it; no
-#   label relabelled, round 35): 0.9933 / 0.9667 / 0.9639 after round 35 (0.9733 / 0.9333 / 0.9368 before); round 35
+#   label relabelled, round 35): 0.9933 / 0.98 / 0.9661 after round 35 (0.9733 / 0.9333 / 0.9368 before); round 35
 #   gained no other set
 #   blind (scored once per round, what landed; no longer blind): 0.97 / 1.0 / 0.9914 after round 7 -- a floor, not a
 #   target
@@ -236,7 +236,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_dev30.jsonl", 150, (0.99, 0.99, 0.99)),
         ("styles_dev32.jsonl", 150, (0.99, 0.99, 0.985)),
         ("styles_dev33.jsonl", 150, (0.95, 0.975, 0.975)),
-        ("styles_dev34.jsonl", 150, (0.99, 0.96, 0.96)),
+        ("styles_dev34.jsonl", 150, (0.99, 0.975, 0.96)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
