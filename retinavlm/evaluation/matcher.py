@@ -64,12 +64,10 @@ class PhraseTable:
     def match_at(self, tokens: list[Token], i: int, end: int | None = None, caseless: bool = False) -> Match | None:
         """The longest phrase starting at token i (and ending by `end`), or None."""
         end = len(tokens) if end is None else end
-        best: tuple[int, dict | None] = (i, None)
-        exact = self._exact_lower if caseless else self._exact
-        for root, as_written in ((self._folded, False), (exact, True)):
-            best = _walk(root, tokens, i, end, as_written, caseless, best)
-        best_end, best_node = best
-        return None if best_node is None else Match(i, best_end, tuple(best_node[_END]))
+        if i >= end:
+            return None
+        best_end, node = self._longest(tokens, i, end, caseless)
+        return None if node is None else Match(i, best_end, tuple(node[_END]))
 
     def scan(
         self, tokens: list[Token], start: int = 0, end: int | None = None, caseless: bool = False
@@ -82,18 +80,35 @@ class PhraseTable:
         i = start
         while i < end:
             token = tokens[i]
-            raw = token.raw.lower() if caseless else token.raw
-            known = (
+            # most words start no phrase: a look at the roots first spares the walk's call
+            if (
                 token.norm in folded
-                or raw in exact
+                or (token.raw.lower() if caseless else token.raw) in exact
                 or (numbers and (token.norm[:1].isdigit() or token.norm in NUMBER_WORDS))
-            )
-            found = self.match_at(tokens, i, end, caseless) if known else None
-            if found is not None:
-                yield found
-                i = found.end
-            else:
-                i += 1
+            ):
+                best_end, node = self._longest(tokens, i, end, caseless)
+                if node is not None:
+                    yield Match(i, best_end, tuple(node[_END]))
+                    i = best_end
+                    continue
+            i += 1
+
+    def _longest(self, tokens: list[Token], i: int, end: int, caseless: bool) -> tuple[int, dict | None]:
+        """(end, trie node) of the longest phrase from token i; the node is None where none starts. A root is
+        walked only when it holds the first word (or a number phrase and the word is a number)."""
+        token = tokens[i]
+        best: tuple[int, dict | None] = (i, None)
+        if _starts(self._folded, token.norm):
+            best = _walk(self._folded, tokens, i, end, False, caseless, best)
+        exact = self._exact_lower if caseless else self._exact
+        if exact and _starts(exact, token.raw.lower() if caseless else token.raw):
+            best = _walk(exact, tokens, i, end, True, caseless, best)
+        return best
+
+
+def _starts(root: dict, word: str) -> bool:
+    """Whether a phrase of this trie root can start with the word."""
+    return word in root or (NUMBER in root and (word[:1].isdigit() or word in NUMBER_WORDS))
 
 
 def _insert(root: dict, words: tuple[str, ...], payload: Hashable) -> None:
