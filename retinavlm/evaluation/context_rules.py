@@ -263,6 +263,10 @@ class ContextRules:
     service_words: frozenset[str] = frozenset()  # "wet AMD clinic": a stage word naming a service is no stage
     service_modifiers: frozenset[str] = frozenset()  # "nAMD treatment clinic": may stand before the service word
     visit_places: frozenset[str] = frozenset()  # "seen in the rapid access clinic": where a visit was, no referral
+    # "Activity: none (dry)": an activity field's values -> stage id (and "headings": the field names)
+    activity_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # "no AMD of note" beside AMD findings: a qualified "no AMD" states no stage (the words right after it)
+    healthy_qualifiers: frozenset[str] = frozenset()
     # "not required" states a referral only about one ("Adjudication: not required" does not); copulas may stand
     # between the subject and the predicate
     referral_predicates: tuple[str, ...] = ()
@@ -335,6 +339,8 @@ def _load_cached(path: Path) -> ContextRules:
         "service_words",
         "service_modifiers",
         "visit_places",
+        "healthy_qualifiers",
+        "activity_fields",
         "community_care",
         "follow_up_intervals",
         "hospital_care",
@@ -621,6 +627,13 @@ def _load_cached(path: Path) -> ContextRules:
             w.lower() for w in _strings(doc.get("service_modifiers"), path, "service_modifiers")
         ),
         visit_places=frozenset(w.lower() for w in _strings(doc.get("visit_places"), path, "visit_places")),
+        activity_fields={
+            str(key): _strings(terms, path, f"activity_fields {key}")
+            for key, terms in _mapping(doc.get("activity_fields"), path, "activity_fields").items()
+        },
+        healthy_qualifiers=frozenset(
+            w.lower() for w in _strings(doc.get("healthy_qualifiers"), path, "healthy_qualifiers")
+        ),
         queries=_strings(doc.get("queries"), path, "queries"),
         speech_min_length=_int(speech.get("min_length", 6), path, "speech min_length"),
         speech_sounds=_sound_pairs(speech.get("sounds"), path),

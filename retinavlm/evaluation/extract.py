@@ -39,6 +39,9 @@ _CLAUSE_MARKS = frozenset({",", ";", ":", ".", "-", "–", "—", "(", ")"})
 # marks that end a list item for a verdict of its own; a dash too ("dry, no SRF/IRF, inactive – extend to q12w"), and an
 # opening bracket, whose aside grades the verdict ("Disease still active (low)")
 _VERDICT_ITEM_ENDS = frozenset({",", ";", "|", "–", "—", "-", "("})
+# the words after "both" that make it the two eyes ("look at both at her next visit", "review both eyes"), not two
+# findings ("both SRF and IRF")
+_BOTH_EYES_AFTER = frozenset({"at", "eyes", "in", "on", "together"})
 _CLAUSE_BREAKS = frozenset({",", "-", "–", "—", "|"})  # clauses of a sentence that names both eyes
 _STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
 _COORDINATORS = frozenset({"or", "and", "nor", "/", ",", "&", "vs", "versus"})
@@ -340,6 +343,11 @@ class FindingsExtractor:
                     raise ValueError(f"context rules: heading_values names unknown level {level_id!r}")
                 for term in terms:
                     self._heading_values.setdefault(role, {})[norm.phrase(term)] = level_id
+        fields = dict(rules.activity_fields)
+        self._activity_headings = frozenset(norm.phrase(h) for h in fields.pop("headings", ()))
+        self._activity_values = {norm.phrase(v): level for level, terms in fields.items() for v in terms}
+        if not set(self._activity_values.values()) <= set(kb.stage_ids):
+            raise ValueError("context rules: activity_fields names an unknown stage")
         self._bare_stages = {
             phrase[0]: level_id
             for phrase, level_id in self._heading_values.get("conclusion", {}).items()
@@ -361,6 +369,13 @@ class FindingsExtractor:
             for eye in ("right", "left")
             for term in rules.eyes.get(eye, ())
             if term.isalpha() and term.isupper()
+        )
+        # an eye named in two words ending in "eye" ("L eye inactive", "Right eye quiescent")
+        self._eye_mark_pairs = frozenset(
+            tuple(t.lower() for t in term.split())
+            for eye in ("right", "left")
+            for term in rules.eyes.get(eye, ())
+            if len(term.split()) == 2 and term.split()[1].lower() == "eye"
         )
         self._verdicts = PhraseTable()
         for term in rules.verdict_markers:
@@ -711,6 +726,8 @@ class FindingsExtractor:
                 m.payloads[0] not in _NO_EYE and self._todays_eye(tokens, m, start, sentence[1]) for m in found
             )
             eyes -= _NO_EYE
+            if eyes and self._both_eyes_plan(tokens, sentence):
+                eyes.add("both")
             named.append((sentence, eyes))
             if len(eyes) == 1 and "both" not in eyes:
                 k = bisect.bisect_left(cue_starts, sentence[0])
@@ -781,6 +798,16 @@ class FindingsExtractor:
                     clause.append(n)
         return frozenset(out)
 
+    @staticmethod
+    def _both_eyes_at(tokens: list[Token], k: int, end: int) -> bool:
+        """ "both" at k stands for the two eyes ("look at both at her next visit", "review both eyes")."""
+        return tokens[k].norm == "both" and k + 1 < end and tokens[k + 1].norm in _BOTH_EYES_AFTER
+
+    def _both_eyes_plan(self, tokens: list[Token], sentence: tuple[int, int]) -> bool:
+        """A sentence that names one eye and then both ("she remains under our care for the right eye and we will look
+        at both at her next visit") speaks of this eye too."""
+        return any(self._both_eyes_at(tokens, k, sentence[1]) for k in range(*sentence))
+
     def _fellow_clauses(self, tokens: list[Token], sentence: tuple[int, int], this_eye: str) -> list[int]:
         """Tokens of the clauses (split at "," and dashes) that name the other eye, or follow one that does."""
         named = {m.start: m.payloads[0] for m in self._eyes.scan(tokens, *sentence) if m.payloads[0] not in _NO_EYE}
@@ -795,6 +822,9 @@ class FindingsExtractor:
                 continue
             clause.append(k)
             eye = named.get(k, eye) if depth == 0 else eye
+            # a plan for both eyes after the other eye's words includes this eye: the clause is not the other eye's
+            if eye is not None and self._both_eyes_at(tokens, k, sentence[1]):
+                eye = None
         if eye is not None and eye != this_eye:
             out.extend(clause)
         return out
@@ -938,6 +968,10 @@ class FindingsExtractor:
         present = frozenset(
             k for m in mentions if m.state in ("present", "uncertain") for k in range(*self._token_range(doc, m.span))
         )
+        # "No AMD" beside another stated condition ("centre-involving DMO. No AMD features."), or qualified beside AMD
+        # findings ("DRUSEN SMALL ... NO AMD OF NOTE"), does not call the eye healthy (eval/README.md, round 36 (e))
+        # (a class with its score in a model's list, "DME 0.01" or "DME (p=0.02)", is no condition stated)
+        condition_stated = any(c.state == "present" and not self._scored(doc, c) for c, _ in conditions)
         stages = [
             (m, weak)
             for m, weak in self._stage_mentions(doc, stops, own_findings, denied, present)
@@ -946,6 +980,7 @@ class FindingsExtractor:
             if not any(_overlaps(m.span, c.span) for c, _ in conditions)
             # a treatment or finding word is the stated condition's ("anti-VEGF for DMO - first injection")
             and not (weak and conditions)
+            and not (m.id == "healthy" and (condition_stated or (present and self._healthy_qualified(doc, m))))
         ]
         stage = self._pick(stages, "conclusion")
         active = any(
@@ -962,6 +997,24 @@ class FindingsExtractor:
             read_chars=len(doc.text),
             truncated=truncated,
             condition=self._pick(conditions, "conclusion"),
+        )
+
+    def _scored(self, doc: _Document, mention: Mention) -> bool:
+        """A class name with its score after it ("DME 0.01", "DME (p=0.02)", "DME: 0.03")."""
+        _, end = self._token_range(doc, mention.span)
+        for token in doc.tokens[end : end + 5]:
+            if token.norm[:1].isdigit() or (token.norm.startswith("p=") and token.norm[2:3].isdigit()):
+                return True
+            if token.norm not in ("(", ":", "p", "=", "p="):
+                return False
+        return False
+
+    def _healthy_qualified(self, doc: _Document, mention: Mention) -> bool:
+        """A "no AMD" limited by the words right after it ("no AMD of note")."""
+        _, end = self._token_range(doc, mention.span)
+        after = [t.norm for t in doc.tokens[end : end + 2]]
+        return bool(after) and (
+            after[0] in self.rules.healthy_qualifiers or " ".join(after) in self.rules.healthy_qualifiers
         )
 
     def _token_range(self, doc: _Document, span: Span) -> tuple[int, int]:
@@ -1659,10 +1712,24 @@ class FindingsExtractor:
             end = next((k for k in range(start + 1, end) if doc.tokens[k].raw == "("), end)
             words = tuple(t.norm for t in doc.tokens[start:end] if t.is_word or t.raw == "-")
             level_id = values.get(words)
+            if (
+                level_id is None
+                and kind == "stage"
+                and words in self._activity_values
+                and self._activity_field(doc, start)
+            ):
+                level_id = self._activity_values[words]
             if level_id in levels and (start, end) not in doc.other_eye:
                 found = Match(start, end, ())
                 mentions.append((self._mention(doc, kind, level_id, "present", found, Assertion("present", ())), False))
         return mentions
+
+    def _activity_field(self, doc: _Document, start: int) -> bool:
+        """The value at `start` is an activity field's ("Activity: none (dry)", "Disease activity: absent")."""
+        if start < 2 or doc.tokens[start - 1].raw != ":":
+            return False
+        words = tuple(t.norm for t in doc.tokens[max(0, start - 4) : start - 1])
+        return any(words[-n:] in self._activity_headings for n in range(1, len(words) + 1))
 
     def _plan_interval_mentions(self, doc: _Document, stops) -> list[tuple[Mention, bool]]:
         """A plan field whose value is a bare interval ("Follow-up: 12 months in GA clinic", "Review: 6/12"): its
@@ -1718,6 +1785,8 @@ class FindingsExtractor:
                 )
                 if len(head) > 1 and head[0] in self._eye_marks:
                     head = head[1:]  # "LE quiescent, no SRF/IRF": the eye's verdict
+                elif len(head) > 2 and head[:2] in self._eye_mark_pairs:
+                    head = head[2:]  # "L eye inactive, 12/52 again"
                 words = () if too_long else head
                 level_id = self._verdict_sentences.get(words)
                 if level_id is None and self.rules.verdict_spans.intersection(head[1:]):

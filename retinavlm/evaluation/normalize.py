@@ -45,6 +45,28 @@ _PROBABILITY = re.compile(
 _NESTED_ANSWER = re.compile(r'(?<=\{)[ \t]*"(?:detected|present)"[ \t]*:(?=[ \t]*(?:true|false)\b)')
 
 
+# a key's integer zero in a model's JSON ('"fluid": {"srf": 0, "irf": 0}'): none found, the sign "-" as a measured zero
+# reads (a score, "0.08", is no integer; a one is left as it reads)
+_JSON_ZERO = re.compile(r'(?<=")([ \t]*:[ \t]*)0([,}])')
+
+# a finding's answer key in a model's JSON ('"irf_present": false', '"srf_detected": true'): the finding's own state
+# (its underscore may already be a space: clean_text splits field names at it)
+_STATE_KEY = re.compile(r'"([A-Za-z][A-Za-z ]{0,30}?)[_ ](?:present|detected)"[ \t]*:[ \t]*(?:true|false)\b')
+
+
+def _scores_giving_way(text: str) -> str:
+    """A model's bare score for a finding ('"IRF": 0.08' in a scores object) gives way to the state the same output
+    writes for it ('"irf_present": false'): the score's pair is blanked, so the boolean is the finding's value (the
+    lead's convention (c), eval/README.md round 36). A bare score with no state beside it stays as it reads."""
+    names = {m.group(1).lower() for m in _STATE_KEY.finditer(text)}
+    if not names:
+        return text
+    pairs = re.compile(
+        r'"(?:' + "|".join(re.escape(n) for n in sorted(names)) + r')"[ \t]*:[ \t]*\d*\.?\d+[ \t]*,?', re.IGNORECASE
+    )
+    return pairs.sub(lambda m: " " * len(m.group()), text)
+
+
 def _json_fields(text: str) -> str:
     """A JSON object read as fields, same length: each top-level pair after a ";" ('{"eye": "OS", "amd_stage":
     "intermediate"}' -> '{"eye": "OS"; "amd_stage": "intermediate"}'), so a key that is a heading ("stage") heads its
@@ -291,7 +313,11 @@ class Normalizer:
         if text.lstrip().startswith("{") and ":" in text:
             if '"detected"' in text or '"present"' in text:
                 text = _NESTED_ANSWER.sub(lambda m: " " * len(m.group()), text)
+            if 'present"' in text or 'detected"' in text:
+                text = _scores_giving_way(text)
             text = _json_fields(text)
+            if "0" in text:  # after the fields, whose nesting the closing brace keeps: "0}" ends its item as "-,"
+                text = _JSON_ZERO.sub(lambda m: m.group(1) + "-,", text)
         if self._list_keys and ":" in text and "[" in text:  # after the fields, whose brackets it consumes
             text = _BARE_LIST.sub(self._bare_finding_list, text)
         if self._zero is not None and "0" in text:
