@@ -200,6 +200,9 @@ class ContextRules:
     todays_eye: frozenset[str] = frozenset()
     # "wet AMD, previously treated x14": treatment history after the disease names its care, not a disease of the past
     treated_history: tuple[str, ...] = ()
+    # "Hx of wet AMD treated 2019-2021, inactive since" beside today's "could be a small SRF pocket": a history of
+    # inactivity that today's hedged fluid leaves open (eval/README.md, round 38 (i))
+    inactivity_history: tuple[str, ...] = ()
     # "discharged from our injection service; referral letter to the Glasgow MR service": a discharge beside a
     # transfer of care yields to the transfer (routine), like a new referral declined beside a visit
     transfer_of_care: tuple[str, ...] = ()
@@ -358,6 +361,7 @@ def _load_cached(path: Path) -> ContextRules:
         "standing_already",
         "todays_eye",
         "treated_history",
+        "inactivity_history",
         "transfer_of_care",
         "reason_words",
         "verdict_sentences",
@@ -607,6 +611,7 @@ def _load_cached(path: Path) -> ContextRules:
         standing_already=frozenset(w.lower() for w in _strings(doc.get("standing_already"), path, "standing_already")),
         todays_eye=frozenset(w.lower() for w in _strings(doc.get("todays_eye"), path, "todays_eye")),
         treated_history=tuple(_strings(doc.get("treated_history"), path, "treated_history")),
+        inactivity_history=tuple(_strings(doc.get("inactivity_history"), path, "inactivity_history")),
         transfer_of_care=tuple(_strings(doc.get("transfer_of_care"), path, "transfer_of_care")),
         reason_words=frozenset(w.lower() for w in _strings(doc.get("reason_words"), path, "reason_words")),
         interval_units={

@@ -208,6 +208,9 @@ class FindingsExtractor:
         self._transfers = PhraseTable()
         for term in rules.transfer_of_care:
             self._transfers.add(norm.phrase(term), "transfer")
+        self._inactive_since = PhraseTable()
+        for term in _variants(rules.inactivity_history):
+            self._inactive_since.add(norm.phrase(term), "history")
         self._undecided = PhraseTable()
         for term in _variants(rules.undecided_stage):
             self._undecided.add(norm.phrase(term), "undecided")
@@ -983,9 +986,10 @@ class FindingsExtractor:
             and not (m.id == "healthy" and (condition_stated or (present and self._healthy_qualified(doc, m))))
         ]
         stage = self._pick(stages, "conclusion")
-        active = any(
-            decided[bid].state in ("present", "uncertain") for bid in self.rules.schedule_activity & decided.keys()
-        )
+        activity = [decided[bid].state for bid in self.rules.schedule_activity & decided.keys()]
+        active = any(state in ("present", "uncertain") for state in activity)
+        if stage is not None and stage.id == "late_wet_inactive" and self._open_by_hedged_fluid(doc, activity):
+            stage = None
         referrals = self._referral_mentions(doc, stops, stage, active) + self._heading_value_mentions(doc, "referral")
         if not referrals:
             referrals = self._plan_interval_mentions(doc, stops)
@@ -998,6 +1002,14 @@ class FindingsExtractor:
             truncated=truncated,
             condition=self._pick(conditions, "conclusion"),
         )
+
+    def _open_by_hedged_fluid(self, doc: _Document, activity: list[str]) -> bool:
+        """Today's hedged sign of activity ("could be a small SRF pocket or just an optical artifact") beside a history
+        of inactivity ("inactive since March") leaves the wet stage's activity undecided (eval/README.md, round 38
+        (i)): the fluid is hedged, none is present, and the inactivity is told as lasting since a past time."""
+        if "uncertain" not in activity or "present" in activity:
+            return False
+        return any(True for _ in self._inactive_since.scan(doc.tokens, 0, len(doc.tokens)))
 
     def _scored(self, doc: _Document, mention: Mention) -> bool:
         """A class name with its score after it ("DME 0.01", "DME (p=0.02)", "DME: 0.03")."""

@@ -54,11 +54,29 @@ _JSON_ZERO = re.compile(r'(?<=")([ \t]*:[ \t]*)0([,}])')
 _STATE_KEY = re.compile(r'"([A-Za-z][A-Za-z ]{0,30}?)[_ ](?:present|detected)"[ \t]*:[ \t]*(?:true|false)\b')
 
 
+# a finding's state word in a model's states object ('"states": {"srf": "uncertain", "irf": "absent"}')
+_STATES_OBJECT = re.compile(r'"(?:states|state|calls|decisions)"[ \t]*:[ \t]*\{(?P<pairs>[^{}]*)\}', re.IGNORECASE)
+_STATE_PAIR = re.compile(
+    r'"([A-Za-z][A-Za-z ]{0,30}?)"[ \t]*:[ \t]*"(?:present|absent|uncertain|detected|not detected|equivocal)"',
+    re.IGNORECASE,
+)
+# a score named with its finding and followed by the state the output derives from it ("irf_probability 0.12 -> IRF
+# absent", its underscore already a space): the score and its arrow, so the stated state is the finding's value
+_SCORE_ARROW = re.compile(
+    r"(?<![\w])(?P<name>[A-Za-z]{2,12})[ \t]+(?:probability|prob|score|p)[ \t]*[=:]?[ \t]*\d*\.?\d+[ \t]*(?:->|→|=>)"
+    r"(?=[ \t]*(?P=name)\b[ \t]+(?:present|absent|uncertain|detected|not detected|equivocal)\b)",
+    re.IGNORECASE,
+)
+
+
 def _scores_giving_way(text: str) -> str:
     """A model's bare score for a finding ('"IRF": 0.08' in a scores object) gives way to the state the same output
-    writes for it ('"irf_present": false'): the score's pair is blanked, so the boolean is the finding's value (the
-    lead's convention (c), eval/README.md round 36). A bare score with no state beside it stays as it reads."""
+    writes for it ('"irf_present": false', '"states": {"irf": "absent"}'): the score's pair is blanked, so the stated
+    state is the finding's value (the lead's convention (c), eval/README.md round 36). A bare score with no state beside
+    it stays as it reads."""
     names = {m.group(1).lower() for m in _STATE_KEY.finditer(text)}
+    for states in _STATES_OBJECT.finditer(text):
+        names.update(m.group(1).lower() for m in _STATE_PAIR.finditer(states.group("pairs")))
     if not names:
         return text
     pairs = re.compile(
@@ -313,11 +331,13 @@ class Normalizer:
         if text.lstrip().startswith("{") and ":" in text:
             if '"detected"' in text or '"present"' in text:
                 text = _NESTED_ANSWER.sub(lambda m: " " * len(m.group()), text)
-            if 'present"' in text or 'detected"' in text:
+            if 'present"' in text or 'detected"' in text or "states" in text or "calls" in text or "decisions" in text:
                 text = _scores_giving_way(text)
             text = _json_fields(text)
             if "0" in text:  # after the fields, whose nesting the closing brace keeps: "0}" ends its item as "-,"
                 text = _JSON_ZERO.sub(lambda m: m.group(1) + "-,", text)
+        if ("->" in text or "→" in text or "=>" in text) and _SCORE_ARROW.search(text):
+            text = _SCORE_ARROW.sub(lambda m: " " * len(m.group()), text)
         if self._list_keys and ":" in text and "[" in text:  # after the fields, whose brackets it consumes
             text = _BARE_LIST.sub(self._bare_finding_list, text)
         if self._zero is not None and "0" in text:

@@ -114,12 +114,12 @@ def test_a_next_injection_without_an_interval_keeps_nothing():
     st.sampled_from(["with no activity on OCT", ", no activity", ". No activity."]),
     CASES,
 )
-def test_no_activity_beside_a_scar_names_no_stage(scar, activity, case):
-    """Class: activity words. "No activity" beside a scar describes the lesion; with no stage word the report states
-    no stage (four writers label it so)."""
+def test_no_activity_beside_a_scar_is_inactive_wet_amd(scar, activity, case):
+    """Class: activity words. A disciform scar stated with its activity ("no activity") is inactive wet AMD (the
+    lead's convention (j), eval/README.md); a scar with no activity word names no stage (test_eval_clinical_prose_round38)."""
     text = cased(f"Her left eye shows a {scar} {activity} VA CF. Discharged to her own optometrist.", case)
     text = text.replace(" ,", ",").replace(" .", ".")
-    assert labels(text)["stage"] is None, text
+    assert labels(text)["stage"] == "late_wet_inactive", text
 
 
 @SETTINGS
