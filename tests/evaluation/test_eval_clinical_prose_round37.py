@@ -32,7 +32,7 @@ SETTINGS = settings(max_examples=40, deadline=None)
     CASES,
 )
 def test_a_follow_up_in_other_words_is_routine(plan, case):
-    """"follow" with its interval bare, the review with the service between, the next examination at an interval,
+    """ "follow" with its interval bare, the review with the service between, the next examination at an interval,
     and a plan whose treatment is declined in the verb before its follow-up are routine."""
     text = cased(f"OD: disciform scar at macula, without signs of activity. {plan}", case)
     assert labels(text)["referral"] == "routine", text
@@ -115,7 +115,7 @@ def test_dry_amd_without_a_stage_word_states_no_stage():
 @SETTINGS
 @given(st.sampled_from([("left", "right"), ("right", "left")]), CASES)
 def test_the_side_as_the_scans_adjective_names_this_eye(sides, case):
-    """"His left OCT shows ..." names the eye of the findings, so the other eye's "healthy" is the fellow eye's."""
+    """ "His left OCT shows ..." names the eye of the findings, so the other eye's "healthy" is the fellow eye's."""
     this, other = sides
     text = cased(
         f"His {this} OCT shows a large PED with subretinal fluid. I diagnosed active neovascular AMD. "
@@ -188,9 +188,7 @@ def test_fluids_affirmed_names_no_particular_biomarker():
 
 @SETTINGS
 @given(
-    st.sampled_from(
-        ["one drusenoid detachment of the pigment epithelium", "a detachment of pigment epithelium"]
-    ),
+    st.sampled_from(["one drusenoid detachment of the pigment epithelium", "a detachment of pigment epithelium"]),
     CASES,
 )
 def test_detachment_of_the_pigment_epithelium_is_a_ped(finding, case):
