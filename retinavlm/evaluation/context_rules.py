@@ -203,6 +203,14 @@ class ContextRules:
     # "Hx of wet AMD treated 2019-2021, inactive since" beside today's "could be a small SRF pocket": a history of
     # inactivity that today's hedged fluid leaves open (eval/README.md, round 38 (i))
     inactivity_history: tuple[str, ...] = ()
+    # "more likely wet AMD than diabetic macular oedema", "possible wet AMD, but CSC cannot be excluded": a non-AMD
+    # reading ranked below the stage or left open beside it in its sentence sets the two against each other (no
+    # stage; eval/README.md, round 39 (k), (l)); `rival_ranked` and `rival_open` say how it is set
+    rival_conditions: tuple[str, ...] = ()
+    rival_ranked: tuple[str, ...] = ()  # before the rival: "than", "than a"
+    rival_open_after: tuple[str, ...] = ()  # after the rival: "cannot be excluded"
+    rival_open_before: tuple[str, ...] = ()  # before the rival: "cannot exclude"
+    rival_rejected: tuple[str, ...] = ()  # before the rival, setting it aside: "rather than CSC" keeps the stage
     # "discharged from our injection service; referral letter to the Glasgow MR service": a discharge beside a
     # transfer of care yields to the transfer (routine), like a new referral declined beside a visit
     transfer_of_care: tuple[str, ...] = ()
@@ -362,6 +370,11 @@ def _load_cached(path: Path) -> ContextRules:
         "todays_eye",
         "treated_history",
         "inactivity_history",
+        "rival_conditions",
+        "rival_ranked",
+        "rival_open_after",
+        "rival_open_before",
+        "rival_rejected",
         "transfer_of_care",
         "reason_words",
         "verdict_sentences",
@@ -612,6 +625,11 @@ def _load_cached(path: Path) -> ContextRules:
         todays_eye=frozenset(w.lower() for w in _strings(doc.get("todays_eye"), path, "todays_eye")),
         treated_history=tuple(_strings(doc.get("treated_history"), path, "treated_history")),
         inactivity_history=tuple(_strings(doc.get("inactivity_history"), path, "inactivity_history")),
+        rival_conditions=tuple(_strings(doc.get("rival_conditions"), path, "rival_conditions")),
+        rival_ranked=tuple(_strings(doc.get("rival_ranked"), path, "rival_ranked")),
+        rival_open_after=tuple(_strings(doc.get("rival_open_after"), path, "rival_open_after")),
+        rival_open_before=tuple(_strings(doc.get("rival_open_before"), path, "rival_open_before")),
+        rival_rejected=tuple(_strings(doc.get("rival_rejected"), path, "rival_rejected")),
         transfer_of_care=tuple(_strings(doc.get("transfer_of_care"), path, "transfer_of_care")),
         reason_words=frozenset(w.lower() for w in _strings(doc.get("reason_words"), path, "reason_words")),
         interval_units={

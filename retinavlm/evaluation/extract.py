@@ -211,6 +211,18 @@ class FindingsExtractor:
         self._inactive_since = PhraseTable()
         for term in _variants(rules.inactivity_history):
             self._inactive_since.add(norm.phrase(term), "history")
+        # a non-AMD reading set against the stage: ranked below it or left open beside it (round 39 (k), (l))
+        self._rivals = PhraseTable()
+        for rival in _variants(rules.rival_conditions):
+            for before in rules.rival_ranked:
+                self._rivals.add(norm.phrase(f"{before} {rival}"), "rival")
+            for before in rules.rival_open_before:
+                self._rivals.add(norm.phrase(f"{before} {rival}"), "rival")
+            for after in rules.rival_open_after:
+                self._rivals.add(norm.phrase(f"{rival} {after}"), "rival")
+            # the longer phrase wins the scan, so "rather than CSC" is never read as "than CSC"
+            for before in rules.rival_rejected:
+                self._rivals.add(norm.phrase(f"{before} {rival}"), "rejected")
         self._undecided = PhraseTable()
         for term in _variants(rules.undecided_stage):
             self._undecided.add(norm.phrase(term), "undecided")
@@ -990,6 +1002,8 @@ class FindingsExtractor:
         active = any(state in ("present", "uncertain") for state in activity)
         if stage is not None and stage.id == "late_wet_inactive" and self._open_by_hedged_fluid(doc, activity):
             stage = None
+        if stage is not None and self._rival_in_sentence(doc, stage):
+            stage = None
         referrals = self._referral_mentions(doc, stops, stage, active) + self._heading_value_mentions(doc, "referral")
         if not referrals:
             referrals = self._plan_interval_mentions(doc, stops)
@@ -1010,6 +1024,16 @@ class FindingsExtractor:
         if "uncertain" not in activity or "present" in activity:
             return False
         return any(True for _ in self._inactive_since.scan(doc.tokens, 0, len(doc.tokens)))
+
+    def _rival_in_sentence(self, doc: _Document, stage: Mention) -> bool:
+        """A non-AMD reading set against the stage in its sentence, ranked below it ("more likely to be wet AMD than
+        diabetic macular oedema") or left open beside it ("possible wet AMD, but CSC cannot be excluded"): the writer
+        weighs the two, so no stage is stated (eval/README.md, round 39 (k), (l))."""
+        first, _ = self._token_range(doc, stage.span)
+        for start, end in doc.sentences:
+            if start <= first < end:
+                return any("rival" in found.payloads for found in self._rivals.scan(doc.tokens, start, end))
+        return False
 
     def _scored(self, doc: _Document, mention: Mention) -> bool:
         """A class name with its score after it ("DME 0.01", "DME (p=0.02)", "DME: 0.03")."""
