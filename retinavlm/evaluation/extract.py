@@ -1029,10 +1029,10 @@ class FindingsExtractor:
         """A non-AMD reading set against the stage in its sentence, ranked below it ("more likely to be wet AMD than
         diabetic macular oedema") or left open beside it ("possible wet AMD, but CSC cannot be excluded"): the writer
         weighs the two, so no stage is stated (eval/README.md, round 39 (k), (l))."""
-        first, _ = self._token_range(doc, stage.span)
+        tokens = doc.tokens
         for start, end in doc.sentences:
-            if start <= first < end:
-                return any("rival" in found.payloads for found in self._rivals.scan(doc.tokens, start, end))
+            if tokens[start].start <= stage.span.start < tokens[end - 1].end:
+                return any("rival" in found.payloads for found in self._rivals.scan(tokens, start, end))
         return False
 
     def _scored(self, doc: _Document, mention: Mention) -> bool:

@@ -68,3 +68,18 @@ def test_a_rival_set_aside_or_elsewhere_keeps_the_stage():
         )["stage"]
         == "late_wet_active"
     )
+
+
+@SETTINGS
+@given(st.sampled_from(["4/12", "16/52", "4 months", "in 6 months", "in 12 weeks"]), CASES)
+def test_virtual_monitoring_at_an_interval_is_routine(interval, case):
+    """The virtual clinic's monitoring at its interval ("continue virtual monitoring 4/12") is a routine review, as
+    "virtual review 4/12" is."""
+    text = cased(f"OCT: no SRF, no IRF. Outcome: continue virtual monitoring {interval}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+def test_monitoring_without_an_interval_names_no_visit():
+    """Negative: monitoring with no interval, or the patient's own monitoring, is no booked review."""
+    assert labels("OCT: no SRF, no IRF. Continue virtual monitoring.")["referral"] is None
+    assert labels("OCT: no SRF, no IRF. Home monitoring with the Amsler chart.")["referral"] is None
