@@ -213,7 +213,9 @@ class FindingsExtractor:
             self._inactive_since.add(norm.phrase(term), "history")
         # a non-AMD reading set against the stage: ranked below it or left open beside it (round 39 (k), (l))
         self._rivals = PhraseTable()
+        self._rival_names = PhraseTable()  # a look once per report: most name no rival, and skip the sentence scan
         for rival in _variants(rules.rival_conditions):
+            self._rival_names.add(norm.phrase(rival), "rival")
             for before in rules.rival_ranked:
                 self._rivals.add(norm.phrase(f"{before} {rival}"), "rival")
             for before in rules.rival_open_before:
@@ -1029,6 +1031,8 @@ class FindingsExtractor:
         """A non-AMD reading set against the stage in its sentence, ranked below it ("more likely to be wet AMD than
         diabetic macular oedema") or left open beside it ("possible wet AMD, but CSC cannot be excluded"): the writer
         weighs the two, so no stage is stated (eval/README.md, round 39 (k), (l))."""
+        if not self._rival_names.may_match(doc.norms, doc.raws):
+            return False
         tokens = doc.tokens
         for start, end in doc.sentences:
             if tokens[start].start <= stage.span.start < tokens[end - 1].end:
