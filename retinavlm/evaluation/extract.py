@@ -1025,7 +1025,7 @@ class FindingsExtractor:
         (i)): the fluid is hedged, none is present, and the inactivity is told as lasting since a past time."""
         if "uncertain" not in activity or "present" in activity:
             return False
-        return any(True for _ in self._inactive_since.scan(doc.tokens, 0, len(doc.tokens)))
+        return next(self._inactive_since.scan(doc.tokens), None) is not None
 
     def _rival_in_sentence(self, doc: _Document, stage: Mention) -> bool:
         """A non-AMD reading set against the stage in its sentence, ranked below it ("more likely to be wet AMD than

@@ -40,6 +40,9 @@ _PROBABILITY = re.compile(
 )
 
 
+# a model's score for a finding, perhaps named ("p=0.12", "score 0.4", "0.05", "85%")
+_SCORE_VALUE = r"(?:(?:p|prob|probability|score|conf|confidence)[ \t]*[=:]?[ \t]*)?(?:\d*\.\d+|\d+(?:\.\d+)?[ \t]*%)"
+
 # a finding's nested answer object ('"shrm": {"detected": false}', '"srf": {"present": true, "volume_nl": 42}'): the
 # detection key is blanked, so its boolean answers the finding's own key as '"shrm": false' does
 _NESTED_ANSWER = re.compile(r'(?<=\{)[ \t]*"(?:detected|present)"[ \t]*:(?=[ \t]*(?:true|false)\b)')
@@ -173,8 +176,9 @@ class Normalizer:
         # (uncertain)", round 32)
         self._score = (
             re.compile(
-                r"(?<=[:\w])(?P<score>[ \t]*(?:(?:p|prob|probability|score|conf|confidence)[ \t]*[=:]?[ \t]*)?"
-                r"(?:\d*\.\d+|\d+(?:\.\d+)?[ \t]*%))(?=[ \t]+\(?(?:"
+                r"(?<=[:\w])(?P<score>[ \t]*"
+                + _SCORE_VALUE
+                + r")(?=[ \t]+\(?(?:"
                 + _longest_first(rules.probability_words)
                 + r")\b)",
                 re.IGNORECASE,
@@ -186,8 +190,9 @@ class Normalizer:
         # "PED (0.12, absent)"): the score and its comma are left out, as "IRF (uncertain)" reads
         self._bracket_score = (
             re.compile(
-                r"(?<=\()(?P<score>[ \t]*(?:(?:p|prob|probability|score|conf|confidence)[ \t]*[=:]?[ \t]*)?"
-                r"(?:\d*\.\d+|\d+(?:\.\d+)?[ \t]*%)[ \t]*,)(?=[ \t]*(?:"
+                r"(?<=\()(?P<score>[ \t]*"
+                + _SCORE_VALUE
+                + r"[ \t]*,)(?=[ \t]*(?:"
                 + _longest_first(rules.probability_words)
                 + r")[ \t]*\))",
                 re.IGNORECASE,
