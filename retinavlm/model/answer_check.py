@@ -9,7 +9,7 @@ contradict the fewest; ties go to the better beam. No reference is read: the mod
 
 The stage and the referral are answered in words (greedy, parsed as the closed-ended scores parse them).
 Each biomarker's presence is read from the first answer token, "Yes" against "No", with the log-odds
-averaged over the scan and its mirror image (a flip the model was trained on): on the validation patients
+summed over the scan and its mirror image (a flip the model was trained on): on the validation patients
 and a selection cohort the mirrored answers were right more often than one view's, and the checked reports
 with them too (docs/TRAINING.md).
 
@@ -81,13 +81,7 @@ class AnswerCheck:
             max_new_tokens=ANSWER_TOKENS,
             image_features=features.repeat_interleave(len(worded), dim=0),
         )
-        yes, no = (model.processor.tokenizer.encode(word, add_special_tokens=False)[0] for word in ("Yes", "No"))
-        questions = [prompt_for(question) for _ in range(scans) for _, question in presence]
-        log_odds = torch.zeros(scans * len(presence))
-        for view in (features, model.inference_features(pixels.flip(-1))):
-            logits = model.next_token_logits(questions, view.repeat_interleave(len(presence), dim=0)).cpu()
-            log_odds += logits[:, yes] - logits[:, no]
-        log_odds = log_odds.view(scans, len(presence))
+        log_odds = self.presence_log_odds(model, pixels, features)
         answers = []
         for i in range(scans):
             mine = replies[i * len(worded) : (i + 1) * len(worded)]
@@ -95,6 +89,18 @@ class AnswerCheck:
             scan.update({task: "yes" if log_odds[i, j] > 0 else "no" for j, (task, _) in enumerate(presence)})
             answers.append(scan)
         return answers
+
+    def presence_log_odds(self, model: RetinaVLM, pixels: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """(scans, presence questions) log-odds of "Yes" against "No" as the first answer token, summed over
+        the scan and its mirror image; the presence questions in the order of `questions()`."""
+        presence = [question for task, question in self.questions() if task.startswith("presence:")]
+        yes, no = (model.processor.tokenizer.encode(word, add_special_tokens=False)[0] for word in ("Yes", "No"))
+        prompts = [prompt_for(question) for _ in range(len(pixels)) for question in presence]
+        log_odds = torch.zeros(len(prompts))
+        for view in (features, model.inference_features(pixels.flip(-1))):
+            logits = model.next_token_logits(prompts, view.repeat_interleave(len(presence), dim=0)).cpu()
+            log_odds += logits[:, yes] - logits[:, no]
+        return log_odds.view(len(pixels), len(presence))
 
     def reports(self, model: RetinaVLM, pixels: torch.Tensor, prompts: list[str], max_new_tokens: int) -> list[str]:
         """One checked report per scan of the batch `pixels` (B, 1, S, S).

@@ -143,6 +143,15 @@ def test_presence_answers_weigh_the_scan_and_its_mirror_image_together():
     assert CHECK.reports(model, PIXELS, PROMPT, 50) == [WET]  # the report without IRF agrees with the pair
 
 
+def test_presence_log_odds_are_the_scan_and_mirror_image_summed_per_biomarker_in_question_order():
+    mirrored = [{"irf": -3.0, "srf": 1.0}.get(b, -1.0) for b in KB.biomarker_ids]
+    model = ScriptedModel(closed_replies("Active late wet AMD.", "Urgent.", {"srf", "irf"}), [WET], [], mirrored)
+    log_odds = CHECK.presence_log_odds(model, PIXELS, model.inference_features(PIXELS))
+    assert log_odds.shape == (1, len(KB.biomarker_ids))
+    expected = {"srf": 2.0, "irf": -2.0}  # +1 from the scan each; +1 and -3 from the mirror image
+    assert log_odds[0].tolist() == [expected.get(b, -2.0) for b in KB.biomarker_ids]
+
+
 def test_ties_between_candidates_go_to_the_better_beam():
     # Only IRF answered "yes" (SRF "no"): every candidate contradicts an answer; two tie, the better beam is kept.
     replies = closed_replies("Active late wet AMD.", "Urgent.", {"irf"})
