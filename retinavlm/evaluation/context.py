@@ -351,9 +351,10 @@ class SentenceContext:
                         rule.direction == "backward"
                         and rule.category == "uncertain"
                         and rule.max_scope == 0
-                        and self._opens_finding(trigger.end)
+                        and (self._opens_finding(trigger.end) or self._after_opener(trigger.start))
                     ):
-                        continue  # "subretinal fluid and possible intraretinal fluid": the hedge is the next finding's
+                        continue  # "subretinal fluid and possible intraretinal fluid": the hedge is the next finding's,
+                        # and so after "and a" ("pigmentary changes and a possible small area of iRORA")
                     if own_item and (
                         (rule.direction == "forward" and rule.category in ("negated", "uncertain"))
                         # a hedge after a comma may comment on the item before ("RPE loss, more likely iRORA")
@@ -420,6 +421,10 @@ class SentenceContext:
         return k < len(self.tokens) and (
             self.target_mask[k] or (self.negation_stops is not None and self.negation_stops[k])
         )
+
+    def _after_opener(self, k: int) -> bool:
+        """The two words before token k open a new item ("and a possible small area of iRORA")."""
+        return k >= 2 and (self.tokens[k - 2].norm, self.tokens[k - 1].norm) in self.item_openers
 
     def _opens_item(self, comma: int) -> bool:
         """The two words after a comma open a new item ("no fluid, and an atrophic patch temporally")."""

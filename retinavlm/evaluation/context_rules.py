@@ -198,6 +198,9 @@ class ContextRules:
     # "Today LEFT eye imaged", "RE today: medium drusen": an eye named right next to one of these words is the eye
     # examined today, this report's eye, after a history of the other eye ("Known GA right eye ...")
     todays_eye: frozenset[str] = frozenset()
+    # "od: ... os: disciform scar": the sides' abbreviations also read in a note written without capitals (not "re",
+    # "le", which are words there: "re namd on active tx" is "regarding")
+    caseless_eyes: frozenset[str] = frozenset()
     # "wet AMD, previously treated x14": treatment history after the disease names its care, not a disease of the past
     treated_history: tuple[str, ...] = ()
     # "Hx of wet AMD treated 2019-2021, inactive since" beside today's "could be a small SRF pocket": a history of
@@ -368,6 +371,7 @@ def _load_cached(path: Path) -> ContextRules:
         "interim_care",
         "standing_already",
         "todays_eye",
+        "caseless_eyes",
         "treated_history",
         "inactivity_history",
         "rival_conditions",
@@ -623,6 +627,7 @@ def _load_cached(path: Path) -> ContextRules:
         interim_care=frozenset(w.lower() for w in _strings(doc.get("interim_care"), path, "interim_care")),
         standing_already=frozenset(w.lower() for w in _strings(doc.get("standing_already"), path, "standing_already")),
         todays_eye=frozenset(w.lower() for w in _strings(doc.get("todays_eye"), path, "todays_eye")),
+        caseless_eyes=frozenset(w.lower() for w in _strings(doc.get("caseless_eyes"), path, "caseless_eyes")),
         treated_history=tuple(_strings(doc.get("treated_history"), path, "treated_history")),
         inactivity_history=tuple(_strings(doc.get("inactivity_history"), path, "inactivity_history")),
         rival_conditions=tuple(_strings(doc.get("rival_conditions"), path, "rival_conditions")),

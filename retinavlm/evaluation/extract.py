@@ -238,12 +238,16 @@ class FindingsExtractor:
             else None
         )
         self._eyes = PhraseTable()
+        self._caseless_eyes = PhraseTable()  # the eyes a note written without capitals names (`caseless_eyes`)
         for eye, terms in rules.eyes.items():
             for term in terms:
                 if term.lower() == term:
                     self._eyes.add(norm.phrase(term), eye)
+                    self._caseless_eyes.add(norm.phrase(term), eye)
                 else:
                     self._eyes.add(norm.as_written(term), eye, case_sensitive=True)
+                    if term.lower() in rules.caseless_eyes:
+                        self._caseless_eyes.add(norm.as_written(term), eye, case_sensitive=True)
         self._alternatives = frozenset(norm.phrase(w)[0] for w in rules.stage_alternatives)
         self._kind_joiners = self._alternatives | {"than"}
         self._correlatives = frozenset(norm.phrase(w)[0] for w in rules.stage_correlatives)
@@ -561,8 +565,8 @@ class FindingsExtractor:
             else frozenset()
         )
         other_eye, other_eye_clauses = (
-            self._other_eye(tokens, sentences, triggers, named_heading, named_eye_clauses)
-            if self._eyes.may_match(norms, raws)
+            self._other_eye(tokens, sentences, triggers, named_heading, named_eye_clauses, caseless)
+            if (self._caseless_eyes if caseless else self._eyes).may_match(norms, raws, caseless)
             else (set(), frozenset())
         )
         return _Document(
@@ -718,6 +722,7 @@ class FindingsExtractor:
         triggers: list[Trigger],
         named_heading: list[bool],
         named_eye_clauses: frozenset[int] = frozenset(),
+        caseless: bool = False,
     ) -> tuple[set[tuple[int, int]], frozenset[int]]:
         """Sentences that name only the fellow eye, and the tokens of clauses about the fellow eye in a
         sentence that names both ("Left eye: large drusen, right eye: GA"; a clause naming no eye belongs to
@@ -734,7 +739,7 @@ class FindingsExtractor:
             start = sentence[0]
             while start > 0 and named_heading[start - 1]:
                 start -= 1
-            found = list(self._eyes.scan(tokens, start, sentence[1]))
+            found = list((self._caseless_eyes if caseless else self._eyes).scan(tokens, start, sentence[1], caseless))
             eyes = {m.payloads[0] for m in found}
             # "the left eye being assessed" names this eye; "the right eye (not being assessed)" does not
             this = any(m.payloads[0] == "this" and not (m.start and tokens[m.start - 1].norm == "not") for m in found)
@@ -764,7 +769,7 @@ class FindingsExtractor:
         clauses: set[int] = set()
         for sentence, eyes in named:
             if eyes == {"right", "left"}:
-                clauses.update(self._fellow_clauses(tokens, sentence, this_eye))
+                clauses.update(self._fellow_clauses(tokens, sentence, this_eye, caseless))
         other = {sentence for sentence, eyes in named if eyes and this_eye not in eyes and "both" not in eyes}
         return other, frozenset(clauses)
 
@@ -825,9 +830,14 @@ class FindingsExtractor:
         at both at her next visit") speaks of this eye too."""
         return any(self._both_eyes_at(tokens, k, sentence[1]) for k in range(*sentence))
 
-    def _fellow_clauses(self, tokens: list[Token], sentence: tuple[int, int], this_eye: str) -> list[int]:
+    def _fellow_clauses(
+        self, tokens: list[Token], sentence: tuple[int, int], this_eye: str, caseless: bool = False
+    ) -> list[int]:
         """Tokens of the clauses (split at "," and dashes) that name the other eye, or follow one that does."""
-        named = {m.start: m.payloads[0] for m in self._eyes.scan(tokens, *sentence) if m.payloads[0] not in _NO_EYE}
+        table = self._caseless_eyes if caseless else self._eyes
+        named = {
+            m.start: m.payloads[0] for m in table.scan(tokens, *sentence, caseless) if m.payloads[0] not in _NO_EYE
+        }
         out, eye, clause = [], None, []
         depth = 0  # an eye named in a parenthesis is an aside ("OD (fellow eye of treated nAMD OS): OCT normal")
         for k in range(*sentence):
@@ -1938,7 +1948,12 @@ class FindingsExtractor:
             short = kind == "weak" and level_id == "routine" and self._short_interval(doc, found, sentence)
             if kind == "weak" and not short:  # a treatment within a time frame is urgent ("injection within 5 days")
                 treated = self._under_treatment(doc, stops) if treated is None else treated
-                if treated and not (stage is not None and stage.id in self.rules.schedule_stages):
+                # a visit at an interval of an inactive eye, or of a treated GA eye ("She will return in 4 weeks for
+                # her first [pegcetacoplan] injection"), is its clinic's review; of an active one, the treatment's
+                if treated and not (
+                    stage is not None
+                    and (stage.id in self.rules.schedule_stages or stage.id in self.rules.schedule_treated_stages)
+                ):
                     continue
             if kind == "care":
                 if assertion.state == "absent":

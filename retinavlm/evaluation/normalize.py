@@ -58,10 +58,20 @@ _STATE_KEY = re.compile(r'"([A-Za-z][A-Za-z ]{0,30}?)[_ ](?:present|detected)"[ 
 
 
 # a finding's state word in a model's states object ('"states": {"srf": "uncertain", "irf": "absent"}')
-_STATES_OBJECT = re.compile(r'"(?:states|state|calls|decisions)"[ \t]*:[ \t]*\{(?P<pairs>[^{}]*)\}', re.IGNORECASE)
-_STATE_PAIR = re.compile(
-    r'"([A-Za-z][A-Za-z ]{0,30}?)"[ \t]*:[ \t]*"(?:present|absent|uncertain|detected|not detected|equivocal)"',
+# (round 40) or its thresholded booleans beside the scores ('"predictions": {"srf": 0.05}, "thresholded": {"srf": false}')
+_STATES_OBJECT = re.compile(
+    r'"(?:states|state|calls|decisions|thresholded|binary|binarized|binarised)"[ \t]*:[ \t]*\{(?P<pairs>[^{}]*)\}',
     re.IGNORECASE,
+)
+_STATE_PAIR = re.compile(
+    r'"([A-Za-z][A-Za-z ]{0,30}?)"[ \t]*:[ \t]*(?:"(?:present|absent|uncertain|detected|not detected|equivocal)"|true\b|false\b)',
+    re.IGNORECASE,
+)
+# (round 40) a score before the answer key in a finding's nested object ('"srf": {"probability": 0.41, "present":
+# false}'): the score gives way to the answer (convention (c)), which then answers the finding's own key
+_NESTED_SCORE = re.compile(
+    r'(?<=\{)[ \t]*"(?:probability|prob|score|p|confidence|conf)"[ \t]*:[ \t]*\d*\.?\d+[ \t]*,'
+    r'(?=[ \t]*"(?:detected|present)"[ \t]*:[ \t]*(?:true|false)\b)'
 )
 # a score named with its finding and followed by the state the output derives from it ("irf_probability 0.12 -> IRF
 # absent", its underscore already a space): the score and its arrow, so the stated state is the finding's value
@@ -335,8 +345,17 @@ class Normalizer:
             text = _JSON_LIST.sub(self._finding_list, text)
         if text.lstrip().startswith("{") and ":" in text:
             if '"detected"' in text or '"present"' in text:
+                text = _NESTED_SCORE.sub(lambda m: " " * len(m.group()), text)
                 text = _NESTED_ANSWER.sub(lambda m: " " * len(m.group()), text)
-            if 'present"' in text or 'detected"' in text or "states" in text or "calls" in text or "decisions" in text:
+            if (
+                'present"' in text
+                or 'detected"' in text
+                or "states" in text
+                or "calls" in text
+                or "decisions" in text
+                or "thresholded" in text
+                or "binar" in text
+            ):
                 text = _scores_giving_way(text)
             text = _json_fields(text)
             if "0" in text:  # after the fields, whose nesting the closing brace keeps: "0}" ends its item as "-,"
