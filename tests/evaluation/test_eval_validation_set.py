@@ -211,6 +211,9 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
 #   dev39 (the thirty-ninth writer's 150 general reports; blind through round 38, scored before and after rounds 37
 #   and 38; no label relabelled, round 39): 0.92 / 0.9333 / 0.9753 after round 39 (0.92 / 0.9267 / 0.9753 before); round 39 also
 #   gained dev38 stage (conventions (k) and (l)) and kept dev17 and dev33 stage on their relabels by (k)
+#   dev41 (the forty-first writer's 150 general reports; blind through round 39, scored once; no label relabelled,
+#   round 40): 1.0 / 0.9933 / 1.0 after round 40 (0.9733 / 0.92 / 0.9685 before); round 40 also gained dev39 referral
+#   (w39-022, w39-037) and dev15 and dev24 biomarker states (w15-053, w24-057)
 #   blind (scored once per round, what landed; no longer blind): 0.97 / 1.0 / 0.9914 after round 7 -- a floor, not a
 #   target
 @pytest.mark.parametrize(
@@ -256,6 +259,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_dev37.jsonl", 150, (0.97, 0.955, 0.975)),
         ("styles_dev38.jsonl", 150, (0.95, 0.99, 0.99)),
         ("styles_dev39.jsonl", 150, (0.91, 0.92, 0.97)),
+        ("styles_dev41.jsonl", 150, (0.99, 0.99, 0.99)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
