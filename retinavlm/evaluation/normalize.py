@@ -52,6 +52,10 @@ _NESTED_ANSWER = re.compile(r'(?<=\{)[ \t]*"(?:detected|present)"[ \t]*:(?=[ \t]
 # reads (a score, "0.08", is no integer; a one is left as it reads)
 _JSON_ZERO = re.compile(r'(?<=")([ \t]*:[ \t]*)0([,}])')
 
+# (round 40, round 39's open items) a field's integer zero ("SRF: 0 | IRF: 0", "drusen: 0"): none found, the sign "-" as a
+# table's count cell and a model's JSON zero read (a decimal, "VA: 0.3", is no integer zero)
+_FIELD_ZERO = re.compile(r"(?<=[A-Za-z)])([ \t]*:[ \t]*)0(?=[ \t]*(?:[|,;\n]|\.(?!\d)|$))")
+
 # a finding's answer key in a model's JSON ('"irf_present": false', '"srf_detected": true'): the finding's own state
 # (its underscore may already be a space: clean_text splits field names at it)
 _STATE_KEY = re.compile(r'"([A-Za-z][A-Za-z ]{0,30}?)[_ ](?:present|detected)"[ \t]*:[ \t]*(?:true|false)\b')
@@ -360,6 +364,8 @@ class Normalizer:
             text = _json_fields(text)
             if "0" in text:  # after the fields, whose nesting the closing brace keeps: "0}" ends its item as "-,"
                 text = _JSON_ZERO.sub(lambda m: m.group(1) + "-,", text)
+        if ": 0" in text or ":0" in text:
+            text = _FIELD_ZERO.sub(lambda m: m.group(1) + "-", text)
         if ("->" in text or "→" in text or "=>" in text) and _SCORE_ARROW.search(text):
             text = _SCORE_ARROW.sub(lambda m: " " * len(m.group()), text)
         if self._list_keys and ":" in text and "[" in text:  # after the fields, whose brackets it consumes

@@ -433,3 +433,91 @@ def test_a_bare_score_alone_keeps_its_reading():
     """Negative, convention (c): a score with no stated state beside it reads as before."""
     before = labels('{"eye": "OD", "biomarkers": {"srf": {"probability": 0.41}}}')["biomarkers"]
     assert before.get("srf") != "absent"
+
+
+# round 39's open items settled by general rules
+
+
+@SETTINGS
+@given(st.sampled_from(["no hint for AMD", "no hint of AMD", "No hints of AMD"]), CASES)
+def test_no_hint_of_amd_is_healthy(term, case):
+    """ "no hint for AMD" (a second-language "no sign of AMD") states the healthy macula, as "no signs of AMD" does."""
+    text = cased(f"Right eye: no drusen, no PED, foveal depression regular, {term}.", case)
+    assert labels(text)["stage"] == "healthy", text
+
+
+def test_a_hint_of_amd_is_no_healthy_macula():
+    """Negative: "a hint of drusen" is no denial of AMD."""
+    assert labels("Right eye: a hint of drusen, no fluid.")["stage"] != "healthy"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        ["at your optometrist", "with your optometrist", "at your optician", "with your local optometrist"]
+    ),
+    CASES,
+)
+def test_eye_tests_with_the_patients_optometrist_are_none(where, case):
+    """A patient letter's "Please continue with yearly eye tests at your optometrist" is community care, none."""
+    text = cased(f"Your left eye scan is healthy. Please continue with yearly eye tests {where}.", case)
+    assert labels(text)["referral"] == "none", text
+
+
+def test_the_optometrists_finding_is_no_plan():
+    """Negative: the optometrist named as who found something states no referral."""
+    assert labels("Drusen were seen by the optometrist. OCT: small drusen, no fluid.")["referral"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["I'm suspicious this represents", "I am suspicious that this is", "Suspicious this is"]),
+    st.sampled_from(["a type one neovascular membrane", "wet AMD", "an active MNV"]),
+    CASES,
+)
+def test_a_suspicion_told_of_the_stage_leaves_it_open(suspicion, stage, case):
+    """ "I'm suspicious this represents a type one neovascular membrane": a suspicion, as "suspicious for MNV" is (eval/
+    README.md), no stage."""
+    text = cased(f"Right eye: large PED with subretinal fluid at its margin. {suspicion} {stage}.", case)
+    assert labels(text)["stage"] is None, text
+
+
+def test_a_lean_on_the_stage_keeps_it():
+    """Negative: a lean ("probably") keeps the stage."""
+    assert labels("Large PED with subretinal fluid. Probably active wet AMD.")["stage"] == "late_wet_active"
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("subretinal space", "srf"), ("the subretinal space", "srf"), ("intraretinal space", "irf")]),
+    st.sampled_from(["Presence of fluid in", "Some fluid within", "fluid in"]),
+    CASES,
+)
+def test_fluid_in_its_named_space_is_that_fluid(place, opening, case):
+    """ "Presence of fluid in subretinal space" names the subretinal fluid by its place, as "fluid under the retina"."""
+    where, bid = place
+    text = cased(f"OCT OD: {opening} {where}. Hypothesis: exudative AMD.", case)
+    assert labels(text)["biomarkers"].get(bid) == "present", text
+
+
+def test_no_fluid_in_its_named_space_is_absent():
+    """Negative: denied, the placed fluid is absent."""
+    assert labels("OCT OD: no fluid in the subretinal space.")["biomarkers"].get("srf") == "absent"
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("SRF", "srf"), ("IRF", "irf"), ("drusen", "drusen")]),
+    st.sampled_from(["{f}: 0 | Next: 16/52", "{f}: 0\nNext: 16/52", "{f}: 0, PED: 1", "{f}:0."]),
+)
+def test_a_fields_integer_zero_is_absent(finding, form):
+    """ "SRF: 0 | IRF: 0" on an injection form: a count of none, the finding absent, as a table's 0 cell reads."""
+    name, bid = finding
+    text = "Eye: R | Activity: none | " + form.format(f=name)
+    assert labels(text)["biomarkers"].get(bid) == "absent", text
+
+
+def test_a_fields_decimal_or_count_is_no_zero():
+    """Negative: "SRF: 0.3" is no integer zero, and "SRF: 1" a count of one."""
+    assert labels("SRF: 1 | IRF: 0")["biomarkers"]["srf"] == "present"
+    assert labels("VA: 0.3. SRF: present.")["biomarkers"]["srf"] == "present"
