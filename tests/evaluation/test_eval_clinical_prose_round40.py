@@ -521,3 +521,17 @@ def test_a_fields_decimal_or_count_is_no_zero():
     """Negative: "SRF: 0.3" is no integer zero, and "SRF: 1" a count of one."""
     assert labels("SRF: 1 | IRF: 0")["biomarkers"]["srf"] == "present"
     assert labels("VA: 0.3. SRF: present.")["biomarkers"]["srf"] == "present"
+
+
+@SETTINGS
+@given(st.sampled_from(["Repeat OCT 1/52.", "Review 1/52.", "See in clinic 1/52."]), CASES)
+def test_one_week_as_a_fraction_is_urgent(plan, case):
+    """ "Repeat OCT 1/52": a time frame under the urgent level's two weeks (round 11), urgent, as "2/52" and "in 1 week"
+    are; a repeat scan at such a time frame is urgent (round 14)."""
+    text = cased(f"L eye: ?SRF vs shadow artefact. {plan}", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+def test_a_repeat_scan_at_a_long_interval_stays_a_test():
+    """Negative, round 14: "Repeat OCT 6/12" names a test, no referral."""
+    assert labels("Drusen, no fluid. Repeat OCT 6/12.")["referral"] is None
