@@ -149,3 +149,44 @@ def test_this_eye_reviewed_at_the_other_eyes_appts(sides, case):
 def test_appts_without_an_interval_or_eye_state_no_plan():
     """Negative: appointments missed are no plan."""
     assert labels("GA subfoveal, no fluid. Missed two appts last year.")["referral"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["scanned", "seen", "reviewed"]),
+    st.sampled_from(["her next RE visit in 8 weeks", "his next visit for the right eye in March"]),
+    CASES,
+)
+def test_no_further_action_beside_both_eyes_booked_is_routine(verb, visit, case):
+    """Convention (f): "No further action is required for the left eye; both eyes will be scanned at her next RE
+    visit in 8 weeks" keeps this eye in the hospital's booked visit, routine."""
+    text = cased(
+        f"LE: soft drusen, no fluid. No further action is required for the left eye; both eyes will be {verb} "
+        f"at {visit}.",
+        case,
+    )
+    assert labels(text)["referral"] == "routine", text
+
+
+def test_no_further_action_alone_stays_none():
+    """Negative: "No further action" with no booked visit is none."""
+    assert labels("LE: soft drusen, no fluid. No further action is required for the left eye.")["referral"] == "none"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["returned him to your care", "discharged her back to your care", "handed him back to your care"]),
+    st.sampled_from(["annual review", "routine monitoring", "review in 12 months"]),
+    CASES,
+)
+def test_the_readers_care_with_its_rhythm_is_none(handed, rhythm, case):
+    """The reader's care with its rhythm ("I have returned him to your care for annual review") is the reader's
+    review, none, as "return to your care" is (dev42 w42-142; dev12 b12-047, dev2 t124)."""
+    text = cased(f"Intermediate AMD, no fluid. I have {handed} for {rhythm}.", case)
+    assert labels(text)["referral"] == "none", text
+
+
+def test_our_review_beside_the_readers_care_for_the_other_eye_stays_routine():
+    """Negative: the writer's own review in another sentence stays routine."""
+    text = "Intermediate AMD, no fluid. We will review her in the MR clinic in 6 months."
+    assert labels(text)["referral"] == "routine"
