@@ -190,3 +190,59 @@ def test_our_review_beside_the_readers_care_for_the_other_eye_stays_routine():
     """Negative: the writer's own review in another sentence stays routine."""
     text = "Intermediate AMD, no fluid. We will review her in the MR clinic in 6 months."
     assert labels(text)["referral"] == "routine"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["her optometrist", "the optometrist", "his GP", "their optician"]),
+    st.sampled_from(["Discharged from the injection service", "Discharged from treatment", "Discharged"]),
+    CASES,
+)
+def test_a_discharge_to_the_care_of_the_community_is_none(who, discharge, case):
+    """The destination of a discharge ("Discharged from the injection service to the care of her optometrist; re-refer
+    if ...") is the community's care: none."""
+    text = cased(f"Disciform scar, no fluid. {discharge} to the care of {who}; re-refer if symptoms.", case)
+    assert labels(text)["referral"] == "none", text
+
+
+def test_a_transfer_to_the_care_of_a_hospital_service_stays_routine():
+    """Negative: care transferred to another hospital's retina service stays a referral."""
+    text = "Inactive nAMD. Transferred to the care of the retina service at Moorfields for review in 4 weeks."
+    assert labels(text)["referral"] == "routine"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "she received her first aflibercept injection the same day",
+            "he was injected the same day",
+            "treated on the same day with ranibizumab",
+        ]
+    ),
+    CASES,
+)
+def test_treatment_given_the_same_day_is_no_referral(treated, case):
+    """Treatment given on the day of the visit ("she received her first aflibercept injection the same day") is round
+    7's treatment today: no referral, not an urgent time frame."""
+    text = cased(f"Active neovascular AMD with SRF; {treated}.", case)
+    assert labels(text)["referral"] is None, text
+
+
+def test_a_visit_the_same_day_stays_urgent():
+    """Negative: a visit asked for the same day is urgent."""
+    assert labels("New SRF. Needs to be seen the same day in MR clinic.")["referral"] == "urgent"
+
+
+@SETTINGS
+@given(st.sampled_from(["your geographic atrophy trial", "your GA trial", "your study", "your clinical trial"]), CASES)
+def test_a_patient_put_forward_for_a_colleagues_trial_is_routine(trial, case):
+    """Convention (a): a patient put forward for a colleague's trial ("consider Mr Daniels for your geographic atrophy
+    trial") is a referral to a named service with no level, routine."""
+    text = cased(f"Fovea-involving GA. I would be grateful if you could consider him for {trial}.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+def test_a_trial_not_asked_for_states_no_referral():
+    """Negative: a trial named as no request states no plan."""
+    assert labels("Fovea-involving GA. He is not eligible for the trial.")["referral"] is None
