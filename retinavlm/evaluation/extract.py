@@ -1561,7 +1561,8 @@ class FindingsExtractor:
         lo, hi = max(sentence[0], found.start - 3), min(sentence[1], found.end + 4)
         own = None
         for q in qualifiers[bisect.bisect_left(starts, lo) : bisect.bisect_left(starts, hi)]:
-            if q.end <= hi and not any(k in past for k in range(q.start - 2, q.start + 1)):
+            # a qualifier begun within the window counts whole ("disciform scar, no signs of activity on OCT")
+            if not any(k in past for k in range(q.start - 2, q.start + 1)):
                 for index, member in q.payloads:
                     if index == family_index:
                         if found.start <= q.start and q.end <= found.end:

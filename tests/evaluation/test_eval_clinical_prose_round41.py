@@ -246,3 +246,21 @@ def test_a_patient_put_forward_for_a_colleagues_trial_is_routine(trial, case):
 def test_a_trial_not_asked_for_states_no_referral():
     """Negative: a trial named as no request states no plan."""
     assert labels("Fovea-involving GA. He is not eligible for the trial.")["referral"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["large disciform scar", "disciform scar", "old disciform scar"]),
+    st.sampled_from(["no signs of activity on OCT", "no sign of activity", "no signs of exudative activity"]),
+    CASES,
+)
+def test_a_scar_with_its_activity_after_a_comma_is_inactive(scar, activity, case):
+    """Convention (j): a disciform scar stated with its activity is inactive wet AMD; a qualifier begun within the
+    window after the scar counts whole ("Left eye: large disciform scar, no signs of activity on OCT", w42-146)."""
+    text = cased(f"Left eye: {scar}, {activity}, no fluid. Discharged back to optician.", case)
+    assert labels(text)["stage"] == "late_wet_inactive", text
+
+
+def test_a_scar_without_an_activity_word_names_no_stage():
+    """Negative: a scar with no activity word near it names no stage (round 8)."""
+    assert labels("Left eye: old disciform scar, no fluid. Vision hand movements. Discharged.")["stage"] is None
