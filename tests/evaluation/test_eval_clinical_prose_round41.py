@@ -264,3 +264,24 @@ def test_a_scar_with_its_activity_after_a_comma_is_inactive(scar, activity, case
 def test_a_scar_without_an_activity_word_names_no_stage():
     """Negative: a scar with no activity word near it names no stage (round 8)."""
     assert labels("Left eye: old disciform scar, no fluid. Vision hand movements. Discharged.")["stage"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("SRF", "srf", "IRF", "irf"), ("IRF", "irf", "SRF", "srf"), ("SHRM", "shrm", "SRF", "srf")]),
+    CASES,
+)
+def test_a_finding_detected_before_a_denied_one_stays_present(pair, case):
+    """A field list's affirmation ends the scope ("SRF detected, IRF not detected"): the next finding's denial is not
+    the first's (w42-117)."""
+    first, first_key, second, second_key = pair
+    text = cased(f"Triage AI - Left eye: {first} detected, {second} not detected.", case)
+    got = labels(text)["biomarkers"]
+    assert got.get(first_key) == "present", text
+    assert got.get(second_key) == "absent", text
+
+
+def test_a_denied_list_still_denies_each():
+    """Negative: "SRF, IRF not detected" denies both."""
+    got = labels("SRF, IRF not detected.")["biomarkers"]
+    assert got.get("srf") == "absent" and got.get("irf") == "absent"
