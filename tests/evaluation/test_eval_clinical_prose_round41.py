@@ -285,3 +285,28 @@ def test_a_denied_list_still_denies_each():
     """Negative: "SRF, IRF not detected" denies both."""
     got = labels("SRF, IRF not detected.")["biomarkers"]
     assert got.get("srf") == "absent" and got.get("irf") == "absent"
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("LE", "RE"), ("RE", "LE"), ("OS", "OD"), ("OD", "OS")]),
+    st.sampled_from(
+        ["will be scanned then", "will be seen then", "can be reviewed then", "will be seen at that visit"]
+    ),
+    CASES,
+)
+def test_this_eye_seen_then_at_the_other_eyes_booked_review_is_routine(sides, then, case):
+    """Round 40's open item (w41-137), the lead's decision: this eye scanned or seen "then" at the other eye's booked
+    review takes that visit, routine (round 31 (b), round 16's booked visit)."""
+    this, other = sides
+    text = cased(
+        f"{this}: large drusen, no fluid. Already under MR clinic for {other} nAMD with review booked for June - no new "
+        f"referral needed; {this} {then}.",
+        case,
+    )
+    assert labels(text)["referral"] == "routine", text
+
+
+def test_a_new_referral_declined_with_no_visit_stays_none():
+    """Negative: with no "then" tying this eye to a visit, the declined referral is none."""
+    assert labels("LE: large drusen, no fluid. No new referral needed; LE will be scanned.")["referral"] == "none"
