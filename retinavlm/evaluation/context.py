@@ -32,6 +32,10 @@ _ALTERNATIVES = frozenset({"vs", "versus", "or"})  # "SRF? vs schisis": the ques
 _LIST_GOES_ON = frozenset({"and", "&", "plus"})
 
 
+# the words a disease named as history may take between its history cue and "with" ("Previous iAMD with DLS")
+_WITH_JOINED_GAP = 3
+
+
 @dataclass(frozen=True)
 class Trigger:
     start: int
@@ -316,6 +320,9 @@ class SentenceContext:
         item_words = 0
         own_item = False
         terminated = False  # past a terminator only sentence-wide categories (other eye) still reach
+        # (round 41) walking back past "with" right after the disease it joins ("Previous iAMD with DLS"): a history cue
+        # just before that disease still reaches the finding (`with_joined`: the token where "with" starts)
+        with_joined = -1
         # the target's own clause names its eye: past a clause dash, a fellow-eye cue speaks of its own clause
         start_eye = (i + 1 if step < 0 else i - 1) in self.named_eye_clauses
         crossed_dash = False
@@ -333,7 +340,13 @@ class SentenceContext:
                     if depth > 0 and rule.category not in self.sentence_wide:
                         continue
                     if terminated and rule.category not in self.sentence_wide and not rule.across_terminators:
-                        continue
+                        if not (
+                            rule.category == "historical"
+                            and rule.direction == "forward"
+                            and with_joined >= 0
+                            and 0 < with_joined - trigger.end <= _WITH_JOINED_GAP
+                        ):
+                            continue
                     if crossed_dash and rule.category == "other_eye":
                         continue
                     if crossed_stop and rule.category == "negated":
@@ -365,6 +378,15 @@ class SentenceContext:
                 if trigger.terminates:
                     if not self.sentence_wide:
                         break
+                    if (
+                        step < 0
+                        and not terminated
+                        and trigger.end - trigger.start == 1
+                        and self.tokens[trigger.start].norm == "with"
+                    ):
+                        with_joined = trigger.start
+                    else:
+                        with_joined = -1
                     terminated = True
                 distance += trigger.end - trigger.start
                 i = trigger.start - 1 if step < 0 else trigger.end

@@ -310,3 +310,26 @@ def test_this_eye_seen_then_at_the_other_eyes_booked_review_is_routine(sides, th
 def test_a_new_referral_declined_with_no_visit_stays_none():
     """Negative: with no "then" tying this eye to a visit, the declined referral is none."""
     assert labels("LE: large drusen, no fluid. No new referral needed; LE will be scanned.")["referral"] == "none"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Previous iAMD", "History of intermediate AMD", "Previously intermediate AMD"]),
+    st.sampled_from([("DLS", "double_layer_sign"), ("large drusen", "drusen"), ("subretinal fibrosis", "fibrosis")]),
+    CASES,
+)
+def test_a_finding_joined_by_with_to_a_disease_named_as_history_is_history(history, finding, case):
+    """Round 40's open item (w41-113), the lead's decision: a finding joined by "with" to a disease named as history
+    ("Previous iAMD with DLS") shares its history: not a finding of this scan."""
+    words, key = finding
+    text = cased(f"VC LE: new small SRF at fovea, no IRF. {history} with {words}. F2F within 2 weeks.", case)
+    got = labels(text)["biomarkers"]
+    assert key not in got, text
+    assert got.get("srf") == "present", text
+
+
+def test_a_finding_joined_by_with_to_todays_disease_is_read():
+    """Negative: "with" after today's disease, or after history far before it, keeps the finding."""
+    assert labels("Intermediate AMD with DLS.")["biomarkers"].get("double_layer_sign") == "present"
+    text = "Previous iAMD. Today large drusen with DLS."
+    assert labels(text)["biomarkers"].get("double_layer_sign") == "present"
