@@ -333,3 +333,19 @@ def test_a_finding_joined_by_with_to_todays_disease_is_read():
     assert labels("Intermediate AMD with DLS.")["biomarkers"].get("double_layer_sign") == "present"
     text = "Previous iAMD. Today large drusen with DLS."
     assert labels(text)["biomarkers"].get("double_layer_sign") == "present"
+
+
+@SETTINGS
+@given(st.sampled_from(["OCT L macula", "OCT R macula", "OCT left", "OCT OD"]), CASES)
+def test_the_scans_heading_with_its_eye_ends_the_history_section(heading, case):
+    """The scan's heading with its eye ("OCT L macula: no SRF, no IRF, no PED" after a "Presenting complaint:" line) is
+    today's findings: its denials are read (w42-149)."""
+    text = cased(f"Presenting complaint: flashes and mild distortion.\n{heading}: no SRF, no IRF, no PED.", case)
+    got = labels(text)["biomarkers"]
+    assert got.get("srf") == "absent" and got.get("ped") == "absent", text
+
+
+def test_the_presenting_complaint_stays_history():
+    """Negative: a finding in the presenting complaint's own line is history."""
+    text = "Presenting complaint: known SRF treated elsewhere.\nPlan: review."
+    assert "srf" not in labels(text)["biomarkers"]
