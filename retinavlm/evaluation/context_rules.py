@@ -160,6 +160,8 @@ class ContextRules:
     # "review at the hospital AMD clinic in 6 months rather than in the community": a community word after one of
     # these is the care turned down
     set_aside_care: frozenset[str] = frozenset()
+    # "refer to polyclinic eye clinic": a community word followed by one of these names the hospital clinic it hosts
+    hosted_care: tuple[str, ...] = ()
     # "refer to polyclinic doctor for non-urgent eye referral": a level word that names a referral's level is the eye
     # referral's, whoever is asked to send it
     referred_care: frozenset[str] = frozenset()
@@ -523,7 +525,7 @@ def _load_cached(path: Path) -> ContextRules:
     community = doc.get("community_care") or {}
     dated = _mapping(doc.get("dated_lines") or {}, path, "dated_lines")
     _keys(dated, {"section", "current"}, path, "dated_lines")
-    _keys(community, {"words", "window", "own", "set_aside", "referred"}, path, "community_care")
+    _keys(community, {"words", "window", "own", "set_aside", "referred", "hosted"}, path, "community_care")
     weak_referrals = _mapping(doc.get("weak_referrals"), path, "weak_referrals")
     time_frames = _mapping(doc.get("time_frames"), path, "time_frames")
     intervals = doc.get("follow_up_intervals") or {}
@@ -610,6 +612,7 @@ def _load_cached(path: Path) -> ContextRules:
         set_aside_care=frozenset(
             w.lower() for w in _strings(community.get("set_aside"), path, "community_care set_aside")
         ),
+        hosted_care=tuple(w.lower() for w in _strings(community.get("hosted"), path, "community_care hosted")),
         paperwork=_strings(doc.get("paperwork"), path, "paperwork"),
         letter_closings=_strings(doc.get("letter_closings"), path, "letter_closings"),
         conditional_openers=frozenset(

@@ -349,6 +349,7 @@ class FindingsExtractor:
         # a community word may be two ("eye examination": the optometrist's, where an examination alone may be the
         # hospital's), matched token by token
         self._community_pairs = frozenset(tuple(w.split()) for w in rules.community_care if len(w.split()) == 2)
+        self._hosted_care = tuple(tuple(w.split()) for w in rules.hosted_care)
 
         self._modifiers = PhraseTable()
         for term, modifier_rules in rules.modifiers.items():
@@ -1995,6 +1996,7 @@ class FindingsExtractor:
                         or (k + 1 < hi and (doc.tokens[k].norm, doc.tokens[k + 1].norm) in self._community_pairs)
                     )
                     and not (k > 0 and doc.tokens[k - 1].norm in own)
+                    and not self._hosts_clinic(doc, k)
                     and not any(doc.tokens[n].norm in aside for n in range(found.end, k))
                     for k in range(lo, hi)
                 ):
@@ -2171,6 +2173,13 @@ class FindingsExtractor:
             if joined and len(between) - len(joined) <= self.rules.referral_alternative_gap:
                 out.update((n, n + 1))
         return out
+
+    def _hosts_clinic(self, doc: _Document, k: int) -> bool:
+        """The community word at k is followed by the hospital clinic it hosts ("refer to polyclinic eye clinic,
+        non-urgent"): that clinic is the care named, not the community."""
+        return any(
+            tuple(t.norm for t in doc.tokens[k + 1 : k + 1 + len(words)]) == words for words in self._hosted_care
+        )
 
     def _under_treatment(self, doc: _Document, stops) -> bool:
         """The report names a treatment given or planned ("Eylea 2 mg given today"), not denied, nor a service

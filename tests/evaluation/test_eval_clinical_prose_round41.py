@@ -349,3 +349,45 @@ def test_the_presenting_complaint_stays_history():
     """Negative: a finding in the presenting complaint's own line is history."""
     text = "Presenting complaint: known SRF treated elsewhere.\nPlan: review."
     assert "srf" not in labels(text)["biomarkers"]
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("LE", "RE"), ("RE", "LE"), ("OS", "OD"), ("OD", "OS")]),
+    st.sampled_from(["injection visit", "injection appointment", "treatment visit"]),
+    EYE_CASES,
+)
+def test_the_other_eyes_injection_visit_is_an_occasion_not_this_eyes_treatment(sides, visit, case):
+    """An injection named by its visit in the singular ("Both eyes scanned at RE injection visit") is an occasion, no
+    dose given: this eye's review at the other eye's visits stays routine (round 31 (b); w42-042)."""
+    this, other = sides
+    text = cased(
+        f"Both eyes scanned at {other} {visit}.\n{this}: scattered large drusen, no fluid. Intermediate AMD {this}, "
+        f"not for treatment. Will continue to scan {this} at {other} treatment visits.",
+        case,
+    )
+    assert labels(text)["referral"] == "routine", text
+
+
+def test_an_injection_given_with_its_next_visit_states_no_referral():
+    """Negative: an active eye injected today with its next visit is the treatment's own review (round 18)."""
+    assert labels("RE: new SRF, active nAMD. Aflibercept given today; next visit 4 weeks.")["referral"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["polyclinic", "community", "optometry"]),
+    st.sampled_from(["eye clinic", "ophthalmology clinic", "eye department"]),
+    CASES,
+)
+def test_a_community_word_hosting_a_hospital_clinic_names_that_clinic(place, clinic, case):
+    """A community word followed by the hospital clinic it hosts ("Outcome: refer to polyclinic eye clinic,
+    non-urgent") names that clinic: a referral, routine (convention (a); w42-139)."""
+    text = cased(f"Drusen at macula, possible GA.\nOutcome: refer to {place} {clinic}, non-urgent.", case)
+    assert labels(text)["referral"] == "routine", text
+
+
+def test_a_community_word_alone_stays_none():
+    """Negative: the community's own care stays none."""
+    assert labels("Early AMD. Outcome: rescreen in 12 months at the polyclinic.")["referral"] == "none"
+    assert labels("Early AMD. Routine monitoring by her community optometrist.")["referral"] == "none"
