@@ -215,7 +215,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
 #   round 40): 1.0 / 0.9933 / 1.0 after round 40 (0.9733 / 0.92 / 0.9685 before); round 40 also gained dev39 referral
 #   (w39-022, w39-037) and dev15 and dev24 biomarker states (w15-053, w24-057)
 #   dev42 (the forty-second writer's 150 general reports; blind through round 40, scored twice; no label relabelled,
-#   round 41): 0.98 / 0.9667 / 0.994 after round 41 (0.9467 / 0.9133 / 0.9563 before); round 41 also gained dev2 and
+#   round 41): 0.98 / 0.98 / 0.994 after round 41 (0.9467 / 0.9133 / 0.9563 before); round 41 also gained dev2 and
 #   dev12 referral (t124, b12-047), dev20 stage (w20-145), dev39 stage (w39-036) and dev41 referral (w41-137)
 #   blind (scored once per round, what landed; no longer blind): 0.97 / 1.0 / 0.9914 after round 7 -- a floor, not a
 #   target
@@ -263,7 +263,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_dev38.jsonl", 150, (0.95, 0.99, 0.99)),
         ("styles_dev39.jsonl", 150, (0.91, 0.92, 0.97)),
         ("styles_dev41.jsonl", 150, (0.99, 0.99, 0.99)),
-        ("styles_dev42.jsonl", 150, (0.97, 0.96, 0.98)),
+        ("styles_dev42.jsonl", 150, (0.97, 0.97, 0.98)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
