@@ -1,5 +1,10 @@
 """Rules from the forty-second writer's round (round 41: styles_dev42.jsonl) and the lead's decisions on round 40's
-open items: "s/o" as "suggestive of" (convention (n)), ..."""
+open items: "s/o" as "suggestive of" (convention (n)); referral first: a clinic with its rhythm, advice to report
+symptoms, both eyes booked at the other eye's visit, the reader's care with its rhythm, the destination of a discharge,
+treatment given the same day, a patient put forward for a trial, the other eye's injection visit, a community word
+hosting a hospital clinic, this eye seen "then" at the other eye's booked review; the eye reported in another record
+and the eye marked as the subject; a stage qualifier begun within its window; a field list's affirmation, the scan's
+heading with its eye, and a finding joined by "with" to a disease named as history."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
