@@ -320,7 +320,7 @@ class SentenceContext:
         item_words = 0
         own_item = False
         terminated = False  # past a terminator only sentence-wide categories (other eye) still reach
-        # (round 41) walking back past "with" right after the disease it joins ("Previous iAMD with DLS"): a history cue
+        # walking back past "with" right after the disease it joins ("Previous iAMD with DLS"): a history cue
         # just before that disease still reaches the finding (`with_joined`: the token where "with" starts)
         with_joined = -1
         # the target's own clause names its eye: past a clause dash, a fellow-eye cue speaks of its own clause

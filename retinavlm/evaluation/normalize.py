@@ -52,7 +52,7 @@ _NESTED_ANSWER = re.compile(r'(?<=\{)[ \t]*"(?:detected|present)"[ \t]*:(?=[ \t]
 # reads (a score, "0.08", is no integer; a one is left as it reads)
 _JSON_ZERO = re.compile(r'(?<=")([ \t]*:[ \t]*)0([,}])')
 
-# (round 40, round 39's open items) a field's integer zero ("SRF: 0 | IRF: 0", "drusen: 0"): none found, the sign "-" as a
+# a field's integer zero ("SRF: 0 | IRF: 0", "drusen: 0"): none found, the sign "-" as a
 # table's count cell and a model's JSON zero read (a decimal, "VA: 0.3", is no integer zero)
 _FIELD_ZERO = re.compile(r"(?<=[A-Za-z)])([ \t]*:[ \t]*)0(?=[ \t]*(?:[|,;\n]|\.(?!\d)|$))")
 
@@ -62,7 +62,7 @@ _STATE_KEY = re.compile(r'"([A-Za-z][A-Za-z ]{0,30}?)[_ ](?:present|detected)"[ 
 
 
 # a finding's state word in a model's states object ('"states": {"srf": "uncertain", "irf": "absent"}')
-# (round 40) or its thresholded booleans beside the scores ('"predictions": {"srf": 0.05}, "thresholded": {"srf": false}')
+# or its thresholded booleans beside the scores ('"predictions": {"srf": 0.05}, "thresholded": {"srf": false}')
 _STATES_OBJECT = re.compile(
     r'"(?:states|state|calls|decisions|thresholded|binary|binarized|binarised)"[ \t]*:[ \t]*\{(?P<pairs>[^{}]*)\}',
     re.IGNORECASE,
@@ -71,7 +71,7 @@ _STATE_PAIR = re.compile(
     r'"([A-Za-z][A-Za-z ]{0,30}?)"[ \t]*:[ \t]*(?:"(?:present|absent|uncertain|detected|not detected|equivocal)"|true\b|false\b)',
     re.IGNORECASE,
 )
-# (round 40) a score before the answer key in a finding's nested object ('"srf": {"probability": 0.41, "present":
+# a score before the answer key in a finding's nested object ('"srf": {"probability": 0.41, "present":
 # false}'): the score gives way to the answer (convention (c)), which then answers the finding's own key
 _NESTED_SCORE = re.compile(
     r'(?<=\{)[ \t]*"(?:probability|prob|score|p|confidence|conf)"[ \t]*:[ \t]*\d*\.?\d+[ \t]*,'

@@ -43,7 +43,7 @@ SENTENCE_END = frozenset({".", "!", ";"})
 SEPARATORS = frozenset({":", "-", "–", "—", "="})
 _WRAP_MIN_CHARS = 50  # shorter lines are items of a list or template, not wrapped prose
 # "Dr." or "e.g." do not end a sentence.
-# words whose full stop abbreviates them, not ends a sentence ("Dr. Cohen"; round 40: "Int. AMD")
+# words whose full stop abbreviates them, not ends a sentence ("Dr. Cohen", "Int. AMD")
 NO_SPLIT_AFTER = frozenset(
     {"dr", "mr", "mrs", "ms", "prof", "approx", "vs", "fig", "ref", "eg", "ie", "cf", "st", "int"}
 )
