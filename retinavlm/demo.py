@@ -377,7 +377,7 @@ def real_cohort_dir(real: RealCohort) -> Path:
 
     data = shared_data_dir()
     if data is None or not (data / real.folder).is_dir():
-        looked = data / real.folder if data is not None else "../shared/data beside the checkout"
+        looked = data / real.folder if data is not None else f"../shared/data/{real.folder} beside the checkout"
         raise DemoError(
             f"real OCT sample not found: {looked}; put the Kermany sample there or set RETINAVLM_SHARED_DATA"
         )
