@@ -1,0 +1,109 @@
+"""Rules from the forty-third writer's round (round 42: styles_dev43.jsonl): referral first: time frames "in the next"
+and a service's target, the outpatient department named by its specialty, the referral that brought the patient
+with its sender inside, a discharge dated in the past, the patient's local ophthalmologist "at"."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prose_testing import CASES, cased, labels
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            "For OCTA and ICG in the next 2 weeks.",
+            "OCTA in the next 1 week.",
+            "He has been referred to the macular treatment clinic with a target of two weeks.",
+            "Referred to MR clinic with a target of 10 days.",
+        ]
+    ),
+    CASES,
+)
+def test_a_short_time_frame_in_the_next_or_as_a_target_is_urgent(plan, case):
+    """ "in the next 2 weeks" and "a target of two weeks" are time frames read by their length: two weeks or less is
+    urgent (round 14's test within an urgent time frame)."""
+    text = cased(f"R eye: shallow SRF over a flat PED. No IRF. {plan}", case)
+    assert labels(text)["referral"] == "urgent", text
+
+
+def test_a_long_time_frame_in_the_next_is_routine():
+    """Negative: the same words with a longer interval are a routine review."""
+    assert labels("Intermediate AMD, no fluid. Review in MR clinic in the next 6 months.")["referral"] == "routine"
+    assert labels("Intermediate AMD. Referred to MR clinic with a target of 12 weeks.")["referral"] == "routine"
+
+
+@SETTINGS
+@given(st.sampled_from(["retina OPD", "the retina OPD", "MR OPD", "medical retina OPD"]), CASES)
+def test_the_outpatient_department_by_its_specialty_is_a_routine_referral(service, case):
+    """Convention (a): a referral to a named hospital service with no level, here the outpatient department named by
+    its specialty ("Refer to retina OPD at base hospital for detailed evaluation"), is routine."""
+    text = cased(
+        f"OCT OS: soft drusen. Impression: intermediate AMD. Advice: Refer to {service} for detailed evaluation.", case
+    )
+    assert labels(text)["referral"] == "routine", text
+
+
+def test_a_referral_naming_no_service_stays_undecided():
+    """Negative: "refer for detailed evaluation" names no service (convention (a))."""
+    assert (
+        labels("OCT OS: soft drusen. Impression: intermediate AMD. Advice: refer for detailed evaluation.")["referral"]
+        is None
+    )
+
+
+@SETTINGS
+@given(st.sampled_from(["optometry", "optometrist", "GP"]), st.sampled_from(["urgent", "routine"]), CASES)
+def test_the_referral_that_brought_the_patient_with_its_sender_is_no_plan(sender, level, case):
+    """The referral received, with its sender between the level and "referral" ("seen today following an urgent
+    optometry referral"), is the sender's level, not this report's plan: today's injection states no referral."""
+    article = "an" if level == "urgent" else "a"
+    text = cased(
+        f"Mr Allen was seen today following {article} {level} {sender} referral. The left macula shows SRF and IRF. "
+        "Active wet AMD. He was given his first aflibercept injection today.",
+        case,
+    )
+    assert labels(text)["referral"] is None, text
+
+
+def test_this_reports_own_urgent_referral_stays():
+    """Negative: the writer's own urgent referral is read."""
+    assert labels("OCT: new SRF. I have made an urgent optometry referral to the MR clinic.")["referral"] == "urgent"
+    assert labels("OCT: new SRF. Urgent referral to MR clinic.")["referral"] == "urgent"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["was discharged in 2021", "had been discharged in 2019", "was discharged in March 2022"]), CASES
+)
+def test_a_discharge_dated_in_the_past_is_history(discharge, case):
+    """A discharge dated in the past ("treated at another unit ... and was discharged in 2021") is the care's history:
+    the letter's own time frame stands."""
+    text = cased(
+        f"Please see Mr Delaney within 1-2 weeks. He was treated for wet AMD in 2019 and {discharge}. "
+        "OCT today shows new intraretinal fluid.",
+        case,
+    )
+    assert labels(text)["referral"] == "urgent", text
+
+
+def test_a_discharge_today_stays_none():
+    """Negative: a discharge stated as the plan is none."""
+    assert labels("Early AMD, no fluid. She was discharged to her optometrist.")["referral"] == "none"
+    assert labels("Early AMD, no fluid. Discharged today.")["referral"] == "none"
+
+
+@SETTINGS
+@given(st.sampled_from(["your local ophthalmologist", "your ophthalmologist", "her local ophthalmologist"]), CASES)
+def test_follow_up_at_the_patients_own_ophthalmologist_is_none(who, case):
+    """Convention (h): a follow-up at the patient's own or local ophthalmologist ("Further controls at your local
+    ophthalmologist every 6 months") is a discharge, none, as "with your local ophthalmologist"."""
+    text = cased(f"Geographic atrophy, no fluid. Further controls at {who} every 6 months.", case)
+    assert labels(text)["referral"] == "none", text
+
+
+def test_follow_up_at_the_ophthalmologist_stays_routine():
+    """Negative: convention (m): "controls at the ophthalmologist" names no one's own, routine."""
+    text = "Geographic atrophy, no fluid. Further controls at the ophthalmologist every 6 months."
+    assert labels(text)["referral"] == "routine"
