@@ -107,3 +107,78 @@ def test_follow_up_at_the_ophthalmologist_stays_routine():
     """Negative: convention (m): "controls at the ophthalmologist" names no one's own, routine."""
     text = "Geographic atrophy, no fluid. Further controls at the ophthalmologist every 6 months."
     assert labels(text)["referral"] == "routine"
+
+
+@SETTINGS
+@given(st.sampled_from(["2022", "2019"]), st.sampled_from(["by her optometrist with", "with", "for"]), CASES)
+def test_a_referral_dated_in_the_past_is_history(year, rest, case):
+    """The referral dated before its sender and reason ("Referred in 2022 by her optometrist with suspected wet AMD")
+    is the referrer's question, history like "referred by": the stated diagnosis stands."""
+    text = cased(
+        f"Diagnosis: early AMD.\nClinical course: Referred in {year} {rest} suspected wet AMD. Stable since.\n"
+        "Today's OCT: small and medium drusen, no SRF, no IRF.",
+        case,
+    )
+    assert labels(text)["stage"] == "early", text
+
+
+def test_a_suspicion_of_today_still_opens_the_stage():
+    """Negative: today's suspicion beside a stated stage still leaves it open (round 3's open stage)."""
+    assert labels("Diagnosis: early AMD. Today: suspected wet AMD, ?SRF.")["stage"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("R", "L"), ("L", "R")]),
+    st.sampled_from(["not subject", "not referred", "fellow"]),
+    st.sampled_from(["as written", "lower", "upper"]),
+)
+def test_the_one_letter_side_marked_as_not_the_subject_is_the_fellow(sides, mark, case):
+    """A one-letter side before its bracket ("R (NOT SUBJECT): ACTIVE NAMD UNDER TREATMENT") names the eye, and the
+    bracket marks it as the fellow: its stage is not this report's, in any case."""
+    other, this = sides
+    text = cased(
+        f"Both eyes scanned. {this}: medium drusen, pigmentary changes, no PED, no fluid. "
+        f"{other} ({mark}): active nAMD under treatment, disciform scar.",
+        case,
+    )
+    got = labels(text)
+    assert got["stage"] is None, text
+    assert "fibrosis" not in got["biomarkers"], text
+
+
+def test_the_one_letter_side_without_a_mark_is_not_an_eye():
+    """Negative: the same note with the disease stated for this eye keeps it."""
+    text = "Both eyes scanned. L: active nAMD, SRF present. R (not subject): medium drusen."
+    assert labels(text)["stage"] == "late_wet_active"
+
+
+@SETTINGS
+@given(st.sampled_from([("right", "left"), ("left", "right")]), st.sampled_from(["as written", "upper"]))
+def test_a_subject_field_names_this_eye(sides, case):
+    """A subject field with its side ("SUBJECT: LEFT", "Subject eye: right") names this report's eye, as a form's
+    "Eye: left": the other eye's GA, told after it, is not this report's."""
+    this, other = sides
+    text = cased(
+        f"Subject eye: {this} ({other} eye has established GA, monitored separately).\n"
+        f"{this.capitalize()} OCT: drusenoid PED with overlying HRF; no fluid.\nConsensus: intermediate AMD.",
+        case,
+    )
+    got = labels(text)
+    assert got["stage"] == "intermediate", text
+    assert got["biomarkers"].get("ped") == "present", text
+
+
+@SETTINGS
+@given(st.sampled_from([("r", "l"), ("l", "r")]))
+def test_the_one_letter_side_with_its_colon_is_an_eye_in_a_lower_case_note(sides):
+    """In a note written without capitals "l:" and "r:" name eyes (`caseless_eyes`), so "l: normal" is the other
+    eye's, not a healthy stage of this one."""
+    this, other = sides
+    text = f"{this} eye (referred): ga, non-foveal, hypertransmission. no srf. {other}: normal. rv 12/12."
+    assert labels(text)["stage"] == "late_dry", text
+
+
+def test_a_lower_case_note_of_one_eye_reads_normal():
+    """Negative: the eye named alone and normal is healthy."""
+    assert labels("r eye: normal macula. no drusen. rv 12/12.")["stage"] == "healthy"
