@@ -1015,6 +1015,8 @@ class FindingsExtractor:
         active = any(state in ("present", "uncertain") for state in activity)
         if stage is not None and stage.id == "late_wet_inactive" and self._open_by_hedged_fluid(doc, activity):
             stage = None
+        if stage is not None and stage.id == "late_wet_inactive" and "present" in activity:
+            stage = self._reactivated(doc, stage, stages) or stage
         if stage is not None and self._rival_in_sentence(doc, stage):
             stage = None
         referrals = self._referral_mentions(doc, stops, stage, active) + self._heading_value_mentions(doc, "referral")
@@ -1037,6 +1039,18 @@ class FindingsExtractor:
         if "uncertain" not in activity or "present" in activity:
             return False
         return next(self._inactive_since.scan(doc.tokens), None) is not None
+
+    def _reactivated(self, doc: _Document, stage: Mention, stages: list[tuple[Mention, bool]]) -> Mention | None:
+        """A history of inactivity ("Known R nAMD, quiescent since January") read as the stage, beside today's fluid
+        present and an active stage stated ("Today: new SRF ... Reactivated. Inject today"), gives way to it: the
+        inactivity lasted until today (eval/README.md, round 38 (i): hedged fluid leaves it open; fluid present with
+        activity stated decides it)."""
+        lo, hi = self._token_range(doc, stage.span)
+        sentence = next(((s, e) for s, e in doc.sentences if s <= lo < e), (lo, hi))
+        if next(self._inactive_since.scan(doc.tokens, *sentence), None) is None:
+            return None
+        active = [(m, weak) for m, weak in stages if m.id == "late_wet_active" and m.state == "present"]
+        return self._pick(active, "conclusion")
 
     def _rival_in_sentence(self, doc: _Document, stage: Mention) -> bool:
         """A non-AMD reading set against the stage in its sentence, ranked below it ("more likely to be wet AMD than

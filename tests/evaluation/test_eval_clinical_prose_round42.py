@@ -182,3 +182,74 @@ def test_the_one_letter_side_with_its_colon_is_an_eye_in_a_lower_case_note(sides
 def test_a_lower_case_note_of_one_eye_reads_normal():
     """Negative: the eye named alone and normal is healthy."""
     assert labels("r eye: normal macula. no drusen. rv 12/12.")["stage"] == "healthy"
+
+
+@SETTINGS
+@given(st.sampled_from(["Intravitreal bevacizumab", "Aflibercept 2 mg", "Faricimab"]), CASES)
+def test_a_dose_administered_today_is_treatment_now(drug, case):
+    """A dose "administered today" is round 18's treatment given now, as "given today": active wet AMD when no stage
+    is named."""
+    text = cased(
+        f"OS: persistent IRF, less than at last visit. SRF none. {drug} administered today. RTC 4 weeks.", case
+    )
+    assert labels(text)["stage"] == "late_wet_active", text
+
+
+def test_a_dose_administered_beside_an_activity_word_yields():
+    """Negative: an activity word stated beside it wins, as for "given"."""
+    text = "OD: no fluid. Aflibercept administered today. Inactive, extend to 10 weeks."
+    assert labels(text)["stage"] == "late_wet_inactive"
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("right", "left"), ("left", "right")]),
+    st.sampled_from(["which I will report separately", "reported separately", "monitored separately"]),
+    st.sampled_from(["This letter is about her {this} eye.", "This letter concerns the {this} eye."]),
+    st.sampled_from(["as written", "upper"]),
+)
+def test_the_other_eye_reported_separately_and_the_letters_eye(sides, elsewhere, about, case):
+    """The other eye reported or monitored elsewhere ("neovascular AMD in her left eye, which I will report
+    separately") is the fellow, and the eye a letter says it is about ("This letter is about her right eye") is this
+    report's: its GA is read, and its review at the other eye's injection visits is routine (round 31 (b))."""
+    this, other = sides
+    text = cased(
+        f"Mrs Murray continues on injections for neovascular AMD in her {other} eye, {elsewhere}. "
+        f"{about.format(this=this)}\nHer {this} OCT shows extensive geographic atrophy. There is no fluid.\n"
+        f"We will review the {this} eye at her {other} eye injection visits.",
+        case,
+    )
+    got = labels(text)
+    assert got["stage"] == "late_dry", text
+    assert got["referral"] == "routine", text
+
+
+def test_a_letter_about_one_eye_with_its_disease_keeps_it():
+    """Negative: the letter's own eye with wet AMD keeps its stage."""
+    text = "This letter is about her left eye. Her left OCT shows new SRF: active neovascular AMD."
+    assert labels(text)["stage"] == "late_wet_active"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["quiescent since January", "inactive since March", "dry since the spring"]),
+    st.sampled_from(["Reactivated. Inject today.", "Active nAMD. Inject today.", "Reactivation. Inject today."]),
+    CASES,
+)
+def test_a_history_of_inactivity_gives_way_to_todays_stated_activity(history, verdict, case):
+    """A history of inactivity ("Known R nAMD, quiescent since January") beside today's fluid present and an active
+    stage stated ("Today: new SRF ... Reactivated. Inject today") is active: the inactivity lasted until today."""
+    text = cased(
+        f"Known R nAMD, {history} on 12-weekly. Today: new SRF temporal to fovea and a small IRC. {verdict}", case
+    )
+    assert labels(text)["stage"] == "late_wet_active", text
+
+
+def test_a_history_of_inactivity_stands_without_fluid_and_opens_with_hedged_fluid():
+    """Negatives: with no fluid the inactivity stands, and with today's hedged fluid the stage is open (round 38
+    (i))."""
+    assert labels("Known R nAMD, quiescent since January. Today: no SRF, no IRF. Extend to 14 weeks.")["stage"] == (
+        "late_wet_inactive"
+    )
+    text = "Known R nAMD, inactive since March. Today: could be a small SRF pocket or just an artefact. No IRF."
+    assert labels(text)["stage"] is None
