@@ -253,3 +253,22 @@ def test_a_history_of_inactivity_stands_without_fluid_and_opens_with_hedged_flui
     )
     text = "Known R nAMD, inactive since March. Today: could be a small SRF pocket or just an artefact. No IRF."
     assert labels(text)["stage"] is None
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["Intermediate AMD probably", "known iAMD", "Early AMD", "Known GA"]),
+    st.sampled_from(["?conversion", "? conversion", "query conversion", "??conversion"]),
+    CASES,
+)
+def test_a_bare_conversion_queried_opens_the_stated_stage(stage, query, case):
+    """Convention (o): a bare "?conversion" (no target stage named) beside a stated stage opens it, no stage, as
+    "?conversion to nAMD" does (round 31; dev42 w42-128, dev18 w18-108)."""
+    text = cased(f"RE: equivocal small IRF temporal to fovea; SRF nil. {stage}; {query}. Repeat OCT in 2 weeks.", case)
+    assert labels(text)["stage"] is None, text
+
+
+def test_conversion_not_queried_keeps_the_stage():
+    """Negative: conversion denied or watched for is no query of it: the stated stage stands."""
+    assert labels("Intermediate AMD. No signs of conversion. Review 6/12.")["stage"] == "intermediate"
+    assert labels("Intermediate AMD. Watch for conversion.")["stage"] == "intermediate"
