@@ -32,10 +32,6 @@ _ALTERNATIVES = frozenset({"vs", "versus", "or"})  # "SRF? vs schisis": the ques
 _LIST_GOES_ON = frozenset({"and", "&", "plus"})
 
 
-# the words a disease named as history may take between its history cue and "with" ("Previous iAMD with DLS")
-_WITH_JOINED_GAP = 3
-
-
 @dataclass(frozen=True)
 class Trigger:
     start: int
@@ -80,6 +76,8 @@ class SentenceContext:
         item_openers: frozenset[tuple[str, str]] = frozenset(),
         named_eye_clauses: frozenset[int] = frozenset(),
         item_verdicts: tuple[tuple[str, ...], ...] = (),
+        history_joiners: frozenset[str] = frozenset({"with"}),
+        history_join_gap: int = 3,
     ):
         self.tokens = tokens
         self.by_end = {t.end - 1: t for t in triggers}
@@ -101,6 +99,10 @@ class SentenceContext:
         # beyond the dash speaks of its own clause
         self.named_eye_clauses = named_eye_clauses
         self.item_verdicts = frozenset(item_verdicts)
+        # "Previous iAMD with DLS": the words that join a finding to a disease named as history, and how many words
+        # that disease may take between its history cue and the joining word (context_rules.yaml `joined_history`)
+        self.history_joiners = history_joiners
+        self.history_join_gap = history_join_gap
         # another finding counts as one word of distance, however many words it has, and an item of a
         # list of findings ("no drusen, PED, SRF, IRF, SHRM, HRF or atrophy") as none
         self.target_counts = [
@@ -344,7 +346,7 @@ class SentenceContext:
                             rule.category == "historical"
                             and rule.direction == "forward"
                             and with_joined >= 0
-                            and 0 < with_joined - trigger.end <= _WITH_JOINED_GAP
+                            and 0 < with_joined - trigger.end <= self.history_join_gap
                         ):
                             continue
                     if crossed_dash and rule.category == "other_eye":
@@ -382,7 +384,7 @@ class SentenceContext:
                         step < 0
                         and not terminated
                         and trigger.end - trigger.start == 1
-                        and self.tokens[trigger.start].norm == "with"
+                        and self.tokens[trigger.start].norm in self.history_joiners
                     ):
                         with_joined = trigger.start
                     else:

@@ -249,6 +249,10 @@ class ContextRules:
     finding_stability_reach: int = 0
     # "no fluid, and an atrophic patch": two words after a comma that open a new item of the list, a statement of its own
     item_openers: frozenset[tuple[str, str]] = frozenset()
+    # "Previous iAMD with DLS": a finding joined by one of these words to a disease named as history shares its history,
+    # when at most `history_join_gap` words stand between the history cue and the joining word (`joined_history`)
+    history_joiners: frozenset[str] = frozenset({"with"})
+    history_join_gap: int = 3
     # "No SRF, IRF, double-layer sign or HRF is seen in the left eye": a finding joined by one of these is a member of
     # the negated list, whatever words follow the list
     disjunctions: frozenset[str] = frozenset()  # "AREDS category: 3" reads "AREDS category 3"
@@ -403,6 +407,7 @@ def _load_cached(path: Path) -> ContextRules:
         "item_openers",
         "disjunctions",
         "finding_list_keys",
+        "joined_history",
     }
     _keys(doc, allowed, path, "top level")
     modifiers: dict[str, list[ModifierRule]] = {}
@@ -543,6 +548,8 @@ def _load_cached(path: Path) -> ContextRules:
     _keys(guard, {"terms", "window", "anatomy", "partial"}, path, "stage_anatomy_guard")
     stability = doc.get("finding_stability") or {}
     _keys(stability, {"words", "measures", "reach"}, path, "finding_stability")
+    joined_history = doc.get("joined_history") or {}
+    _keys(joined_history, {"joiners", "max_gap"}, path, "joined_history")
     visits = doc.get("visit_intervals") or {}
     _keys(visits, {"intervals", "visits", "tests", "gap"}, path, "visit_intervals")
     predicates = doc.get("referral_predicates") or {}
@@ -690,6 +697,10 @@ def _load_cached(path: Path) -> ContextRules:
             if len(w.split()) == 2
         ),
         disjunctions=frozenset(w.lower() for w in _strings(doc.get("disjunctions"), path, "disjunctions")),
+        history_joiners=frozenset(
+            w.lower() for w in _strings(joined_history.get("joiners", ["with"]), path, "joined_history joiners")
+        ),
+        history_join_gap=_int(joined_history.get("max_gap", 3), path, "joined_history max_gap"),
         finding_list_keys=_finding_list_keys(doc.get("finding_list_keys"), path),
         answer_markers=frozenset(w.lower() for w in _strings(doc.get("answer_markers"), path, "answer_markers")),
         affirmative_answers=frozenset(

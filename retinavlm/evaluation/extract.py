@@ -922,6 +922,8 @@ class FindingsExtractor:
             self.rules.item_openers,
             doc.named_eye_clauses,
             self.rules.item_verdicts,
+            self.rules.history_joiners,
+            self.rules.history_join_gap,
         )
 
     def _span(self, doc: _Document, start: int, end: int) -> Span:

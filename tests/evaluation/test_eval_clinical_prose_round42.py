@@ -272,3 +272,28 @@ def test_conversion_not_queried_keeps_the_stage():
     """Negative: conversion denied or watched for is no query of it: the stated stage stands."""
     assert labels("Intermediate AMD. No signs of conversion. Review 6/12.")["stage"] == "intermediate"
     assert labels("Intermediate AMD. Watch for conversion.")["stage"] == "intermediate"
+
+
+def test_the_history_join_gap_is_data(tmp_path):
+    """The `with`-joined history's settings are data (context_rules.yaml `joined_history`, the lead's decision 3 of
+    round 41): the file sets them, and a gap of 0 no longer lets "Previous iAMD with DLS" share its history."""
+    import dataclasses
+
+    from retinavlm.evaluation.context_rules import default_rules_path, load_rules
+    from retinavlm.evaluation.extract import FindingsExtractor
+
+    shipped = load_rules()
+    assert shipped.history_joiners == frozenset({"with"})
+    text = "Previous iAMD with DLS. Today: no fluid."
+    assert "double_layer_sign" not in labels(text)["biomarkers"]
+    narrow = FindingsExtractor(rules=dataclasses.replace(shipped, history_join_gap=0))
+    assert narrow.extract(text).labels()["biomarkers"].get("double_layer_sign") == "present"
+    # the key is checked like every other: an unknown setting is an error
+    bad = tmp_path / "rules.yaml"
+    bad.write_text(default_rules_path().read_text().replace("joined_history:\n", "joined_history:\n  gap: 1\n", 1))
+    try:
+        load_rules(bad)
+    except Exception as error:  # RulesError
+        assert "joined_history" in str(error)
+    else:
+        raise AssertionError("an unknown joined_history key was accepted")
