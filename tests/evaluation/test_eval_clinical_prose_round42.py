@@ -297,3 +297,31 @@ def test_the_history_join_gap_is_data(tmp_path):
         assert "joined_history" in str(error)
     else:
         raise AssertionError("an unknown joined_history key was accepted")
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["was treated in 2022 for", "was treated in 2019 for", "had been treated for", "Previous"]),
+    st.sampled_from(["neovascular AMD", "wet AMD", "nAMD"]),
+    CASES,
+)
+def test_a_finding_joined_by_with_to_a_disease_of_the_history_shares_it(history, disease, case):
+    """A finding joined by "with" to a disease named as history, up to five words after the history cue ("was
+    treated in 2022 for neovascular AMD with subretinal fluid"), is history too; what is denied today ("has not
+    returned") is absent."""
+    text = cased(
+        f"His left eye {history} {disease} with subretinal fluid. Today's OCT shows new intraretinal fluid. "
+        "The subretinal fluid has not returned.",
+        case,
+    )
+    got = labels(text)["biomarkers"]
+    assert got.get("srf") == "absent", text
+    assert got.get("irf") == "present", text
+
+
+def test_a_finding_joined_by_with_to_todays_disease_is_present():
+    """Negative: a finding joined to a disease named plainly is today's, and a finding that has returned is present."""
+    assert labels("Known neovascular AMD in the left eye with new subretinal fluid today.")["biomarkers"]["srf"] == (
+        "present"
+    )
+    assert labels("Treated for nAMD in 2022. The subretinal fluid has returned.")["biomarkers"]["srf"] == "present"
