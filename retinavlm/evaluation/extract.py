@@ -1117,7 +1117,9 @@ class FindingsExtractor:
             assertion = self._assess(doc, ctx, found, sentence)
             state = assertion.state
             if state == "uncertain" and (
-                self._alternative_kinds(doc, targets, n) or self._kind_set_against(doc, found, sentence)
+                self._alternative_kinds(doc, targets, n)
+                or self._kind_set_against(doc, found, sentence)
+                or self._kind_queried(doc, found, sentence)
             ):
                 state = "present"  # "drusenoid PED vs serous PED": the hedge is about the kind, not the PED
             if kind == "absence":
@@ -1191,6 +1193,26 @@ class FindingsExtractor:
             or not doc.tokens[other.end].is_word
             or doc.tokens[other.end].norm in _KIND_PRONOUNS
         )
+
+    def _kind_queried(self, doc: _Document, found: Match, sentence) -> bool:
+        """A query of the finding's kind right after it ("subfoveal PED ?serous vs drusenoid", "drusen ?large"): the
+        query is of its type or size, not of the finding, which is there (the lead's decision on round 41's open item
+        w42-030). The kind alone ends its item, or is set against another kind of the same finding."""
+        k = found.end
+        if k + 1 >= sentence[1] or (doc.tokens[k].norm,) not in self._queries or found.payloads[0][0] != "biomarker":
+            return False
+        mark, before = doc.tokens[k], doc.tokens[k - 1]
+        if not mark.is_word and (mark.start == before.end or mark.end < doc.tokens[k + 1].start):
+            return False  # "PED? serous ...": the question mark is the finding's own, glued to it (or standing apart)
+        bid = found.payloads[0][1][0]
+        kind = self._attributes.match_at(doc.tokens, k + 1, sentence[1])
+        if kind is None or not any(p[0] == bid for p in kind.payloads):
+            return False
+        j = kind.end
+        if j < sentence[1] and doc.tokens[j].norm in self._kind_joiners:
+            other = self._attributes.match_at(doc.tokens, j + 1, sentence[1])
+            return other is not None and any(p[0] == bid for p in other.payloads)
+        return j >= sentence[1] or not doc.tokens[j].is_word
 
     def _alternative_kinds(self, doc: _Document, targets, n: int) -> bool:
         """The finding is set against itself in another kind ("drusenoid PED vs serous PED", "either a

@@ -325,3 +325,31 @@ def test_a_finding_joined_by_with_to_todays_disease_is_present():
         "present"
     )
     assert labels("Treated for nAMD in 2022. The subretinal fluid has returned.")["biomarkers"]["srf"] == "present"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(
+        [
+            ("PED", "ped", "serous", "drusenoid"),
+            ("PED", "ped", "fibrovascular", "drusenoid"),
+            ("pigment epithelial detachment", "ped", "drusenoid", "serous"),
+            ("drusen", "drusen", "large", "medium"),
+        ]
+    ),
+    st.sampled_from(["?", "query "]),
+    CASES,
+)
+def test_a_query_of_the_findings_kind_leaves_it_present(finding, query, case):
+    """The lead's decision on w42-030: a query of a finding's type or size right after it ("subfoveal PED ?serous vs
+    drusenoid") leaves the finding present; only a query of the finding itself makes it uncertain."""
+    words, bid, kind, other = finding
+    text = cased(f"ARMD clinic RE: subfoveal {words} {query}{kind} vs {other}, equivocal trace SRF.", case)
+    assert labels(text)["biomarkers"].get(bid) == "present", text
+
+
+def test_a_query_of_the_finding_itself_stays_uncertain():
+    """Negatives: the finding queried ("?PED"), or set against another finding ("PED vs shadowing artefact"), is
+    uncertain."""
+    assert labels("RE: subfoveal ?PED, no SRF.")["biomarkers"]["ped"] == "uncertain"
+    assert labels("RE: query PED vs shadowing artefact, no SRF.")["biomarkers"]["ped"] == "uncertain"
