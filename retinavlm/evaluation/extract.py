@@ -1112,7 +1112,7 @@ class FindingsExtractor:
         mentions: list[Mention] = []
         for n, (found, sentence) in enumerate(targets):
             kind, *rest = found.payloads[0]
-            if kind == "ignore":
+            if kind == "ignore" or (kind == "biomarker" and self._label_restated(doc, targets, n)):
                 continue
             assertion = self._assess(doc, ctx, found, sentence)
             state = assertion.state
@@ -1174,6 +1174,22 @@ class FindingsExtractor:
                     )
                 )
         return mentions, queried
+
+    def _label_restated(self, doc: _Document, targets, n: int) -> bool:
+        """A finding's field label whose value names the same finding again ("SRF: no definite SRF", "SRF: no SRF"):
+        the label states nothing of its own; the value decides."""
+        found, sentence = targets[n]
+        colon = found.end
+        if colon + 1 >= sentence[1] or doc.tokens[colon].raw != ":" or n + 1 >= len(targets):
+            return False
+        value, value_sentence = targets[n + 1]
+        return (
+            value_sentence == sentence
+            and value.start - colon <= 4
+            and value.payloads[0][0] == "biomarker"
+            and value.payloads[0][1] == found.payloads[0][1]
+            and all(doc.tokens[k].is_word for k in range(colon + 1, value.start))
+        )
 
     def _kind_set_against(self, doc: _Document, found: Match, sentence) -> bool:
         """The finding set against another kind of itself named by the kind alone ("more likely drusenoid PED than

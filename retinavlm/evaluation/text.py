@@ -30,6 +30,8 @@ _TOKEN_RE = re.compile(
     r"|\w+(?:[-'’]\w+)*"
     rf"|(?<=\w)(?P<stuck>{_SIGN})(?=[\s,.;:)(/|]|$)"
     rf"|(?<=\w[ \t])(?P<spaced>{_SIGN})(?:{_ITEM_END}|{_NEXT_SIGNED})"
+    # a spaced sign before a word, read as a sign only inside a run of finding-sign pairs ("srf ++ irf - ped bigger")
+    rf"|(?<=\w[ \t])(?P<run>{_SIGN})(?=[ \t]+[^\W\d_])"
     rf"|(?:(?<=[:=])|(?<=[:=][ \t]))(?P<valued>{_SIGN}){_ITEM_END}"
     rf"|(?:(?<=[:=][\"'])|(?<=[:=][ \t][\"']))(?P<quoted>{_SIGN})(?=[\"']|[ \t]*[,;)(|\n]|$)"
     r"|(?:(?<=[,;:])|(?<=[,;:][ \t]))(?P<prefixed>\+{1,3}|-|−)(?=[^\W\d_])"
@@ -93,6 +95,11 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
             surface = "?" if inner.startswith("?") else inner if inner.endswith("ve") else _SIGN_WORDS.get(inner, "+ve")
         elif sign == "spaced" and not _ENDS_ITEM.match(text, m.end()) and not _in_sign_run(text, out):
             pass  # "active nAMD - SRF +": a dash before a signed finding, unless the run of signs began before it
+        elif sign == "run" and not (
+            len(out) >= 3 and out[-2][2] in _RUN_SIGNS and text[out[-2][0] : out[-2][1]] != "+"
+        ):
+            pass  # "early AMD - no need to refer": a dash, unless a sign ends the pair before ("srf ++ irf - ped"; not
+            # "drusen + PED - stable", where "+" is "and")
         else:  # stuck, spaced, valued, quoted or prefixed
             surface = _SIGN_WORDS.get(surface, "+ve")
         out.append((m.start(), m.end(), surface))
@@ -100,14 +107,18 @@ def raw_tokens(text: str) -> list[tuple[int, int, str]]:
 
 
 _RUN_MARKS = frozenset({"+ve", "-ve", "+/-", ":", "+", "++", "+++", "-", "−"})  # a sign read or left as written
+_RUN_SIGNS = frozenset({"+ve", "-ve", "+/-"})  # a sign read as one: the pair before ended with its sign
 
 
 def _in_sign_run(text: str, out: list[tuple[int, int, str]]) -> bool:
-    """The finding before a spaced sign opens the note or a line or follows a sign or a heading's colon ("srf ++ irf
-    - shrm +", "le: irf - shrm +", "OD srf ++ irf - shrm +"): the sign continues a run of finding-sign pairs."""
+    """The finding before a spaced sign opens the note, a line or a sentence or follows a sign or a heading's colon
+    ("srf ++ irf - shrm +", "le: irf - shrm +", "OD srf ++ irf - shrm +", "le. srf ++ irf - ped bigger"): the sign
+    continues a run of finding-sign pairs."""
     if len(out) == 1:
         return True
-    return len(out) >= 2 and (out[-2][2] in _RUN_MARKS or "\n" in text[out[-2][1] : out[-1][0]])
+    return len(out) >= 2 and (
+        out[-2][2] in _RUN_MARKS or out[-2][2] in SENTENCE_END or "\n" in text[out[-2][1] : out[-1][0]]
+    )
 
 
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

@@ -353,3 +353,70 @@ def test_a_query_of_the_finding_itself_stays_uncertain():
     uncertain."""
     assert labels("RE: subfoveal ?PED, no SRF.")["biomarkers"]["ped"] == "uncertain"
     assert labels("RE: query PED vs shadowing artefact, no SRF.")["biomarkers"]["ped"] == "uncertain"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["persistent", "quite persistent", "residual", "recurrent"]),
+    st.sampled_from(["subretinal fluid", "intraretinal fluid"]),
+    CASES,
+)
+def test_a_lasting_finding_told_in_the_past_tense_is_history(lasting, finding, case):
+    """ "Previously he had quite persistent subretinal fluid but that has been dry since the spring": "persistent" there
+    is of then; today's denial decides."""
+    key = "srf" if finding.startswith("sub") else "irf"
+    text = cased(
+        f"Previously he had {lasting} {finding} but that has been dry since the spring. Today there is no {finding}.",
+        case,
+    )
+    assert labels(text)["biomarkers"].get(key) == "absent", text
+
+
+def test_a_lasting_finding_of_today_is_present():
+    """Negative: "persistent" of today's finding is current."""
+    assert labels("Today there is persistent subretinal fluid.")["biomarkers"]["srf"] == "present"
+    assert labels("He has persistent subretinal fluid despite monthly injections.")["biomarkers"]["srf"] == "present"
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("SRF", "srf"), ("IRF", "irf"), ("PED", "ped")]),
+    st.sampled_from([("no definite {x}", "uncertain"), ("no {x}", "absent"), ("{x} not seen", "absent")]),
+    CASES,
+)
+def test_a_field_label_restated_in_its_value_states_nothing(finding, value, case):
+    """A finding's field label whose value names the finding again ("SRF: no definite SRF", "SRF: no SRF") states
+    nothing itself: the value decides."""
+    name, key = finding
+    words, state = value
+    text = cased(f"Reading centre report\nEye: OD\nFibrosis: present\n{name}: {words.format(x=name)}\n", case)
+    assert labels(text)["biomarkers"].get(key) == state, text
+
+
+def test_a_field_label_with_a_plain_value_stays_read():
+    """Negative: a label with a value that names no finding is read as before."""
+    assert labels("SRF: present\nIRF: none")["biomarkers"] == {"srf": "present", "irf": "absent"}
+    assert labels("IRF: small cysts present")["biomarkers"]["irf"] == "present"
+
+
+@SETTINGS
+@given(
+    st.sampled_from([("srf", "++"), ("srf", "+++"), ("irf", "-"), ("srf", "+/-")]),
+    st.sampled_from(["ped bigger", "shrm new", "ped enlarging"]),
+    st.sampled_from(["as written", "lower", "upper"]),
+)
+def test_a_spaced_sign_in_a_run_of_pairs_before_a_word_is_a_sign(first, after, case):
+    """In a run of finding-sign pairs, a spaced sign before a finding with a word of its own ("srf ++ irf - ped
+    bigger") is the sign of the finding before it, also after a sentence's start ("inj clinic. le. srf ++ irf -"); a
+    single "+" before it may be "and" ("drusen + PED"), so it starts no run."""
+    name, sign = first
+    other = "irf" if name != "irf" else "srf"
+    text = cased(f"inj clinic. le. {name} {sign} {other} - {after}. namd active. inject today.", case)
+    got = labels(text)["biomarkers"]
+    assert got.get(other) == "absent", text
+
+
+def test_a_dash_outside_a_run_stays_a_dash():
+    """Negatives: a dash after a stage or after "drusen + PED" (where "+" is "and") is no sign."""
+    assert labels("Early AMD - no need to refer.")["referral"] == "none"
+    assert labels("drusen + PED - stable")["biomarkers"]["ped"] == "present"
