@@ -280,6 +280,9 @@ class ContextRules:
     schedule_treated: tuple[str, ...] = ()
     # "Next injection in 8 weeks": the next dose at an interval is a kept schedule only for a stage of `schedule_stages`
     schedule_next_doses: tuple[str, ...] = ()
+    # "Agreed: shorten to 10 wks": a schedule shortened for activity is the plan, no level, and a schedule kept or
+    # lengthened elsewhere in the report ("extended to 14 wks" before today's finding) yields to it
+    schedule_shortened: tuple[str, ...] = ()
     service_words: frozenset[str] = frozenset()  # "wet AMD clinic": a stage word naming a service is no stage
     service_modifiers: frozenset[str] = frozenset()  # "nAMD treatment clinic": may stand before the service word
     visit_places: frozenset[str] = frozenset()  # "seen in the rapid access clinic": where a visit was, no referral
@@ -540,7 +543,7 @@ def _load_cached(path: Path) -> ContextRules:
     _keys(sizes, {"words", "units"}, path, "size_thresholds")
     _keys(
         schedule,
-        {"level", "stages", "treated_stages", "phrases", "treated", "activity", "next_doses"},
+        {"level", "stages", "treated_stages", "phrases", "treated", "activity", "next_doses", "shortened"},
         path,
         "treatment_schedule",
     )
@@ -718,6 +721,7 @@ def _load_cached(path: Path) -> ContextRules:
         schedule_phrases=_strings(schedule.get("phrases"), path, "treatment_schedule phrases"),
         schedule_treated=_strings(schedule.get("treated"), path, "treatment_schedule treated"),
         schedule_next_doses=_strings(schedule.get("next_doses"), path, "treatment_schedule next_doses"),
+        schedule_shortened=_strings(schedule.get("shortened"), path, "treatment_schedule shortened"),
         field_leaders=_strings(doc.get("field_leaders"), path, "field_leaders"),
         table_label_words=_int(doc.get("table_label_words", 0), path, "table_label_words"),
         zero_units=_strings(doc.get("zero_units"), path, "zero_units"),

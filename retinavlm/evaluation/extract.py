@@ -319,6 +319,8 @@ class FindingsExtractor:
                 self._referrals.add(norm.phrase(term), ("schedule", rules.schedule_level))
             for term in _variants(rules.schedule_next_doses):
                 self._referrals.add(norm.phrase(term), ("next_dose", rules.schedule_level))
+            for term in _variants(rules.schedule_shortened):
+                self._referrals.add(norm.phrase(term), ("shortened", None))
         self._referral_predicates = frozenset(norm.phrase(term) for term in rules.referral_predicates)
         self._referral_predicate_starts = frozenset(phrase[0] for phrase in self._referral_predicates)
         self._treatments = PhraseTable()
@@ -1958,6 +1960,8 @@ class FindingsExtractor:
         paperwork: dict[tuple[int, int], bool] = {}
         any_paperwork = self._paperwork.may_match(doc.norms, doc.written, doc.caseless)
         denied_end = None  # where the last follow-up stated as none ends: a venue right after it is its own
+        # "Agreed: shorten to 10 wks": a schedule shortened is the plan; one kept or lengthened elsewhere yields to it
+        shortened = any(found.payloads[0][0] == "shortened" for found, _ in targets)
         for found, sentence in targets:
             assertion = self._assess(doc, ctx, found, sentence, plan=True)
             if assertion.reason == "about the other eye" and self._other_eye_as_reason(doc, found, assertion):
@@ -1975,11 +1979,15 @@ class FindingsExtractor:
                 paperwork[sentence] = next(self._paperwork.scan(doc.tokens, *sentence), None) is not None
             if any_paperwork and kind != "care" and paperwork[sentence]:
                 continue  # "URGENT: CVI certificate to be completed today": urgency of paperwork, not of care
-            if kind == "ignore" or (
-                kind == "level"
-                and (
-                    self._predicate_of_another(doc, found, sentence, referral_words)
-                    or self._visit_place(doc, found, sentence)
+            if (
+                kind in ("ignore", "shortened")
+                or (kind == "schedule" and shortened)
+                or (
+                    kind == "level"
+                    and (
+                        self._predicate_of_another(doc, found, sentence, referral_words)
+                        or self._visit_place(doc, found, sentence)
+                    )
                 )
             ):
                 continue

@@ -420,3 +420,45 @@ def test_a_dash_outside_a_run_stays_a_dash():
     """Negatives: a dash after a stage or after "drusen + PED" (where "+" is "and") is no sign."""
     assert labels("Early AMD - no need to refer.")["referral"] == "none"
     assert labels("drusen + PED - stable")["biomarkers"]["ped"] == "present"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["shorten to 10 wks", "shorten to 8/52", "interval shortened to 6 weeks", "reduce to 8 weeks"]),
+    CASES,
+)
+def test_a_schedule_shortened_is_the_plan_and_the_earlier_extension_yields(plan, case):
+    """A schedule shortened for activity ("Agreed: shorten to 10 wks") names no level (the treatment's own review), and
+    a schedule lengthened earlier in the report ("extended to 14 wks") yields to it: no referral."""
+    text = cased(
+        "MR MDT: L eye, known nAMD, 22 injections, extended to 14 wks. Today a small intraretinal cyst, no SRF. "
+        f"Activity uncertain - could be a degenerative cyst. Agreed: {plan}.",
+        case,
+    )
+    assert labels(text)["referral"] is None, text
+
+
+def test_a_schedule_kept_without_a_shortening_stays_routine():
+    """Negative: the open-activity eye's schedule kept is its clinic's review, routine (round 18)."""
+    text = "L eye, known nAMD. Today a small intraretinal cyst, no SRF. Activity uncertain. Keep interval at 8 weeks."
+    assert labels(text)["referral"] == "routine"
+
+
+@SETTINGS
+@given(st.sampled_from(["optometrist", "optician"]), st.sampled_from(["geographic atrophy", "GA"]), CASES)
+def test_the_referrers_possibility_is_history(who, finding, case):
+    """The referrer's possibility ("Mr Webb's optometrist raised the possibility of geographic atrophy"), as
+    "optometrist queried", is history: the writer's own reading ("this is not atrophy") decides."""
+    text = cased(
+        f"Mr Webb's {who} raised the possibility of {finding} in the right eye. On our scan this is not atrophy: the "
+        "apparent defect is shadowing beneath a large drusenoid PED. Diagnosis: intermediate AMD.",
+        case,
+    )
+    assert labels(text)["biomarkers"].get("rpe_atrophy") == "absent", text
+
+
+def test_the_writers_own_possibility_stays_a_hedge():
+    """Negative: the writer's own "possibility of" hedges the finding."""
+    assert labels("OCT raises the possibility of geographic atrophy nasally.")["biomarkers"]["rpe_atrophy"] == (
+        "uncertain"
+    )
