@@ -217,6 +217,10 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
 #   dev42 (the forty-second writer's 150 general reports; blind through round 40, scored twice; no label relabelled,
 #   round 41): 0.98 / 0.98 / 0.994 after round 41 (0.9467 / 0.9133 / 0.9563 before); round 41 also gained dev2 and
 #   dev12 referral (t124, b12-047), dev20 stage (w20-145), dev39 stage (w39-036) and dev41 referral (w41-137)
+#   dev43 (the forty-third writer's 150 general reports; blind through round 41, scored three times; no label
+#   relabelled, round 42): 0.9867 / 1.0 / 0.9923 after round 42 (0.9467 / 0.9467 / 0.9749 before); round 42 also
+#   gained dev18 (w18-106; w18-108 on its relabel by convention (o)), dev33 stage (w33-148), dev39 biomarker states
+#   (w39-065, w39-145) and dev42 (w42-128 stage, w42-030 PED)
 #   blind (scored once per round, what landed; no longer blind): 0.97 / 1.0 / 0.9914 after round 7 -- a floor, not a
 #   target
 @pytest.mark.parametrize(
@@ -264,6 +268,7 @@ def test_synthetic_reports_are_labelled_back_to_their_references():
         ("styles_dev39.jsonl", 150, (0.91, 0.92, 0.97)),
         ("styles_dev41.jsonl", 150, (0.99, 0.99, 0.99)),
         ("styles_dev42.jsonl", 150, (0.97, 0.97, 0.98)),
+        ("styles_dev43.jsonl", 150, (0.98, 0.99, 0.985)),
         ("styles_blind.jsonl", 100, (0.92, 0.98, 0.98)),
     ],
 )
