@@ -416,11 +416,12 @@ class SentenceContext:
                 and token.end < self.tokens[i + 1].start
             ):
                 crossed_dash = True
-            if token.raw == "," and step > 0:
-                own_item = own_item or own_words  # "multiple large drusen, DLS absent"
+            if step > 0 and (token.raw == "," or (token.raw == "/" and self._spaced(i))):
+                # "multiple large drusen, DLS absent"; a spaced slash between fields too ("PED FLAT / IRF ABSENT")
+                own_item = own_item or own_words
                 crossed_comma = True
             if step < 0 and not own_item:
-                if token.raw == ",":
+                if token.raw == "," or (token.raw == "/" and self._spaced(i)):
                     # "no SRF, stable fibrosis", "no SRF, fibrosis at the fovea"
                     own_item = (i != start and item_words > 0 and not disjunct) or own_words or self._opens_item(i)
                 elif token.is_word and not self.target_mask[i] and token.norm not in self.list_joiners:
@@ -439,6 +440,12 @@ class SentenceContext:
                 distance += 1
             i += step
         return cues
+
+    def _spaced(self, k: int) -> bool:
+        """Token k stands apart from both neighbours ("SRF ABSENT / PED FLAT"), not inside "SRF/IRF"."""
+        return 0 < k < len(self.tokens) - 1 and (
+            self.tokens[k - 1].end < self.tokens[k].start and self.tokens[k].end < self.tokens[k + 1].start
+        )
 
     def _opens_finding(self, k: int) -> bool:
         """A finding starts at token k, right after a trigger ("nil fluid"): the trigger is that finding's."""

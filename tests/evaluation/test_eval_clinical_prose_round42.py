@@ -462,3 +462,22 @@ def test_the_writers_own_possibility_stays_a_hedge():
     assert labels("OCT raises the possibility of geographic atrophy nasally.")["biomarkers"]["rpe_atrophy"] == (
         "uncertain"
     )
+
+
+@SETTINGS
+@given(
+    st.permutations(["SRF ABSENT", "IRF ABSENT", "PED FLAT"]),
+    st.sampled_from(["as written", "lower"]),
+)
+def test_a_spaced_slash_between_fields_ends_an_item_with_its_own_word(fields, case):
+    """A spaced slash between fields ("SRF ABSENT / IRF ABSENT / PED FLAT") ends an item like a comma: the PED with its
+    own word ("flat") is there, whatever order the fields come in."""
+    text = cased("MACULAR TREATMENT CLINIC OUTCOME\nOCT: " + " / ".join(fields) + "\nACTIVITY: INACTIVE", case)
+    got = labels(text)["biomarkers"]
+    assert got == {"srf": "absent", "irf": "absent", "ped": "present"}, text
+
+
+def test_a_slash_joining_findings_still_shares_the_denial():
+    """Negative: a slash joining two findings ("SRF/IRF absent", "no SRF / IRF") shares the denial."""
+    assert labels("OCT: SRF/IRF absent.")["biomarkers"] == {"srf": "absent", "irf": "absent"}
+    assert labels("OCT: no SRF / IRF.")["biomarkers"] == {"srf": "absent", "irf": "absent"}
