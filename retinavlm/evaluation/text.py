@@ -29,9 +29,8 @@ _TOKEN_RE = re.compile(
     r"|\w+-(?=[ \t]+(?i:or|and|nor|&)\b)"
     r"|\w+(?:[-'’]\w+)*"
     rf"|(?<=\w)(?P<stuck>{_SIGN})(?=[\s,.;:)(/|]|$)"
-    rf"|(?<=\w[ \t])(?P<spaced>{_SIGN})(?:{_ITEM_END}|{_NEXT_SIGNED})"
-    # a spaced sign before a word, read as a sign only inside a run of finding-sign pairs ("srf ++ irf - ped bigger")
-    rf"|(?<=\w[ \t])(?P<run>{_SIGN})(?=[ \t]+[^\W\d_])"
+    # a spaced sign before a word is read as a sign only inside a run of finding-sign pairs ("srf ++ irf - ped bigger")
+    rf"|(?<=\w[ \t])(?:(?P<spaced>{_SIGN})(?:{_ITEM_END}|{_NEXT_SIGNED})|(?P<run>{_SIGN})(?=[ \t]+[^\W\d_]))"
     rf"|(?:(?<=[:=])|(?<=[:=][ \t]))(?P<valued>{_SIGN}){_ITEM_END}"
     rf"|(?:(?<=[:=][\"'])|(?<=[:=][ \t][\"']))(?P<quoted>{_SIGN})(?=[\"']|[ \t]*[,;)(|\n]|$)"
     r"|(?:(?<=[,;:])|(?<=[,;:][ \t]))(?P<prefixed>\+{1,3}|-|−)(?=[^\W\d_])"
