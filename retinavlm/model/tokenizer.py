@@ -14,10 +14,11 @@ from pathlib import Path
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
-from retinavlm.errors import RetinaVLMError
-from retinavlm.knowledge import KnowledgeBase, load_knowledge
+from retinavlm.errors import ConfigError, RetinaVLMError
 from retinavlm.model.config import DEFAULT_IMAGE_TOKEN
 from retinavlm.model.prompts import load_prompts
+from retinavlm.resources import curricula_dir
+from retinavlm.yaml_files import read_yaml_mapping
 
 BEGIN_OF_TEXT = "<|begin_of_text|>"
 END_OF_TEXT = "<|end_of_text|>"
@@ -46,20 +47,14 @@ class TokenizerError(RetinaVLMError):
     """A tokenizer cannot serve the model: missing folder, or special tokens it lacks."""
 
 
-def knowledge_vocabulary(kb: KnowledgeBase) -> list[str]:
-    """Every clinical phrase of the knowledge base, so the BPE learns whole words for them."""
-    texts: list[str] = []
-    for marker in kb.biomarkers.values():
-        texts += [marker.name, marker.definition, *marker.synonyms, *marker.abbreviations]
-        for attribute in marker.attributes.values():
-            texts += [attribute.definition, *attribute.values]
-            for synonyms in attribute.synonyms.values():
-                texts += synonyms
-    for group in kb.groups.values():
-        texts += group.synonyms
-    for level in (*kb.stages, *kb.referrals):
-        texts += [level.name, level.definition, *level.synonyms]
-    return [t for t in texts if t]
+def load_tokenizer_corpus(path: str | os.PathLike | None = None) -> list[str]:
+    """The phrases of curricula/tokenizer_corpus.yaml, in order and with their repeats (BPE counts them)."""
+    path = Path(path) if path is not None else curricula_dir() / "tokenizer_corpus.yaml"
+    doc = read_yaml_mapping(path, ConfigError, "tokenizer corpus", "a mapping with `phrases`: a list of strings")
+    phrases = doc.get("phrases")
+    if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p for p in phrases):
+        raise ConfigError("expected a non-empty list of non-empty strings", "phrases", path)
+    return phrases
 
 
 def train_tokenizer(
@@ -67,14 +62,13 @@ def train_tokenizer(
     *,
     vocab_size: int = 2048,
     image_token: str = DEFAULT_IMAGE_TOKEN,
-    kb: KnowledgeBase | None = None,
 ) -> PreTrainedTokenizerFast:
-    """Train a byte-level BPE on the knowledge base, the prompts and `texts` (deterministic).
+    """Train a byte-level BPE on curricula/tokenizer_corpus.yaml, the prompts and `texts` (deterministic).
 
     Any byte sequence stays encodable (256 byte tokens), so unseen words cost tokens, never fail.
     """
     chat_roles = "system user assistant"  # the chat template's header words
-    corpus = [*knowledge_vocabulary(kb or load_knowledge()), *load_prompts().values(), chat_roles, *texts]
+    corpus = [*load_tokenizer_corpus(), *load_prompts().values(), chat_roles, *texts]
     special = [*SPECIAL_TOKENS, image_token]
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(

@@ -1,4 +1,5 @@
 import functools
+import shutil
 
 import pytest
 from hypothesis import given, settings
@@ -6,6 +7,9 @@ from hypothesis import strategies as st
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
+from retinavlm import resources
+from retinavlm.errors import ConfigError
+from retinavlm.knowledge import load_knowledge
 from retinavlm.model.config import DEFAULT_IMAGE_TOKEN
 from retinavlm.model.tokenizer import (
     BEGIN_OF_TEXT,
@@ -13,6 +17,7 @@ from retinavlm.model.tokenizer import (
     SPECIAL_TOKENS,
     TokenizerError,
     load_tokenizer,
+    load_tokenizer_corpus,
     prepare_tokenizer,
     train_tokenizer,
 )
@@ -37,6 +42,36 @@ def test_llama3_special_tokens_and_chat_template(tokenizer):
     )
     assert tokenizer.eos_token == END_OF_TURN and tokenizer.padding_side == "left"
     assert tokenizer("drusen").input_ids[0] == tokenizer.convert_tokens_to_ids(BEGIN_OF_TEXT)
+
+
+def test_the_tokenizer_does_not_change_when_the_grader_learns_a_word(tmp_path, monkeypatch):
+    """The knowledge base's synonyms are the grader's reading vocabulary; a new one must not retrain the model."""
+    before = train_tokenizer().backend_tokenizer.to_str()
+    shutil.copytree(resources.curricula_dir(), tmp_path / "curricula")
+    biomarkers = tmp_path / "curricula" / "knowledge" / "biomarkers.yaml"
+    text = biomarkers.read_text()
+    assert "synonyms: [" in text
+    biomarkers.write_text(text.replace("synonyms: [", "synonyms: [zorbly wibblestreak, ", 1))
+    monkeypatch.setattr(resources, "project_root", lambda: tmp_path)
+    assert "zorbly wibblestreak" in {s for b in load_knowledge().biomarkers.values() for s in b.synonyms}
+    assert train_tokenizer().backend_tokenizer.to_str() == before
+
+
+def test_the_corpus_holds_every_name_the_model_writes():
+    phrases = set(load_tokenizer_corpus())
+    kb = load_knowledge()
+    names = [b.name for b in kb.biomarkers.values()] + [level.name for level in (*kb.stages, *kb.referrals)]
+    assert [name for name in names if name not in phrases] == []
+
+
+def test_a_bad_corpus_file_is_refused_with_its_name(tmp_path):
+    path = tmp_path / "corpus.yaml"
+    path.write_text("phrases: [drusen, '']\n")
+    with pytest.raises(ConfigError, match="phrases"):
+        load_tokenizer_corpus(path)
+    path.write_text("words: [drusen]\n")
+    with pytest.raises(ConfigError, match="corpus.yaml"):
+        load_tokenizer_corpus(path)
 
 
 def test_clinical_words_are_learned_as_few_tokens(tokenizer):
