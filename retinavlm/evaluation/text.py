@@ -189,4 +189,7 @@ def _is_inline_period(tokens: list[Token], i: int) -> bool:
         # a one-letter field value ends its sentence ("SRF: N. IRF: Y."), and so does an eye ("iAMD L/E. R/E GA"),
         # unlike an initial
         return False
+    if word in ("l", "r") and i >= 2 and any(c.isupper() for c in tokens[i - 2].raw[1:]):
+        return False  # an eye after an abbreviation ends its sentence ("Early AMD L. Already under MR for the right
+        # eye"), unlike an initial after a title or a name ("Mr R. Dhillon")
     return prev.is_word and (len(word) == 1 and word.isalpha() or word in NO_SPLIT_AFTER) and nxt is not None

@@ -481,3 +481,21 @@ def test_a_slash_joining_findings_still_shares_the_denial():
     """Negative: a slash joining two findings ("SRF/IRF absent", "no SRF / IRF") shares the denial."""
     assert labels("OCT: SRF/IRF absent.")["biomarkers"] == {"srf": "absent", "irf": "absent"}
     assert labels("OCT: no SRF / IRF.")["biomarkers"] == {"srf": "absent", "irf": "absent"}
+
+
+@SETTINGS
+@given(st.sampled_from([("L", "right"), ("R", "left")]), st.sampled_from(["Early AMD", "iAMD", "GA"]))
+def test_an_eye_letter_after_an_abbreviation_ends_its_sentence(sides, stage):
+    """ "Early AMD L. Already under MR for the right eye": a one-letter eye after an abbreviation ends its sentence, so
+    the next sentence's other eye does not take this eye's stage with it (an initial after a title does not)."""
+    this, other = sides
+    text = f"{this}: two small drusen, no fluid.\n{stage} {this}. Already under MR for the {other} eye."
+    assert labels(text)["stage"] is not None, text
+
+
+def test_an_initial_after_a_title_does_not_end_its_sentence():
+    """Negative: "Mr R. Dhillon" is one name, one sentence."""
+    from prose_testing import extractor
+
+    assert len(extractor()._document("Seen by Mr R. Dhillon today.").sentences) == 1
+    assert len(extractor()._document("Early AMD L. Already under MR.").sentences) == 2
