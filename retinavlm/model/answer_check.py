@@ -15,7 +15,9 @@ with them too (docs/TRAINING.md).
 
 Only a contradiction counts, never a silence: a report that states no AMD stage (a diabetic macular oedema,
 a scan whose stage its cohort leaves unknown) is not pushed to state the stage the closed question, which
-always names one, was answered with.
+always names one, was answered with. A stage line left empty is not a silence but a broken sentence: a
+report that opens the report template's stage sentence ("Stage:") and names no stage counts as
+contradicting a parsed stage answer.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from retinavlm.train.closed import ANSWER_TOKENS, UNPARSED, closed_tasks, parse_
 from retinavlm.train.qa import Templates, load_templates, prompt_for
 
 # In the report run record, so that reports checked by another rule are never continued by this one.
-CHECK_RULE = "fewest contradictions; presence by Yes/No log-odds of the scan and its mirror image"
+CHECK_RULE = "fewest contradictions, an empty stage line one of them; presence by Yes/No log-odds of the scan and its mirror image"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class AnswerCheck:
     kb: KnowledgeBase
     templates: Templates
     extractor: FindingsExtractor
+    stage_opening: str  # the report template's stage sentence up to the stage ("Stage:")
 
     @classmethod
     def load(cls, candidates: int, kb: KnowledgeBase) -> AnswerCheck:
@@ -50,7 +53,9 @@ class AnswerCheck:
         if candidates < 1:
             raise ValueError(f"--check-answers needs at least 1 candidate report, got {candidates}")
         templates = load_templates(curricula_dir() / "templates" / "qa_findings.yaml")
-        return cls(candidates, kb, templates, FindingsExtractor(kb))
+        report = load_templates(curricula_dir() / "templates" / "qa_reports.yaml").sections["report"]
+        stage_opening = report["sections"]["stage"].split("{stage}")[0].strip()
+        return cls(candidates, kb, templates, FindingsExtractor(kb), stage_opening)
 
     def questions(self) -> list[tuple[str, str]]:
         """(task, question) for the stage, the referral and every biomarker's presence."""
@@ -63,8 +68,10 @@ class AnswerCheck:
         for bid in self.kb.biomarker_ids:
             state = labels["biomarkers"].get(bid)
             stated[f"presence:{bid}"] = {"present": "yes", "absent": "no"}.get(state)
+        empty_stage_line = labels["stage"] is None and self.stage_opening in report
         return sum(
-            answer != UNPARSED and stated.get(task) is not None and stated[task] != answer
+            answer != UNPARSED
+            and (stated.get(task) is not None and stated[task] != answer or task == "stage" and empty_stage_line)
             for task, answer in answers.items()
         )
 

@@ -1,6 +1,6 @@
 """Reports checked against the model's own answers: the candidate contradicting the fewest is kept, ties go
-to the better beam, neither an unparsed answer nor an unstated field is a contradiction, and a report written
-from the labels contradicts exactly the answers flipped from the same labels."""
+to the better beam, neither an unparsed answer nor an unstated field is a contradiction (an empty stage line is one),
+and a report written from the labels contradicts exactly the answers flipped from the same labels."""
 
 from pathlib import Path
 
@@ -178,6 +178,20 @@ def test_a_report_without_an_amd_stage_is_not_pushed_to_one():
     model = ScriptedModel(closed_replies("This is active late wet AMD.", "Urgent referral.", {"irf"}), [dme], [[wet]])
     assert CHECK.reports(model, PIXELS, PROMPT, 50) == [dme]
     assert model.beams_for is None
+
+
+def test_an_empty_stage_line_is_replaced_by_a_candidate_stating_the_answered_stage():
+    """Regression: "Stage: Stage: Referral: ..." (the model's stage sentence left empty) read as a silence, so the
+    check kept it (5 of the default's 180 test reports)."""
+    empty = "Biomarkers: drusen. Stage: Stage: Referral: routine referral."
+    staged = "Biomarkers: drusen. Stage: intermediate AMD. Referral: routine referral."
+    answers = answers_from("intermediate", "routine", {"drusen"})
+    assert CHECK.contradictions(empty, answers) == 1
+    assert CHECK.contradictions(empty, {**answers, "stage": "unparsed"}) == 0
+    model = ScriptedModel(
+        closed_replies("Intermediate AMD.", "Routine referral.", {"drusen"}), [empty], [[empty, staged]]
+    )
+    assert CHECK.reports(model, PIXELS, PROMPT, 50) == [staged]
 
 
 def test_fewer_than_one_candidate_is_refused():
