@@ -17,7 +17,8 @@ Only a contradiction counts, never a silence: a report that states no AMD stage 
 a scan whose stage its cohort leaves unknown) is not pushed to state the stage the closed question, which
 always names one, was answered with. A stage line left empty is not a silence but a broken sentence: a
 report that opens the report template's stage sentence ("Stage:") and names no stage counts as
-contradicting a parsed stage answer.
+contradicting a parsed stage answer. Likewise a report that names a finding and then lists it among the absent
+ones contradicts its presence answer either way, although the grader reads such a finding as present.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from retinavlm.evaluation.extract import FindingsExtractor
+from retinavlm.evaluation.extract import Extraction, FindingsExtractor
 from retinavlm.knowledge import KnowledgeBase
 from retinavlm.model.vlm import RetinaVLM
 from retinavlm.resources import curricula_dir
@@ -34,7 +35,20 @@ from retinavlm.train.closed import ANSWER_TOKENS, UNPARSED, closed_tasks, parse_
 from retinavlm.train.qa import Templates, load_templates, prompt_for
 
 # In the report run record, so that reports checked by another rule are never continued by this one.
-CHECK_RULE = "fewest contradictions, an empty stage line one of them; presence by Yes/No log-odds of the scan and its mirror image"
+CHECK_RULE = "fewest contradictions, an empty stage line and a finding both stated and denied among them; presence by Yes/No log-odds of the scan and its mirror image"
+
+
+def stated_presence(extraction: Extraction) -> dict[str, set[str]]:
+    """Each biomarker's presence as the report states it ("yes", "no", or both where one sentence names it
+    and another denies it), from the mentions that decide it: its own words over an umbrella term."""
+    mentions: dict[str, list] = {}
+    for m in extraction.mentions:
+        if m.kind == "biomarker" and m.state in ("present", "absent"):
+            mentions.setdefault(m.id, []).append(m)
+    return {
+        bid: {"yes" if m.state == "present" else "no" for m in ([m for m in own if m.via is None] or own)}
+        for bid, own in mentions.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -63,15 +77,14 @@ class AnswerCheck:
 
     def contradictions(self, report: str, answers: dict[str, str]) -> int:
         """How many parsed answers the report states otherwise; what it leaves unsaid, or an unparsed answer, is none."""
-        labels = self.extractor.extract(report).labels()
-        stated = {"stage": labels["stage"], "referral": labels["referral"]}
-        for bid in self.kb.biomarker_ids:
-            state = labels["biomarkers"].get(bid)
-            stated[f"presence:{bid}"] = {"present": "yes", "absent": "no"}.get(state)
+        extraction = self.extractor.extract(report)
+        labels = extraction.labels()
+        stated = {"stage": {labels["stage"]} - {None}, "referral": {labels["referral"]} - {None}}
+        for bid, states in stated_presence(extraction).items():
+            stated[f"presence:{bid}"] = states
         empty_stage_line = labels["stage"] is None and self.stage_opening in report
         return sum(
-            answer != UNPARSED
-            and (stated.get(task) is not None and stated[task] != answer or task == "stage" and empty_stage_line)
+            answer != UNPARSED and (bool(stated.get(task, set()) - {answer}) or task == "stage" and empty_stage_line)
             for task, answer in answers.items()
         )
 

@@ -1,6 +1,7 @@
 """Reports checked against the model's own answers: the candidate contradicting the fewest is kept, ties go
 to the better beam, neither an unparsed answer nor an unstated field is a contradiction (an empty stage line is one),
-and a report written from the labels contradicts exactly the answers flipped from the same labels."""
+a finding both stated and denied contradicts either answer, and a report written from the labels contradicts exactly
+the answers flipped from the same labels."""
 
 from pathlib import Path
 
@@ -192,6 +193,30 @@ def test_an_empty_stage_line_is_replaced_by_a_candidate_stating_the_answered_sta
         closed_replies("Intermediate AMD.", "Routine referral.", {"drusen"}), [empty], [[empty, staged]]
     )
     assert CHECK.reports(model, PIXELS, PROMPT, 50) == [staged]
+
+
+def test_a_finding_both_stated_and_denied_contradicts_either_presence_answer():
+    """Regression: "Biomarkers: ... double-layer sign ... No ..., double-layer sign or subretinal fluid." reads as
+    present, so with a "yes" answer the check kept it (13 of the default's 180 test reports named a finding both
+    ways)."""
+    both = (
+        "Biomarkers: large drusen and double-layer sign. No pigment epithelial detachment, double-layer sign or "
+        "subretinal fluid. Stage: intermediate AMD. Referral: routine referral."
+    )
+    once = (
+        "Biomarkers: large drusen and double-layer sign. No pigment epithelial detachment or subretinal fluid. "
+        "Stage: intermediate AMD. Referral: routine referral."
+    )
+    answers = answers_from("intermediate", "routine", {"drusen", "double_layer_sign"})
+    assert CHECK.contradictions(both, answers) == 1
+    assert CHECK.contradictions(both, {**answers, "presence:double_layer_sign": "no"}) == 1
+    assert CHECK.contradictions(once, answers) == 0
+    model = ScriptedModel(
+        closed_replies("Intermediate AMD.", "Routine referral.", {"drusen", "double_layer_sign"}),
+        [both],
+        [[both, once]],
+    )
+    assert CHECK.reports(model, PIXELS, PROMPT, 50) == [once]
 
 
 def test_fewer_than_one_candidate_is_refused():
