@@ -483,7 +483,7 @@ def predictions_step(
     classifiers' files are written by classifiers_step."""
     from retinavlm.model.answer_check import AnswerCheck
     from retinavlm.model.prompts import report_prompt
-    from retinavlm.model.report_run import drop_torn_line, read_written, stream_reports
+    from retinavlm.model.report_run import drop_torn_line, read_written, run_record, run_record_path, stream_reports
     from retinavlm.model.vlm import RetinaVLM
     from retinavlm.train.curriculum import shuffled_order
     from retinavlm.train.images import ScanImages, augment_config
@@ -525,6 +525,12 @@ def predictions_step(
         model, images = loaded[checkpoint]
         started = time.perf_counter()
         path = out / f"{system}.jsonl"  # appended batch by batch; a killed run's rows are kept and continued
+        record = run_record(checkpoint, prompt, preset.generation.max_new_tokens, system, candidates)
+        if path.is_file() and recorded_run(path) != record:
+            # rows of another checkpoint or another answer-check rule (the code changed since the kill)
+            log(f"predictions: {path.name} was written by another checkpoint or report rule; writing it again")
+            path.unlink()
+        write_json(run_record_path(path), record)
         done = {row["id"] for row in read_written(path, system)}
         drop_torn_line(path)
         pending = [(i, shown) for i, shown in zip(ids, order, strict=True) if i not in done]
@@ -543,6 +549,16 @@ def predictions_step(
         seconds = time.perf_counter() - started
         state.finish(scored.step(f"predictions:{system}"), seconds, reports=len(ids))
         log(f"predictions: {len(ids)} {system} reports in {seconds:.1f} s")
+
+
+def recorded_run(predictions: Path) -> dict | None:
+    """The run record beside a predictions file; None when it is missing or unreadable (a writer not known)."""
+    from retinavlm.model.report_run import run_record_path
+
+    try:
+        return json.loads(run_record_path(predictions).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def classifiers_step(

@@ -291,6 +291,17 @@ def test_the_demo_report_step_resumes_a_killed_system_and_writes_the_others(coho
     assert (predictions / "retinavlm.jsonl").read_text() == kept + written["retinavlm.jsonl"][len(first) :]
     assert (predictions / "shuffled_images.jsonl").read_text() == written["shuffled_images.jsonl"]
 
+    # Regression: rows written by another writer (here another answer-check rule, as after a code change between
+    # the kill and the rerun) were continued as if this run had written them.
+    record = predictions / "retinavlm.run.json"
+    assert json.loads(record.read_text())["checkpoint_files_sha256"]
+    record.write_text(json.dumps({**json.loads(record.read_text()), "check_rule": "an older rule"}))
+    (predictions / "retinavlm.jsonl").write_text(kept)
+    state.forget("predictions:retinavlm")
+    report_step()
+    assert (predictions / "retinavlm.jsonl").read_text() == written["retinavlm.jsonl"]
+    assert any("written by another checkpoint or report rule" in line for line in log)
+
 
 def test_a_rerun_with_another_checkpoint_or_length_limit_is_refused_but_batch_size_may_change(cohort, tmp_path, capsys):
     scans, checkpoint, single = cohort
