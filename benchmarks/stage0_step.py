@@ -1,5 +1,6 @@
-"""Stage-0 step time with the encoder channels-last (the default) and channel-major, in one process; and the
-token-target reduction of the mask token head, per-biomarker (the former implementation) against OR-first.
+"""Stage-0 step time with the encoder channels-last (the default) and channel-major, in one process; the
+token-target reduction of the mask token head, per-biomarker (the former implementation) against OR-first; and the
+lesion-mask crop of an augmented sample (already the encoder's square), per bit (the former path) against the shortcut.
 
     python benchmarks/stage0_step.py              # prints, writes benchmarks/results/stage0_step.json
     python benchmarks/stage0_step.py --steps 10 --rounds 3 --threads 2
@@ -23,11 +24,12 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+import cv2
 import numpy as np
 import torch
 
 from retinavlm.atomic import write_json
-from retinavlm.data.lesion_masks import token_targets
+from retinavlm.data.lesion_masks import MAX_BITS, crop_mask, token_targets
 from retinavlm.data.synthetic import render_cohort
 from retinavlm.resources import curricula_dir
 from retinavlm.train.stage_loading import load_stage
@@ -74,6 +76,17 @@ def per_biomarker_token_targets(fields: np.ndarray, grid: tuple[int, int], bit_p
     return cells.reshape(batch, rows * cols, len(bit_positions)).astype(np.float32)
 
 
+def per_bit_crop_mask(field: np.ndarray, size: int, n_bits: int) -> np.ndarray:
+    """The former `crop_mask` of a whole square at its own size: every bit resized on its own."""
+    out = np.zeros((size, size), np.uint16)
+    for index in range(n_bits):
+        bit = ((field >> np.uint16(index)) & 1).astype(np.float32)
+        if bit.any():
+            covered = cv2.resize(bit, (size, size), interpolation=cv2.INTER_LINEAR) > 0
+            out |= covered.astype(np.uint16) << np.uint16(index)
+    return out
+
+
 def time_call(function: Callable[[], object], repeats: int) -> float:
     cpu = time.process_time()
     for _ in range(repeats):
@@ -94,6 +107,20 @@ def token_target_times(rounds: int) -> dict[str, list[float]]:
     for _ in range(rounds):
         times["per_biomarker"].append(time_call(lambda: per_biomarker_token_targets(fields, (12, 12), positions), 10))
         times["or_first"].append(time_call(lambda: token_targets(fields, (12, 12), positions), 10))
+    return {name: [round(t * 1000, 2) for t in values] for name, values in times.items()}
+
+
+def mask_crop_times(rounds: int) -> dict[str, list[float]]:
+    """CPU ms per stage-0 batch (32 augmented samples' 192-px masks, 11 biomarkers) of both crops, alternating."""
+    rng = np.random.default_rng(0)
+    fields = ((rng.random((32, 192, 192)) < 0.05) * rng.integers(0, 2**11, (32, 192, 192))).astype(np.uint16)
+    box = (0, 0, 192, 192)
+    if not all(np.array_equal(crop_mask(f, box, 192, MAX_BITS), per_bit_crop_mask(f, 192, MAX_BITS)) for f in fields):
+        raise AssertionError("the two crops disagree")
+    times: dict[str, list[float]] = {"per_bit": [], "whole_square": []}
+    for _ in range(rounds):
+        times["per_bit"].append(time_call(lambda: [per_bit_crop_mask(f, 192, MAX_BITS) for f in fields], 10))
+        times["whole_square"].append(time_call(lambda: [crop_mask(f, box, 192, MAX_BITS) for f in fields], 10))
     return {name: [round(t * 1000, 2) for t in values] for name, values in times.items()}
 
 
@@ -126,6 +153,7 @@ def main() -> None:
     }
     base, new = (min(rows[name]["cpu_ms_per_step"]) for name in layouts)
     targets = token_target_times(args.rounds)
+    crops = mask_crop_times(args.rounds)
     result = {
         **env,
         "load_average_1m_at_end": round(os.getloadavg()[0], 2),
@@ -136,6 +164,8 @@ def main() -> None:
         "channels_last_speedup_cpu_best_of_rounds": round(base / new, 2),
         "token_targets_cpu_ms_per_batch": targets,
         "token_targets_speedup_best_of_rounds": round(min(targets["per_biomarker"]) / min(targets["or_first"]), 1),
+        "mask_crop_cpu_ms_per_batch": crops,
+        "mask_crop_speedup_best_of_rounds": round(min(crops["per_bit"]) / min(crops["whole_square"]), 1),
     }
     write_json(RESULTS, result)
     for name, row in rows.items():
@@ -144,6 +174,7 @@ def main() -> None:
     print(
         f"token targets, CPU ms per batch: {targets} ({result['token_targets_speedup_best_of_rounds']}x) -> {RESULTS}"
     )
+    print(f"mask crop of augmented samples, CPU ms per batch: {crops} ({result['mask_crop_speedup_best_of_rounds']}x)")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -46,6 +47,26 @@ def test_a_lesion_thinner_than_the_downscaling_still_marks_its_pixels():
     square = crop_mask(field, (0, 0, 248, 248), 96, 16)
     rows = np.nonzero(square & 2)[0]
     assert rows.size and set(rows) <= {46, 47}
+
+
+def per_bit_crop(field: np.ndarray, size: int, n_bits: int) -> np.ndarray:
+    """crop_mask's general path on the whole field: each bit resized on its own."""
+    out = np.zeros((size, size), np.uint16)
+    for index in range(n_bits):
+        bit = ((field >> np.uint16(index)) & 1).astype(np.float32)
+        out |= (cv2.resize(bit, (size, size), interpolation=cv2.INTER_LINEAR) > 0).astype(np.uint16) << np.uint16(index)
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), size=st.sampled_from([1, 7, 12, 48]), n_bits=st.integers(1, 16))
+def test_a_square_already_the_encoders_is_kept_as_the_per_bit_resize_would_keep_it(seed, size, n_bits):
+    """The shortcut for a whole square at its own size (every augmented training sample) equals the general path."""
+    rng = np.random.default_rng(seed)
+    field = ((rng.random((size, size)) < 0.2) * rng.integers(0, 2**16, (size, size))).astype(np.uint16)
+    kept = crop_mask(field, (0, 0, size, size), size, n_bits)
+    assert kept.dtype == np.uint16
+    assert np.array_equal(kept, per_bit_crop(field, size, n_bits))
 
 
 def test_token_targets_follow_the_encoder_grid_row_major():
