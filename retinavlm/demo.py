@@ -483,7 +483,15 @@ def predictions_step(
     classifiers' files are written by classifiers_step."""
     from retinavlm.model.answer_check import AnswerCheck
     from retinavlm.model.prompts import report_prompt
-    from retinavlm.model.report_run import drop_torn_line, read_written, run_record, run_record_path, stream_reports
+    from retinavlm.model.report_run import (
+        ReportRunError,
+        check_run_record,
+        drop_torn_line,
+        read_written,
+        run_record,
+        run_record_path,
+        stream_reports,
+    )
     from retinavlm.model.vlm import RetinaVLM
     from retinavlm.train.curriculum import shuffled_order
     from retinavlm.train.images import ScanImages, augment_config
@@ -526,7 +534,12 @@ def predictions_step(
         started = time.perf_counter()
         path = out / f"{system}.jsonl"  # appended batch by batch; a killed run's rows are kept and continued
         record = run_record(checkpoint, prompt, preset.generation.max_new_tokens, system, candidates)
-        if path.is_file() and recorded_run(path) != record:
+        try:
+            check_run_record(path, record)
+            same_writer = run_record_path(path).is_file()  # a file without a record has no known writer
+        except ReportRunError:
+            same_writer = False
+        if path.is_file() and not same_writer:
             # rows of another checkpoint or another answer-check rule (the code changed since the kill)
             log(f"predictions: {path.name} was written by another checkpoint or report rule; writing it again")
             path.unlink()
@@ -549,16 +562,6 @@ def predictions_step(
         seconds = time.perf_counter() - started
         state.finish(scored.step(f"predictions:{system}"), seconds, reports=len(ids))
         log(f"predictions: {len(ids)} {system} reports in {seconds:.1f} s")
-
-
-def recorded_run(predictions: Path) -> dict | None:
-    """The run record beside a predictions file; None when it is missing or unreadable (a writer not known)."""
-    from retinavlm.model.report_run import run_record_path
-
-    try:
-        return json.loads(run_record_path(predictions).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def classifiers_step(
