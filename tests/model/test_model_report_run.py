@@ -302,6 +302,13 @@ def test_the_demo_report_step_resumes_a_killed_system_and_writes_the_others(coho
     assert (predictions / "retinavlm.jsonl").read_text() == written["retinavlm.jsonl"]
     assert any("written by another checkpoint or report rule" in line for line in log)
 
+    record.write_text("{not json")  # a torn run record: its writer is unknown, so the rows are written again
+    (predictions / "retinavlm.jsonl").write_text(kept)
+    state.forget("predictions:retinavlm")
+    report_step()
+    assert (predictions / "retinavlm.jsonl").read_text() == written["retinavlm.jsonl"]
+    assert json.loads(record.read_text())["model"] == "retinavlm"
+
 
 def test_a_rerun_with_another_checkpoint_or_length_limit_is_refused_but_batch_size_may_change(cohort, tmp_path, capsys):
     scans, checkpoint, single = cohort
