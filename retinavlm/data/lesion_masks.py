@@ -99,7 +99,13 @@ def crop_mask(field: np.ndarray, box: tuple[int, int, int, int], size: int, n_bi
         # Already the encoder's square (training augments cropped squares): a resize to the same size moves
         # nothing, so only the bits past n_bits go; skipping the per-bit resizes saves ~0.8 ms a sample.
         return field.astype(np.uint16) & np.uint16((1 << min(n_bits, 16)) - 1)
-    square = field[top : top + height, left : left + width]
+    return resize_bits(field[top : top + height, left : left + width], size, n_bits)
+
+
+def resize_bits(square: np.ndarray, size: int, n_bits: int) -> np.ndarray:
+    """The first `n_bits` bits of a bit field resized to (size, size) one by one: a pixel keeps a bit when any of
+    the bit's area reaches it."""
+    height, width = square.shape
     interpolation = cv2.INTER_AREA if min(height, width) > size else cv2.INTER_LINEAR
     out = np.zeros((size, size), np.uint16)
     for index in range(n_bits):

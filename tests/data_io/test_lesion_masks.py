@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,7 +9,14 @@ from hypothesis import strategies as st
 
 from retinavlm.data import lesion_masks
 from retinavlm.data.augment import AugmentConfig, train_transform
-from retinavlm.data.lesion_masks import LesionMaskError, crop_mask, encode_mask, read_mask, token_targets
+from retinavlm.data.lesion_masks import (
+    LesionMaskError,
+    crop_mask,
+    encode_mask,
+    read_mask,
+    resize_bits,
+    token_targets,
+)
 
 BITS = ["drusen", "ped", "srf"]
 
@@ -49,15 +55,6 @@ def test_a_lesion_thinner_than_the_downscaling_still_marks_its_pixels():
     assert rows.size and set(rows) <= {46, 47}
 
 
-def per_bit_crop(field: np.ndarray, size: int, n_bits: int) -> np.ndarray:
-    """crop_mask's general path on the whole field: each bit resized on its own."""
-    out = np.zeros((size, size), np.uint16)
-    for index in range(n_bits):
-        bit = ((field >> np.uint16(index)) & 1).astype(np.float32)
-        out |= (cv2.resize(bit, (size, size), interpolation=cv2.INTER_LINEAR) > 0).astype(np.uint16) << np.uint16(index)
-    return out
-
-
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), size=st.sampled_from([1, 7, 12, 48]), n_bits=st.integers(1, 16))
 def test_a_square_already_the_encoders_is_kept_as_the_per_bit_resize_would_keep_it(seed, size, n_bits):
@@ -66,7 +63,7 @@ def test_a_square_already_the_encoders_is_kept_as_the_per_bit_resize_would_keep_
     field = ((rng.random((size, size)) < 0.2) * rng.integers(0, 2**16, (size, size))).astype(np.uint16)
     kept = crop_mask(field, (0, 0, size, size), size, n_bits)
     assert kept.dtype == np.uint16
-    assert np.array_equal(kept, per_bit_crop(field, size, n_bits))
+    assert np.array_equal(kept, resize_bits(field, size, n_bits))
 
 
 def test_token_targets_follow_the_encoder_grid_row_major():
