@@ -143,10 +143,15 @@ class QA:
 @dataclass
 class KeepBest:
     """Keep the validated step with the best `metric` as the stage's final model, not the last step (as a
-    classifier chooses its epoch on the validation patients). Validation runs every `validation.every_steps`."""
+    classifier chooses its epoch on the validation patients). Validation runs every `validation.every_steps`.
+
+    A step's score is the mean of the last `window` validations' scores, its own included: on a few dozen
+    validation patients one validation can spike, and a window of several prefers a step that ends a steady
+    stretch of good scores to one lucky validation. `window: 1` scores each step by its own validation."""
 
     metric: str
     mode: Literal["max", "min"] = "max"
+    window: int = 1
 
 
 @dataclass
@@ -392,6 +397,8 @@ def _keep_best_problems(cfg: StageConfig) -> list[str]:
     keep = cfg.checkpoint.keep_best
     if keep is None:
         return []
+    if keep.window < 1:
+        return [f"checkpoint.keep_best.window: {keep.window} must be at least 1 (the validations a step's score averages)"]
     if cfg.kind == "ssl":
         names = HEAD_SCORES
         needs = None if cfg.ssl.method == "supervised" else "ssl.method=supervised (they are its heads' scores)"

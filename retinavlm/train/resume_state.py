@@ -13,7 +13,7 @@ import json
 import random
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,8 @@ class TrainerState:
     config_hash: str
     seconds: float = 0.0  # training time so far, so a resumed run reports the whole
     best: BestStep | None = None  # kept with the checkpoint, so a resumed run chooses among all its steps
+    # The latest validations' keep_best scores (up to `checkpoint.keep_best.window`), which a step's score averages.
+    recent_scores: list[float] = field(default_factory=list)
 
 
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -143,6 +145,7 @@ def save_checkpoint(
                 "seconds": state.seconds,
                 "processes": len(rng_states),
                 "best": None if state.best is None else {"step": state.best.step, "value": state.best.value},
+                "recent_scores": state.recent_scores,
             },
         )
 
@@ -192,7 +195,8 @@ def load_checkpoint(
         raise ResumeError(f"{folder}: the optimizer state does not fit this run's optimizer ({exc})") from None
     scheduler.load_state_dict(scheduler_state)
     set_rng_state(rng_tensors, rng_meta)
-    return TrainerState(int(meta["step"]), config_hash, float(meta["seconds"]), best)
+    recent_scores = [float(v) for v in meta.get("recent_scores", [])]
+    return TrainerState(int(meta["step"]), config_hash, float(meta["seconds"]), best, recent_scores)
 
 
 def restore_tensors(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:

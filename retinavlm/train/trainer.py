@@ -215,6 +215,7 @@ class StageTrainer:
         chash = config_hash(cfg)
         step, seconds_before = 0, 0.0
         self.best: resume_state.BestStep | None = None
+        self.recent_scores: list[float] = []
         if self.is_main:
             resume_state.remove_stale(checkpoints)
             write_text(self.out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
@@ -230,7 +231,7 @@ class StageTrainer:
                 acc.num_processes,
                 chash,
             )
-            step, seconds_before, self.best = state.step, state.seconds, state.best
+            step, seconds_before, self.best, self.recent_scores = state.step, state.seconds, state.best, state.recent_scores
             self.log(f"resuming {cfg.name} from {existing[-1]} (step {step}/{self.total_steps})")
         metrics = MetricsLog(self.out, step, enabled=self.is_main)
         for line in self.refused:
@@ -330,22 +331,26 @@ class StageTrainer:
                 self.objective.module,
                 self.optimizer.optimizer,
                 self.scheduler,
-                resume_state.TrainerState(step, chash, seconds, self.best),
+                resume_state.TrainerState(step, chash, seconds, self.best, self.recent_scores),
                 rng,
             )
             resume_state.prune(checkpoints, self.cfg.checkpoint.keep_last)
         acc.wait_for_everyone()
 
     def track_best(self, step: int, results: dict[str, float]) -> None:
-        """Main process: remember this step's weights when its `keep_best` score is the best so far.
+        """Main process: remember this step's weights when its `keep_best` score is the best so far. The score
+        is the mean of the metric over the last `keep_best.window` validations that gave it.
 
         A validation without the score (e.g. no validation scan of a partially labelled cohort has a known
-        stage or referral) or with NaN is no candidate; the metric's name itself was checked with the config.
+        stage or referral) or with NaN is no candidate and does not enter the window; the metric's name itself
+        was checked with the config.
         """
         keep = self.cfg.checkpoint.keep_best
-        value = results.get(keep.metric, math.nan) if keep is not None else math.nan
-        if math.isnan(value):
+        metric = results.get(keep.metric, math.nan) if keep is not None else math.nan
+        if math.isnan(metric):
             return
+        self.recent_scores = [*self.recent_scores, metric][-keep.window :]
+        value = sum(self.recent_scores) / len(self.recent_scores)
         # On a tie the earlier step stays, as the scan classifier keeps its earlier epoch.
         if self.best is None or (value > self.best.value if keep.mode == "max" else value < self.best.value):
             self.best = resume_state.BestStep(step, value, resume_state.trainable_state(self.objective.module))
@@ -359,9 +364,17 @@ class StageTrainer:
         step, value = (last_step, None) if self.best is None else (self.best.step, self.best.value)
         if step != last_step:
             resume_state.restore_tensors(self.objective.module, self.best.tensors)
-        score = f"no validation gave {keep.metric}" if value is None else f"{keep.metric}={value:.3f}"
+        over = "" if keep.window == 1 else f", mean of {keep.window} validations"
+        score = f"no validation gave {keep.metric}" if value is None else f"{keep.metric}={value:.3f}{over}"
         self.log(f"{self.cfg.name}: keeping step {step} of {last_step} as the final model ({score}, {keep.mode})")
-        return {"metric": keep.metric, "mode": keep.mode, "step": step, "value": value, "last_step": last_step}
+        return {
+            "metric": keep.metric,
+            "mode": keep.mode,
+            "window": keep.window,
+            "step": step,
+            "value": value,
+            "last_step": last_step,
+        }
 
     def validate(self, final: bool) -> dict[str, float]:
         """The objective's validation on the main process (the others wait)."""

@@ -31,8 +31,8 @@ SETTINGS = (
 )
 
 
-def script_validation(monkeypatch, weights: dict[int, dict], scores: dict[int, dict]) -> None:
-    """Each periodic validation reports SCRIPT's score; the encoder weights and the real scores are recorded."""
+def script_validation(monkeypatch, weights: dict[int, dict], scores: dict[int, dict], script=SCRIPT) -> None:
+    """Each periodic validation reports the script's score; the encoder weights and the real scores are recorded."""
     original = StageTrainer.validate
 
     def validate(self, final):
@@ -43,7 +43,7 @@ def script_validation(monkeypatch, weights: dict[int, dict], scores: dict[int, d
                 k: v for k, v in trainable_state(self.objective.module).items() if k.startswith("encoder.")
             }
             scores[step] = dict(results)
-            results["heads_macro_f1"] = SCRIPT[step]
+            results["heads_macro_f1"] = script[step]
         return results
 
     monkeypatch.setattr(StageTrainer, "validate", validate)
@@ -64,7 +64,14 @@ def test_keep_best_saves_the_best_validated_step(tmp_path, small_cohort, base_mo
     out = tmp_path / "stage"
     train_stage(stage0(small_cohort, base_model, out, *SETTINGS))
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["keep_best"] == {"metric": "heads_macro_f1", "mode": "max", "step": 2, "value": 0.9, "last_step": 6}
+    assert summary["keep_best"] == {
+        "metric": "heads_macro_f1",
+        "mode": "max",
+        "window": 1,
+        "step": 2,
+        "value": 0.9,
+        "last_step": 6,
+    }
     assert sorted(weights) == [1, 2, 3, 4, 5, 6]
     assert same(final_encoder(out), weights[2]) and not same(final_encoder(out), weights[6])
     # The summary's validation describes the kept weights (the heads' scores step 2 really had) and the probe.
@@ -90,11 +97,36 @@ def test_a_resumed_run_keeps_the_best_step_from_before_the_kill(tmp_path, small_
     assert summary["keep_best"]["step"] == 2 and same(final_encoder(out), before_kill)
 
 
+@pytest.mark.slow
+def test_a_resumed_run_averages_over_validations_from_before_the_kill(tmp_path, small_cohort, base_model, monkeypatch):
+    # Window 2: step 3 scores (0.9 + 0.5) / 2 = 0.7, step 4 (0.5 + 0.8) / 2 = 0.65. Had the resume lost the
+    # validations before the kill, step 4 would score 0.8 alone and be kept.
+    script = {1: 0.2, 2: 0.9, 3: 0.5, 4: 0.8, 5: 0.3, 6: 0.2}
+    weights, scores = {}, {}
+    script_validation(monkeypatch, weights, scores, script)
+    out = tmp_path / "stage"
+    cfg = stage0(small_cohort, base_model, out, *SETTINGS, "checkpoint.keep_best.window=2")
+    train_until_killed(cfg, monkeypatch, 4)
+    state = json.loads((out / "checkpoints" / "step-00000003" / "trainer_state.json").read_text())
+    assert state["best"] == {"step": 3, "value": pytest.approx(0.7)} and state["recent_scores"] == [0.9, 0.5]
+    train_stage(cfg)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["keep_best"]["step"] == 3 and summary["keep_best"]["window"] == 2
+    assert summary["keep_best"]["value"] == pytest.approx(0.7)
+    assert same(final_encoder(out), weights[3])
+
+
+def bare_trainer(small_cohort, tmp_path, *overrides) -> StageTrainer:
+    """A trainer with only what track_best reads: the config, the module and the best so far."""
+    trainer = StageTrainer.__new__(StageTrainer)
+    trainer.cfg = stage0(small_cohort, small_cohort, tmp_path, *SETTINGS, *overrides)
+    trainer.objective, trainer.best, trainer.recent_scores = SimpleNamespace(module=torch.nn.Linear(2, 2)), None, []
+    return trainer
+
+
 @pytest.mark.parametrize("mode", ["max", "min"])
 def test_only_a_validation_with_the_score_is_a_candidate(small_cohort, tmp_path, mode):
-    trainer = StageTrainer.__new__(StageTrainer)  # track_best reads the config, the module and the best so far
-    trainer.cfg = stage0(small_cohort, small_cohort, tmp_path, *SETTINGS, f"checkpoint.keep_best.mode={mode}")
-    trainer.objective, trainer.best = SimpleNamespace(module=torch.nn.Linear(2, 2)), None
+    trainer = bare_trainer(small_cohort, tmp_path, f"checkpoint.keep_best.mode={mode}")
     sign = 1 if mode == "max" else -1
     trainer.track_best(1, {"heads_referral_macro_f1": sign * 0.9})  # no heads_macro_f1 (no stage or referral known)
     trainer.track_best(2, {"heads_macro_f1": math.nan})
@@ -104,6 +136,21 @@ def test_only_a_validation_with_the_score_is_a_candidate(small_cohort, tmp_path,
     assert (trainer.best.step, trainer.best.value) == (3, sign * 0.4)  # a tie keeps the earlier step
     trainer.track_best(6, {"heads_macro_f1": sign * 0.5})
     assert trainer.best.step == 6 and set(trainer.best.tensors) == {"weight", "bias"}
+
+
+@pytest.mark.parametrize(("window", "kept"), [(1, 80), (3, 120), (20, 120)])
+def test_a_window_prefers_a_steady_stretch_to_one_lucky_validation(small_cohort, tmp_path, window, kept):
+    trainer = bare_trainer(small_cohort, tmp_path, f"checkpoint.keep_best.window={window}")
+    curve = {64: 0.79, 72: 0.93, 80: 1.00, 88: 0.83, 96: 0.97, 104: math.nan, 112: 0.98, 120: 0.99}
+    for step, value in curve.items():
+        trainer.track_best(step, {"heads_macro_f1": value})
+    assert trainer.best.step == kept
+    # The NaN validation is no candidate and does not enter the window: step 120's score is over the last
+    # `window` real scores (all seven when the window is wider than the stage).
+    real = [v for v in curve.values() if not math.isnan(v)]
+    assert trainer.recent_scores == real[-window:]
+    if window > 1:
+        assert trainer.best.value == pytest.approx(sum(real[-window:]) / len(real[-window:]))
 
 
 def test_head_scores_read_known_labels_only(kb):
@@ -140,6 +187,10 @@ def test_head_scores_read_known_labels_only(kb):
             r"checkpoint\.keep_best\.metric: 'heads_macro_f1' needs ssl\.method=supervised",
         ),
         (["checkpoint.keep_best.mode=max"], r"checkpoint\.keep_best\.metric: required key is missing"),
+        (
+            ["ssl.method=supervised", "checkpoint.keep_best={metric: heads_macro_f1, window: 0}"],
+            r"checkpoint\.keep_best\.window: 0 must be at least 1",
+        ),
         (
             ["ssl.method=supervised", "checkpoint.keep_best={metric: heads_macro_f1, mode: best}"],
             r"checkpoint\.keep_best\.mode: 'best' is not one of",
