@@ -398,7 +398,7 @@ def _keep_best_problems(cfg: StageConfig) -> list[str]:
     if keep is None:
         return []
     if keep.window < 1:
-        return [f"checkpoint.keep_best.window: {keep.window} must be at least 1 (the validations a step's score averages)"]
+        return [f"checkpoint.keep_best.window: {keep.window} must be at least 1 (the validations a score averages)"]
     if cfg.kind == "ssl":
         names = HEAD_SCORES
         needs = None if cfg.ssl.method == "supervised" else "ssl.method=supervised (they are its heads' scores)"

@@ -231,7 +231,8 @@ class StageTrainer:
                 acc.num_processes,
                 chash,
             )
-            step, seconds_before, self.best, self.recent_scores = state.step, state.seconds, state.best, state.recent_scores
+            step, seconds_before = state.step, state.seconds
+            self.best, self.recent_scores = state.best, state.recent_scores
             self.log(f"resuming {cfg.name} from {existing[-1]} (step {step}/{self.total_steps})")
         metrics = MetricsLog(self.out, step, enabled=self.is_main)
         for line in self.refused:
