@@ -168,11 +168,16 @@ def load_checkpoint(
         raise ResumeError(f"{folder}: written by a run with a different stage config; use a new output_dir")
     if meta["processes"] != num_processes:
         raise ResumeError(f"{folder}: written by {meta['processes']} process(es), resuming with {num_processes}")
+    # Every value is read before anything is restored in place, so a damaged file leaves the model untouched.
+    try:
+        step, seconds = int(meta["step"]), float(meta["seconds"])
+        best_at = None if meta.get("best") is None else (int(meta["best"]["step"]), float(meta["best"]["value"]))
+        recent_scores = [float(v) for v in meta.get("recent_scores", [])]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResumeError(f"{folder}: unreadable checkpoint ({STATE_FILE}: {type(exc).__name__}: {exc})") from None
     weights = _read_tensors(folder / "trainable.safetensors")
     expected = set(trainable_state(model))
-    best = None
-    if meta.get("best") is not None:
-        best = BestStep(int(meta["best"]["step"]), float(meta["best"]["value"]), _read_tensors(folder / BEST_FILE))
+    best = None if best_at is None else BestStep(*best_at, _read_tensors(folder / BEST_FILE))
     for name, tensors in ({"trainable": weights} | ({"best": best.tensors} if best else {})).items():
         if set(tensors) != expected:
             missing = sorted(expected - set(tensors))[:3]
@@ -195,8 +200,7 @@ def load_checkpoint(
         raise ResumeError(f"{folder}: the optimizer state does not fit this run's optimizer ({exc})") from None
     scheduler.load_state_dict(scheduler_state)
     set_rng_state(rng_tensors, rng_meta)
-    recent_scores = [float(v) for v in meta.get("recent_scores", [])]
-    return TrainerState(int(meta["step"]), config_hash, float(meta["seconds"]), best, recent_scores)
+    return TrainerState(step, config_hash, seconds, best, recent_scores)
 
 
 def restore_tensors(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:

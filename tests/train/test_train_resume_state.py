@@ -1,5 +1,6 @@
 """Resumable checkpoints: exact round trip of weights, optimizer, scheduler and RNG; no pickle; atomic."""
 
+import json
 import random
 
 import numpy as np
@@ -79,6 +80,15 @@ def test_mismatches_and_damage_are_one_clear_error(tmp_path):
         ckpt.ResumeError, match=r"step-00000001: unreadable checkpoint \(scheduler\.json: JSONDecodeError"
     ):
         ckpt.load_checkpoint(folder, *setup(), 0, 1, "h")
+    (folder / "scheduler.json").write_text(json.dumps(scheduler.state_dict()))
+    state = json.loads((folder / ckpt.STATE_FILE).read_text())
+    for key, damaged in [("recent_scores", "x"), ("recent_scores", 5), ("best", {"step": 1}), ("seconds", None)]:
+        (folder / ckpt.STATE_FILE).write_text(json.dumps(state | {key: damaged}))
+        fresh = setup(seed=1)
+        before = {k: v.clone() for k, v in fresh[0].state_dict().items()}
+        with pytest.raises(ckpt.ResumeError, match=r"step-00000001: unreadable checkpoint \(trainer_state\.json: "):
+            ckpt.load_checkpoint(folder, *fresh, 0, 1, "h")
+        assert all(torch.equal(v, before[k]) for k, v in fresh[0].state_dict().items())  # nothing restored
     (folder / ckpt.STATE_FILE).write_text('{"step": 1}')
     with pytest.raises(ckpt.ResumeError, match=r"trainer_state\.json has no 'config_hash'"):
         ckpt.load_checkpoint(folder, *setup(), 0, 1, "h")
