@@ -15,7 +15,7 @@ Validation: with `supervised`, every `validation.every_steps` the heads' own mac
 and F1 per biomarker on the validation scans whose label is known (`retinavlm.train.config.HEAD_SCORES`; cheap, so a stage can
 keep its best step, `checkpoint.keep_best`); at the end of the stage, the probe.
 
-The probe: a logistic regression per biomarker (and for stage and referral) on the frozen, pooled
+The probe: a logistic regression per biomarker (and for stage, referral and condition) on the frozen, pooled
 (mean and max) encoder features of the training split, scored (F1) on the validation split, on the
 scans whose label is known; run for a randomly initialised encoder and for the pretrained one, and
 written to `probe.json`.
@@ -27,6 +27,7 @@ import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
@@ -55,12 +56,18 @@ def condition_classes(kb: KnowledgeBase) -> tuple[str, ...]:
     return (NO_CONDITION, *kb.conditions)
 
 
-def condition_target(record: ScanRecord, kb: KnowledgeBase) -> int:
-    """A scan's condition class: its named condition; none when its AMD stage (healthy included) is known,
-    since a scan with a condition has no AMD stage (DESIGN.md); UNKNOWN when it says neither."""
+def condition_label(record: ScanRecord) -> str | None:
+    """A scan's condition: its named condition; none when its AMD stage (healthy included) is known, since a scan
+    with a condition has no AMD stage (DESIGN.md); None (unknown) when it says neither."""
     if record.condition is not None:
-        return condition_classes(kb).index(record.condition)
-    return 0 if record.stage is not None else UNKNOWN
+        return record.condition
+    return NO_CONDITION if record.stage is not None else None
+
+
+def condition_target(record: ScanRecord, kb: KnowledgeBase) -> int:
+    """The condition head's class index of a scan's `condition_label`; UNKNOWN when that is unknown."""
+    label = condition_label(record)
+    return UNKNOWN if label is None else condition_classes(kb).index(label)
 
 
 def label_targets(records: list[ScanRecord], kb: KnowledgeBase) -> dict[str, torch.Tensor]:
@@ -184,7 +191,8 @@ def epoch_draws(weights: np.ndarray, seed: int, epoch: int) -> list[Draw]:
 
 def linear_probe(encoder: OCTEncoder, train: ScanImages, evaluate: ScanImages, kb: KnowledgeBase) -> dict[str, float]:
     """F1 per biomarker of a logistic regression on frozen pooled features (known labels only); their mean;
-    macro-F1 of stage and referral."""
+    macro-F1 of stage, referral and, where the scans tell conditions apart (DME against AMD or a healthy macula in a
+    real cohort), condition: the one label that separates DME from active wet AMD, which share referral and fluid."""
     x_train, x_eval = pooled_features(encoder, train), pooled_features(encoder, evaluate)
     mean, std = x_train.mean(0), x_train.std(0) + 1e-6
     x_train, x_eval = (x_train - mean) / std, (x_eval - mean) / std
@@ -198,10 +206,12 @@ def linear_probe(encoder: OCTEncoder, train: ScanImages, evaluate: ScanImages, k
             scores[f"f1_{bid}"] = f1
     if scores:
         scores["biomarker_mean_f1"] = float(np.mean(list(scores.values())))
-    for kind in ("stage", "referral"):
-        f1 = _probe_f1(
-            x_train, [getattr(r, kind) for r in train.records], x_eval, [getattr(r, kind) for r in evaluate.records]
-        )
+    for kind, label in (
+        ("stage", attrgetter("stage")),
+        ("referral", attrgetter("referral")),
+        ("condition", condition_label),
+    ):
+        f1 = _probe_f1(x_train, [label(r) for r in train.records], x_eval, [label(r) for r in evaluate.records])
         if f1 is not None:
             scores[f"{kind}_macro_f1"] = f1
     return scores

@@ -3,6 +3,7 @@
 import json
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from retinavlm.train.encoder_pretraining import (
     epoch_draws,
     head_scores,
     label_targets,
+    linear_probe,
 )
 from retinavlm.train.records import CohortSplits, ScanRecord
 from retinavlm.train.trainer import train_stage
@@ -127,6 +129,30 @@ def test_condition_targets_are_known_only_where_the_labels_say_so():
         ScanRecord(str(i), str(i), Path(f"{i}.png"), stage, "none", {}) for i, stage in enumerate(kb.stage_ids)
     ]
     assert not conditions_told_apart(synthetic, kb)  # all AMD (or healthy): a condition head would learn nothing
+
+
+def test_the_probe_reads_the_condition_where_the_scans_tell_conditions_apart(monkeypatch):
+    """The probe's condition score shows whether frozen features tell DME from active wet AMD, which share referral
+    and fluid; drusen of unknown stage stay out of it, and an all-AMD cohort gets no condition score."""
+    kb = load_knowledge()
+    kinds = {"cnv": (0.0, 1.0), "dme": (1.0, 0.0), "drusen": (0.0, -1.0)}
+    records = [_real_like_records(kb)[i] for i in (0, 1, 2) for _ in range(6)]
+    noise = np.random.default_rng(0).normal(scale=0.05, size=(len(records), 2))
+
+    def probe(features: dict[str, tuple[float, float]], scans: list[ScanRecord]) -> dict[str, float]:
+        points = np.array([features[r.id] for r in scans]) + noise[: len(scans)]
+        monkeypatch.setattr("retinavlm.train.encoder_pretraining.pooled_features", lambda encoder, images: points)
+        images = SimpleNamespace(records=scans)
+        return linear_probe(None, images, images, kb)
+
+    assert probe(kinds, records)["condition_macro_f1"] == 1.0
+    blurred = probe({**kinds, "dme": kinds["cnv"]}, records)  # DME looks like active wet AMD to this encoder
+    assert blurred["condition_macro_f1"] < 0.8 and blurred["referral_macro_f1"] == 1.0
+    all_amd = [r for r in records if r.id == "cnv"] + [
+        ScanRecord(f"h{i}", f"h{i}", Path("h.png"), "healthy", "none", {}) for i in range(6)
+    ]
+    scores = probe({"cnv": (0.0, 1.0), **{f"h{i}": (0.0, -1.0) for i in range(6)}}, all_amd)
+    assert "condition_macro_f1" not in scores and scores["stage_macro_f1"] == 1.0
 
 
 def test_the_condition_head_learns_dme_from_active_wet_amd_and_masks_unknown_conditions():
