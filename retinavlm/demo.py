@@ -43,6 +43,7 @@ from retinavlm.resources import curricula_dir
 
 if TYPE_CHECKING:
     from retinavlm.data.synthetic import CohortConfig
+    from retinavlm.data.synthetic.config import Acquisition
     from retinavlm.knowledge import KnowledgeBase
 
 MODEL_SYSTEM = "retinavlm"
@@ -85,6 +86,9 @@ class CohortSpec:
     # A scanner domain of curricula/synthetic/cohort.yaml that no training or validation scan comes from; the
     # final checkpoint is also graded on the scored patients' scans rendered on it.
     heldout_domain: str | None = None
+    # How each scan sits in its frame (cohort.yaml `acquisition`), in place of the cohort file's; null keeps it.
+    # Checked when the presets file is read (`cohort_acquisition`).
+    acquisition: dict[str, float] | None = None
 
 
 @dataclass
@@ -178,6 +182,8 @@ def load_demo_config(path: str | os.PathLike | None = None) -> DemoConfig:
             )
         if preset.evaluation.bootstrap < 0:
             raise ConfigError("must be >= 0", f"{where}.evaluation.bootstrap", path)
+        if preset.cohort.acquisition is not None:
+            cohort_acquisition(preset.cohort, f"{where}.cohort.acquisition", path)
         if preset.cohort.heldout_domain is not None and preset.real is not None:
             raise ConfigError(
                 "a held-out scanner domain is graded on synthetic patients; this preset grades real ones",
@@ -273,12 +279,26 @@ def split_folder(run_dir: Path, split: str) -> ScoredSet:
 # --- the steps ----------------------------------------------------------------------------------
 
 
+def cohort_acquisition(
+    spec: CohortSpec, where: str = "cohort.acquisition", source: str | os.PathLike = ""
+) -> Acquisition:
+    """The preset's framing of synthetic scans, validated as cohort.yaml's `acquisition` section is."""
+    from retinavlm.data.synthetic.config import Acquisition, CohortConfigError
+
+    try:
+        return schema.from_dict(Acquisition, spec.acquisition, error=CohortConfigError)
+    except CohortConfigError as exc:
+        raise exc.within(where, source) from None
+
+
 def synthetic_cohort_configs(spec: CohortSpec, kb: KnowledgeBase, where: str) -> tuple[CohortConfig, CohortConfig]:
     """The synthetic cohort's settings (curricula/synthetic/cohort.yaml) with every scanner domain, and without
     the held-out one (what the cohort the model trains on is rendered with)."""
     from retinavlm.data.synthetic import CohortConfigError, load_cohort_config
 
     config = load_cohort_config(kb=kb)
+    if spec.acquisition is not None:
+        config = config.with_acquisition(cohort_acquisition(spec, f"{where}.cohort.acquisition"))
     if spec.heldout_domain is None:
         return config, config
     try:
@@ -958,8 +978,9 @@ def run_demo(
     # The scored split is not a setting: each split has steps of its own, on the same training.
     curriculum_doc, curriculum_files = derive_curriculum(run_dir, config, preset, fold)
     settings = asdict(preset)
-    if preset.cohort.heldout_domain is None:  # run folders without one keep the settings digest they were made with
-        del settings["cohort"]["heldout_domain"]
+    for optional in ("heldout_domain", "acquisition"):  # run folders without one keep the digest they were made with
+        if settings["cohort"][optional] is None:
+            del settings["cohort"][optional]
     if fold is not None:
         settings["fold"] = asdict(fold)
     state = DemoState(

@@ -128,12 +128,15 @@ def plateau(cols: int, start: float, stop: float, edge: float) -> np.ndarray:
     return (np.clip((x - start) / edge + 0.5, 0, 1) * np.clip((stop - x) / edge + 0.5, 0, 1)).astype(np.float32)
 
 
-def sample_geometry(grid: Grid, rng: np.random.Generator) -> Geometry:
-    """A healthy right eye: curved, tilted Bruch's membrane, foveal pit, nasal-thick nerve fibres."""
+def sample_geometry(grid: Grid, rng: np.random.Generator, depth_range: tuple[float, float] = (0.52, 0.62)) -> Geometry:
+    """A healthy right eye: curved, tilted Bruch's membrane, foveal pit, nasal-thick nerve fibres.
+
+    `depth_range`: where Bruch's membrane lies at the fovea, as fractions of the rows.
+    """
     cols = np.arange(grid.cols, dtype=np.float32)
     fovea = grid.cols / 2 + rng.uniform(-0.04, 0.04) * grid.cols
     u = (cols - fovea) / grid.cols
-    depth = grid.rows * rng.uniform(0.52, 0.62)
+    depth = grid.rows * rng.uniform(*depth_range)
     bruch = depth - rng.uniform(10, 45) * u * u * 4 + rng.uniform(-30, 30) * u
 
     pit_sigma = grid.cols_for(rng.uniform(480, 620))

@@ -26,6 +26,7 @@ from retinavlm.atomic import atomic_dir
 from retinavlm.data import lesion_masks
 from retinavlm.data.synthetic.anatomy import Grid
 from retinavlm.data.synthetic.config import (
+    Acquisition,
     CohortConfig,
     CohortConfigError,
     ScannerDomain,
@@ -160,11 +161,18 @@ def _weighted(rng: np.random.Generator, weights: dict) -> str:
 
 
 def _render_png(
-    plan: PlannedScan, domain: ScannerDomain, grid: Grid, halfwidth_um: float, seed: int, mask_bits: list[str]
+    plan: PlannedScan,
+    domain: ScannerDomain,
+    grid: Grid,
+    halfwidth_um: float,
+    acquisition: Acquisition,
+    seed: int,
+    mask_bits: list[str],
 ) -> tuple[bytes, bytes, list[int], list[float]]:
     """The scan's PNG, its lesion-mask PNG, the fovea and the pixel spacing."""
     spec = ScanSpec(plan.present, plan.eye, plan.watermark, plan.anatomy_seed, plan.lesion_seed, plan.cue)
-    scan = render(spec, domain, np.random.default_rng([seed, 1, plan.index]), grid, halfwidth_um)
+    rng = np.random.default_rng([seed, 1, plan.index])
+    scan = render(spec, domain, rng, grid, halfwidth_um, acquisition)
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(scan.pixels)).save(buffer, format="PNG", compress_level=1)
     mask = lesion_masks.encode_mask(scan.masks, mask_bits, scan.pixels.shape)
@@ -235,7 +243,16 @@ def _write_cohort(
     _check_replaceable(out_dir)
     writer = ReportWriter(kb)
     jobs = [
-        (p, config.domains[p.domain], config.grid, config.central_halfwidth_um, seed, kb.biomarker_ids) for p in plans
+        (
+            p,
+            config.domains[p.domain],
+            config.grid,
+            config.central_halfwidth_um,
+            config.acquisition,
+            seed,
+            kb.biomarker_ids,
+        )
+        for p in plans
     ]
 
     with atomic_dir(out_dir) as tmp:

@@ -82,6 +82,30 @@ MAX_CUE_SIZE = 0.12  # a larger square would reach down to the retina in the cro
 
 
 @dataclass(frozen=True)
+class Acquisition:
+    """How a scan sits in its frame, drawn per scan (cohort.yaml `acquisition`).
+
+    Real exports place the retina higher and more variably than a centred render, and most carry white
+    wedges where the device rotated the B-scan to register it; an encoder pretrained only on centred,
+    unrotated scans meets both for the first time on real data.
+    """
+
+    # Depth of Bruch's membrane at the fovea, as a fraction of the rows, drawn uniformly between these two.
+    retina_depth_min: float = 0.52
+    retina_depth_max: float = 0.62
+    registration_p: float = 0.0  # share of scans rotated for registration, the exposed corners white
+    registration_degrees: float = 5.0  # the largest such rotation, either way
+
+    def __post_init__(self) -> None:
+        if not 0.2 <= self.retina_depth_min <= self.retina_depth_max <= 0.8:
+            depths = [self.retina_depth_min, self.retina_depth_max]
+            raise CohortConfigError(f"needs 0.2 <= retina_depth_min <= retina_depth_max <= 0.8, got {depths}")
+        _fraction(self, "registration_p")
+        if not 0.0 <= self.registration_degrees <= 20.0:
+            raise CohortConfigError(f"must be within [0, 20], got {self.registration_degrees}", "registration_degrees")
+
+
+@dataclass(frozen=True)
 class BiomarkerRecipe:
     probability: float
     attributes: dict[str, dict[str, float]]  # attribute -> value -> weight
@@ -110,10 +134,17 @@ class CohortConfig:
     watermark_disease_correlation: float
     source: dict[str, Any]  # the YAML as read, recorded in the manifest
     shortcut_cue: ShortcutCue = field(default_factory=ShortcutCue)
+    acquisition: Acquisition = field(default_factory=Acquisition)
 
     def with_shortcut_cue(self, cue: ShortcutCue) -> CohortConfig:
         """The same cohort with another shortcut cue, recorded in `source` (and so in the manifest) too."""
         return replace(self, shortcut_cue=cue, source={**self.source, "shortcut_cue": schema.to_dict(cue)})
+
+    def with_acquisition(self, acquisition: Acquisition) -> CohortConfig:
+        """The same cohort framed another way, recorded in `source` (and so in the manifest) too."""
+        return replace(
+            self, acquisition=acquisition, source={**self.source, "acquisition": schema.to_dict(acquisition)}
+        )
 
     def only_domain(self, name: str) -> CohortConfig:
         """The same cohort, every patient scanned on one domain."""
@@ -161,6 +192,7 @@ def load_cohort_config(path: str | os.PathLike | None = None, kb: KnowledgeBase 
         watermark_disease_correlation=spec.watermark_disease_correlation,
         source=copy.deepcopy(doc),
         shortcut_cue=spec.shortcut_cue,
+        acquisition=spec.acquisition,
     )
 
 
@@ -253,6 +285,7 @@ class _CohortFile:
     domains: dict[str, ScannerDomain]
     watermark_disease_correlation: float = 0.0
     shortcut_cue: ShortcutCue = field(default_factory=ShortcutCue)
+    acquisition: Acquisition = field(default_factory=Acquisition)
 
     def __post_init__(self) -> None:
         _weights(self.stage_prevalence, "stage_prevalence")

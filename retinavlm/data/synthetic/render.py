@@ -15,7 +15,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from retinavlm.data.synthetic import anatomy
 from retinavlm.data.synthetic.anatomy import Grid
-from retinavlm.data.synthetic.config import ScannerDomain, ShortcutCue
+from retinavlm.data.synthetic.config import Acquisition, ScannerDomain, ShortcutCue
 from retinavlm.data.synthetic.lesions import LESIONS, Lesion
 from retinavlm.knowledge import KnowledgeError
 
@@ -50,8 +50,9 @@ def render(
     rng: np.random.Generator,
     grid: Grid = Grid(),
     central_halfwidth_um: float = 1250.0,
+    acquisition: Acquisition = Acquisition(),
 ) -> RenderedScan:
-    """Render a scan and its lesion masks, in the domain's resolution and the spec's eye."""
+    """Render a scan and its lesion masks, in the domain's resolution and the spec's eye, framed as `acquisition` draws."""
     if spec.eye not in EYES:
         raise ValueError(f"eye must be one of {EYES}, got {spec.eye!r}")
     unknown = [b for b in spec.present if b not in LESIONS]
@@ -60,7 +61,8 @@ def render(
     anatomy_seed = spec.anatomy_seed if spec.anatomy_seed is not None else int(rng.integers(2**63))
     lesion_seed = spec.lesion_seed if spec.lesion_seed is not None else int(rng.integers(2**63))
 
-    geometry = anatomy.sample_geometry(grid, np.random.default_rng([anatomy_seed, 0]))
+    depths = (acquisition.retina_depth_min, acquisition.retina_depth_max)
+    geometry = anatomy.sample_geometry(grid, np.random.default_rng([anatomy_seed, 0]), depths)
     window = geometry.central_cols(central_halfwidth_um)
     placed: dict[str, Lesion] = {}
     for index, (biomarker, cls) in enumerate(LESIONS.items()):
@@ -90,6 +92,10 @@ def render(
         pixels = pixels[:, ::-1]
         masks = {k: m[:, ::-1] for k, m in masks.items()}
         fovea = (fovea[0], domain.cols - 1 - fovea[1])
+    # Drawn after the speckle, and only when on, so a cohort without registration keeps its random stream.
+    if acquisition.registration_p > 0 and rng.random() < acquisition.registration_p:
+        degrees = float(rng.uniform(-acquisition.registration_degrees, acquisition.registration_degrees))
+        pixels, masks, fovea = _register(pixels, masks, fovea, degrees)
     if spec.watermark and domain.watermark:
         pixels = _stamp(pixels, domain.watermark)
     if spec.cue is not None:
@@ -104,9 +110,10 @@ def render_scan(
     rng: np.random.Generator,
     grid: Grid = Grid(),
     central_halfwidth_um: float = 1250.0,
+    acquisition: Acquisition = Acquisition(),
 ) -> np.ndarray:
     """The rendered B-scan alone: float32 (rows, cols) in [0, 1]."""
-    return render(spec, domain, rng, grid, central_halfwidth_um).pixels
+    return render(spec, domain, rng, grid, central_halfwidth_um, acquisition).pixels
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
@@ -118,6 +125,24 @@ def _scanner(image: np.ndarray, domain: ScannerDomain) -> np.ndarray:
     if domain.blur > 0:
         image = gaussian_filter1d(image, domain.blur, axis=1)
     return np.clip(domain.gain * np.clip(image, 0, None) ** domain.gamma, 0.0, 1.0).astype(np.float32)
+
+
+def _register(
+    pixels: np.ndarray, masks: dict[str, np.ndarray], fovea: tuple[int, int], degrees: float
+) -> tuple[np.ndarray, dict[str, np.ndarray], tuple[int, int]]:
+    """The scan rotated about its centre as a device registers it, the corners it exposes white (the wedges of
+    real exports); the lesion masks and the fovea move with it."""
+    import cv2  # lazy, as in cue_box: OpenCV only for the cohorts that register
+
+    rows, cols = pixels.shape
+    matrix = cv2.getRotationMatrix2D(((cols - 1) / 2, (rows - 1) / 2), degrees, 1.0)
+    turned = cv2.warpAffine(pixels, matrix, (cols, rows), flags=cv2.INTER_LINEAR, borderValue=1.0)
+    turned_masks = {
+        k: cv2.warpAffine(m.astype(np.uint8), matrix, (cols, rows), flags=cv2.INTER_NEAREST, borderValue=0) > 0
+        for k, m in masks.items()
+    }
+    col, row = matrix @ np.array([fovea[1], fovea[0], 1.0])
+    return turned, turned_masks, (int(np.clip(round(row), 0, rows - 1)), int(np.clip(round(col), 0, cols - 1)))
 
 
 def _resize(array: np.ndarray, rows: int, cols: int, method: Image.Resampling) -> np.ndarray:
