@@ -46,7 +46,7 @@ from retinavlm.train.scan_classifier import (
     train_scan_classifier,
 )
 
-ENCODER, IMAGE_SIZE = "resnet_tiny_s16", 128
+ENCODER = "resnet_tiny_s16"
 FRAMINGS = {"whole": ("none", 1.0), "fovea0.5": ("fovea", 0.5), "whole_centred": ("none", 1.0)}
 RPE_ROW = 0.6  # where "whole_centred" puts the brightest band; synthetic scans have it there, real ones higher
 
@@ -107,17 +107,20 @@ def labelled(records: list[ScanRecord], key: str) -> tuple[list[int], list[str]]
     return [i for i, _ in rows], [v for _, v in rows]
 
 
-def gap_rows(encoders: dict, real, synthetic: list[ScanRecord], seed: int) -> list[dict]:
+def gap_rows(
+    encoders: dict, real, synthetic: list[ScanRecord], seed: int, image_size: int, framings: list[str]
+) -> list[dict]:
     rows = []
-    for framing, (crop, fraction) in FRAMINGS.items():
-        config = ClassifierConfig(crop=crop, crop_fraction=fraction)
+    for framing in framings:
+        crop, fraction = FRAMINGS[framing]
+        config = ClassifierConfig(image_size=image_size, crop=crop, crop_fraction=fraction)
         squares = {name: load_squares(records, config) for name, records in real.items()}
         squares["synthetic"] = load_squares(synthetic, config)
         if framing == "whole_centred":
             squares = {name: centre_retina(s) for name, s in squares.items()}
         for name, weights in encoders.items():
             torch.manual_seed(seed)
-            encoder = create_encoder(ENCODER, IMAGE_SIZE, weights)
+            encoder = create_encoder(ENCODER, image_size, weights)
             x = {split: features(encoder, s) for split, s in squares.items()}
             row = {"encoder": name, "framing": framing}
             for key in ("referral", "stage"):
@@ -133,14 +136,14 @@ def gap_rows(encoders: dict, real, synthetic: list[ScanRecord], seed: int) -> li
     return rows
 
 
-def finetune_rows(encoders: dict, real, seed: int, epochs: int, score_test: bool) -> list[dict]:
+def finetune_rows(encoders: dict, real, seed: int, epochs: int, score_test: bool, image_size: int) -> list[dict]:
     rows = []
     for name, weights in encoders.items():
         start = time.time()
         trained = train_scan_classifier(
             real["train"],
             real["validation"],
-            ClassifierConfig(encoder_weights=weights, epochs=epochs, seed=seed),
+            ClassifierConfig(image_size=image_size, encoder_weights=weights, epochs=epochs, seed=seed),
             log=lambda message, name=name: print(f"{name}: {message}", file=sys.stderr, flush=True),
         )
         row = {"encoder": name, "seed": seed, "best_epoch": trained.best_epoch, "seconds": round(time.time() - start)}
@@ -167,6 +170,10 @@ def main() -> int:
     )
     parser.add_argument("--out", required=True, help="JSON file for the figures")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--image-size", type=int, default=128, help="the encoders' input side (192 in the curricula)")
+    parser.add_argument(
+        "--framing", action="append", choices=list(FRAMINGS), help="framings to probe (repeatable; default all)"
+    )
     parser.add_argument("--finetune", action="store_true", help="also fine-tune a scan classifier per encoder")
     parser.add_argument("--no-gap", action="store_true", help="skip the probes and domain AUC")
     parser.add_argument("--epochs", type=int, default=30)
@@ -181,9 +188,9 @@ def main() -> int:
     encoders = {s[0]: None if s == ["random"] else encoder_weights(s[-1]) for s in specs}
     result: dict = {"real": args.real, "synthetic": args.synthetic, "seed": args.seed}
     if not args.no_gap:
-        result["gap"] = gap_rows(encoders, real, synthetic, args.seed)
+        result["gap"] = gap_rows(encoders, real, synthetic, args.seed, args.image_size, args.framing or list(FRAMINGS))
     if args.finetune:
-        result["finetune"] = finetune_rows(encoders, real, args.seed, args.epochs, args.test)
+        result["finetune"] = finetune_rows(encoders, real, args.seed, args.epochs, args.test, args.image_size)
     write_json(args.out, result)
     return 0
 

@@ -303,6 +303,15 @@ def test_bad_settings_get_one_line_errors(finished_run, tmp_path, capsys):
             "presets.tiny.generation.check_answers: must be 0 (greedy) or a number of candidate reports",
         )
     )
+    framing = yaml.safe_load(presets.read_text())
+    framing["presets"]["tiny"]["cohort"]["acquisition"] = {"registration_p": 1.5}
+    (tmp_path / "framing.yaml").write_text(yaml.safe_dump(framing))
+    cases.append(
+        (
+            ["--config", str(tmp_path / "framing.yaml"), "--preset", "tiny", "--out", str(tmp_path / "g")],
+            "presets.tiny.cohort.acquisition.registration_p: must be within [0, 1], got 1.5",
+        )
+    )
     for argv, message in cases:
         capsys.readouterr()
         assert main(["demo", *argv]) == 2
@@ -365,7 +374,7 @@ def test_tiny_real_preset_grades_held_out_real_patients_with_every_control(tmp_p
     stage = [*SHORT, "train.max_steps=2"]
     language = [*SHORT, *QUIET_VALIDATION, "train.max_steps=2", "qa.per_scan=1"]
     real.update(
-        cohort={"n": 24, "seed": 3},
+        cohort={**real["cohort"], "n": 24, "seed": 3},
         curriculum=str(curricula_dir() / real["curriculum"]),
         stage_overrides={
             "stage0_synthetic_encoder": [*TINY_MODEL, *stage],
@@ -390,6 +399,9 @@ def test_tiny_real_preset_grades_held_out_real_patients_with_every_control(tmp_p
     assert summary["curriculum"]["final_model"].endswith("stage4_real_specialism/final")
     assert sorted(row["system"] for row in summary["systems"]) == sorted(REAL_SYSTEMS)
     assert set(summary["classifiers"]) == {"cnn_from_scratch", "cnn_from_synthetic_encoder"}
+    # the synthetic scans are framed as the preset says (curricula/synthetic/cohort.yaml `acquisition`)
+    rendered = json.loads((run / "cohort" / "manifest.json").read_text())["config"]["acquisition"]
+    assert rendered == real["cohort"]["acquisition"]
     meta = json.loads((run / "run.json").read_text())
     assert meta["systems"] == REAL_SYSTEMS and meta["knowledge_version"] == load_knowledge().version_tag
 

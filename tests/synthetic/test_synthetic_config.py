@@ -34,6 +34,9 @@ DEFAULT = yaml.safe_load(default_cohort_config_path().read_text())
         (lambda d: d["image"].update(rows=1.5), "image.rows: expected an integer, got 1.5"),
         (lambda d: d.update(watermark_disease_correlation=2), "watermark_disease_correlation: must be within [0, 1]"),
         (lambda d: d["patients"].pop("female_fraction"), "patients.female_fraction: required key is missing"),
+        (lambda d: d["acquisition"].update(retina_depth_min=0.7), "acquisition.retina_depth_min: needs 0.2 <= min"),
+        (lambda d: d["acquisition"].update(registration_p=1.5), "acquisition.registration_p: must be within [0, 1]"),
+        (lambda d: d["acquisition"].update(registration_degrees=45), "acquisition.registration_degrees: must be"),
     ],
 )
 def test_a_bad_cohort_file_names_the_file_and_the_key(tmp_path, edit, message):

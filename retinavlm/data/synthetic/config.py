@@ -99,7 +99,7 @@ class Acquisition:
     def __post_init__(self) -> None:
         if not 0.2 <= self.retina_depth_min <= self.retina_depth_max <= 0.8:
             depths = [self.retina_depth_min, self.retina_depth_max]
-            raise CohortConfigError(f"needs 0.2 <= retina_depth_min <= retina_depth_max <= 0.8, got {depths}")
+            raise CohortConfigError(f"needs 0.2 <= min <= max <= 0.8, got {depths}", "retina_depth_min")
         _fraction(self, "registration_p")
         if not 0.0 <= self.registration_degrees <= 20.0:
             raise CohortConfigError(f"must be within [0, 20], got {self.registration_degrees}", "registration_degrees")
