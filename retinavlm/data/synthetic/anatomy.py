@@ -128,10 +128,10 @@ def plateau(cols: int, start: float, stop: float, edge: float) -> np.ndarray:
     return (np.clip((x - start) / edge + 0.5, 0, 1) * np.clip((stop - x) / edge + 0.5, 0, 1)).astype(np.float32)
 
 
-def sample_geometry(grid: Grid, rng: np.random.Generator, depth_range: tuple[float, float] = (0.52, 0.62)) -> Geometry:
+def sample_geometry(grid: Grid, rng: np.random.Generator, depth_range: tuple[float, float]) -> Geometry:
     """A healthy right eye: curved, tilted Bruch's membrane, foveal pit, nasal-thick nerve fibres.
 
-    `depth_range`: where Bruch's membrane lies at the fovea, as fractions of the rows.
+    `depth_range`: where Bruch's membrane lies at the fovea, as fractions of the rows (cohort.yaml `acquisition`).
     """
     cols = np.arange(grid.cols, dtype=np.float32)
     fovea = grid.cols / 2 + rng.uniform(-0.04, 0.04) * grid.cols
