@@ -42,9 +42,8 @@ def test_the_retina_lies_at_the_drawn_depth(depth):
 
 def test_a_registered_scan_has_white_wedges_and_its_masks_and_fovea_move_with_it():
     plain = rendered(Acquisition(), seed=2)
-    turned = rendered(
-        Acquisition(registration_p=1.0, registration_degrees=6.0), seed=2
-    )  # a seed whose turn leaves clear wedges
+    # seed 2: a turn large enough to leave clear wedges
+    turned = rendered(Acquisition(registration_p=1.0, registration_degrees=6.0), seed=2)
     wedges = padding_mask(turned.pixels)
     assert 0.005 < wedges.mean() < 0.2  # white corners, as on most real exports
     assert (turned.pixels[wedges] > 0.95).all()

@@ -171,8 +171,7 @@ def _render_png(
 ) -> tuple[bytes, bytes, list[int], list[float]]:
     """The scan's PNG, its lesion-mask PNG, the fovea and the pixel spacing."""
     spec = ScanSpec(plan.present, plan.eye, plan.watermark, plan.anatomy_seed, plan.lesion_seed, plan.cue)
-    rng = np.random.default_rng([seed, 1, plan.index])
-    scan = render(spec, domain, rng, grid, halfwidth_um, acquisition)
+    scan = render(spec, domain, np.random.default_rng([seed, 1, plan.index]), grid, halfwidth_um, acquisition)
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(scan.pixels)).save(buffer, format="PNG", compress_level=1)
     mask = lesion_masks.encode_mask(scan.masks, mask_bits, scan.pixels.shape)
