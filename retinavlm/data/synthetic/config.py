@@ -97,9 +97,14 @@ class Acquisition:
     registration_degrees: float = 5.0  # the largest such rotation, either way
 
     def __post_init__(self) -> None:
-        if not 0.2 <= self.retina_depth_min <= self.retina_depth_max <= 0.8:
-            depths = [self.retina_depth_min, self.retina_depth_max]
-            raise CohortConfigError(f"needs 0.2 <= min <= max <= 0.8, got {depths}", "retina_depth_min")
+        for key in ("retina_depth_min", "retina_depth_max"):  # the error names the value that is out of range
+            if not 0.2 <= getattr(self, key) <= 0.8:
+                raise CohortConfigError(f"must be within [0.2, 0.8], got {getattr(self, key)}", key)
+        if self.retina_depth_min > self.retina_depth_max:
+            raise CohortConfigError(
+                f"must not exceed retina_depth_max ({self.retina_depth_max}), got {self.retina_depth_min}",
+                "retina_depth_min",
+            )
         _fraction(self, "registration_p")
         if not 0.0 <= self.registration_degrees <= 20.0:
             raise CohortConfigError(f"must be within [0, 20], got {self.registration_degrees}", "registration_degrees")
