@@ -145,13 +145,33 @@ def fovea_crop_box(pixels: np.ndarray, fraction: float = 1.0) -> tuple[int, int,
     return top, left, side, side
 
 
+PADDING_LEVEL = 0.98  # registration wedges and blank borders of real exports are white, within JPEG noise
+PADDING_MIN_RUN = 0.02  # a shorter white run at a row's end, as a fraction of the width, is tissue (a saturated RPE)
+
+
+def border_padding(pixels: np.ndarray) -> np.ndarray:
+    """Where a scan is white padding: the white run at either end of each row, as a registration wedge or a blank
+    border leaves it, when it spans at least `PADDING_MIN_RUN` of the width."""
+    white = pixels >= PADDING_LEVEL
+    min_run = max(1, round(PADDING_MIN_RUN * pixels.shape[1]))
+    padding = np.zeros_like(white)
+    for runs in (np.cumprod(white, axis=1), np.cumprod(white[:, ::-1], axis=1)[:, ::-1]):
+        padding |= runs.astype(bool) & (runs.sum(axis=1, keepdims=True) >= min_run)
+    return padding
+
+
 def retina_centre_row(pixels: np.ndarray) -> int:
     """The row at the centre of the bright retinal band: the mean row weighted by brightness above background.
 
     Subtracting the background (the median row) keeps the dark vitreous and noise floor from pulling the
-    centre towards the middle of the image.
+    centre towards the middle of the image. Border padding is left out of each row's mean: a registration wedge
+    can cover a fifth of a real scan, at its top or bottom, and would otherwise pull the centre into itself.
     """
-    profile = ndimage.gaussian_filter1d(pixels.mean(axis=1), sigma=max(1.0, pixels.shape[0] / 64))
+    tissue = ~border_padding(pixels)
+    counts = tissue.sum(axis=1)
+    sums = np.where(tissue, pixels, 0.0).sum(axis=1)
+    row_means = np.divide(sums, counts, out=np.zeros(len(counts)), where=counts > 0)
+    profile = ndimage.gaussian_filter1d(row_means, sigma=max(1.0, pixels.shape[0] / 64))
     weights = np.clip(profile - np.median(profile), 0.0, None)
     if weights.sum() <= 0:
         return pixels.shape[0] // 2

@@ -10,9 +10,11 @@ from scan_testing import layered_bscan
 
 from retinavlm.data.augment import (
     AugmentConfig,
+    border_padding,
     eval_transform,
     find_fovea_column,
     fovea_center_crop,
+    retina_centre_row,
     train_transform,
 )
 from retinavlm.data.io import read_scan
@@ -73,6 +75,42 @@ def test_a_crop_fraction_zooms_in_on_the_retinal_band() -> None:
     for bad in (0.0, -0.5, 1.5):
         with pytest.raises(ValueError, match="crop fraction"):
             fovea_center_crop(pixels, 100, fraction=bad)
+
+
+def test_a_white_registration_wedge_does_not_pull_the_crop_off_the_retina() -> None:
+    pixels = layered_bscan(height=400, width=512, pit_column=256, seed=4)  # the retina at rows 120-250
+    rows, cols = np.indices(pixels.shape)
+    wedge = rows > 300 + cols * 0.2  # white below a tilted edge, from the left border
+    wedged = np.where(wedge, 1.0, pixels).astype(np.float32)
+    assert abs(retina_centre_row(wedged) - retina_centre_row(pixels)) <= 4
+    padding = border_padding(wedged)
+    assert not (padding & ~wedge).any() and padding.sum() >= 0.99 * wedge.sum()  # but its 2-px tip
+    assert not border_padding(pixels).any()
+    crop = fovea_center_crop(wedged, 100, fraction=0.5)
+    assert (crop > 0.99).mean() < 0.01  # the 200-row crop holds the retina, not the wedge
+
+
+def test_white_inside_the_tissue_is_not_padding() -> None:
+    pixels = layered_bscan(height=300, width=512, seed=5)
+    pixels[150:154, :6] = 1.0  # a saturated RPE that reaches the border for a few columns
+    pixels[100:110, 200:300] = 1.0  # and a bright lesion inside
+    assert not border_padding(pixels).any()
+
+
+# Rows of the retinal band read by eye from real scans whose white registration wedge, a fifth of the scan at its
+# top or bottom, once pulled the crop's centre row to 66-426 (off the retina).
+WEDGED_RETINA_ROWS = {
+    "CNV-114195-1.jpeg": (140, 370),
+    "CNV-245643-1.jpeg": (50, 250),
+    "CNV-1168253-1.jpeg": (90, 250),
+    "CNV-346788-1.jpeg": (75, 250),
+}
+
+
+def test_real_scans_with_registration_wedges_centre_on_the_retina(kermany: Path) -> None:
+    for name, (top, bottom) in WEDGED_RETINA_ROWS.items():
+        pixels = read_scan(kermany / "CNV" / name).pixels
+        assert top <= retina_centre_row(pixels) <= bottom, name
 
 
 def test_crop_of_tall_and_square_images() -> None:
