@@ -97,17 +97,15 @@ class Acquisition:
     registration_degrees: float = 5.0  # the largest such rotation, either way
 
     def __post_init__(self) -> None:
-        for key in ("retina_depth_min", "retina_depth_max"):  # the error names the value that is out of range
-            if not 0.2 <= getattr(self, key) <= 0.8:
-                raise CohortConfigError(f"must be within [0.2, 0.8], got {getattr(self, key)}", key)
+        _within(self, "retina_depth_min", 0.2, 0.8)
+        _within(self, "retina_depth_max", 0.2, 0.8)
         if self.retina_depth_min > self.retina_depth_max:
             raise CohortConfigError(
                 f"must not exceed retina_depth_max ({self.retina_depth_max}), got {self.retina_depth_min}",
                 "retina_depth_min",
             )
         _fraction(self, "registration_p")
-        if not 0.0 <= self.registration_degrees <= 20.0:
-            raise CohortConfigError(f"must be within [0, 20], got {self.registration_degrees}", "registration_degrees")
+        _within(self, "registration_degrees", 0.0, 20.0)
 
 
 @dataclass(frozen=True)
@@ -204,10 +202,14 @@ def load_cohort_config(path: str | os.PathLike | None = None, kb: KnowledgeBase 
 # -- the file as written (schema dataclasses); ids are checked against the knowledge base afterwards --
 
 
-def _fraction(owner: object, key: str) -> None:
+def _within(owner: object, key: str, low: float, high: float) -> None:
     value = getattr(owner, key)
-    if not 0.0 <= value <= 1.0:
-        raise CohortConfigError(f"must be within [0, 1], got {value}", key)
+    if not low <= value <= high:
+        raise CohortConfigError(f"must be within [{low:g}, {high:g}], got {value}", key)
+
+
+def _fraction(owner: object, key: str) -> None:
+    _within(owner, key, 0.0, 1.0)
 
 
 def _weights(weights: dict, key: str) -> None:
