@@ -23,6 +23,7 @@ import transformers
 
 from retinavlm import __version__
 from retinavlm.atomic import write_json
+from retinavlm.host import cpu_model
 from retinavlm.resources import curricula_dir, project_root
 from retinavlm.train.curriculum import Evaluation, evaluate_heldout
 from retinavlm.train.stage_loading import load_stage
@@ -84,7 +85,7 @@ def main() -> None:
             "command": "python benchmarks/data_efficiency.py "
             + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
             "hardware": {
-                "cpu": platform.processor() or platform.machine(),
+                "cpu": cpu_model(),
                 "cores": os.cpu_count(),
                 "torch_threads": torch.get_num_threads(),
             },

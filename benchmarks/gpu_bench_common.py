@@ -130,12 +130,12 @@ def prepare(args: argparse.Namespace) -> tuple[Shapes, str, object, Path] | None
 
 def header(device: str, shapes: Shapes) -> dict:
     """Hardware, versions, date and command of a result file."""
+    from retinavlm.host import cpu_model
+
     record = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": " ".join(["python", *sys.argv]),
-        "device": torch.cuda.get_device_name(0)
-        if device == "cuda"
-        else f"CPU ({platform.processor() or platform.machine()})",
+        "device": torch.cuda.get_device_name(0) if device == "cuda" else f"CPU ({cpu_model()})",
         "cuda": torch.version.cuda if device == "cuda" else None,
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),

@@ -40,6 +40,7 @@ from retinavlm.evaluation.grade import grade_pairs
 from retinavlm.evaluation.reference import parse_reference
 from retinavlm.evaluation.rubric import default_rubric_path, load_rubric
 from retinavlm.evaluation.validation import default_validation_path, score
+from retinavlm.host import cpu_model
 from retinavlm.jsonl import read_jsonl
 from retinavlm.knowledge import load_knowledge, referral_from_findings, stage_from_findings
 
@@ -240,17 +241,9 @@ def ours_on_validation(path: Path | None = None) -> dict:
 
 
 def hardware() -> dict:
-    model = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     # other jobs on a shared machine slow the wall times; the CPU times are the steadier figure
     return {
-        "cpu": model,
+        "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "platform": platform.platform(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],

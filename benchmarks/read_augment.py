@@ -28,6 +28,7 @@ import cv2  # noqa: E402
 from retinavlm.atomic import write_json  # noqa: E402
 from retinavlm.data.augment import AugmentConfig, eval_transform, train_transform  # noqa: E402
 from retinavlm.data.io import read_scan  # noqa: E402
+from retinavlm.host import cpu_model  # noqa: E402
 from retinavlm.resources import shared_data_dir  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "read_augment.json"
@@ -36,13 +37,6 @@ PACKAGES = ("numpy", "opencv-python-headless", "albumentations", "pillow", "pydi
 
 def environment() -> dict:
     """Hardware, versions and date, recorded with every benchmark result."""
-    cpu = platform.processor() or "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     versions = {}
     for name in PACKAGES:
         try:
@@ -51,7 +45,7 @@ def environment() -> dict:
             versions[name] = None
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "hardware": {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine()},
+        "hardware": {"cpu": cpu_model(), "cores": os.cpu_count(), "machine": platform.machine()},
         "load_average_1m_at_start": round(os.getloadavg()[0], 2),  # other work on the machine skews timings
         "python": platform.python_version(),
         "versions": versions,

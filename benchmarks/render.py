@@ -20,18 +20,9 @@ import numpy as np
 
 from retinavlm.atomic import write_json
 from retinavlm.data.synthetic import ScanSpec, load_cohort_config, render_cohort, render_scan
+from retinavlm.host import cpu_model
 
 RESULTS = Path(__file__).resolve().parent / "results" / "render.json"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def time_single_scans(repeats: int) -> float:

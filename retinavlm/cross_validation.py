@@ -32,13 +32,13 @@ from retinavlm.demo import (
     cell,
     label_agreement,
     load_demo_config,
-    machine,
     run_demo,
     system_rows,
     systems_table,
     versions,
     write_run_json,
 )
+from retinavlm.host import machine
 from retinavlm.jsonl import read_jsonl
 
 POOLED_DIR = "pooled"

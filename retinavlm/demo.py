@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from retinavlm import schema
 from retinavlm.atomic import write_bytes, write_json, write_jsonl, write_text
 from retinavlm.errors import ConfigError, RetinaVLMError
+from retinavlm.host import machine
 from retinavlm.pseudonyms import pseudonyms
 from retinavlm.resources import curricula_dir
 
@@ -833,26 +834,6 @@ def label_agreement(rows: list[dict[str, Any]], field: str) -> dict[str, dict[st
         system: {value: {"agreement": round(hit / n, 4), "n": n} for value, (hit, n) in sorted(by_value.items())}
         for system, by_value in counts.items()
     }
-
-
-def machine() -> dict[str, Any]:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    info = {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
-    with contextlib.suppress(OSError):
-        info["load_average_1min"] = round(os.getloadavg()[0], 2)
-    return info
 
 
 def versions() -> dict[str, str]:
