@@ -3,7 +3,7 @@ states and the referral it recommends, each with the text span it came from.
 
 The vocabulary comes from the knowledge base (curricula/knowledge/), the language around it from
 eval/context_rules.yaml; this module only wires them together:
-tokens -> sections and sentences -> targets (biomarkers, stages, referrals) -> ConText -> decisions.
+tokens -> sections and sentences (document.py) -> targets (biomarkers, stages, referrals) -> ConText -> decisions.
 """
 
 from __future__ import annotations
@@ -13,25 +13,15 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from retinavlm.evaluation.context import Assertion, SentenceContext, Trigger
+from retinavlm.evaluation.context import Assertion, SentenceContext
 from retinavlm.evaluation.context_rules import ContextRules, Place, load_rules
 from retinavlm.evaluation.decisions import decision
-from retinavlm.evaluation.matcher import Match, PhraseTable
+from retinavlm.evaluation.document import Document, DocumentReader, negates_forward
+from retinavlm.evaluation.matcher import Match, PhraseTable, variants
 from retinavlm.evaluation.normalize import Normalizer
-from retinavlm.evaluation.text import NO_SPLIT_AFTER, SEPARATORS, Token, clean_text, sentence_spans
+from retinavlm.evaluation.text import NO_SPLIT_AFTER, clean_text
 from retinavlm.knowledge import KnowledgeBase, load_knowledge
 
-_BULLETS = frozenset({"-", "*", "•", "#", "·", "+", ">", "–", "|"})  # "|" opens a table row
-# a JSON key's quotes and its object's brace around a heading ('{"amd_stage": "intermediate"')
-_KEY_QUOTES = frozenset({'"', "{"})
-# a heading may follow these as well as a line break ("Model output -> stage: early; referral: none")
-# "|" between a form's fields on one line ("Drusen: yes, large | GA: questionable | Severity: intermediate"): each
-# field opens after it, as after a full stop
-_FIELD_BREAKS = frozenset({".", "!", ";", "->", "=>", "→", "|"})
-# "=" as a key's ("stage=early; referral=none")
-_HEADING_MARKS = (":", "-", "–", "—", "=")
-# eye phrases that name no eye themselves: "this" (the report's eye, named beside it), "not" ("referring OD")
-_NO_EYE = frozenset({"this", "not"})
 # an open hedge this many tokens before a stage word opens its clause ("could be SHRM from a new MNV")
 _HEDGED_CLAUSE_REACH = 8
 _KIND_PRONOUNS = frozenset({"one", "ones", "type", "kind"})  # "a drusenoid PED than a fibrovascular one"
@@ -39,14 +29,8 @@ _CLAUSE_MARKS = frozenset({",", ";", ":", ".", "-", "–", "—", "(", ")"})
 # marks that end a list item for a verdict of its own; a dash too ("dry, no SRF/IRF, inactive – extend to q12w"), and an
 # opening bracket, whose aside grades the verdict ("Disease still active (low)")
 _VERDICT_ITEM_ENDS = frozenset({",", ";", "|", "–", "—", "-", "("})
-# the words after "both" that make it the two eyes ("look at both at her next visit", "review both eyes"), not two
-# findings ("both SRF and IRF")
-_BOTH_EYES_AFTER = frozenset({"at", "eyes", "in", "on", "together"})
-_CLAUSE_BREAKS = frozenset({",", "-", "–", "—", "|"})  # clauses of a sentence that names both eyes
 _STATE_RANK = {"present": 2, "uncertain": 1, "absent": 0}
 _COORDINATORS = frozenset({"or", "and", "nor", "/", ",", "&", "vs", "versus"})
-_SIGN_TOKENS = frozenset({"+ve", "-ve", "+/-"})  # signs as the tokenizer writes them
-_ITEM_OPENERS = frozenset({",", ";", "|", ":"})
 
 
 @dataclass(frozen=True)
@@ -124,27 +108,6 @@ class Extraction:
         }
 
 
-@dataclass
-class _Document:
-    text: str
-    tokens: list[Token]
-    sentences: list[tuple[int, int]]
-    section_of: list[int | None]  # section index per token
-    triggers: list[Trigger]
-    separators: list[int]
-    caseless: bool  # written without capitals: abbreviations match in lower case
-    other_eye: set[tuple[int, int]]  # sentences that name only the fellow eye
-    trigger_ends: frozenset[int] = frozenset()  # single-word triggers, by token index
-    quoted_history: frozenset[int] = frozenset()  # tokens quoted from an earlier reading ("Tech flagged 'new SHRM'")
-    other_eye_clauses: frozenset[int] = frozenset()  # tokens of clauses about the fellow eye in a both-eye sentence
-    leaves_stage_open: bool = False  # the writer leaves the stage open ("activity uncertain", "I can't decide between")
-    norms: frozenset[str] = frozenset()  # every word, folded: PhraseTable.may_match
-    raws: frozenset[str] = frozenset()  # every token as written
-    written: frozenset[str] = frozenset()  # as targets match them: lower-cased when caseless
-    named_eye_clauses: frozenset[int] = frozenset()  # tokens of dash-set clauses that name an eye ("OS new SRF - ...")
-    stages_set_against: bool = False  # two stages set against each other ("Inactive vs early reactivation")
-
-
 MAX_REPORT_CHARS = 100_000  # a specialist report is a few thousand characters
 
 
@@ -167,30 +130,30 @@ class FindingsExtractor:
 
         self._biomarkers = PhraseTable()
         for bid, marker in kb.biomarkers.items():
-            for term in _variants((*marker.synonyms, *_own_id(bid))):
+            for term in variants((*marker.synonyms, *_own_id(bid))):
                 self._biomarkers.add(norm.phrase(term, clinical=True), ("biomarker", (bid,)))
             for abbr in marker.abbreviations:
                 self._biomarkers.add(norm.as_written(abbr, clinical=True), ("biomarker", (bid,)), case_sensitive=True)
                 if len(abbr) >= 3:  # "srf", "ped" in shorthand; two-letter ones ("GA") only as written
                     self._biomarkers.add(norm.phrase(abbr, clinical=True), ("biomarker", (bid,)))
         for gid, group in kb.groups.items():
-            for term in _variants(group.synonyms):
+            for term in variants(group.synonyms):
                 self._biomarkers.add(norm.phrase(term, clinical=True), ("group", group.members, gid))
         for key, terms in rules.implied_absence.items():
             members = kb.groups[key].members if key in kb.groups else (key,)
-            for term in _variants(terms):
+            for term in variants(terms):
                 self._biomarkers.add(norm.phrase(term), ("absence", members, key))
         for index, group in enumerate(rules.anchored):
             for state, terms_by_id in (("present", group.present), ("absent", group.absent)):
                 for bid, terms in terms_by_id.items():
                     if bid not in kb.biomarkers:
                         raise ValueError(f"context rules: anchored_findings names unknown biomarker {bid!r}")
-                    for term in _variants(terms):
+                    for term in variants(terms):
                         self._biomarkers.add(norm.phrase(term), ("anchored", bid, state, index))
             for term in group.anchors:
                 norm.phrase(term)
         # phrases that leave the stage open ("activity uncertain") are not findings either
-        for term in _variants((*rules.not_findings, *rules.undecided_stage)):
+        for term in variants((*rules.not_findings, *rules.undecided_stage)):
             self._biomarkers.add(norm.phrase(term), ("ignore",))
         self._place_words: dict[str, list[Place]] = {}
         self._structures = PhraseTable()
@@ -209,12 +172,12 @@ class FindingsExtractor:
         for term in rules.transfer_of_care:
             self._transfers.add(norm.phrase(term), "transfer")
         self._inactive_since = PhraseTable()
-        for term in _variants(rules.inactivity_history):
+        for term in variants(rules.inactivity_history):
             self._inactive_since.add(norm.phrase(term), "history")
         # a non-AMD reading set against the stage: ranked below it or left open beside it (round 39 (k), (l))
         self._rivals = PhraseTable()
         self._rival_names = PhraseTable()  # a look once per report: most name no rival, and skip the sentence scan
-        for rival in _variants(rules.rival_conditions):
+        for rival in variants(rules.rival_conditions):
             self._rival_names.add(norm.phrase(rival), "rival")
             for before in rules.rival_ranked:
                 self._rivals.add(norm.phrase(f"{before} {rival}"), "rival")
@@ -225,9 +188,6 @@ class FindingsExtractor:
             # the longer phrase wins the scan, so "rather than CSC" is never read as "than CSC"
             for before in rules.rival_rejected:
                 self._rivals.add(norm.phrase(f"{before} {rival}"), "rejected")
-        self._undecided = PhraseTable()
-        for term in _variants(rules.undecided_stage):
-            self._undecided.add(norm.phrase(term), "undecided")
         self._corrections = PhraseTable()
         for term in rules.corrections:
             self._corrections.add(norm.phrase(term), "correction")
@@ -237,17 +197,6 @@ class FindingsExtractor:
             if rules.corrections
             else None
         )
-        self._eyes = PhraseTable()
-        self._caseless_eyes = PhraseTable()  # the eyes a note written without capitals names (`caseless_eyes`)
-        for eye, terms in rules.eyes.items():
-            for term in terms:
-                if term.lower() == term:
-                    self._eyes.add(norm.phrase(term), eye)
-                    self._caseless_eyes.add(norm.phrase(term), eye)
-                else:
-                    self._eyes.add(norm.as_written(term), eye, case_sensitive=True)
-                    if term.lower() in rules.caseless_eyes:
-                        self._caseless_eyes.add(norm.as_written(term), eye, case_sensitive=True)
         self._alternatives = frozenset(norm.phrase(w)[0] for w in rules.stage_alternatives)
         self._kind_joiners = self._alternatives | {"than"}
         self._correlatives = frozenset(norm.phrase(w)[0] for w in rules.stage_correlatives)
@@ -258,14 +207,14 @@ class FindingsExtractor:
         for bid, marker in kb.biomarkers.items():
             for attribute in marker.attributes.values():
                 for value, terms in attribute.synonyms.items():
-                    for term in _variants(terms):
+                    for term in variants(terms):
                         self._attributes.add(norm.phrase(term, clinical=True), (bid, attribute.name, value))
 
         self._stages = PhraseTable()
         for level in kb.stages:
-            for term in _variants((*level.synonyms, *_own_id(level.id))):
+            for term in variants((*level.synonyms, *_own_id(level.id))):
                 self._stages.add(norm.phrase(term, clinical=True), ("level", level.id))
-        for term in _variants(rules.not_stages):
+        for term in variants(rules.not_stages):
             self._stages.add(norm.phrase(term), ("ignore", None))
         self._qualifiers = PhraseTable()
         self._yielding = PhraseTable()
@@ -273,38 +222,38 @@ class FindingsExtractor:
             bad = [m for m in (*family.members, *family.qualifiers, *family.yielding) if m not in kb.stage_ids]
             if bad:
                 raise ValueError(f"context rules: stage family names unknown stage(s) {bad}")
-            for term in _variants(family.terms):
+            for term in variants(family.terms):
                 self._stages.add(norm.phrase(term, clinical=True), ("family", index))
             for member, terms in family.qualifiers.items():
-                for term in _variants(terms):
+                for term in variants(terms):
                     self._qualifiers.add(norm.phrase(term), (index, member))
             for member, terms in family.yielding.items():
-                for term in _variants(terms):
+                for term in variants(terms):
                     self._yielding.add(norm.phrase(term), (index, member))
 
         self._conditions = PhraseTable()
         for cid, condition in kb.conditions.items():
-            for term in _variants(condition.synonyms):
+            for term in variants(condition.synonyms):
                 self._conditions.add(norm.phrase(term, clinical=True), ("level", cid))
             for abbr in condition.abbreviations:
                 self._conditions.add(norm.as_written(abbr), ("level", cid), case_sensitive=True)
 
         self._referrals = PhraseTable()
         for level in kb.referrals:
-            for term in _variants(level.synonyms):
+            for term in variants(level.synonyms):
                 self._referrals.add(norm.phrase(term), ("level", level.id))
         for level_id, terms in rules.time_frames.items():
             if level_id not in kb.referral_ids:
                 raise ValueError(f"context rules: time_frames names unknown level {level_id!r}")
-            for term in _variants(terms):
+            for term in variants(terms):
                 self._referrals.add(norm.phrase(term), ("level", level_id))
         for level_id, terms in rules.weak_referrals.items():
             if level_id not in kb.referral_ids:
                 raise ValueError(f"context rules: weak_referrals names unknown level {level_id!r}")
-            for term in _variants(terms):
+            for term in variants(terms):
                 self._referrals.add(norm.phrase(term), ("weak", level_id))
         self._intervals = PhraseTable()  # read only where no referral phrase is (`_interval_targets`)
-        for term in _variants(rules.visit_intervals):
+        for term in variants(rules.visit_intervals):
             self._intervals.add(norm.phrase(term), ("interval", "routine"))
         self._visit_words = _single_words(norm, rules.visit_words, "visit_intervals visits")
         self._visit_tests = _single_words(norm, rules.visit_tests, "visit_intervals tests")
@@ -315,11 +264,11 @@ class FindingsExtractor:
                 rules.schedule_stages | rules.schedule_treated_stages
             ) <= set(kb.stage_ids):
                 raise ValueError("context rules: treatment_schedule names an unknown referral level or stage")
-            for term in _variants(rules.schedule_phrases):
+            for term in variants(rules.schedule_phrases):
                 self._referrals.add(norm.phrase(term), ("schedule", rules.schedule_level))
-            for term in _variants(rules.schedule_next_doses):
+            for term in variants(rules.schedule_next_doses):
                 self._referrals.add(norm.phrase(term), ("next_dose", rules.schedule_level))
-            for term in _variants(rules.schedule_shortened):
+            for term in variants(rules.schedule_shortened):
                 self._referrals.add(norm.phrase(term), ("shortened", None))
         self._referral_predicates = frozenset(norm.phrase(term) for term in rules.referral_predicates)
         self._referral_predicate_starts = frozenset(phrase[0] for phrase in self._referral_predicates)
@@ -327,16 +276,16 @@ class FindingsExtractor:
         for family in rules.stage_families:
             # another family's name holding a treatment word ("pegcetacoplan injection", a GA treatment) is no
             # anti-VEGF treatment: the longer phrase takes the word
-            for term in _variants(family.terms):
+            for term in variants(family.terms):
                 self._treatments.add(norm.phrase(term), "treatment" if family.treatment else "other")
-        for term in _variants(rules.schedule_treated):
+        for term in variants(rules.schedule_treated):
             self._treatments.add(norm.phrase(term), "treatment")
-        for term in _variants(rules.hospital_care):
+        for term in variants(rules.hospital_care):
             self._referrals.add(norm.phrase(term), ("care", "none"))
-        for term in _variants(rules.not_referrals):
+        for term in variants(rules.not_referrals):
             self._referrals.add(norm.phrase(term), ("ignore", None))
         self._paperwork = PhraseTable()
-        for term in _variants(rules.paperwork):
+        for term in variants(rules.paperwork):
             self._paperwork.add(norm.phrase(term), "paperwork")
         # longest first, as written token by token ("larger than" before "over")
         self._size_thresholds = sorted(
@@ -352,13 +301,6 @@ class FindingsExtractor:
         # hospital's), matched token by token
         self._community_pairs = frozenset(tuple(w.split()) for w in rules.community_care if len(w.split()) == 2)
         self._hosted_care = tuple(tuple(w.split()) for w in rules.hosted_care)
-
-        self._modifiers = PhraseTable()
-        for term, modifier_rules in rules.modifiers.items():
-            for rule in modifier_rules:
-                self._modifiers.add(norm.phrase(term), rule)
-        for term in rules.terminators:
-            self._modifiers.add(norm.phrase(term), "terminate")
 
         self._heading_values: dict[str, dict[tuple[str, ...], str]] = {}
         for role, levels in rules.heading_values.items():
@@ -405,461 +347,15 @@ class FindingsExtractor:
         for term in rules.verdict_markers:
             self._verdicts.add(norm.phrase(term), "verdict")
 
-        self._headings = PhraseTable()
-        for index, section in enumerate(rules.sections):
-            for term in _variants(section.headings):
-                self._headings.add(norm.phrase(term), index)
-        section_index = {section.id: index for index, section in enumerate(rules.sections)}
-        self._letter_schemes = [
-            (tuple(norm.phrase(x)[0] for x in scheme.letters), tuple(section_index[s] for s in scheme.sections))
-            for scheme in rules.letter_headings
-        ]
         for term in rules.anatomy_guard_words | rules.anatomy_guard_terms:
             norm.phrase(term)
         self._section_roles = {section.id: section.role for section in rules.sections}
-        ids = [section.id for section in rules.sections]
-        if rules.dated_section is not None and rules.dated_section not in ids:
-            raise ValueError(f"context rules: dated_lines names unknown section {rules.dated_section!r}")
-        self._dated_section = ids.index(rules.dated_section) if rules.dated_section is not None else None
-        self._findings_section = next((n for n, sec in enumerate(rules.sections) if sec.role == "findings"), None)
+        self._reader = DocumentReader(rules, norm, findings=self._biomarkers, qualifiers=self._qualifiers)
         norm.freeze()
 
-    # -- document structure -------------------------------------------------------------------
+    # -- targets and their context --------------------------------------------------------------
 
-    def _document(self, text: str) -> _Document:
-        tokens = self._norm.tokens(text)
-        caseless = not any(c.isupper() for c in text)
-        norms = frozenset(t.norm for t in tokens)
-        raws = frozenset(t.raw for t in tokens)
-        headings: list[tuple[int, int, int]] = []  # (first token, end token incl. colon, section)
-        line_start = True
-        prev_end_sentence = True
-        for i, tok in enumerate(tokens):
-            if i > 0:
-                line_start = "\n" in text[tokens[i - 1].end : tok.start]
-                prev_end_sentence = tokens[i - 1].raw in _FIELD_BREAKS
-            if not (line_start or prev_end_sentence):
-                continue
-            j = i
-            while j < len(tokens) and (tokens[j].raw in _BULLETS or tokens[j].raw in _KEY_QUOTES):  # "- ", "**", "#"
-                j += 1
-            if j >= len(tokens):
-                break
-            if (
-                line_start
-                and self._dated_section is not None
-                and (dated := self._dated_line(text, tokens, j, caseless))
-            ):
-                headings.append((i, dated, self._dated_section))
-                line_end = text.find("\n", tokens[dated - 1].end)
-                following = next((n for n in range(dated, len(tokens)) if tokens[n].start > line_end), None)
-                if line_end >= 0 and following is not None:
-                    headings.append((following, following, None))  # the dated visit ends with its line
-                continue
-            found = self._headings.match_at(tokens, j) or self._eye_heading(tokens, j, caseless)
-            if found is None and line_start and self._findings_section is not None:
-                eye = self._eyes.match_at(tokens, j, caseless=caseless)
-                if eye is not None and eye.payloads[0] not in _NO_EYE and eye.end < len(tokens):
-                    if tokens[eye.end].raw == ":":  # "OS: multiple large soft drusen": the eye's findings
-                        headings.append((i, i, self._findings_section))
-                continue
-            if found is None:
-                continue
-            after = self._heading_end(tokens, found.end, caseless)
-            if after < len(tokens) and tokens[after].raw in _HEADING_MARKS:
-                headings.append((i, after + 1, found.payloads[0]))
-                if self.rules.sections[found.payloads[0]].line_field:
-                    self._end_with_line(text, tokens, after + 1, headings)
-            elif tokens[after - 1].raw == "?" and after < len(tokens):
-                headings.append((i, after, found.payloads[0]))  # a heading asked as a question ("Refer? No.")
-            elif line_start and (after == len(tokens) or "\n" in text[tokens[after - 1].end : tokens[after].start]):
-                headings.append((i, after, found.payloads[0]))
-
-        # the words of headings that may name an eye ("RE OCT:-"; not a letter heading: the "R:" of SBAR)
-        named_heading = [False] * len(tokens)
-        for first, end, _ in headings:
-            named_heading[first:end] = [True] * (end - first)
-        headings = sorted(headings + self._letter_headings(text, tokens))
-        section_of: list[int | None] = [None] * len(tokens)
-        heading_mask = [False] * len(tokens)
-        breaks: set[int] = set()
-        for n, (first, end, section) in enumerate(headings):
-            stop = headings[n + 1][0] if n + 1 < len(headings) else len(tokens)
-            for k in range(first, stop):
-                section_of[k] = section
-            for k in range(first, end):
-                heading_mask[k] = True
-            breaks.add(first)
-            breaks.add(end)
-
-        sentences = []
-        for start, end in self._answered(sentence_spans(text, tokens), tokens):
-            piece_start = start
-            for k in range(start, end + 1):
-                if k == end or k in breaks or heading_mask[k]:
-                    if k > piece_start:
-                        sentences.append((piece_start, k))
-                    piece_start = k + 1 if (k < end and heading_mask[k]) else k
-        sentences = [(s, e) for s, e in sentences if s < e and not heading_mask[s]]
-
-        triggers: list[Trigger] = []
-        separators: list[int] = []
-        questions = set()
-        modifiers = self._modifiers.may_match(norms, raws)
-        for s, e in sentences:
-            first_separator = len(separators)
-            for k in range(s, e):
-                tok = tokens[k]
-                if tok.raw == ":" and self._answer_marker(tokens, k, s):
-                    continue
-                # ">=" compares (">=250 um"), it separates no field
-                compares = tok.raw == "=" and k > s and tokens[k - 1].raw in "<>" and tokens[k - 1].end == tok.start
-                if tok.raw in SEPARATORS and not compares and not _opens_query(tokens, k, e):
-                    separators.append(k)
-                elif (
-                    tok.raw == "?"
-                    and k + 1 < e
-                    and k > s
-                    and tokens[k - 1].end == tok.start
-                    and tokens[k + 1].start > tok.end
-                ):
-                    separators.append(k)
-                    questions.add(k)
-            sentence_separators = {k for k in separators[first_separator:] if k not in questions}
-            for found in self._modifiers.scan(tokens, s, e) if modifiers else ():
-                if found.start in questions or (found.start == s and tokens[s].raw in _BULLETS):
-                    continue  # a list mark opening a line ("> SRF present") is no cue
-                if tokens[found.start].raw == ">" and not _ranks_words(tokens, found.start, s, e):
-                    continue  # a measure (">50% of lesion"), not a ranking of diagnoses ("PCV > nAMD")
-                rules = tuple(p for p in found.payloads if p != "terminate")
-                if (tokens[found.start].raw in _SIGN_TOKENS and _opens_item(tokens, found, s, e)) or _glued_query(
-                    tokens, found, s, e
-                ):
-                    # a sign before its finding ("(+) drusen, (-) SRF") and a query mark stuck to the next word only
-                    # ("irregular rpe elevation ?dls") read forward
-                    rules = tuple(replace(r, direction="forward") for r in rules)
-                terminates = "terminate" in found.payloads
-                if (
-                    triggers
-                    and _negates_forward(triggers[-1])
-                    and self._only_list_words(tokens, triggers[-1].end, found.start)
-                ):
-                    # "no signs of", "I do not see any evidence of", "not clear whether there is": the
-                    # negation or hedge reaches through an assertion right after it, clause opener or not
-                    kept = tuple(r for r in rules if not (r.category == "affirmed" and r.direction == "forward"))
-                    terminates = terminates and kept == rules
-                    rules = kept
-                if found.start > s and found.start - 1 in sentence_separators:
-                    # a value standing alone after a label ("SRF: ? IRF: N", "DLS=No, drusen=+") answers
-                    # that label only: a whole item reaches back only, a spaced sign does not reach on
-                    item = found.end >= e or tokens[found.end].raw in (",", "|")
-                    if item or _stands_apart(tokens, found, e):
-                        # not a fellow-eye cue opening a clause of its own ("OS new SRF - the fellow eye has GA")
-                        rules = tuple(
-                            replace(r, direction="backward")
-                            if item or (r.direction == "bidirectional" and r.category != "other_eye")
-                            else r
-                            for r in rules
-                        )
-                triggers.append(Trigger(found.start, found.end, rules, terminates))
-        named_eye_clauses = (
-            self._named_eye_clauses(tokens, sentences, triggers, named_heading)
-            if self._eyes.may_match(norms, raws)
-            else frozenset()
-        )
-        other_eye, other_eye_clauses = (
-            self._other_eye(tokens, sentences, triggers, named_heading, named_eye_clauses, caseless)
-            if (self._caseless_eyes if caseless else self._eyes).may_match(norms, raws, caseless)
-            else (set(), frozenset())
-        )
-        return _Document(
-            text,
-            tokens,
-            sentences,
-            section_of,
-            triggers,
-            separators,
-            caseless,
-            other_eye,
-            frozenset(t.start for t in triggers if t.end - t.start == 1),
-            _quoted_history(text, tokens, triggers),
-            other_eye_clauses,
-            # over the whole text, so a field's heading joins its value ("Activity: uncertain"); one denied right
-            # before it ("No adjudication needed") leaves nothing open
-            self._undecided.may_match(norms, raws)
-            and any(
-                not any(t.end == m.start and any(r.category == "negated" for r in t.rules) for t in triggers)
-                and not self._finding_field(tokens, m.start)
-                for m in self._undecided.scan(tokens, 0, len(tokens))
-            ),
-            norms,
-            raws,
-            frozenset(raw.lower() for raw in raws) if caseless else raws,
-            named_eye_clauses,
-        )
-
-    def _finding_field(self, tokens: list[Token], start: int) -> bool:
-        """Whether token `start` is the value of a finding's field ("Fluid: cannot be determined (motion artefact)"):
-        the doubt is that finding's, not the stage left open. A label that also qualifies a stage ("Activity: inactive
-        vs active", activity being fluid's group word too) stays the stage's."""
-        colon = start - 1
-        if colon < 1 or tokens[colon].raw != ":":
-            return False
-        for j in range(max(0, colon - 4), colon):
-            found = self._biomarkers.match_at(tokens, j, colon)
-            if found is not None and found.end == colon and found.payloads[0][0] in ("biomarker", "group"):
-                return self._qualifiers.match_at(tokens, j, colon) is None
-        return False
-
-    @staticmethod
-    def _end_with_line(text: str, tokens: list[Token], value: int, headings: list[tuple[int, int, int | None]]) -> None:
-        """A field whose value stands on the heading's line ("Fellow eye: GA, stable.") ends with that line: the next
-        line is no longer the field's. A heading alone on its line keeps the lines under it."""
-        if value >= len(tokens) or "\n" in text[tokens[value - 1].end : tokens[value].start]:
-            return
-        line_end = text.find("\n", tokens[value].start)
-        following = next((n for n in range(value, len(tokens)) if tokens[n].start > line_end), None)
-        if line_end >= 0 and following is not None:
-            headings.append((following, following, None))
-
-    def _dated_line(self, text: str, tokens: list[Token], j: int, caseless: bool) -> int | None:
-        """The end of a date heading a line ("2022-05:", "01/2023 -", "2018:"), or None; a line that says it is
-        today's ("2024-05 (today):") has none."""
-        k = j + 3 if j + 2 < len(tokens) and tokens[j + 1].raw == "/" and _YEAR.fullmatch(tokens[j + 2].raw) else j + 1
-        if k == j + 1 and not _YEAR.fullmatch(tokens[j].raw):
-            k = _day_month_end(tokens, j)
-            # the last line of a day-dated timeline is today's entry ("05/12/24 OD: dry ... 16/01/25 OD: dry.
-            # Disease inactive. Extend to 8/52.")
-            if k is None or "\n" not in text[tokens[k - 1].end :].rstrip():
-                return None
-            # a copy-forward entry names its eye after the date ("10/10/24 OD: SRF++ IRF+ - inject")
-            eye = self._eyes.match_at(tokens, k, caseless=caseless) if k < len(tokens) else None
-            if eye is not None and eye.payloads[0] not in _NO_EYE and tokens[eye.end - 1].raw != ":":
-                k = eye.end
-        if k >= len(tokens) or tokens[k].raw not in _HEADING_MARKS:
-            return None
-        line_end = text.find("\n", tokens[k].end)
-        line_end = len(text) if line_end < 0 else line_end
-        if any(t.norm in self.rules.dated_current for t in tokens[k + 1 :] if t.start < line_end):
-            return None
-        return k + 1
-
-    def _eye_heading(self, tokens: list[Token], j: int, caseless: bool) -> Match | None:
-        """A heading after the eye it is about ("LE OCT today: ..."): the eye does not hide the heading."""
-        eye = self._eyes.match_at(tokens, j, caseless=caseless)
-        if eye is None or eye.payloads[0] in _NO_EYE or tokens[eye.end - 1].raw == ":":
-            return None
-        return self._headings.match_at(tokens, eye.end)
-
-    def _heading_end(self, tokens: list[Token], end: int, caseless: bool) -> int:
-        """Where a heading's words stop: past an aside in parentheses or an eye named before the colon
-        ("OCT (Topcon Maestro) R:", "OCT R:", "Findings (OD):"), which do not hide the heading either."""
-        k = end
-        if k < len(tokens) and tokens[k].raw in _KEY_QUOTES:
-            k += 1
-        if k < len(tokens) and tokens[k].raw == "(":
-            k = next((n + 1 for n in range(k + 1, min(k + 8, len(tokens))) if tokens[n].raw == ")"), k)
-        eye = self._eyes.match_at(tokens, k, caseless=caseless) if k < len(tokens) else None
-        if eye is not None and eye.payloads[0] not in _NO_EYE:
-            k = eye.end - 1 if tokens[eye.end - 1].raw == ":" else eye.end
-        return k if k > end and k < len(tokens) and tokens[k].raw in _HEADING_MARKS else end
-
-    def _letter_headings(self, text: str, tokens: list[Token]) -> list[tuple[int, int, int]]:
-        """Single-letter headings ("S:", "B:", "A:", "R:" of an SBAR handover), read only when every letter
-        of a scheme starts a line, followed by ":" or "-", in the scheme's order."""
-        at_line_start = [
-            i
-            for i in range(len(tokens) - 1)
-            if tokens[i + 1].raw in (":", "-", "–") and (i == 0 or "\n" in text[tokens[i - 1].end : tokens[i].start])
-        ]
-        for letters, sections in self._letter_schemes:
-            firsts = {}
-            for i in at_line_start:
-                firsts.setdefault(tokens[i].norm, i)
-            if all(letter in firsts for letter in letters) and sorted(firsts[x] for x in letters) == [
-                firsts[x] for x in letters
-            ]:
-                return [
-                    (i, i + 2, sections[letters.index(tokens[i].norm)])
-                    for i in at_line_start
-                    if tokens[i].norm in letters
-                ]
-        return []
-
-    def _answer_marker(self, tokens: list[Token], k: int, start: int) -> bool:
-        """The ":" of an answer marker right after a question mark ("Any IRF? A: No")."""
-        return (
-            tokens[k].raw == ":"
-            and k - 2 >= start
-            and self._is_answer_marker(tokens[k - 1])
-            and tokens[k - 2].raw in ("?", "??")
-        )
-
-    def _is_answer_marker(self, token: Token) -> bool:
-        """ "A", "Answer", or a numbered one ("A2")."""
-        return token.norm.rstrip("0123456789") in self.rules.answer_markers
-
-    def _answered(self, spans: list[tuple[int, int]], tokens: list[Token]) -> list[tuple[int, int]]:
-        """A line holding an answer ("A: No") joins the question line before it."""
-        out: list[tuple[int, int]] = []
-        for start, end in spans:
-            if (
-                out
-                and tokens[out[-1][1] - 1].raw in ("?", "??")
-                and start + 1 < end
-                and self._is_answer_marker(tokens[start])
-                and tokens[start + 1].raw == ":"
-            ):
-                out[-1] = (out[-1][0], end)
-            else:
-                out.append((start, end))
-        return out
-
-    def _only_list_words(self, tokens: list[Token], start: int, end: int) -> bool:
-        return all(tokens[k].norm in self.rules.list_words for k in range(start, end))
-
-    def _other_eye(
-        self,
-        tokens: list[Token],
-        sentences,
-        triggers: list[Trigger],
-        named_heading: list[bool],
-        named_eye_clauses: frozenset[int] = frozenset(),
-        caseless: bool = False,
-    ) -> tuple[set[tuple[int, int]], frozenset[int]]:
-        """Sentences that name only the fellow eye, and the tokens of clauses about the fellow eye in a
-        sentence that names both ("Left eye: large drusen, right eye: GA"; a clause naming no eye belongs to
-        the one before it). This report's eye is the one named with a this-eye phrase ("Study eye OS"), else
-        the opposite of one named next to a fellow-eye cue ("the right eye, not the subject of this
-        referral"), else the first single eye it names."""
-        # a forward-only cue ("OD (fellow eye of OS nAMD)") says the eye it names is the fellow of another: this eye
-        cue_starts = sorted(
-            t.start for t in triggers if any(r.category == "other_eye" and r.direction != "forward" for r in t.rules)
-        )
-        named, fellow, first, declared = [], None, None, None
-        for sentence in sentences:
-            # the heading right before a sentence names its eye too ("RE OCT:- Large drusenoid PED")
-            start = sentence[0]
-            while start > 0 and named_heading[start - 1]:
-                start -= 1
-            found = list((self._caseless_eyes if caseless else self._eyes).scan(tokens, start, sentence[1], caseless))
-            eyes = {m.payloads[0] for m in found}
-            # "the left eye being assessed" names this eye; "the right eye (not being assessed)" does not
-            this = any(m.payloads[0] == "this" and not (m.start and tokens[m.start - 1].norm == "not") for m in found)
-            # an eye named next to today's word ("Today LEFT eye imaged", "RE today:") is the eye examined today
-            this = this or any(
-                m.payloads[0] not in _NO_EYE and self._todays_eye(tokens, m, start, sentence[1]) for m in found
-            )
-            eyes -= _NO_EYE
-            if eyes and self._both_eyes_plan(tokens, sentence):
-                eyes.add("both")
-            named.append((sentence, eyes))
-            if len(eyes) == 1 and "both" not in eyes:
-                k = bisect.bisect_left(cue_starts, sentence[0])
-                if this:
-                    declared = declared or min(eyes)
-                elif (
-                    k < len(cue_starts)
-                    and cue_starts[k] < sentence[1]
-                    and self._cue_names_eye(cue_starts, k, sentence, named_eye_clauses)
-                ):
-                    fellow = fellow or min(eyes)
-                elif tokens[sentence[0]].raw != "(":  # a sentence in brackets is an aside ("(L eye: drusen only.)")
-                    first = first or min(eyes)
-        this_eye = declared or ({"right": "left", "left": "right"}[fellow] if fellow else first)
-        if this_eye is None:
-            return set(), frozenset()
-        clauses: set[int] = set()
-        for sentence, eyes in named:
-            if eyes == {"right", "left"}:
-                clauses.update(self._fellow_clauses(tokens, sentence, this_eye, caseless))
-        other = {sentence for sentence, eyes in named if eyes and this_eye not in eyes and "both" not in eyes}
-        return other, frozenset(clauses)
-
-    def _todays_eye(self, tokens: list[Token], m: Match, start: int, end: int) -> bool:
-        """The word right after the eye is one of today's ("RE today", "left eye imaged"), or opens the sentence right
-        before it ("Today LEFT eye"; not "referral sent today for the LEFT eye", which says when)."""
-        words = self.rules.todays_eye
-        return (m.start == start + 1 and tokens[start].norm in words) or (m.end < end and tokens[m.end].norm in words)
-
-    @staticmethod
-    def _cue_names_eye(cue_starts: list[int], k: int, sentence, named_eye_clauses: frozenset[int]) -> bool:
-        """A fellow-eye cue of the sentence stands in the clause that names the eye ("the right eye, not the subject
-        of this referral"), not in a clause of its own after a dash ("OS new SRF - the fellow eye has GA")."""
-        return any(c in named_eye_clauses for c in cue_starts[k:] if c < sentence[1])
-
-    def _named_eye_clauses(
-        self, tokens: list[Token], sentences, triggers: list[Trigger], named_heading: list[bool]
-    ) -> frozenset[int]:
-        """In a sentence with a fellow-eye cue, the tokens of each clause set off by a spaced dash that names an eye
-        ("OS new SRF - the fellow eye has GA"; the first clause also by the heading before it, "OS: drusen - fellow
-        eye has nAMD"): the cue of another clause does not reach them."""
-        cues = sorted(t.start for t in triggers if any(r.category == "other_eye" for r in t.rules))
-        out: set[int] = set()
-        for start, end in sentences:
-            k = bisect.bisect_left(cues, start)
-            if k == len(cues) or cues[k] >= end:
-                continue
-            head = start
-            while head > 0 and named_heading[head - 1]:
-                head -= 1
-            named = {m.start for m in self._eyes.scan(tokens, head, end) if m.payloads[0] not in _NO_EYE}
-            if any(k < start for k in named):
-                named.add(start)  # the heading's eye is the first clause's
-            clause: list[int] = []
-            before_named = False  # the clause before names the eye
-            for n in range(start, end + 1):
-                if n == end or _clause_dash(tokens, n):
-                    # a clause that names no eye and states the eye's status ("R eye: wet AMD under treatment - not
-                    # assessed today") is the named clause's, unlike one that names the fellow eye ("- the fellow eye
-                    # has GA")
-                    if named.intersection(clause) or (before_named and clause and tokens[clause[0]].norm == "not"):
-                        out.update(clause)
-                        before_named = True
-                    else:
-                        before_named = False
-                    clause = []
-                else:
-                    clause.append(n)
-        return frozenset(out)
-
-    @staticmethod
-    def _both_eyes_at(tokens: list[Token], k: int, end: int) -> bool:
-        """ "both" at k stands for the two eyes ("look at both at her next visit", "review both eyes")."""
-        return tokens[k].norm == "both" and k + 1 < end and tokens[k + 1].norm in _BOTH_EYES_AFTER
-
-    def _both_eyes_plan(self, tokens: list[Token], sentence: tuple[int, int]) -> bool:
-        """A sentence that names one eye and then both ("she remains under our care for the right eye and we will look
-        at both at her next visit") speaks of this eye too."""
-        return any(self._both_eyes_at(tokens, k, sentence[1]) for k in range(*sentence))
-
-    def _fellow_clauses(
-        self, tokens: list[Token], sentence: tuple[int, int], this_eye: str, caseless: bool = False
-    ) -> list[int]:
-        """Tokens of the clauses (split at "," and dashes) that name the other eye, or follow one that does."""
-        table = self._caseless_eyes if caseless else self._eyes
-        named = {
-            m.start: m.payloads[0] for m in table.scan(tokens, *sentence, caseless) if m.payloads[0] not in _NO_EYE
-        }
-        out, eye, clause = [], None, []
-        depth = 0  # an eye named in a parenthesis is an aside ("OD (fellow eye of treated nAMD OS): OCT normal")
-        for k in range(*sentence):
-            depth += (tokens[k].raw == "(") - (tokens[k].raw == ")" and depth > 0)
-            if tokens[k].raw in _CLAUSE_BREAKS:
-                if eye is not None and eye != this_eye:
-                    out.extend(clause)
-                clause = []
-                continue
-            clause.append(k)
-            eye = named.get(k, eye) if depth == 0 else eye
-            # a plan for both eyes after the other eye's words includes this eye: the clause is not the other eye's
-            if eye is not None and self._both_eyes_at(tokens, k, sentence[1]):
-                eye = None
-        if eye is not None and eye != this_eye:
-            out.extend(clause)
-        return out
-
-    def _targets(self, doc: _Document, table: PhraseTable) -> list[tuple[Match, tuple[int, int]]]:
+    def _targets(self, doc: Document, table: PhraseTable) -> list[tuple[Match, tuple[int, int]]]:
         out = []
         if not table.may_match(doc.norms, doc.written, doc.caseless):
             return out
@@ -871,7 +367,7 @@ class FindingsExtractor:
                 out.append((found, sentence))
         return out
 
-    def _elided(self, doc: _Document, table: PhraseTable, found: Match, sentence, before) -> Match | None:
+    def _elided(self, doc: Document, table: PhraseTable, found: Match, sentence, before) -> Match | None:
         """ "subretinal or intraretinal fluid": the first word stands for "subretinal fluid";
         "sub- or intraretinal fluid", "sub or intraretinal fluid": the hanging prefix takes the rest of
         the next word; "early vs intermediate AMD", "intermediate or inactive neovascular AMD": the
@@ -897,7 +393,7 @@ class FindingsExtractor:
                 return Match(cue - 2, cue - 1, payloads)
         return None
 
-    def _context(self, doc: _Document, targets, negation_stops: list[bool] | None = None) -> SentenceContext:
+    def _context(self, doc: Document, targets, negation_stops: list[bool] | None = None) -> SentenceContext:
         mask = [False] * len(doc.tokens)
         hides = [False] * len(doc.tokens)  # a phrase read as nothing ("cannot distinguish") stays a cue
         for found, _ in targets:
@@ -928,15 +424,15 @@ class FindingsExtractor:
             self.rules.history_join_gap,
         )
 
-    def _span(self, doc: _Document, start: int, end: int) -> Span:
+    def _span(self, doc: Document, start: int, end: int) -> Span:
         a, b = doc.tokens[start].start, doc.tokens[end - 1].end
         return Span(a, b, doc.text[a:b])
 
-    def _section(self, doc: _Document, index: int):
+    def _section(self, doc: Document, index: int):
         section = doc.section_of[index]
         return None if section is None else self.rules.sections[section]
 
-    def _assess(self, doc: _Document, ctx: SentenceContext, found: Match, sentence, plan: bool = False) -> Assertion:
+    def _assess(self, doc: Document, ctx: SentenceContext, found: Match, sentence, plan: bool = False) -> Assertion:
         """The state of one target; a `plan` (a referral) is not ruled out by a section that lists absent findings
         ("Not detected: SRF, IRF" over a later "routine referral to medical retina")."""
         if sentence in doc.other_eye or found.start in doc.other_eye_clauses:
@@ -973,7 +469,7 @@ class FindingsExtractor:
         if not isinstance(text, str):
             raise TypeError(f"a report must be a string, got {type(text).__name__}")
         truncated = len(text) > self.max_chars
-        doc = self._document(self._norm.punctuate(clean_text(text[: self.max_chars])))
+        doc = self._reader.read(self._norm.punctuate(clean_text(text[: self.max_chars])))
         biomarker_targets = self._anchored(doc, self._placed(doc, self._targets(doc, self._biomarkers)))
         mentions, queried = self._biomarker_mentions(doc, biomarker_targets)
         answered = self._answered_queries(mentions, queried)
@@ -1036,7 +532,7 @@ class FindingsExtractor:
             condition=self._pick(conditions, "conclusion"),
         )
 
-    def _open_by_hedged_fluid(self, doc: _Document, activity: list[str]) -> bool:
+    def _open_by_hedged_fluid(self, doc: Document, activity: list[str]) -> bool:
         """Today's hedged sign of activity ("could be a small SRF pocket or just an optical artifact") beside a history
         of inactivity ("inactive since March") leaves the wet stage's activity undecided (eval/README.md, round 38
         (i)): the fluid is hedged, none is present, and the inactivity is told as lasting since a past time."""
@@ -1044,7 +540,7 @@ class FindingsExtractor:
             return False
         return next(self._inactive_since.scan(doc.tokens), None) is not None
 
-    def _reactivated(self, doc: _Document, stage: Mention, stages: list[tuple[Mention, bool]]) -> Mention | None:
+    def _reactivated(self, doc: Document, stage: Mention, stages: list[tuple[Mention, bool]]) -> Mention | None:
         """A history of inactivity ("Known R nAMD, quiescent since January") read as the stage, beside today's fluid
         present and an active stage stated ("Today: new SRF ... Reactivated. Inject today"), gives way to it: the
         inactivity lasted until today (eval/README.md, round 38 (i): hedged fluid leaves it open; fluid present with
@@ -1056,7 +552,7 @@ class FindingsExtractor:
         active = [(m, weak) for m, weak in stages if m.id == "late_wet_active" and m.state == "present"]
         return self._pick(active, "conclusion")
 
-    def _rival_in_sentence(self, doc: _Document, stage: Mention) -> bool:
+    def _rival_in_sentence(self, doc: Document, stage: Mention) -> bool:
         """A non-AMD reading set against the stage in its sentence, ranked below it ("more likely to be wet AMD than
         diabetic macular oedema") or left open beside it ("possible wet AMD, but CSC cannot be excluded"): the writer
         weighs the two, so no stage is stated (eval/README.md, round 39 (k), (l))."""
@@ -1068,7 +564,7 @@ class FindingsExtractor:
                 return any("rival" in found.payloads for found in self._rivals.scan(tokens, start, end))
         return False
 
-    def _scored(self, doc: _Document, mention: Mention) -> bool:
+    def _scored(self, doc: Document, mention: Mention) -> bool:
         """A class name with its score after it ("DME 0.01", "DME (p=0.02)", "DME: 0.03")."""
         _, end = self._token_range(doc, mention.span)
         for token in doc.tokens[end : end + 5]:
@@ -1078,7 +574,7 @@ class FindingsExtractor:
                 return False
         return False
 
-    def _healthy_qualified(self, doc: _Document, mention: Mention) -> bool:
+    def _healthy_qualified(self, doc: Document, mention: Mention) -> bool:
         """A "no AMD" limited by the words right after it ("no AMD of note")."""
         _, end = self._token_range(doc, mention.span)
         after = [t.norm for t in doc.tokens[end : end + 2]]
@@ -1086,7 +582,7 @@ class FindingsExtractor:
             after[0] in self.rules.healthy_qualifiers or " ".join(after) in self.rules.healthy_qualifiers
         )
 
-    def _token_range(self, doc: _Document, span: Span) -> tuple[int, int]:
+    def _token_range(self, doc: Document, span: Span) -> tuple[int, int]:
         starts = [t.start for t in doc.tokens]
         return bisect.bisect_left(starts, span.start), bisect.bisect_left(starts, span.end)
 
@@ -1103,7 +599,7 @@ class FindingsExtractor:
 
         return max(enumerate(candidates), key=key)[1][0]
 
-    def _biomarker_mentions(self, doc: _Document, targets) -> tuple[list[Mention], set[int]]:
+    def _biomarker_mentions(self, doc: Document, targets) -> tuple[list[Mention], set[int]]:
         """The mentions, and the indices of those hedged by a query ("?SRF")."""
         if not targets:
             return [], set()
@@ -1177,7 +673,7 @@ class FindingsExtractor:
                 )
         return mentions, queried
 
-    def _label_restated(self, doc: _Document, targets, n: int) -> bool:
+    def _label_restated(self, doc: Document, targets, n: int) -> bool:
         """A finding's field label whose value names the same finding again ("SRF: no definite SRF", "SRF: no SRF"):
         the label states nothing of its own; the value decides."""
         found, sentence = targets[n]
@@ -1193,7 +689,7 @@ class FindingsExtractor:
             and all(doc.tokens[k].is_word for k in range(colon + 1, value.start))
         )
 
-    def _kind_set_against(self, doc: _Document, found: Match, sentence) -> bool:
+    def _kind_set_against(self, doc: Document, found: Match, sentence) -> bool:
         """The finding set against another kind of itself named by the kind alone ("more likely drusenoid PED than
         fibrovascular", "drusenoid PED or serous"): the hedge is about the kind, the finding is there either way."""
         k = found.end
@@ -1212,7 +708,7 @@ class FindingsExtractor:
             or doc.tokens[other.end].norm in _KIND_PRONOUNS
         )
 
-    def _kind_queried(self, doc: _Document, found: Match, sentence) -> bool:
+    def _kind_queried(self, doc: Document, found: Match, sentence) -> bool:
         """A query of the finding's kind right after it ("subfoveal PED ?serous vs drusenoid", "drusen ?large"): the
         query is of its type or size, not of the finding, which is there (the lead's decision on round 41's open item
         w42-030). The kind alone ends its item, or is set against another kind of the same finding."""
@@ -1232,7 +728,7 @@ class FindingsExtractor:
             return other is not None and any(p[0] == bid for p in other.payloads)
         return j >= sentence[1] or not doc.tokens[j].is_word
 
-    def _alternative_kinds(self, doc: _Document, targets, n: int) -> bool:
+    def _alternative_kinds(self, doc: Document, targets, n: int) -> bool:
         """The finding is set against itself in another kind ("drusenoid PED vs serous PED", "either a
         fibrovascular PED or a large drusenoid PED"): joined by an alternative word across at most three
         describing words."""
@@ -1247,7 +743,7 @@ class FindingsExtractor:
                 return True
         return False
 
-    def _is_query(self, doc: _Document, assertion: Assertion) -> bool:
+    def _is_query(self, doc: Document, assertion: Assertion) -> bool:
         cue = assertion.cues[0] if assertion.cues else None
         return (
             cue is not None
@@ -1255,7 +751,7 @@ class FindingsExtractor:
             and tuple(t.norm for t in doc.tokens[cue.trigger.start : cue.trigger.end]) in self._queries
         )
 
-    def _same_item(self, doc: _Document, assertion: Assertion, found: Match, targets) -> bool:
+    def _same_item(self, doc: Document, assertion: Assertion, found: Match, targets) -> bool:
         """The deciding cue stands in the finding's own item: no punctuation and no other finding between them
         ("no subretinal or intraretinal fluid and the RPE otherwise appears intact" denies the fluid, not the RPE's
         intactness)."""
@@ -1267,7 +763,7 @@ class FindingsExtractor:
             lo <= other.start < hi for other, _ in targets if other.payloads[0][0] != "ignore"
         )
 
-    def _size_threshold_after(self, doc: _Document, found: Match, sentence) -> bool:
+    def _size_threshold_after(self, doc: Document, found: Match, sentence) -> bool:
         """A size threshold and a size right after the finding ("drusen >63 µm", "drusen larger than 125 µm")."""
         for phrase in self._size_thresholds:
             end = found.end + len(phrase)
@@ -1279,7 +775,7 @@ class FindingsExtractor:
                 return unit in self.rules.size_units
         return False
 
-    def _lesion_denied(self, doc: _Document, assertion: Assertion, found: Match, attribute: int) -> bool:
+    def _lesion_denied(self, doc: Document, assertion: Assertion, found: Match, attribute: int) -> bool:
         """A denial after a definite lesion ("the serous PED from last year ... is no longer visible"): that lesion,
         named with its attribute, is gone; "no serous PED" still says nothing about other PEDs."""
         cue = assertion.cues[0] if assertion.cues else None
@@ -1324,7 +820,7 @@ class FindingsExtractor:
             out.append(m)
         return out
 
-    def _correction_start(self, doc: _Document) -> int | None:
+    def _correction_start(self, doc: Document) -> int | None:
         """Where a correction or addendum begins ("ADDENDUM 14:20: ...", "[corrected: IRF absent]"): its marker at
         the start of a line or before a ":", also past who made it in brackets ("Human override (tele-retina
         consultant): ...")."""
@@ -1361,7 +857,7 @@ class FindingsExtractor:
 
     def _stage_mentions(
         self,
-        doc: _Document,
+        doc: Document,
         stops: list[bool],
         own_findings,
         denied: set[tuple[int, int]],
@@ -1497,7 +993,7 @@ class FindingsExtractor:
             if not (m.state == "uncertain" and (alternatives or len(hedged.get(sentence, ())) > 1))
         ]
 
-    def _opened_by_hedge(self, doc: _Document, found: Match, sentence) -> bool:
+    def _opened_by_hedge(self, doc: Document, found: Match, sentence) -> bool:
         """The stage word's clause opens with an open hedge a few words before it ("could be SHRM from a new MNV or a
         vitelliform deposit"): the possibility covers the whole clause, though a nearer word ("new") affirms it."""
         k = found.start - 1
@@ -1511,7 +1007,7 @@ class FindingsExtractor:
             k -= 1
         return False
 
-    def _treated_before(self, doc: _Document, found: Match, assertion: Assertion) -> bool:
+    def _treated_before(self, doc: Document, found: Match, assertion: Assertion) -> bool:
         """Every history cue of a wet-AMD name is a treatment history right after it ("wet AMD, previously treated")."""
         kind, value = found.payloads[0]
         if kind != "family" or "late_wet_inactive" not in self.rules.stage_families[value].members:
@@ -1523,22 +1019,22 @@ class FindingsExtractor:
             for c in assertion.cues
         )
 
-    def _own_denial(self, doc: _Document, found: Match) -> bool:
+    def _own_denial(self, doc: Document, found: Match) -> bool:
         """A stage phrase that is a denial itself ("no AMD", "no signs of AMD"): a denial before it, of another item,
         does not turn it round."""
-        return any(t.start == found.start and t.end <= found.end and _negates_forward(t) for t in doc.triggers)
+        return any(t.start == found.start and t.end <= found.end and negates_forward(t) for t in doc.triggers)
 
-    def _answer(self, doc: _Document, k: int, end: int) -> str | None:
+    def _answer(self, doc: Document, k: int, end: int) -> str | None:
         """What the words after a question mark answer: "present" ("Is this GA? A: Yes"), "absent" ("Any sign of
         MNV? A: No SHRM"), or None when they answer neither way."""
-        if k + 1 < end and self._is_answer_marker(doc.tokens[k]) and doc.tokens[k + 1].raw == ":":
+        if k + 1 < end and self._reader.is_answer_marker(doc.tokens[k]) and doc.tokens[k + 1].raw == ":":
             k += 2
         word = doc.tokens[k].norm if k < end else None
         if word in self.rules.affirmative_answers:
             return "present"
         return "absent" if word in self.rules.negative_answers else None
 
-    def _names_service(self, doc: _Document, found: Match, sentence, starts: set[int]) -> bool:
+    def _names_service(self, doc: Document, found: Match, sentence, starts: set[int]) -> bool:
         """A stage word followed by a service word ("wet AMD clinic", "nAMD injection clinic"), across at most two
         service modifiers ("nAMD treatment clinic", "wet AMD fast-track protocol")."""
         if found.end - found.start == 1 and doc.tokens[found.start].norm in self.rules.anatomy_guard_terms:
@@ -1552,14 +1048,14 @@ class FindingsExtractor:
                 k += 1
         return k < sentence[1] and doc.tokens[k].norm in services
 
-    def _is_open_hedge(self, doc: _Document, cue) -> bool:
+    def _is_open_hedge(self, doc: Document, cue) -> bool:
         if cue.category != "uncertain" or cue.trigger is None:
             return False
         words = tuple(t.norm for t in doc.tokens[cue.trigger.start : cue.trigger.end])
         # a stage set against something that is no stage, right next to it ("?DMO vs nAMD", "PCV vs nAMD")
         return words in self._open_hedges or (cue.distance <= 1 and words[0] in self._alternatives)
 
-    def _set_against(self, doc: _Document, targets) -> set[int]:
+    def _set_against(self, doc: Document, targets) -> set[int]:
         """Indices of stage statements set against another ("intermediate AMD vs non-exudative MNV",
         "early or intermediate AMD", "either intermediate AMD with a drusenoid PED or type 1 MNV"): the
         writer has not decided between them."""
@@ -1580,7 +1076,7 @@ class FindingsExtractor:
         )
         return out
 
-    def _against_bare_stage(self, doc: _Document, found: Match, sentence, starts: dict[int, Match]) -> bool:
+    def _against_bare_stage(self, doc: Document, found: Match, sentence, starts: dict[int, Match]) -> bool:
         """A stage joined to a bare stage word of another stage ("intermediate vs late wet", "late wet
         or intermediate", across one describing word: "Intermediate vs non-exudative nAMD"), or the start of a
         range ("early to intermediate AMD", "normal to GA")."""
@@ -1630,7 +1126,7 @@ class FindingsExtractor:
 
     def _yields(
         self,
-        doc: _Document,
+        doc: Document,
         qualifiers: list[Match],
         family_index: int,
         member: str,
@@ -1652,7 +1148,7 @@ class FindingsExtractor:
                     return False
         return True
 
-    def _finding_stability(self, doc: _Document, q: Match, present: frozenset[int]) -> bool:
+    def _finding_stability(self, doc: Document, q: Match, present: frozenset[int]) -> bool:
         """A stability word that describes a present finding: right after it ("trace SRF, stable x3 visits") or
         before the finding's measure ("stable height"), not the disease's activity."""
         if q.end - q.start != 1 or doc.tokens[q.start].norm not in self.rules.finding_stability:
@@ -1661,7 +1157,7 @@ class FindingsExtractor:
             return True
         return any(k in present for k in range(max(0, q.start - self.rules.finding_stability_reach), q.start))
 
-    def _activity_statement(self, doc: _Document, qualifiers: list[Match], family_index: int) -> str | None:
+    def _activity_statement(self, doc: Document, qualifiers: list[Match], family_index: int) -> str | None:
         """A sentence made only of one family's qualifiers ("Faricimab #12. Stable, inactive.") states
         the member; a qualifier inside a longer sentence ("no active exudation") does not."""
         covered: dict[int, str] = {}
@@ -1676,11 +1172,11 @@ class FindingsExtractor:
                 return members.pop()
         return None
 
-    def _after_partial(self, doc: _Document, found: Match, sentence) -> bool:
+    def _after_partial(self, doc: Document, found: Match, sentence) -> bool:
         lo = max(sentence[0], found.start - self.rules.anatomy_guard_window)
         return any(doc.tokens[k].norm in self.rules.anatomy_guard_partial for k in range(lo, found.start))
 
-    def _near_anatomy(self, doc: _Document, found: Match, sentence, partial_whole: bool = False) -> bool:
+    def _near_anatomy(self, doc: Document, found: Match, sentence, partial_whole: bool = False) -> bool:
         """An anatomy word next to a normal word ("normal foveal contour"); `partial_whole`: "otherwise" is no
         anatomy word here (nothing else was found)."""
         window = self.rules.anatomy_guard_window
@@ -1691,7 +1187,7 @@ class FindingsExtractor:
             for k in range(lo, hi)
         )
 
-    def _placed(self, doc: _Document, targets) -> list[tuple[Match, tuple[int, int]]]:
+    def _placed(self, doc: Document, targets) -> list[tuple[Match, tuple[int, int]]]:
         """An umbrella term followed by where it lies becomes the biomarkers of those places ("fluid under
         and within the retina" = SRF and IRF, "fluid sub & intra")."""
         placed = self.rules.placed
@@ -1705,7 +1201,7 @@ class FindingsExtractor:
             out.append((found, sentence))
         return out
 
-    def _place(self, doc: _Document, found: Match, sentence, placed) -> Match:
+    def _place(self, doc: Document, found: Match, sentence, placed) -> Match:
         tokens, k, places, last = doc.tokens, found.end, [], None
         while k < sentence[1] and tokens[k].norm in placed.shapes:  # "fluid pockets under the retina"
             k += 1
@@ -1745,7 +1241,7 @@ class FindingsExtractor:
             return Match(found.start, last + 1, (("biomarker", ids),))
         return found
 
-    def _second_place(self, doc: _Document, k: int, sentence, placed) -> tuple[int, set[str]] | None:
+    def _second_place(self, doc: Document, k: int, sentence, placed) -> tuple[int, set[str]] | None:
         """A second place joined to the first ("within the retina and under the retina"): where it ends and its
         biomarkers, or None."""
         tokens = doc.tokens
@@ -1766,7 +1262,7 @@ class FindingsExtractor:
             j += 1
         return None
 
-    def _anchored(self, doc: _Document, targets) -> list[tuple[Match, tuple[int, int]]]:
+    def _anchored(self, doc: Document, targets) -> list[tuple[Match, tuple[int, int]]]:
         """Anchored words ("irregular") become findings when their anchor ("RPE") is near, else nothing."""
         covered = set()
         for found, _ in targets:
@@ -1797,7 +1293,7 @@ class FindingsExtractor:
                 out.append((Match(found.start, found.end, (payload,)), sentence))
         return out
 
-    def _heading_value_mentions(self, doc: _Document, kind: str) -> list[tuple[Mention, bool]]:
+    def _heading_value_mentions(self, doc: Document, kind: str) -> list[tuple[Mention, bool]]:
         """A plan or conclusion line holding only a value word: "Referral: none", "Stage: early"."""
         levels = self.kb.referral_ids if kind == "referral" else self.kb.stage_ids
         mentions = []
@@ -1832,14 +1328,14 @@ class FindingsExtractor:
                 mentions.append((self._mention(doc, kind, level_id, "present", found, Assertion("present", ())), False))
         return mentions
 
-    def _activity_field(self, doc: _Document, start: int) -> bool:
+    def _activity_field(self, doc: Document, start: int) -> bool:
         """The value at `start` is an activity field's ("Activity: none (dry)", "Disease activity: absent")."""
         if start < 2 or doc.tokens[start - 1].raw != ":":
             return False
         words = tuple(t.norm for t in doc.tokens[max(0, start - 4) : start - 1])
         return any(words[-n:] in self._activity_headings for n in range(1, len(words) + 1))
 
-    def _plan_interval_mentions(self, doc: _Document, stops) -> list[tuple[Mention, bool]]:
+    def _plan_interval_mentions(self, doc: Document, stops) -> list[tuple[Mention, bool]]:
         """A plan field whose value is a bare interval ("Follow-up: 12 months in GA clinic", "Review: 6/12"): its
         heading is the visit word, so the value is a follow-up read by its length; with no other referral statement,
         no test named after it ("Plan: 6/12 OCT" is a repeat scan) and no treatment (the treatment's own review)."""
@@ -1868,7 +1364,7 @@ class FindingsExtractor:
             return [(self._mention(doc, "referral", level_id, "present", found, Assertion("present", ())), True)]
         return []
 
-    def _verdict_mentions(self, doc: _Document) -> list[tuple[Mention, bool]]:
+    def _verdict_mentions(self, doc: Document) -> list[tuple[Mention, bool]]:
         """A bare stage word after a verdict marker ("-> inactive", "I'd call it intermediate", "in my
         opinion, inactive"), outside the other eye's sentences."""
         values = self._heading_values.get("conclusion", {})
@@ -1934,7 +1430,7 @@ class FindingsExtractor:
         return mentions
 
     def _referral_mentions(
-        self, doc: _Document, stops, stage: Mention | None, active: bool = False
+        self, doc: Document, stops, stage: Mention | None, active: bool = False
     ) -> list[tuple[Mention, bool]]:
         """Stated referral levels. A follow-up venue or interval ("RTC 6 months", "MR clinic") is a weak
         routine; hospital care denied ("no need for HES", "does not need hospital follow-up") a weak
@@ -2101,7 +1597,7 @@ class FindingsExtractor:
             undecided |= standing
         return [pair for n, pair in enumerate(mentions) if n not in undecided]
 
-    def _other_eye_as_reason(self, doc: _Document, found: Match, assertion: Assertion) -> bool:
+    def _other_eye_as_reason(self, doc: Document, found: Match, assertion: Assertion) -> bool:
         """Every fellow-eye cue of a referral comes after it, right after a word giving the reason ("Referral: routine,
         given fellow-eye nAMD", "because of the fellow eye's history"): the other eye is why, not whose plan."""
         return bool(assertion.cues) and all(
@@ -2114,29 +1610,29 @@ class FindingsExtractor:
             for c in assertion.cues
         )
 
-    def _for_now(self, doc: _Document, found: Match, sentence) -> bool:
+    def _for_now(self, doc: Document, found: Match, sentence) -> bool:
         """A referral declined for now ("No retina referral at this time"): a visit the report keeps is the plan."""
         return any(
             doc.tokens[k].norm in self.rules.standing_now for k in range(found.end, min(sentence[1], found.end + 3))
         )
 
-    def _already_under(self, doc: _Document, sentence) -> bool:
+    def _already_under(self, doc: Document, sentence) -> bool:
         """A sentence about care the patient already has ("Already under MR clinic with appointment in March - no HES
         referral sent"): a referral declined in it stands, and a visit the report keeps is the plan."""
         return any(doc.tokens[k].norm in self.rules.standing_already for k in range(*sentence))
 
-    def _venue_of(self, doc: _Document, found: Match, sentence, denied_end: int | None) -> bool:
+    def _venue_of(self, doc: Document, found: Match, sentence, denied_end: int | None) -> bool:
         """A clinic named right after a follow-up stated as none, with only place words between ("No follow-up
         needed in our clinic", "follow-up not required at the eye clinic"): the venue of that follow-up."""
         if denied_end is None or not sentence[0] <= denied_end <= found.start:
             return False
         return all(doc.tokens[k].norm in self._venue_links for k in range(denied_end, found.start))
 
-    def _pseudo_at(self, doc: _Document, k: int) -> bool:
+    def _pseudo_at(self, doc: Document, k: int) -> bool:
         """A pseudo-trigger starts at token k: "If this were my call, I'd suggest ..." is no condition."""
         return any(t.start == k and any(r.category == "pseudo" for r in t.rules) for t in doc.triggers)
 
-    def _short_interval(self, doc: _Document, found: Match, sentence) -> bool:
+    def _short_interval(self, doc: Document, found: Match, sentence) -> bool:
         """A follow-up phrase whose interval ("review in 1 week", "see in 1/52", "review 10 days") is no longer
         than the urgent level's time frame; the first number or weekday in or just after the phrase sets it."""
         units = self.rules.interval_units
@@ -2160,7 +1656,7 @@ class FindingsExtractor:
             )
         return False
 
-    def _interval_targets(self, doc: _Document, targets):
+    def _interval_targets(self, doc: Document, targets):
         """Referral targets with the intervals that stand after a visit word where no referral phrase is ("repeat
         OCT in 3 months" names a test; "refer for FFA in 1-2 weeks" keeps the knowledge base's "1-2 weeks")."""
         if self._visit_words.isdisjoint(doc.norms):
@@ -2173,7 +1669,7 @@ class FindingsExtractor:
         ]
         return sorted(targets + extra, key=lambda pair: pair[0].start) if extra else targets
 
-    def _visit_before(self, doc: _Document, found: Match, sentence) -> bool:
+    def _visit_before(self, doc: Document, found: Match, sentence) -> bool:
         """A visit word shortly before an interval in its clause ("New control at the clinic in 12 months", "come
         back to see us in 6 months", "Review at outreach next year"), with no test between ("follow-up with OCTA
         in 3 months" names a repeat scan)."""
@@ -2189,7 +1685,7 @@ class FindingsExtractor:
                 return True
         return False
 
-    def _signature_start(self, doc: _Document) -> int:
+    def _signature_start(self, doc: Document) -> int:
         """The first token after a letter's closing ("Best wishes," or "Kind regards" ending its line), or the
         report's end: what follows signs the letter."""
         if not self._closings.may_match(doc.norms, doc.written, doc.caseless):
@@ -2200,7 +1696,7 @@ class FindingsExtractor:
                 return found.end
         return len(doc.tokens)
 
-    def _visit_place(self, doc: _Document, found: Match, sentence) -> bool:
+    def _visit_place(self, doc: Document, found: Match, sentence) -> bool:
         """A level word naming the clinic a visit was in ("I saw her in the rapid access macular clinic today")."""
         k = found.start
         if k - 2 < sentence[0] or f"{doc.tokens[k - 2].norm} {doc.tokens[k - 1].norm}" not in self.rules.visit_places:
@@ -2210,7 +1706,7 @@ class FindingsExtractor:
         services = self.rules.service_words
         return any(doc.tokens[n].norm in services for n in range(found.end, min(found.end + 2, sentence[1])))
 
-    def _predicate_of_another(self, doc: _Document, found: Match, sentence, referral_words: set[int]) -> bool:
+    def _predicate_of_another(self, doc: Document, found: Match, sentence, referral_words: set[int]) -> bool:
         """A bare predicate ("not required") whose subject is no referral word ("Adjudication: not required")."""
         if doc.tokens[found.start].norm not in self._referral_predicate_starts or (
             tuple(t.norm for t in doc.tokens[found.start : found.end]) not in self._referral_predicates
@@ -2223,7 +1719,7 @@ class FindingsExtractor:
             k -= 1
         return k >= sentence[0] and doc.tokens[k].is_word and k not in referral_words
 
-    def _referrals_set_against(self, doc: _Document, mentions: list[Mention], placed) -> set[int]:
+    def _referrals_set_against(self, doc: Document, mentions: list[Mention], placed) -> set[int]:
         """Indices of referral levels joined to a different one by an alternative word across a few words."""
         out = set()
         for n in range(len(mentions) - 1):
@@ -2236,14 +1732,14 @@ class FindingsExtractor:
                 out.update((n, n + 1))
         return out
 
-    def _hosts_clinic(self, doc: _Document, k: int) -> bool:
+    def _hosts_clinic(self, doc: Document, k: int) -> bool:
         """The community word at k is followed by the hospital clinic it hosts ("refer to polyclinic eye clinic,
         non-urgent"): that clinic is the care named, not the community."""
         return any(
             tuple(t.norm for t in doc.tokens[k + 1 : k + 1 + len(words)]) == words for words in self._hosted_care
         )
 
-    def _under_treatment(self, doc: _Document, stops) -> bool:
+    def _under_treatment(self, doc: Document, stops) -> bool:
         """The report names a treatment given or planned ("Eylea 2 mg given today"), not denied, nor a service
         named by it ("Injection clinic, right eye", "discharge from injection service": a place, no dose)."""
         targets = [t for t in self._targets(doc, self._treatments) if "treatment" in t[0].payloads]
@@ -2254,7 +1750,7 @@ class FindingsExtractor:
         ctx = self._context(doc, targets, stops)
         return any(self._assess(doc, ctx, found, sentence).state == "present" for found, sentence in targets)
 
-    def _level_mentions(self, doc: _Document, table: PhraseTable, kind: str, stops) -> list[tuple[Mention, bool]]:
+    def _level_mentions(self, doc: Document, table: PhraseTable, kind: str, stops) -> list[tuple[Mention, bool]]:
         targets = self._targets(doc, table)
         if not targets:  # no context to build
             return []
@@ -2272,70 +1768,10 @@ class FindingsExtractor:
 # a grading scheme's code for a stage ("R2", "E", "G3"), one letter and up to two digits
 _GRADE_CODE = re.compile(r"[A-Za-z]\d{0,2}")
 _SIZE = re.compile(r"\d+(?:[.,]\d+)?(\D*)")
-# a year heading a line ("2018", "2022-05" read as "202205"), or a date's year after a slash ("01/2023")
-_YEAR = re.compile(r"(?:19|20)\d\d(?:[01]\d)?")
-_DAY_OR_MONTH = re.compile(r"\d{1,2}")
-_SHORT_YEAR = re.compile(r"\d\d|(?:19|20)\d\d")
-
-
-def _clause_dash(tokens: list[Token], k: int) -> bool:
-    """A dash with a space on both sides sets off a clause ("OS new SRF - the fellow eye has GA"), unlike a hyphen."""
-    return (
-        tokens[k].raw in ("-", "–", "—")
-        and 0 < k < len(tokens) - 1
-        and tokens[k - 1].end < tokens[k].start
-        and tokens[k].end < tokens[k + 1].start
-    )
-
-
-def _day_month_end(tokens: list[Token], j: int) -> int | None:
-    """The end of a day-month date at tokens[j] ("14/01", "27.02", "10/10/24", "05/12/2024": a
-    copy-forward note's earlier entries are dated so), or None: a day up to 31 and a month up to 12, either way
-    round, so an acuity ("6/60") or a count is no date."""
-    if j + 2 >= len(tokens) or tokens[j + 1].raw not in ("/", "."):
-        return None
-    first, second = tokens[j].raw, tokens[j + 2].raw
-    if not (_DAY_OR_MONTH.fullmatch(first) and _DAY_OR_MONTH.fullmatch(second)):
-        return None
-    a, b = int(first), int(second)
-    if not (1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12):
-        return None
-    k = j + 3
-    if k + 1 < len(tokens) and tokens[k].raw == tokens[j + 1].raw and _SHORT_YEAR.fullmatch(tokens[k + 1].raw):
-        k += 2
-    return k
 
 
 # a follow-up interval's number: "2", "4-6" (the longer end counts), "6mo" (its unit attached)
 _INTERVAL = re.compile(r"~?(\d+)(?:[-–](\d+))?([a-z]*)")
-# a quotation: an opening mark after a space, "(" or ":" (not an apostrophe inside a word), its closing mark
-# not followed by a letter
-_QUOTATION = re.compile(r"""(?:(?<=[\s(:])|^)(['‘"“])(?=\S)(.{1,300}?)(?<=\S)['’"”](?![^\W\d_])""", re.DOTALL)
-_QUOTE_REACH = 5  # tokens allowed between a historical cue and the quotation it introduces
-
-
-def _quoted_history(text: str, tokens: list[Token], triggers: list[Trigger]) -> frozenset[int]:
-    """Tokens inside a quotation introduced by a historical cue ("Previous report (2022): 'Left eye: intraretinal
-    cysts, active CNV.'", "Tech flagged 'new SHRM'", "First reader reported 'SRF, active nAMD, urgent'"): the
-    quoted reading is history as a whole, so a "new" or "active" inside it does not make it speak of now."""
-    if not any(c in text for c in "'‘\"“"):
-        return frozenset()
-    ends = sorted(t.end for t in triggers if any(r.category == "historical" for r in t.rules))
-    if not ends:
-        return frozenset()
-    starts = [t.start for t in tokens]
-    out: set[int] = set()
-    for m in _QUOTATION.finditer(text):
-        first = bisect.bisect_left(starts, m.start(2))
-        last = bisect.bisect_left(starts, m.end(2))
-        k = bisect.bisect_right(ends, first) - 1
-        if (
-            k >= 0
-            and first - ends[k] <= _QUOTE_REACH
-            and not any(tokens[j].raw in (".", "!", ";") for j in range(ends[k], first))
-        ):
-            out.update(range(first, last))
-    return frozenset(out)
 
 
 def _single_words(norm: Normalizer, words, where: str) -> frozenset[str]:
@@ -2349,18 +1785,6 @@ def _single_words(norm: Normalizer, words, where: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def _variants(terms) -> list[str]:
-    """Each term, plus its spaced form when it is hyphenated ("double-layer" also as "double layer")
-    and its singular when it ends in a plural ("pigmentary changes" also as "pigmentary change")."""
-    out = []
-    for term in terms:
-        for form in [term, term.replace("-", " ")] if "-" in term else [term]:
-            out.append(form)
-            if len(form) > 4 and form.endswith("s") and not form.endswith(("ss", "us", "is")):
-                out.append(form[:-1])
-    return out
-
-
 def _overlaps(a: Span, b: Span) -> bool:
     return a.start < b.end and b.start < a.end
 
@@ -2369,63 +1793,3 @@ def _own_id(level_id: str) -> tuple[str, ...]:
     """The knowledge base's snake_case id as models and structured outputs write it ("late_dry",
     "rpe_atrophy"); a plain-word id ("early") is an ordinary word and is not a name by itself."""
     return (level_id,) if "_" in level_id else ()
-
-
-def _stands_apart(tokens: list[Token], found: Match, end: int) -> bool:
-    """The phrase is followed by a space or ends the sentence (not "?CNV")."""
-    return found.end >= end or tokens[found.end].start > tokens[found.end - 1].end
-
-
-def _opens_item(tokens: list[Token], found: Match, start: int, end: int) -> bool:
-    """A sign standing first in its item, before a word ("(+) drusen", "OS: (-) SRF") that is no label of a field
-    run on after it ("IRF: -ve PED: +ve")."""
-    return (
-        found.end - found.start == 1
-        and tokens[found.start].raw in _SIGN_TOKENS
-        and found.end < end
-        and tokens[found.end].is_word
-        and (found.start == start or tokens[found.start - 1].raw in _ITEM_OPENERS)
-        and not (found.end + 1 < end and tokens[found.end + 1].raw in (":", "="))
-    )
-
-
-def _ranks_words(tokens: list[Token], k: int, start: int, end: int) -> bool:
-    """The mark at k stands spaced between two words ("PCV > nAMD"), not before a number (">50%") or closing a
-    markup tag ("No <b>SRF</b>")."""
-    return (
-        start < k < end - 1
-        and tokens[k - 1].is_word
-        and tokens[k + 1].raw[:1].isalpha()
-        and tokens[k - 1].end < tokens[k].start
-        and tokens[k].end < tokens[k + 1].start
-    )
-
-
-def _glued_query(tokens: list[Token], found: Match, start: int, end: int) -> bool:
-    """A query mark spaced from the word before it and stuck to the word after it ("elevation ?dls")."""
-    k = found.start
-    return (
-        tokens[k].raw in ("?", "??")
-        and start < k
-        and found.end < end
-        and tokens[k - 1].end < tokens[k].start
-        and tokens[found.end - 1].end == tokens[found.end].start
-        and tokens[found.end].is_word
-    )
-
-
-def _opens_query(tokens: list[Token], k: int, end: int) -> bool:
-    """A dash before a query mark and a word ("elevation - ? non-exudative MNV") opens a new query,
-    not a field's value."""
-    return (
-        tokens[k].raw != ":"
-        and k + 2 < end
-        and tokens[k + 1].raw in ("?", "??")
-        and tokens[k + 2].is_word
-        and tokens[k + 1].start > tokens[k].end
-    )
-
-
-def _negates_forward(trigger: Trigger) -> bool:
-    """The trigger denies or hedges what follows it."""
-    return any(r.category in ("negated", "uncertain") and r.direction == "forward" for r in trigger.rules)

@@ -152,3 +152,15 @@ def _walk(node: dict, tokens: list[Token], k: int, end: int, as_written: bool, c
         if _END in node and k > best[0]:
             best = (k, node)
     return best
+
+
+def variants(terms) -> list[str]:
+    """Each term, plus its spaced form when it is hyphenated ("double-layer" also as "double layer")
+    and its singular when it ends in a plural ("pigmentary changes" also as "pigmentary change")."""
+    out = []
+    for term in terms:
+        for form in [term, term.replace("-", " ")] if "-" in term else [term]:
+            out.append(form)
+            if len(form) > 4 and form.endswith("s") and not form.endswith(("ss", "us", "is")):
+                out.append(form[:-1])
+    return out

@@ -104,7 +104,7 @@ def test_a_literal_number_does_not_hide_a_number_phrase():
     table.add(("within", "#", "week"), "number")
 
     def match(text):
-        return table.match_at(extractor()._document(text).tokens, 0).payloads
+        return table.match_at(extractor()._reader.read(text).tokens, 0).payloads
 
     assert match("within 1 day") == ("number",)
     assert match("within 1 week") == ("literal",)

@@ -497,5 +497,5 @@ def test_an_initial_after_a_title_does_not_end_its_sentence():
     """Negative: "Mr R. Dhillon" is one name, one sentence."""
     from prose_testing import extractor
 
-    assert len(extractor()._document("Seen by Mr R. Dhillon today.").sentences) == 1
-    assert len(extractor()._document("Early AMD L. Already under MR.").sentences) == 2
+    assert len(extractor()._reader.read("Seen by Mr R. Dhillon today.").sentences) == 1
+    assert len(extractor()._reader.read("Early AMD L. Already under MR.").sentences) == 2

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from prose_testing import CASES, cased, extractor
 
 from retinavlm.evaluation.decisions import decision
-from retinavlm.evaluation.extract import _Document
+from retinavlm.evaluation.document import Document
 from retinavlm.evaluation.matcher import PhraseTable
 from retinavlm.evaluation.text import clean_text
 from retinavlm.evaluation.validation import default_validation_path
@@ -46,8 +46,8 @@ def _tables(ex) -> list[tuple[str, PhraseTable]]:
     return [(name, value) for name, value in vars(ex).items() if isinstance(value, PhraseTable)]
 
 
-def _document(ex, text: str) -> _Document:
-    return ex._document(ex._norm.punctuate(clean_text(text)))
+def _document(ex, text: str) -> Document:
+    return ex._reader.read(ex._norm.punctuate(clean_text(text)))
 
 
 def _assert_may_match_holds(text: str) -> None:
